@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/loader.js';
+import { type Config, FIELDS, flagName } from '../config/schema.js';
+import type { CliContext } from './context.js';
+
+/**
+ * Adds a `--flag <value>` for each config key (named by `flagName`, described from the schema, default shown)
+ * plus `--config FILE`. Flags left unset fall through to env, file and defaults.
+ */
+export function addConfigOptions(command: Command, keys: readonly string[]): Command {
+  command.option('--config <file>', 'YAML or JSON config file (env MTLS_INJECTOR_CONFIG)');
+  for (const key of keys) {
+    const field = FIELDS.find((f) => f.key === key);
+    if (field === undefined) throw new Error(`addConfigOptions: unknown config key ${key}`);
+    const placeholder = field.kind.type === 'boolean' ? '[bool]' : '<value>';
+    command.option(`${flagName(key)} ${placeholder}`, `${field.description} (default ${String(field.default)})`);
+  }
+  return command;
+}
+
+/** Builds the validated Config from the flags `addConfigOptions` declared, the environment and the file. */
+export function configFromOptions(command: Command, keys: readonly string[], ctx: CliContext): Config {
+  const opts = command.opts<Record<string, string | boolean | undefined>>();
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const key of keys) {
+    const value = opts[optionAttribute(key)];
+    if (value !== undefined) flags[key] = value;
+  }
+  const file = typeof opts['config'] === 'string' ? opts['config'] : undefined;
+  return loadConfig({ flags, env: ctx.env, file });
+}
+
+/** commander's attribute name for a flag: `--webhook-tls-cert` → `webhookTlsCert`. */
+function optionAttribute(key: string): string {
+  return flagName(key)
+    .slice(2)
+    .replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
