@@ -31,14 +31,38 @@ const ioModules = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.e2e/**', '.demo/**', '.tools/**', 'charts/**', 'manifests/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.e2e/**',
+      '.demo/**',
+      '.tools/**',
+      'charts/**',
+      'manifests/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'bench/*.mjs', 'scripts/*.mjs', 'scripts/*/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', performance: 'readonly' },
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['*.js', '*.mjs', 'bench/*.mjs', 'scripts/*.mjs', 'scripts/*/*.mjs'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        performance: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -52,7 +76,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../webhook/*', '../rotator/*', '../cli/*'], message: 'pki and kube are leaves: they import core only.' }] },
+        {
+          patterns: [
+            {
+              group: ['../webhook/*', '../rotator/*', '../cli/*'],
+              message: 'pki and kube are leaves: they import core only.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -62,7 +93,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Only src/main.ts and src/config read process.env; take config as a parameter.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Only src/main.ts and src/config read process.env; take config as a parameter.',
+        },
       ],
     },
   },
@@ -72,13 +107,29 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ioModules.map((name) => ({ name, message: 'src/core is pure: no I/O, clocks or randomness. Pass values in.' })),
+          paths: ioModules.map((name) => ({
+            name,
+            message: 'src/core is pure: no I/O, clocks or randomness. Pass values in.',
+          })),
           patterns: [
-            { group: ['../pki/*', '../kube/*', '../webhook/*', '../rotator/*', '../cli/*', '../observability/*'], message: 'src/core imports nothing outside core.' },
+            {
+              group: [
+                '../pki/*',
+                '../kube/*',
+                '../webhook/*',
+                '../rotator/*',
+                '../cli/*',
+                '../observability/*',
+              ],
+              message: 'src/core imports nothing outside core.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'src/core is pure: pass configuration in.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'src/core is pure: pass configuration in.' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'src/core is pure: pass configuration in.' },

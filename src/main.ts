@@ -7,7 +7,9 @@ import { isInjectorError } from './core/errors.js';
 
 /** The entry point: argv → command → exit code. The only place that reads process.env or exits. */
 async function main(argv: readonly string[]): Promise<number> {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGTERM', onSignal);

@@ -13,7 +13,10 @@ export function addConfigOptions(command: Command, keys: readonly string[]): Com
     const field = FIELDS.find((f) => f.key === key);
     if (field === undefined) throw new Error(`addConfigOptions: unknown config key ${key}`);
     const placeholder = field.kind.type === 'boolean' ? '[bool]' : '<value>';
-    command.option(`${flagName(key)} ${placeholder}`, `${field.description} (default ${String(field.default)})`);
+    command.option(
+      `${flagName(key)} ${placeholder}`,
+      `${field.description} (default ${String(field.default)})`,
+    );
   }
   return command;
 }

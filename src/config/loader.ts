@@ -32,7 +32,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const known = new Set(FIELDS.map((f) => f.key));
 
   for (const key of Object.keys(fileValues)) {
-    if (!known.has(key)) problems.push(`${key} (file ${filePath}): unknown setting; see docs/configuration.md`);
+    if (!known.has(key))
+      problems.push(`${key} (file ${filePath}): unknown setting; see docs/configuration.md`);
   }
   const envNames = new Set(FIELDS.map((f) => envName(f.key)));
   for (const name of Object.keys(env)) {
@@ -118,7 +119,12 @@ function coerce(field: FieldSpec, raw: Raw): unknown {
     }
     case 'duration': {
       const seconds = typeof raw === 'number' ? raw : parseDurationSeconds(text);
-      if (seconds === undefined || !Number.isFinite(seconds) || seconds < kind.minSeconds || seconds > kind.maxSeconds) {
+      if (
+        seconds === undefined ||
+        !Number.isFinite(seconds) ||
+        seconds < kind.minSeconds ||
+        seconds > kind.maxSeconds
+      ) {
         return `\u0000expected a duration such as 90s, 15m or 24h from ${kind.minSeconds}s to ${kind.maxSeconds}s, got ${JSON.stringify(raw)}`;
       }
       return seconds;
@@ -130,7 +136,8 @@ function coerce(field: FieldSpec, raw: Raw): unknown {
       return `\u0000expected true or false, got ${JSON.stringify(raw)}`;
     }
     case 'enum': {
-      if (!kind.values.includes(text)) return `\u0000expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`;
+      if (!kind.values.includes(text))
+        return `\u0000expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`;
       return text;
     }
   }
@@ -141,7 +148,9 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    problems.push(`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
+    problems.push(
+      `config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`,
+    );
     return {};
   }
   let doc: unknown;
@@ -153,7 +162,9 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    problems.push(`config file ${path}: expected a mapping of settings, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+    problems.push(
+      `config file ${path}: expected a mapping of settings, got ${Array.isArray(doc) ? 'a list' : typeof doc}`,
+    );
     return {};
   }
   return flatten(doc as Record<string, unknown>);
@@ -163,7 +174,8 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix === '' ? k : `${prefix}.${k}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      Object.assign(out, flatten(v as Record<string, unknown>, key));
     else out[key] = v;
   }
   return out;

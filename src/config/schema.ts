@@ -3,8 +3,9 @@
  * defaults < file < environment < flags over it and validates the result; `docs/configuration.md` is
  * generated from this table.
  */
-export const KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048', 'rsa-3072', 'ed25519'] as const;
-export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+import { KEY_ALGORITHMS, type KeyAlgorithm } from '../core/key-algorithm.js';
+
+export { KEY_ALGORITHMS, type KeyAlgorithm };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,42 +33,226 @@ const DAY = 86_400;
 
 /** Every setting the product has. Durations are in seconds once loaded. */
 export const FIELDS: readonly FieldSpec[] = [
-  { key: 'trustDomain', kind: { type: 'string', pattern: /^[a-z0-9._-]+$/, hint: 'lowercase letters, digits, ".", "-", "_"' }, default: 'cluster.local', description: 'SPIFFE trust domain: identities are spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>.' },
-  { key: 'clusterDomain', kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS subdomain' }, default: 'cluster.local', description: 'Cluster DNS domain used for the <svc>.<ns>.svc.<clusterDomain> DNS SANs.' },
-  { key: 'installNamespace', kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' }, default: 'mtls-injector', description: 'Namespace the product runs in; never injected; holds the CA Secret and the lease.' },
-  { key: 'keyAlgorithm', kind: { type: 'enum', values: KEY_ALGORITHMS }, default: 'ecdsa-p256', description: 'Key algorithm for workload (leaf) keys.' },
-  { key: 'leafLifetime', kind: { type: 'duration', minSeconds: 60, maxSeconds: 366 * DAY }, default: '24h', description: 'Lifetime of each workload certificate (capped at the CA notAfter).' },
-  { key: 'backdate', kind: { type: 'duration', minSeconds: 0, maxSeconds: 3600 }, default: '60s', description: 'How far notBefore is back-dated to tolerate clock skew.' },
-  { key: 'renewAt', kind: { type: 'fraction', min: 0.1, max: 0.9 }, default: 0.5, description: 'Fraction of a certificate lifetime after which it is renewed.' },
-  { key: 'renewJitter', kind: { type: 'fraction', min: 0, max: 0.3 }, default: 0.1, description: 'Random spread around renewAt (fraction of the lifetime), so renewals do not storm.' },
-  { key: 'ca.keyAlgorithm', kind: { type: 'enum', values: KEY_ALGORITHMS }, default: 'ecdsa-p256', description: 'Key algorithm of a generated root CA.' },
-  { key: 'ca.lifetime', kind: { type: 'duration', minSeconds: DAY, maxSeconds: 30 * 366 * DAY }, default: '87600h', description: 'Lifetime of a generated root CA (default 10 years).' },
-  { key: 'ca.secretName', kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' }, default: 'mtls-injector-ca', description: 'Secret in installNamespace holding the issuing CA (generated on first start unless ca.bringYourOwn).' },
-  { key: 'ca.bringYourOwn', kind: { type: 'boolean' }, default: false, description: 'Never generate a CA: load the intermediate (tls.crt with chain, tls.key, ca.crt) from ca.secretName.' },
-  { key: 'ca.propagationDelay', kind: { type: 'duration', minSeconds: 0, maxSeconds: DAY }, default: '5m', description: 'Time a new trust bundle is given to reach every kubelet before a CA rotation may activate.' },
-  { key: 'log.level', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', description: 'Log level of the JSON logs.' },
-  { key: 'webhook.port', kind: { type: 'integer', min: 1, max: 65_535 }, default: 10_250, description: 'HTTPS port of the admission webhook.' },
-  { key: 'webhook.probePort', kind: { type: 'integer', min: 1, max: 65_535 }, default: 9090, description: 'Plain-HTTP port for /healthz, /readyz and /metrics.' },
-  { key: 'webhook.host', kind: { type: 'string' }, default: '0.0.0.0', description: 'Address the webhook listens on.' },
-  { key: 'webhook.tlsCert', kind: { type: 'string' }, default: '/etc/mtls-injector/tls/tls.crt', description: 'Serving certificate (PEM, with chain); reloaded when the file changes.' },
-  { key: 'webhook.tlsKey', kind: { type: 'string' }, default: '/etc/mtls-injector/tls/tls.key', description: 'Serving key (PEM); reloaded when the file changes.' },
-  { key: 'webhook.bodyLimitBytes', kind: { type: 'integer', min: 3 * 1024 * 1024, max: 64 * 1024 * 1024 }, default: 6 * 1024 * 1024, description: 'Largest AdmissionReview body accepted (the API server sends pods up to 3 MiB).' },
-  { key: 'webhook.failOpen', kind: { type: 'boolean' }, default: false, description: 'On /mutate, allow with a warning (instead of deny) what cannot be decided cleanly. /mutate/strict always denies.' },
-  { key: 'webhook.serviceName', kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' }, default: 'mtls-injector-webhook', description: 'Service in front of the webhook (DNS SANs of its serving certificate).' },
-  { key: 'webhook.tlsSecretName', kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' }, default: 'mtls-injector-webhook-tls', description: 'Secret the rotator writes the webhook serving certificate to.' },
-  { key: 'webhook.configurationName', kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' }, default: 'mtls-injector', description: 'Name of our MutatingWebhookConfiguration (the rotator patches only its caBundle).' },
-  { key: 'init.image', kind: { type: 'string' }, default: 'ghcr.io/mtls-injector/mtls-injector:0.1.0', description: 'Image of the mtls-init container.' },
-  { key: 'init.imagePullPolicy', kind: { type: 'enum', values: ['IfNotPresent', 'Always', 'Never'] }, default: 'IfNotPresent', description: 'Pull policy of the mtls-init container.' },
-  { key: 'init.windowsImage', kind: { type: 'string' }, default: '', description: 'Image of mtls-init for Windows pods; when empty, Windows pods are skipped with a warning.' },
-  { key: 'init.waitTimeout', kind: { type: 'duration', minSeconds: 0, maxSeconds: 3600 }, default: '120s', description: 'How long mtls-init waits for the certificate files before failing.' },
-  { key: 'rotator.probePort', kind: { type: 'integer', min: 1, max: 65_535 }, default: 9091, description: 'Plain-HTTP port of the rotator for /healthz, /readyz and /metrics.' },
-  { key: 'rotator.leaseName', kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' }, default: 'mtls-injector-rotator', description: 'Lease used for leader election.' },
-  { key: 'rotator.leaseDuration', kind: { type: 'duration', minSeconds: 2, maxSeconds: 600 }, default: '15s', description: 'Leader lease duration; a follower takes over within this time after the leader dies.' },
-  { key: 'rotator.renewDeadline', kind: { type: 'duration', minSeconds: 1, maxSeconds: 600 }, default: '10s', description: 'The leader steps down when it cannot renew its lease for this long.' },
-  { key: 'rotator.retryPeriod', kind: { type: 'duration', minSeconds: 1, maxSeconds: 60 }, default: '2s', description: 'How often candidates try to acquire or renew the lease.' },
-  { key: 'rotator.writeQps', kind: { type: 'fraction', min: 0.1, max: 10_000 }, default: 50, description: 'Steady rate of Secret writes per second (token bucket).' },
-  { key: 'rotator.writeBurst', kind: { type: 'integer', min: 1, max: 10_000 }, default: 100, description: 'Burst of Secret writes allowed above writeQps.' },
-  { key: 'rotator.onboardingAuto', kind: { type: 'boolean' }, default: false, description: 'Restart not-yet-injected workloads when their namespace opts in.' },
+  {
+    key: 'trustDomain',
+    kind: { type: 'string', pattern: /^[a-z0-9._-]+$/, hint: 'lowercase letters, digits, ".", "-", "_"' },
+    default: 'cluster.local',
+    description:
+      'SPIFFE trust domain: identities are spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>.',
+  },
+  {
+    key: 'clusterDomain',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS subdomain' },
+    default: 'cluster.local',
+    description: 'Cluster DNS domain used for the <svc>.<ns>.svc.<clusterDomain> DNS SANs.',
+  },
+  {
+    key: 'installNamespace',
+    kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' },
+    default: 'mtls-injector',
+    description: 'Namespace the product runs in; never injected; holds the CA Secret and the lease.',
+  },
+  {
+    key: 'keyAlgorithm',
+    kind: { type: 'enum', values: KEY_ALGORITHMS },
+    default: 'ecdsa-p256',
+    description: 'Key algorithm for workload (leaf) keys.',
+  },
+  {
+    key: 'leafLifetime',
+    kind: { type: 'duration', minSeconds: 60, maxSeconds: 366 * DAY },
+    default: '24h',
+    description: 'Lifetime of each workload certificate (capped at the CA notAfter).',
+  },
+  {
+    key: 'backdate',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: 3600 },
+    default: '60s',
+    description: 'How far notBefore is back-dated to tolerate clock skew.',
+  },
+  {
+    key: 'renewAt',
+    kind: { type: 'fraction', min: 0.1, max: 0.9 },
+    default: 0.5,
+    description: 'Fraction of a certificate lifetime after which it is renewed.',
+  },
+  {
+    key: 'renewJitter',
+    kind: { type: 'fraction', min: 0, max: 0.3 },
+    default: 0.1,
+    description: 'Random spread around renewAt (fraction of the lifetime), so renewals do not storm.',
+  },
+  {
+    key: 'ca.keyAlgorithm',
+    kind: { type: 'enum', values: KEY_ALGORITHMS },
+    default: 'ecdsa-p256',
+    description: 'Key algorithm of a generated root CA.',
+  },
+  {
+    key: 'ca.lifetime',
+    kind: { type: 'duration', minSeconds: DAY, maxSeconds: 30 * 366 * DAY },
+    default: '87600h',
+    description: 'Lifetime of a generated root CA (default 10 years).',
+  },
+  {
+    key: 'ca.secretName',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-ca',
+    description:
+      'Secret in installNamespace holding the issuing CA (generated on first start unless ca.bringYourOwn).',
+  },
+  {
+    key: 'ca.bringYourOwn',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'Never generate a CA: load the intermediate (tls.crt with chain, tls.key, ca.crt) from ca.secretName.',
+  },
+  {
+    key: 'ca.propagationDelay',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: DAY },
+    default: '5m',
+    description: 'Time a new trust bundle is given to reach every kubelet before a CA rotation may activate.',
+  },
+  {
+    key: 'log.level',
+    kind: { type: 'enum', values: LOG_LEVELS },
+    default: 'info',
+    description: 'Log level of the JSON logs.',
+  },
+  {
+    key: 'webhook.port',
+    kind: { type: 'integer', min: 1, max: 65_535 },
+    default: 10_250,
+    description: 'HTTPS port of the admission webhook.',
+  },
+  {
+    key: 'webhook.probePort',
+    kind: { type: 'integer', min: 1, max: 65_535 },
+    default: 9090,
+    description: 'Plain-HTTP port for /healthz, /readyz and /metrics.',
+  },
+  {
+    key: 'webhook.host',
+    kind: { type: 'string' },
+    default: '0.0.0.0',
+    description: 'Address the webhook listens on.',
+  },
+  {
+    key: 'webhook.tlsCert',
+    kind: { type: 'string' },
+    default: '/etc/mtls-injector/tls/tls.crt',
+    description: 'Serving certificate (PEM, with chain); reloaded when the file changes.',
+  },
+  {
+    key: 'webhook.tlsKey',
+    kind: { type: 'string' },
+    default: '/etc/mtls-injector/tls/tls.key',
+    description: 'Serving key (PEM); reloaded when the file changes.',
+  },
+  {
+    key: 'webhook.bodyLimitBytes',
+    kind: { type: 'integer', min: 3 * 1024 * 1024, max: 64 * 1024 * 1024 },
+    default: 6 * 1024 * 1024,
+    description: 'Largest AdmissionReview body accepted (the API server sends pods up to 3 MiB).',
+  },
+  {
+    key: 'webhook.failOpen',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'On /mutate, allow with a warning (instead of deny) what cannot be decided cleanly. /mutate/strict always denies.',
+  },
+  {
+    key: 'webhook.serviceName',
+    kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' },
+    default: 'mtls-injector-webhook',
+    description: 'Service in front of the webhook (DNS SANs of its serving certificate).',
+  },
+  {
+    key: 'webhook.tlsSecretName',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-webhook-tls',
+    description: 'Secret the rotator writes the webhook serving certificate to.',
+  },
+  {
+    key: 'webhook.configurationName',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector',
+    description: 'Name of our MutatingWebhookConfiguration (the rotator patches only its caBundle).',
+  },
+  {
+    key: 'init.image',
+    kind: { type: 'string' },
+    default: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
+    description: 'Image of the mtls-init container.',
+  },
+  {
+    key: 'init.imagePullPolicy',
+    kind: { type: 'enum', values: ['IfNotPresent', 'Always', 'Never'] },
+    default: 'IfNotPresent',
+    description: 'Pull policy of the mtls-init container.',
+  },
+  {
+    key: 'init.windowsImage',
+    kind: { type: 'string' },
+    default: '',
+    description: 'Image of mtls-init for Windows pods; when empty, Windows pods are skipped with a warning.',
+  },
+  {
+    key: 'init.waitTimeout',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: 3600 },
+    default: '120s',
+    description: 'How long mtls-init waits for the certificate files before failing.',
+  },
+  {
+    key: 'rotator.probePort',
+    kind: { type: 'integer', min: 1, max: 65_535 },
+    default: 9091,
+    description: 'Plain-HTTP port of the rotator for /healthz, /readyz and /metrics.',
+  },
+  {
+    key: 'rotator.leaseName',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-rotator',
+    description: 'Lease used for leader election.',
+  },
+  {
+    key: 'rotator.leaseDuration',
+    kind: { type: 'duration', minSeconds: 2, maxSeconds: 600 },
+    default: '15s',
+    description: 'Leader lease duration; a follower takes over within this time after the leader dies.',
+  },
+  {
+    key: 'rotator.renewDeadline',
+    kind: { type: 'duration', minSeconds: 1, maxSeconds: 600 },
+    default: '10s',
+    description: 'The leader steps down when it cannot renew its lease for this long.',
+  },
+  {
+    key: 'rotator.retryPeriod',
+    kind: { type: 'duration', minSeconds: 1, maxSeconds: 60 },
+    default: '2s',
+    description: 'How often candidates try to acquire or renew the lease.',
+  },
+  {
+    key: 'rotator.writeQps',
+    kind: { type: 'fraction', min: 0.1, max: 10_000 },
+    default: 50,
+    description: 'Steady rate of Secret writes per second (token bucket).',
+  },
+  {
+    key: 'rotator.writeBurst',
+    kind: { type: 'integer', min: 1, max: 10_000 },
+    default: 100,
+    description: 'Burst of Secret writes allowed above writeQps.',
+  },
+  {
+    key: 'rotator.onboardingAuto',
+    kind: { type: 'boolean' },
+    default: false,
+    description: 'Restart not-yet-injected workloads when their namespace opts in.',
+  },
 ];
 
 /** The validated, frozen configuration every component receives (durations in seconds). */
@@ -120,10 +305,16 @@ export interface Config {
 
 /** `webhook.tlsCert` → `MTLS_INJECTOR_WEBHOOK_TLS_CERT`. */
 export function envName(key: string): string {
-  return `MTLS_INJECTOR_${key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return `MTLS_INJECTOR_${key
+    .replace(/\./g, '_')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()}`;
 }
 
 /** `webhook.tlsCert` → `--webhook-tls-cert`; top-level keys drop no prefix (`--trust-domain`). */
 export function flagName(key: string): string {
-  return `--${key.replace(/\./g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+  return `--${key
+    .replace(/\./g, '-')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()}`;
 }

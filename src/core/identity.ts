@@ -43,7 +43,8 @@ export function serviceAccountProblem(serviceAccount: string): string | undefine
 /** Why a trust domain was refused, or undefined when it is valid. */
 export function trustDomainProblem(trustDomain: string): string | undefined {
   if (trustDomain.length === 0) return 'trustDomain is empty; expected e.g. cluster.local';
-  if (trustDomain.length > 255) return `trustDomain is ${trustDomain.length} characters; expected at most 255`;
+  if (trustDomain.length > 255)
+    return `trustDomain is ${trustDomain.length} characters; expected at most 255`;
   if (!TRUST_DOMAIN.test(trustDomain)) {
     return `trustDomain ${JSON.stringify(trustDomain)} is invalid; expected lowercase letters, digits, '.', '-' and '_'`;
   }
@@ -54,7 +55,11 @@ export function trustDomainProblem(trustDomain: string): string | undefined {
  * The identity of a workload, derived only from its namespace and service account (never from annotations).
  * Throws InjectorError MTLS_ERR_IDENTITY_INVALID_NAME naming the field when a name is not valid.
  */
-export function workloadIdentity(trustDomain: string, namespace: string, serviceAccount: string): WorkloadIdentity {
+export function workloadIdentity(
+  trustDomain: string,
+  namespace: string,
+  serviceAccount: string,
+): WorkloadIdentity {
   const problem =
     trustDomainProblem(trustDomain) ?? namespaceProblem(namespace) ?? serviceAccountProblem(serviceAccount);
   if (problem !== undefined) throw new InjectorError(ErrorCode.InvalidName, `invalid identity: ${problem}`);
@@ -74,7 +79,11 @@ export function parseSpiffeId(uri: string): WorkloadIdentity | undefined {
   const match = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
   if (match === null) return undefined;
   const [, trustDomain = '', namespace = '', serviceAccount = ''] = match;
-  if (trustDomainProblem(trustDomain) ?? namespaceProblem(namespace) ?? serviceAccountProblem(serviceAccount)) {
+  if (
+    trustDomainProblem(trustDomain) ??
+    namespaceProblem(namespace) ??
+    serviceAccountProblem(serviceAccount)
+  ) {
     return undefined;
   }
   return { trustDomain, namespace, serviceAccount, spiffeId: uri };

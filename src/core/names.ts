@@ -24,3 +24,7 @@ export const ENV_CA_FILE = 'MTLS_CA_FILE';
 export const ENV_SPIFFE_ID = 'MTLS_SPIFFE_ID';
 /** Namespaces that never call the webhook, whatever their labels. The install namespace is added at runtime. */
 export const ALWAYS_EXCLUDED_NAMESPACES = ['kube-system', 'kube-node-lease'] as const;
+/** Env the webhook gives mtls-init (downward API) so it can check the identity against the pod's own. */
+export const ENV_POD_NAMESPACE = 'MTLS_POD_NAMESPACE';
+export const ENV_POD_SERVICE_ACCOUNT = 'MTLS_POD_SERVICE_ACCOUNT';
+export const ENV_POD_NAME = 'MTLS_POD_NAME';
