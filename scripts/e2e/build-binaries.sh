@@ -38,8 +38,7 @@ build_k8s() {
   go mod edit -go="$(sed -n 's/^go //p' "$kmod/go.mod")" -require="k8s.io/kubernetes@$K8S_VERSION"
   sed -n 's/^godebug //p' "$kmod/go.mod" | while read -r g; do go mod edit -godebug="$g"; done
   # Every staging module (replaced with ./staging/src/... upstream) -> its published v0.<minor>.<patch>.
-  local m
-  for m in $(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$kmod/go.mod"); do
+  awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$kmod/go.mod" | while read -r m; do
     go mod edit -replace="$m=$m@v0.$minor"
   done
   cat >tools.go <<'EOF'

@@ -5,7 +5,7 @@
 #   control-plane.sh down    stop every process recorded in .e2e/pids and remove .e2e/
 #   control-plane.sh status  show processes and /readyz
 set -euo pipefail
-# shellcheck source=scripts/e2e/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PKI="$E2E_DIR/pki"

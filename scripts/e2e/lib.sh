@@ -26,12 +26,12 @@ alive() {
   [[ -f $f ]] && kill -0 -- "-$(<"$f")" 2>/dev/null
 }
 
-# stop_all -> TERM every recorded process group (reverse start order), wait, then KILL stragglers.
+# stop_all -> TERM every recorded process group, wait up to 8s, then KILL stragglers.
 stop_all() {
   [[ -d $E2E_PIDS ]] || return 0
   local f pg pgs=() i
-  # ls -t: newest first, so the product stops before the apiserver and the apiserver before etcd.
-  for f in $(ls -t "$E2E_PIDS"/*.pid 2>/dev/null); do
+  for f in "$E2E_PIDS"/*.pid; do
+    [[ -f $f ]] || continue
     pg=$(<"$f")
     [[ $pg =~ ^[0-9]+$ ]] || continue
     pgs+=("$pg")

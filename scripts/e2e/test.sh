@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:e2e — up, run the e2e suites, always down; exits with the suites' status.
 set -euo pipefail
-# shellcheck source=scripts/e2e/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$E2E_ROOT"
 trap 'bash scripts/e2e/down.sh' EXIT

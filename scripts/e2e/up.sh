@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run e2e:up — binaries (cached) + control plane on 127.0.0.1 + the product under test.
 set -euo pipefail
-# shellcheck source=scripts/e2e/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T0=$SECONDS
 

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+
+/** The admin kubeconfig written by scripts/e2e/control-plane.sh (override with MTLS_E2E_KUBECONFIG). */
+export const kubeconfigPath =
+  process.env.MTLS_E2E_KUBECONFIG ?? fileURLToPath(new URL('../../.e2e/kubeconfig', import.meta.url));
+
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return kc;
+}
+
+/** HTTP status of a failed API call, or undefined if `err` is not an API error. */
+export function apiStatus(err: unknown): number | undefined {
+  return err instanceof ApiException ? (err as ApiException<unknown>).code : undefined;
+}
+
+/** Runs `call`; resolves to the API error it failed with (the call must fail). */
+export async function apiError(call: () => Promise<unknown>): Promise<ApiException<unknown>> {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof ApiException) return err as ApiException<unknown>;
+    throw err;
+  }
+  throw new Error('expected the API call to fail, it succeeded');
+}
+
+/** Resolves true if `read` 404s, false if it succeeds; rethrows anything else. */
+export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return false;
+  } catch (err) {
+    if (apiStatus(err) === 404) return true;
+    throw err;
+  }
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, and returns that value.
+ * Errors thrown by `probe` are retried; the last one is reported on timeout.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? `: last error: ${last.message}` : '';
+      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Creates a uniquely named namespace and waits until its `default` ServiceAccount exists. */
+export async function createTestNamespace(
+  core: CoreV1Api,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name, labels } } });
+  await waitFor(`serviceaccount default in ${name}`, () =>
+    core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
+  );
+  return name;
+}
+
+/** Deletes a namespace without waiting for finalization; ignores 404. */
+export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  await isGone(() => core.deleteNamespace({ name }));
+}
+
+/** A pod that satisfies the PodSecurity `restricted` profile. */
+export function restrictedPod(name: string, labels: Record<string, string> = {}): V1Pod {
+  return {
+    metadata: { name, labels },
+    spec: {
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'app',
+          image: 'registry.k8s.io/pause:3.10',
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+}
