@@ -1,0 +1,121 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/loader.js';
+import { envName, FIELDS, flagName } from '../../src/config/schema.js';
+import { ErrorCode, InjectorError } from '../../src/core/errors.js';
+
+function writeTemp(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-config-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problemsOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InjectorError);
+    expect((err as InjectorError).code).toBe(ErrorCode.ConfigInvalid);
+    return (err as InjectorError).message;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults', () => {
+    const config = loadConfig();
+    expect(config.trustDomain).toBe('cluster.local');
+    expect(config.keyAlgorithm).toBe('ecdsa-p256');
+    expect(config.leafLifetime).toBe(24 * 3600);
+    expect(config.backdate).toBe(60);
+    expect(config.renewAt).toBe(0.5);
+    expect(config.renewJitter).toBe(0.1);
+    expect(config.ca.lifetime).toBe(10 * 365 * 24 * 3600);
+    expect(config.webhook.bodyLimitBytes).toBe(6 * 1024 * 1024);
+  });
+
+  it('is frozen all the way down', () => {
+    const config = loadConfig();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.webhook)).toBe(true);
+  });
+
+  it('layers flags over env over file over defaults', () => {
+    const file = writeTemp(
+      'c.yaml',
+      'trustDomain: file.example\nleafLifetime: 2h\nwebhook:\n  port: 8443\n  probePort: 8080\n',
+    );
+    const env = { MTLS_INJECTOR_LEAF_LIFETIME: '3h', MTLS_INJECTOR_WEBHOOK_PORT: '9443' };
+    const config = loadConfig({ file, env, flags: { 'webhook.port': '7443' } });
+    expect(config.trustDomain).toBe('file.example');
+    expect(config.leafLifetime).toBe(3 * 3600);
+    expect(config.webhook.port).toBe(7443);
+    expect(config.webhook.probePort).toBe(8080);
+  });
+
+  it('reads the file named by MTLS_INJECTOR_CONFIG', () => {
+    const file = writeTemp('c.json', JSON.stringify({ trustDomain: 'json.example' }));
+    expect(loadConfig({ env: { MTLS_INJECTOR_CONFIG: file } }).trustDomain).toBe('json.example');
+  });
+
+  it('reports every problem together, naming the setting, its origin and what was expected', () => {
+    const message = problemsOf(() =>
+      loadConfig({
+        env: { MTLS_INJECTOR_KEY_ALGORITHM: 'dsa', MTLS_INJECTOR_TYPO: 'x' },
+        flags: { 'webhook.port': '70000', leafLifetime: 'forever', trustDomain: 'Bad Domain' },
+      }),
+    );
+    expect(message).toContain('5 problems');
+    expect(message).toContain(
+      'keyAlgorithm (env MTLS_INJECTOR_KEY_ALGORITHM): expected one of ecdsa-p256, rsa-2048, rsa-3072, ed25519, got "dsa"',
+    );
+    expect(message).toContain('webhook.port (flag): expected an integer from 1 to 65535, got "70000"');
+    expect(message).toContain('leafLifetime (flag): expected a duration');
+    expect(message).toContain('trustDomain (flag)');
+    expect(message).toContain('MTLS_INJECTOR_TYPO (env): unknown setting');
+  });
+
+  it('rejects unknown keys and non-mappings in the file', () => {
+    const file = writeTemp('c.yaml', 'webhok:\n  port: 1\n');
+    expect(problemsOf(() => loadConfig({ file }))).toContain('webhok.port (file');
+    const list = writeTemp('l.yaml', '- a\n- b\n');
+    expect(problemsOf(() => loadConfig({ file: list }))).toContain(
+      'expected a mapping of settings, got a list',
+    );
+    expect(problemsOf(() => loadConfig({ file: '/nonexistent/c.yaml' }))).toContain(
+      'cannot be read (ENOENT)',
+    );
+  });
+
+  it('checks settings against each other', () => {
+    const message = problemsOf(() =>
+      loadConfig({ flags: { leafLifetime: '60s', backdate: '120s', renewAt: '0.85', renewJitter: '0.2' } }),
+    );
+    expect(message).toContain('backdate: 120s must be shorter than leafLifetime 60s');
+    expect(message).toContain('renewAt ± renewJitter');
+  });
+
+  it('accepts booleans and fractions as text', () => {
+    const config = loadConfig({
+      env: { MTLS_INJECTOR_CA_BRING_YOUR_OWN: 'yes', MTLS_INJECTOR_RENEW_AT: '0.6' },
+    });
+    expect(config.ca.bringYourOwn).toBe(true);
+    expect(config.renewAt).toBe(0.6);
+    expect(problemsOf(() => loadConfig({ env: { MTLS_INJECTOR_CA_BRING_YOUR_OWN: 'maybe' } }))).toContain(
+      'expected true or false, got "maybe"',
+    );
+  });
+});
+
+describe('schema', () => {
+  it('documents every field and derives env and flag names', () => {
+    for (const field of FIELDS) expect(field.description.length).toBeGreaterThan(10);
+    expect(envName('webhook.tlsCert')).toBe('MTLS_INJECTOR_WEBHOOK_TLS_CERT');
+    expect(flagName('webhook.tlsCert')).toBe('--webhook-tls-cert');
+    expect(flagName('trustDomain')).toBe('--trust-domain');
+    expect(new Set(FIELDS.map((f) => envName(f.key))).size).toBe(FIELDS.length);
+  });
+});
