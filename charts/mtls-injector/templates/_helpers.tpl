@@ -1,0 +1,194 @@
+{{/*
+Names, labels and the pieces both Deployments share. Names follow the usual Helm convention so the
+documented release name `mtls-injector` yields `mtls-injector-webhook`, `mtls-injector-rotator`, …
+*/}}
+
+{{- define "mtls-injector.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mtls-injector.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Object names; component suffixes fit in 63 characters because fullname is cut to 45 first. */}}
+{{- define "mtls-injector.webhookName" -}}
+{{- printf "%s-webhook" (include "mtls-injector.fullname" . | trunc 45 | trimSuffix "-") }}
+{{- end }}
+{{- define "mtls-injector.rotatorName" -}}
+{{- printf "%s-rotator" (include "mtls-injector.fullname" . | trunc 45 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "mtls-injector.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "mtls-injector.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mtls-injector
+{{- end }}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "webhook"). Never change: selectors are immutable. */}}
+{{- define "mtls-injector.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mtls-injector.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mtls-injector.componentLabels" -}}
+{{ include "mtls-injector.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mtls-injector.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the config file and the webhook serving certificate are mounted (one definition for mount and config). */}}
+{{- define "mtls-injector.configDir" -}}/etc/mtls-injector/config{{- end }}
+{{- define "mtls-injector.tlsDir" -}}/etc/mtls-injector/tls{{- end }}
+
+{{/*
+The product's config file (src/config/schema.ts keys, nested). Rendered from values so both Deployments
+share every setting; test/chart proves the product's own loader accepts it.
+*/}}
+{{- define "mtls-injector.config" -}}
+{{- $v := .Values -}}
+trustDomain: {{ $v.trustDomain | quote }}
+clusterDomain: {{ $v.clusterDomain | quote }}
+installNamespace: {{ .Release.Namespace | quote }}
+keyAlgorithm: {{ $v.keyAlgorithm | quote }}
+leafLifetime: {{ $v.leafLifetime | quote }}
+backdate: {{ $v.backdate | quote }}
+renewAt: {{ $v.renewAt | toJson }}
+renewJitter: {{ $v.renewJitter | toJson }}
+ca:
+  keyAlgorithm: {{ $v.ca.keyAlgorithm | quote }}
+  lifetime: {{ $v.ca.lifetime | quote }}
+  secretName: {{ $v.ca.secretName | quote }}
+  bringYourOwn: {{ $v.ca.bringYourOwn }}
+  propagationDelay: {{ $v.ca.propagationDelay | quote }}
+log:
+  level: {{ $v.log.level | quote }}
+webhook:
+  port: {{ $v.webhook.port | int64 }}
+  probePort: {{ $v.webhook.probePort | int64 }}
+  host: {{ $v.webhook.host | quote }}
+  tlsCert: {{ printf "%s/tls.crt" (include "mtls-injector.tlsDir" .) | quote }}
+  tlsKey: {{ printf "%s/tls.key" (include "mtls-injector.tlsDir" .) | quote }}
+  bodyLimitBytes: {{ $v.webhook.bodyLimitBytes | int64 }}
+  failOpen: {{ $v.webhook.failOpen }}
+  serviceName: {{ include "mtls-injector.webhookName" . | quote }}
+  tlsSecretName: {{ $v.webhook.tlsSecretName | quote }}
+  configurationName: {{ $v.webhook.configurationName | quote }}
+init:
+  image: {{ default (include "mtls-injector.image" .) $v.init.image | quote }}
+  imagePullPolicy: {{ default $v.image.pullPolicy $v.init.imagePullPolicy | quote }}
+  windowsImage: {{ $v.init.windowsImage | quote }}
+  waitTimeout: {{ $v.init.waitTimeout | quote }}
+rotator:
+  probePort: {{ $v.rotator.probePort | int64 }}
+  leaseName: {{ $v.rotator.leaseName | quote }}
+  leaseDuration: {{ $v.rotator.leaseDuration | quote }}
+  renewDeadline: {{ $v.rotator.renewDeadline | quote }}
+  retryPeriod: {{ $v.rotator.retryPeriod | quote }}
+  writeQps: {{ $v.rotator.writeQps | toJson }}
+  writeBurst: {{ $v.rotator.writeBurst | int64 }}
+  onboardingAuto: {{ $v.onboarding.auto }}
+{{- end }}
+
+{{/* Pod-level securityContext shared by both Deployments (Pod Security Standards "restricted"). */}}
+{{- define "mtls-injector.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level securityContext shared by every container. */}}
+{{- define "mtls-injector.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Scheduling of one component: (dict "root" $ "component" "webhook" "values" .Values.webhook). */}}
+{{- define "mtls-injector.scheduling" -}}
+{{- $sel := include "mtls-injector.selectorLabels" (dict "root" .root "component" .component) -}}
+affinity:
+{{- if .values.affinity }}
+  {{- toYaml .values.affinity | nindent 2 }}
+{{- else }}
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- $sel | nindent 14 }}
+{{- end }}
+{{- with .values.topologySpread }}
+{{- if .enabled }}
+topologySpreadConstraints:
+  - maxSkew: {{ .maxSkew }}
+    topologyKey: {{ .topologyKey }}
+    whenUnsatisfiable: {{ .whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- $sel | nindent 8 }}
+    matchLabelKeys:
+      - pod-template-hash
+{{- end }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The webhook's namespaceSelector exclusion, shared by every entry: only kubernetes.io/metadata.name, which
+the API server sets and tenants cannot change. */}}
+{{- define "mtls-injector.excludedNamespaces" -}}
+- key: kubernetes.io/metadata.name
+  operator: NotIn
+  values:
+    {{- range (list "kube-system" "kube-node-lease" .Release.Namespace | uniq) }}
+    - {{ . }}
+    {{- end }}
+{{- end }}
