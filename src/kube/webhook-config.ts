@@ -1,0 +1,44 @@
+import {
+  AdmissionregistrationV1Api,
+  type KubeConfig,
+  type V1MutatingWebhookConfiguration,
+} from '@kubernetes/client-node';
+import { call, callOrUndefined } from './client.js';
+import type { WebhookConfigApi } from './types.js';
+
+/**
+ * Reads and sets the caBundle of one MutatingWebhookConfiguration by name. It replaces the object it read
+ * (resourceVersion kept), changing nothing but clientConfig.caBundle, so RBAC can limit the rotator to that
+ * one name.
+ */
+export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  return {
+    async getCaBundles(name) {
+      const obj = await callOrUndefined(`get MutatingWebhookConfiguration ${name}`, () =>
+        api.readMutatingWebhookConfiguration({ name }),
+      );
+      if (obj === undefined) return undefined;
+      return {
+        caBundles: (obj.webhooks ?? []).map((w) => w.clientConfig.caBundle ?? ''),
+        resourceVersion: obj.metadata?.resourceVersion ?? '',
+      };
+    },
+    async setCaBundle(name, caBundleBase64, resourceVersion) {
+      const obj = await call(`get MutatingWebhookConfiguration ${name}`, () =>
+        api.readMutatingWebhookConfiguration({ name }),
+      );
+      const body: V1MutatingWebhookConfiguration = {
+        ...obj,
+        metadata: { ...obj.metadata, resourceVersion },
+        webhooks: (obj.webhooks ?? []).map((w) => ({
+          ...w,
+          clientConfig: { ...w.clientConfig, caBundle: caBundleBase64 },
+        })),
+      };
+      await call(`update caBundle of MutatingWebhookConfiguration ${name}`, () =>
+        api.replaceMutatingWebhookConfiguration({ name, body }),
+      );
+    },
+  };
+}

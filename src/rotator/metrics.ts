@@ -1,0 +1,88 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** The rotator's Prometheus metrics, on a Registry passed in (no global registry). */
+export interface RotatorMetrics {
+  readonly issued: Counter<'kind'>;
+  readonly failures: Counter<'reason'>;
+  readonly foreignSecrets: Counter;
+  readonly queueDepth: Gauge;
+  readonly managedSecrets: Gauge;
+  readonly soonestExpiry: Gauge;
+  readonly lowLifeCertificates: Gauge;
+  readonly caExpiry: Gauge;
+  readonly leader: Gauge;
+}
+
+/** Registers the rotator metrics. `snapshot` is read at scrape time for the gauges derived from state. */
+export function createRotatorMetrics(
+  registry: Registry,
+  snapshot: () => {
+    queueDepth: number;
+    managed: number;
+    soonestExpiry: number;
+    lowLife: number;
+    caExpiry: number;
+    leader: boolean;
+  },
+): RotatorMetrics {
+  const registers = [registry];
+  const read = (pick: (s: ReturnType<typeof snapshot>) => number) =>
+    function (this: Gauge) {
+      this.set(pick(snapshot()));
+    };
+  return {
+    issued: new Counter({
+      name: 'mtls_injector_certificates_issued_total',
+      help: 'Workload and serving certificates written, by kind (issued = new Secret, renewed, reissued, bundle_refreshed).',
+      labelNames: ['kind'],
+      registers,
+    }),
+    failures: new Counter({
+      name: 'mtls_injector_issue_failures_total',
+      help: 'Failures to issue or write a certificate Secret, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    foreignSecrets: new Counter({
+      name: 'mtls_injector_foreign_secrets_total',
+      help: 'Times a pod named a Secret that mtls-injector does not own (never overwritten).',
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'mtls_injector_rotator_queue_depth',
+      help: 'Work items waiting.',
+      registers,
+      collect: read((s) => s.queueDepth),
+    }),
+    managedSecrets: new Gauge({
+      name: 'mtls_injector_managed_secrets',
+      help: 'Managed Secrets the rotator tracks.',
+      registers,
+      collect: read((s) => s.managed),
+    }),
+    soonestExpiry: new Gauge({
+      name: 'mtls_injector_leaf_soonest_expiry_timestamp_seconds',
+      help: 'notAfter of the managed certificate that expires first (0 when none).',
+      registers,
+      collect: read((s) => s.soonestExpiry),
+    }),
+    lowLifeCertificates: new Gauge({
+      name: 'mtls_injector_leaf_low_life_certificates',
+      help: 'Managed certificates with less than 25% of their lifetime left (alert when > 0).',
+      registers,
+      collect: read((s) => s.lowLife),
+    }),
+    caExpiry: new Gauge({
+      name: 'mtls_injector_ca_expiry_timestamp_seconds',
+      help: 'notAfter of the active issuing CA.',
+      registers,
+      collect: read((s) => s.caExpiry),
+    }),
+    leader: new Gauge({
+      name: 'mtls_injector_rotator_leader',
+      help: '1 when this replica is the leader.',
+      registers,
+      collect: read((s) => (s.leader ? 1 : 0)),
+    }),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * What the rotator needs from the PKI, as an interface so the controller can be driven by the real pki
+ * module in tests without a cluster. `src/rotator/pki-adapter.ts` implements it with src/pki.
+ */
+export interface IssuedIdentity {
+  /** Leaf followed by the issuing chain (not the root). */
+  readonly certPem: string;
+  /** PKCS#8 PEM. */
+  readonly keyPem: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** True when notAfter was cut to the CA's notAfter (BAD-INPUTS E3). */
+  readonly capped: boolean;
+}
+
+/** What a certificate in a Secret says, read once per watch event (not on every tick). */
+export interface CertificateFacts {
+  readonly spiffeId: string | undefined;
+  readonly dnsNames: readonly string[];
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** SHA-256 fingerprint of the issuing certificate's public key, to notice an activated new CA. */
+  readonly issuerKeyId: string;
+}
+
+/** A problem found in a Secret's files, as data. */
+export interface FileProblem {
+  readonly code:
+    | 'missing_file'
+    | 'bad_pem'
+    | 'key_mismatch'
+    | 'untrusted'
+    | 'expired'
+    | 'not_yet_valid'
+    | 'wrong_identity'
+    | 'no_spiffe_id';
+  readonly message: string;
+}
+
+export interface CertOps {
+  /** Issues a leaf from the active CA: a workload (spiffeId + DNS SANs) or a server (DNS SANs only). */
+  issue(request: {
+    readonly spiffeId?: string;
+    readonly dnsNames: readonly string[];
+  }): Promise<IssuedIdentity>;
+  /** Reads the facts of the first certificate in `certPem`, or a problem. */
+  inspect(certPem: string): CertificateFacts | FileProblem;
+  /** Checks key match, chain to `bundlePem`, validity at `now` and, when given, the exact SPIFFE ID. */
+  check(files: {
+    readonly certPem: string;
+    readonly keyPem: string;
+    readonly bundlePem: string;
+    readonly expectedSpiffeId?: string;
+    readonly now: Date;
+  }): readonly FileProblem[];
+  /** The active trust bundle (every root to trust), PEM. */
+  trustBundle(): string;
+  /** Identifies the active issuing CA, compared with CertificateFacts.issuerKeyId. */
+  activeIssuerKeyId(): string;
+  /** notAfter of the active issuing CA. */
+  caNotAfter(): Date;
+}

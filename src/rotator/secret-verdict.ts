@@ -1,0 +1,138 @@
+import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
+import type { SecretObject } from '../kube/types.js';
+import type { CertificateFacts, FileProblem } from './ports.js';
+import { secretFile, type SecretOwner } from './secret-build.js';
+
+/** Why a Secret is (re)written; also the `reason` label of mtls_injector_reissues_total. */
+export type ReissueReason =
+  | 'missing'
+  | 'previous_pod'
+  | 'bad_content'
+  | 'wrong_identity'
+  | 'dns_names_changed'
+  | 'issuer_rotated'
+  | 'expired'
+  | 'due';
+
+/** What to do with a pod's Secret. */
+export type SecretVerdict =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'refresh_bundle' }
+  | { readonly kind: 'reissue'; readonly reason: ReissueReason; readonly detail: string }
+  | { readonly kind: 'foreign'; readonly detail: string }
+  | { readonly kind: 'immutable' };
+
+/** What the Secret should hold for its pod. */
+export interface DesiredIdentity {
+  readonly owner: SecretOwner;
+  readonly spiffeId: string;
+  readonly dnsNames: readonly string[];
+  readonly trustBundlePem: string;
+  readonly issuerKeyId: string;
+}
+
+/** Facts about a Secret's contents, computed once per resourceVersion from the watch event. */
+export interface SecretContent {
+  readonly facts: CertificateFacts | undefined;
+  readonly problems: readonly FileProblem[];
+}
+
+/**
+ * Decides, without I/O, what the rotator does with a pod's existing Secret: keep it, refresh only its
+ * ca.crt, reissue it (and why), or leave it alone because it is not ours (BAD-INPUTS D1, F6, F7, F11).
+ * `renewDue` is true when the renewal schedule fired for it.
+ */
+export function judgeSecret(
+  secret: SecretObject,
+  desired: DesiredIdentity,
+  content: SecretContent,
+  renewDue: boolean,
+): SecretVerdict {
+  if (secret.metadata.labels?.[MANAGED_LABEL] !== 'true') {
+    return {
+      kind: 'foreign',
+      detail: `Secret exists without label ${MANAGED_LABEL}=true; it was not made by mtls-injector`,
+    };
+  }
+  const owners = secret.metadata.ownerReferences ?? [];
+  const ownedByPod = owners.some((o) => o.kind === 'Pod' && o.uid === desired.owner.uid);
+  const previousPod = owners.some(
+    (o) => o.kind === 'Pod' && o.name === desired.owner.name && o.uid !== desired.owner.uid,
+  );
+  if (!ownedByPod && !previousPod) {
+    return {
+      kind: 'foreign',
+      detail: `Secret is owned by ${describeOwners(owners)}, not by pod ${desired.owner.name}`,
+    };
+  }
+  const verdict = contentVerdict(secret, desired, content, renewDue, previousPod);
+  if (secret.immutable === true && verdict.kind !== 'ok') return { kind: 'immutable' };
+  return verdict;
+}
+
+function contentVerdict(
+  secret: SecretObject,
+  desired: DesiredIdentity,
+  content: SecretContent,
+  renewDue: boolean,
+  previousPod: boolean,
+): SecretVerdict {
+  if (previousPod) {
+    return {
+      kind: 'reissue',
+      reason: 'previous_pod',
+      detail: 'Secret belonged to an earlier pod of the same name',
+    };
+  }
+  const first = content.problems[0];
+  if (first !== undefined) {
+    const reason: ReissueReason =
+      first.code === 'expired'
+        ? 'expired'
+        : first.code === 'wrong_identity'
+          ? 'wrong_identity'
+          : 'bad_content';
+    return { kind: 'reissue', reason, detail: first.message };
+  }
+  const facts = content.facts;
+  if (facts === undefined)
+    return { kind: 'reissue', reason: 'bad_content', detail: 'certificate could not be read' };
+  if (facts.spiffeId !== desired.spiffeId) {
+    return {
+      kind: 'reissue',
+      reason: 'wrong_identity',
+      detail: `expected ${desired.spiffeId}, got ${facts.spiffeId ?? 'none'}`,
+    };
+  }
+  if (!sameNames(facts.dnsNames, desired.dnsNames)) {
+    return {
+      kind: 'reissue',
+      reason: 'dns_names_changed',
+      detail: `DNS names [${facts.dnsNames.join(', ')}] differ from the Services' [${desired.dnsNames.join(', ')}]`,
+    };
+  }
+  if (facts.issuerKeyId !== desired.issuerKeyId) {
+    return {
+      kind: 'reissue',
+      reason: 'issuer_rotated',
+      detail: 'issued by a CA that is no longer the active one',
+    };
+  }
+  if (renewDue) return { kind: 'reissue', reason: 'due', detail: 'renewal time reached' };
+  if (secretFile(secret, CA_FILE) !== desired.trustBundlePem) return { kind: 'refresh_bundle' };
+  if (secretFile(secret, CERT_FILE) === undefined || secretFile(secret, KEY_FILE) === undefined) {
+    return { kind: 'reissue', reason: 'bad_content', detail: 'tls.crt or tls.key missing' };
+  }
+  return { kind: 'ok' };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sortedA = [...a].sort();
+  const sortedB = [...b].sort();
+  return sortedA.every((name, i) => name === sortedB[i]);
+}
+
+function describeOwners(owners: readonly { kind: string; name: string }[]): string {
+  return owners.length === 0 ? 'nobody' : owners.map((o) => `${o.kind} ${o.name}`).join(', ');
+}

@@ -1,0 +1,87 @@
+import { RenewalQueue } from './renewal-queue.js';
+
+/**
+ * A keyed work queue with client-go semantics: a key is queued at most once, never processed by two workers
+ * at a time (re-adding it while it runs queues it again after), and failed keys come back after a delay.
+ */
+export class WorkQueue {
+  private readonly ready: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly delayed = new RenewalQueue();
+  private readonly attempts = new Map<string, number>();
+
+  /** Keys waiting to run now. */
+  get depth(): number {
+    return this.ready.length;
+  }
+
+  /** Keys waiting for a retry time. */
+  get delayedDepth(): number {
+    return this.delayed.size;
+  }
+
+  add(key: string): void {
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.ready.push(key);
+  }
+
+  /** Queues `key` at `at` (epoch ms) unless it is already queued or due sooner. */
+  addAt(key: string, at: number): void {
+    const due = this.delayed.dueOf(key);
+    if (due === undefined || at < due) this.delayed.upsert(key, at);
+  }
+
+  /** Moves keys whose delay has passed into the ready list. */
+  promote(now: number): void {
+    for (const key of this.delayed.popDue(now)) this.add(key);
+  }
+
+  /** The next time a delayed key becomes ready, if any. */
+  nextDelayed(): number | undefined {
+    return this.delayed.peekDue();
+  }
+
+  /** Takes the next key to process, or undefined. The caller must call `done(key)`. */
+  take(): string | undefined {
+    const key = this.ready.shift();
+    if (key === undefined) return undefined;
+    this.queued.delete(key);
+    this.running.add(key);
+    return key;
+  }
+
+  /** Marks `key` finished; re-queues it when it was added while running. */
+  done(key: string): void {
+    this.running.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  /** Counts a failure of `key` and returns how many it has had in a row (1 on the first). */
+  failed(key: string): number {
+    const n = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, n);
+    return n;
+  }
+
+  /** Clears the failure count of `key` after a success. */
+  succeeded(key: string): void {
+    this.attempts.delete(key);
+  }
+
+  /** Drops every trace of `key` (its object is gone). */
+  forget(key: string): void {
+    this.delayed.remove(key);
+    this.attempts.delete(key);
+  }
+
+  get idle(): boolean {
+    return this.ready.length === 0 && this.running.size === 0;
+  }
+}
