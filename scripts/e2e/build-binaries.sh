@@ -16,7 +16,12 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 log() { printf '[build-binaries %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-if [[ -x $BIN/kube-apiserver && -x $BIN/kube-controller-manager && -x $BIN/etcd ]]; then
+# Cached only if the binaries exist and report the wanted version (an unstamped build says v0.0.0-master).
+k8s_ok() {
+  [[ -x $BIN/kube-apiserver && -x $BIN/kube-controller-manager ]] &&
+    [[ $("$BIN/kube-apiserver" --version 2>/dev/null) == "Kubernetes $K8S_VERSION" ]]
+}
+if k8s_ok && [[ -x $BIN/etcd ]]; then
   log "cached: $BIN"
   echo "$BIN"
   exit 0
@@ -54,7 +59,13 @@ EOF
   log "k8s $K8S_VERSION: go mod tidy"
   go mod tidy >/dev/null
   log "k8s: building kube-apiserver + kube-controller-manager (slow on few cores)"
-  go build -trimpath -ldflags='-s -w' -o "$BIN/" \
+  # Version stamping as in hack/lib/version.sh, so /version and clients see the real version.
+  local ver=${K8S_VERSION#v} x ldflags='-s -w'
+  for x in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ldflags+=" -X $x.gitVersion=$K8S_VERSION -X $x.gitMajor=${ver%%.*} -X $x.gitMinor=$(cut -d. -f2 <<<"$ver")"
+    ldflags+=" -X $x.gitTreeState=clean -X $x.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  go build -trimpath -ldflags="$ldflags" -o "$BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
   log "k8s: done in $((SECONDS - t))s"
 }
@@ -84,7 +95,7 @@ EOF
 }
 
 [[ -x $BIN/etcd ]] || build_etcd
-[[ -x $BIN/kube-apiserver && -x $BIN/kube-controller-manager ]] || build_k8s
+k8s_ok || build_k8s
 "$BIN/kube-apiserver" --version >&2
 "$BIN/etcd" --version | head -1 >&2
 log "all binaries in $BIN (total $((SECONDS - T0))s)"

@@ -17,6 +17,7 @@ start_bg() {
   mkdir -p "$E2E_PIDS" "$E2E_LOGS"
   setsid "$@" >>"$E2E_LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$E2E_PIDS/$name.pid"
+  echo "$name" >>"$E2E_PIDS/order"
   log "started $name (pid $!), log: ${E2E_LOGS#"$E2E_ROOT"/}/$name.log"
 }
 
@@ -26,28 +27,31 @@ alive() {
   [[ -f $f ]] && kill -0 -- "-$(<"$f")" 2>/dev/null
 }
 
-# stop_all -> TERM every recorded process group, wait up to 8s, then KILL stragglers.
+# stop_all -> stop every recorded process group, newest first (product, then KCM, apiserver, etcd):
+# SIGTERM, up to 5s grace, then SIGKILL; fails if a group survives.
 stop_all() {
   [[ -d $E2E_PIDS ]] || return 0
-  local f pg pgs=() i
-  for f in "$E2E_PIDS"/*.pid; do
-    [[ -f $f ]] || continue
-    pg=$(<"$f")
-    [[ $pg =~ ^[0-9]+$ ]] || continue
-    pgs+=("$pg")
-    kill -TERM -- "-$pg" 2>/dev/null && log "stopping $(basename "$f" .pid) (pgid $pg)"
-  done
+  local names=() n f
+  [[ -f $E2E_PIDS/order ]] && mapfile -t names < <(tac "$E2E_PIDS/order")
+  for f in "$E2E_PIDS"/*.pid; do [[ -f $f ]] && names+=("$(basename "$f" .pid)"); done
+  for n in "${names[@]}"; do stop_one "$n"; done
+  rm -f "$E2E_PIDS"/*.pid "$E2E_PIDS/order"
+}
+
+stop_one() {
+  local f="$E2E_PIDS/$1.pid" pg i
+  [[ -f $f ]] || return 0
+  pg=$(<"$f")
+  [[ $pg =~ ^[0-9]+$ ]] || return 0
+  kill -TERM -- "-$pg" 2>/dev/null || { rm -f "$f"; return 0; }
   for i in $(seq 1 50); do
-    local left=()
-    for pg in "${pgs[@]}"; do kill -0 -- "-$pg" 2>/dev/null && left+=("$pg"); done
-    ((${#left[@]} == 0)) && break
-    if ((i == 40)); then for pg in "${left[@]}"; do kill -KILL -- "-$pg" 2>/dev/null || true; done; fi
+    kill -0 -- "-$pg" 2>/dev/null || break
+    ((i == 25)) && { log "$1 ignored SIGTERM for 5s, sending SIGKILL"; kill -KILL -- "-$pg" 2>/dev/null || true; }
     sleep 0.2
   done
-  for pg in "${pgs[@]}"; do
-    if kill -0 -- "-$pg" 2>/dev/null; then die "process group $pg survived SIGKILL"; fi
-  done
-  rm -f "$E2E_PIDS"/*.pid
+  if kill -0 -- "-$pg" 2>/dev/null; then die "$1 (process group $pg) survived SIGKILL"; fi
+  log "stopped $1 (pgid $pg)"
+  rm -f "$f"
 }
 
 # wait_for DESCRIPTION TIMEOUT_SECONDS CMD... -> polls CMD every 0.5s until it succeeds.

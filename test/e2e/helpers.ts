@@ -28,6 +28,20 @@ export async function apiError(call: () => Promise<unknown>): Promise<ApiExcepti
   throw new Error('expected the API call to fail, it succeeded');
 }
 
+/** The `message` of the Status an API error carries (client-node 1.x keeps the raw JSON body). */
+export function statusMessage(err: ApiException<unknown>): string {
+  const body = err.body;
+  try {
+    const status: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    if (status && typeof status === 'object' && 'message' in status && typeof status.message === 'string') {
+      return status.message;
+    }
+  } catch {
+    // not JSON: fall through to the raw body
+  }
+  return String(body);
+}
+
 /** Resolves true if `read` 404s, false if it succeeds; rethrows anything else. */
 export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
   try {
