@@ -1,0 +1,153 @@
+import {
+  type EventRecorder,
+  type EventTarget,
+  KubeApiError,
+  type LeaseApi,
+  type LeaseObject,
+  type SecretApi,
+  type SecretObject,
+} from '../../src/kube/types.js';
+
+/** One scripted failure: the next call of `op` (optionally for one name) fails with `status`. */
+export interface Fault {
+  readonly op: 'get' | 'create' | 'replace' | 'delete';
+  readonly status: number;
+  readonly name?: string;
+  /** For create: store the object anyway and then fail (an answer lost on the way back, D5). */
+  readonly afterWrite?: boolean;
+}
+
+/**
+ * An in-memory Secret store with API-server semantics: resourceVersion bumps on every write, replace with a
+ * stale resourceVersion is 409, create of an existing name is 409, immutable Secrets refuse data changes.
+ * `watchers` receive every change like a watch stream.
+ */
+export class FakeSecretApi implements SecretApi {
+  readonly objects = new Map<string, SecretObject>();
+  readonly faults: Fault[] = [];
+  readonly calls: { op: string; name: string }[] = [];
+  readonly watchers: { upsert: (s: SecretObject) => void; remove: (s: SecretObject) => void }[] = [];
+  private version = 1;
+
+  get(namespace: string, name: string): Promise<SecretObject | undefined> {
+    this.calls.push({ op: 'get', name });
+    this.fail('get', name);
+    return Promise.resolve(clone(this.objects.get(`${namespace}/${name}`)));
+  }
+
+  create(secret: SecretObject): Promise<SecretObject> {
+    const { namespace = '', name = '' } = secret.metadata;
+    this.calls.push({ op: 'create', name });
+    const fault = this.takeFault('create', name);
+    if (fault !== undefined && fault.afterWrite !== true) return Promise.reject(apiError(fault.status));
+    if (this.objects.has(`${namespace}/${name}`)) return Promise.reject(apiError(409, 'AlreadyExists'));
+    const stored = this.store(secret);
+    if (fault !== undefined) return Promise.reject(apiError(fault.status));
+    return Promise.resolve(stored);
+  }
+
+  replace(secret: SecretObject): Promise<SecretObject> {
+    const { namespace = '', name = '' } = secret.metadata;
+    this.calls.push({ op: 'replace', name });
+    this.fail('replace', name);
+    const current = this.objects.get(`${namespace}/${name}`);
+    if (current === undefined) return Promise.reject(apiError(404));
+    if (current.metadata.resourceVersion !== secret.metadata.resourceVersion)
+      return Promise.reject(apiError(409, 'Conflict'));
+    if (current.immutable === true)
+      return Promise.reject(apiError(422, 'field is immutable when `immutable` is set'));
+    return Promise.resolve(this.store(secret));
+  }
+
+  delete(namespace: string, name: string): Promise<void> {
+    this.calls.push({ op: 'delete', name });
+    this.fail('delete', name);
+    const current = this.objects.get(`${namespace}/${name}`);
+    this.objects.delete(`${namespace}/${name}`);
+    if (current !== undefined) for (const w of this.watchers) w.remove(clone(current) as SecretObject);
+    return Promise.resolve();
+  }
+
+  /** Writes directly, as another actor would (a user, an older release), and notifies watchers. */
+  put(secret: SecretObject): SecretObject {
+    return this.store(secret);
+  }
+
+  writes(): number {
+    return this.calls.filter((c) => c.op === 'create' || c.op === 'replace').length;
+  }
+
+  private store(secret: SecretObject): SecretObject {
+    const { namespace = '', name = '' } = secret.metadata;
+    const stored: SecretObject = clone({
+      ...secret,
+      metadata: {
+        ...secret.metadata,
+        resourceVersion: String(++this.version),
+        uid: secret.metadata.uid ?? `uid-${name}`,
+      },
+    }) as SecretObject;
+    this.objects.set(`${namespace}/${name}`, stored);
+    for (const w of this.watchers) w.upsert(clone(stored) as SecretObject);
+    return clone(stored) as SecretObject;
+  }
+
+  private fail(op: Fault['op'], name: string): void {
+    const fault = this.takeFault(op, name);
+    if (fault !== undefined) throw apiError(fault.status);
+  }
+
+  private takeFault(op: Fault['op'], name: string): Fault | undefined {
+    const i = this.faults.findIndex((f) => f.op === op && (f.name === undefined || f.name === name));
+    if (i < 0) return undefined;
+    return this.faults.splice(i, 1)[0];
+  }
+}
+
+/** Events recorded in memory. */
+export class FakeEvents implements EventRecorder {
+  readonly events: { target: EventTarget; type: string; reason: string; message: string }[] = [];
+  record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.push({ target, type, reason, message });
+  }
+  reasons(): string[] {
+    return this.events.map((e) => e.reason);
+  }
+}
+
+/** An in-memory Lease store with resourceVersion conflicts. */
+export class FakeLeaseApi implements LeaseApi {
+  lease: LeaseObject | undefined;
+  unavailable = false;
+  private version = 1;
+  get(): Promise<LeaseObject | undefined> {
+    if (this.unavailable) return Promise.reject(apiError(503));
+    return Promise.resolve(clone(this.lease));
+  }
+  create(lease: LeaseObject): Promise<LeaseObject> {
+    if (this.unavailable) return Promise.reject(apiError(503));
+    if (this.lease !== undefined) return Promise.reject(apiError(409));
+    return Promise.resolve(this.store(lease));
+  }
+  replace(lease: LeaseObject): Promise<LeaseObject> {
+    if (this.unavailable) return Promise.reject(apiError(503));
+    if (this.lease?.metadata.resourceVersion !== lease.metadata.resourceVersion)
+      return Promise.reject(apiError(409));
+    return Promise.resolve(this.store(lease));
+  }
+  private store(lease: LeaseObject): LeaseObject {
+    this.lease = clone({
+      ...lease,
+      metadata: { ...lease.metadata, resourceVersion: String(++this.version) },
+    });
+    return clone(this.lease) as LeaseObject;
+  }
+}
+
+export function apiError(status: number, message = 'fake'): KubeApiError {
+  return new KubeApiError(status, `fake API: HTTP ${status} ${message}`);
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
