@@ -73,8 +73,8 @@ installNamespace: {{ .Release.Namespace | quote }}
 keyAlgorithm: {{ $v.keyAlgorithm | quote }}
 leafLifetime: {{ $v.leafLifetime | quote }}
 backdate: {{ $v.backdate | quote }}
-renewAt: {{ $v.renewAt | toJson }}
-renewJitter: {{ $v.renewJitter | toJson }}
+renewAt: {{ $v.renewAt | float64 | toJson }}
+renewJitter: {{ $v.renewJitter | float64 | toJson }}
 ca:
   keyAlgorithm: {{ $v.ca.keyAlgorithm | quote }}
   lifetime: {{ $v.ca.lifetime | quote }}
@@ -105,7 +105,7 @@ rotator:
   leaseDuration: {{ $v.rotator.leaseDuration | quote }}
   renewDeadline: {{ $v.rotator.renewDeadline | quote }}
   retryPeriod: {{ $v.rotator.retryPeriod | quote }}
-  writeQps: {{ $v.rotator.writeQps | toJson }}
+  writeQps: {{ $v.rotator.writeQps | float64 | toJson }}
   writeBurst: {{ $v.rotator.writeBurst | int64 }}
   onboardingAuto: {{ $v.onboarding.auto }}
 {{- end }}
@@ -191,4 +191,28 @@ the API server sets and tenants cannot change. */}}
     {{- range (list "kube-system" "kube-node-lease" .Release.Namespace | uniq) }}
     - {{ . }}
     {{- end }}
+{{- end }}
+
+{{/*
+Checks values.schema.json cannot express: ranges of numbers `--set` passes as strings, and settings that must
+differ. The product validates its config again at start; failing here saves a crash-looping rollout.
+*/}}
+{{- define "mtls-injector.validate" -}}
+{{- $v := .Values -}}
+{{- range $check := list
+  (list "renewAt" ($v.renewAt | float64) 0.1 0.9)
+  (list "renewJitter" ($v.renewJitter | float64) 0.0 0.3)
+  (list "rotator.writeQps" ($v.rotator.writeQps | float64) 0.1 10000.0) }}
+{{- $name := index $check 0 }}{{ $n := index $check 1 }}
+{{- if or (lt $n (index $check 2)) (gt $n (index $check 3)) }}
+{{- fail (printf "values: %s must be from %v to %v, got %v" $name (index $check 2) (index $check 3) $n) }}
+{{- end }}
+{{- end }}
+{{- $at := $v.renewAt | float64 }}{{ $jitter := $v.renewJitter | float64 }}
+{{- if or (ge (addf $at $jitter) 1.0) (le (subf $at $jitter) 0.0) }}
+{{- fail (printf "values: renewAt ± renewJitter (%v ± %v) must stay inside (0, 1) of the lifetime" $at $jitter) }}
+{{- end }}
+{{- if eq (int $v.webhook.port) (int $v.webhook.probePort) }}
+{{- fail (printf "values: webhook.probePort must differ from webhook.port, both are %v" $v.webhook.port) }}
+{{- end }}
 {{- end }}

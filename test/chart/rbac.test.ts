@@ -1,0 +1,96 @@
+import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { describe, expect, it } from 'vitest';
+import { find, hasHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
+
+const ROTATOR = 'mtls-injector-rotator';
+
+/** `group/resource[name] verb` strings, so a rule change shows up as a readable diff. */
+function grants(rules: readonly IPolicyRule[]): string[] {
+  const out: string[] = [];
+  for (const r of rules) {
+    for (const group of r.apiGroups ?? [])
+      for (const resource of r.resources ?? [])
+        for (const verb of r.verbs) {
+          const names = r.resourceNames ? `[${r.resourceNames.join(',')}]` : '';
+          out.push(`${group === '' ? 'core' : group}/${resource}${names} ${verb}`);
+        }
+  }
+  return out.sort();
+}
+
+const READ = ['get', 'list', 'watch'];
+const baseClusterGrants = [
+  ...['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'].map((v) => `core/secrets ${v}`),
+  ...['pods', 'services', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
+  'core/events create',
+  'core/events patch',
+  'events.k8s.io/events create',
+  'events.k8s.io/events patch',
+  ...['get', 'list', 'watch', 'patch', 'update'].map(
+    (v) => `admissionregistration.k8s.io/mutatingwebhookconfigurations[mtls-injector] ${v}`,
+  ),
+  ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].flatMap((r) =>
+    READ.map((v) => `apps/${r} ${v}`),
+  ),
+];
+
+describe.skipIf(!hasHelm)('chart RBAC', () => {
+  it('grants the rotator exactly what it needs cluster-wide (no apps patch without onboarding.auto)', () => {
+    const role = find<IClusterRole>(render(), 'ClusterRole', ROTATOR);
+    expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants].sort());
+  });
+
+  it('adds patch on Deployments, StatefulSets and DaemonSets only with onboarding.auto', () => {
+    const role = find<IClusterRole>(render(['--set', 'onboarding.auto=true']), 'ClusterRole', ROTATOR);
+    const extra = ['deployments', 'statefulsets', 'daemonsets'].map((r) => `apps/${r} patch`);
+    expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants, ...extra].sort());
+  });
+
+  it('limits the webhook-configuration rule to the configured name', () => {
+    const role = find<IClusterRole>(
+      render(['--set', 'webhook.configurationName=custom-name']),
+      'ClusterRole',
+      ROTATOR,
+    );
+    const rule = role.rules?.find((r) => r.resources?.includes('mutatingwebhookconfigurations'));
+    expect(rule?.resourceNames).toEqual(['custom-name']);
+  });
+
+  it('keeps leases in a namespaced Role: create, and get/update on the lease by name', () => {
+    const objects = render();
+    const role = find<IRole>(objects, 'Role', ROTATOR);
+    expect(role.metadata?.namespace).toBe(NAMESPACE);
+    expect(grants(role.rules ?? [])).toEqual([
+      'coordination.k8s.io/leases create',
+      'coordination.k8s.io/leases[mtls-injector-rotator] get',
+      'coordination.k8s.io/leases[mtls-injector-rotator] update',
+    ]);
+    const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: ROTATOR, namespace: NAMESPACE }]);
+    const cluster = find<IClusterRoleBinding>(objects, 'ClusterRoleBinding', ROTATOR);
+    expect(cluster.roleRef.name).toBe(ROTATOR);
+    expect(cluster.subjects).toEqual([{ kind: 'ServiceAccount', name: ROTATOR, namespace: NAMESPACE }]);
+  });
+
+  it.each(Object.entries(VALUE_SETS))(
+    'binds nothing to the webhook and uses no wildcards (%s)',
+    (_name, set) => {
+      const objects = render(set);
+      for (const kind of ['RoleBinding', 'ClusterRoleBinding']) {
+        for (const b of ofKind(objects, kind) as unknown as IRoleBinding[]) {
+          for (const s of b.subjects ?? []) expect(s.name, `${kind}/${b.metadata?.name}`).toBe(ROTATOR);
+        }
+      }
+      for (const kind of ['Role', 'ClusterRole']) {
+        for (const r of ofKind(objects, kind) as unknown as IRole[]) {
+          expect(JSON.stringify(r.rules)).not.toContain('"*"');
+        }
+      }
+    },
+  );
+});
