@@ -63,6 +63,7 @@ describe.skipIf(!hasHelm)('chart config file', () => {
       '--set', 'onboarding.auto=true',
       '--set', 'image.tag=1.2.3',
       '--set', 'fullnameOverride=mi',
+      '--set', 'webhook.extraDnsNames={webhook.example.internal,localhost}',
     ]); // prettier-ignore
     expect(config).toMatchObject({
       trustDomain: 'example.org',
@@ -70,7 +71,12 @@ describe.skipIf(!hasHelm)('chart config file', () => {
       leafLifetime: 12 * 3600,
       renewAt: 0.6,
       ca: { bringYourOwn: true },
-      webhook: { failOpen: true, port: 8443, serviceName: 'mi-webhook' },
+      webhook: {
+        failOpen: true,
+        port: 8443,
+        serviceName: 'mi-webhook',
+        extraDnsNames: 'webhook.example.internal,localhost',
+      },
       init: { image: 'ghcr.io/mtls-injector/mtls-injector:1.2.3' },
       rotator: { writeQps: 2.5, onboardingAuto: true },
     });

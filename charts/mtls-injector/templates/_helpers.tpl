@@ -92,6 +92,7 @@ webhook:
   bodyLimitBytes: {{ $v.webhook.bodyLimitBytes | int64 }}
   failOpen: {{ $v.webhook.failOpen }}
   serviceName: {{ include "mtls-injector.webhookName" . | quote }}
+  extraDnsNames: {{ join "," $v.webhook.extraDnsNames | quote }}
   tlsSecretName: {{ $v.webhook.tlsSecretName | quote }}
   configurationName: {{ $v.webhook.configurationName | quote }}
 init:
