@@ -28,3 +28,18 @@ export const ALWAYS_EXCLUDED_NAMESPACES = ['kube-system', 'kube-node-lease'] as 
 export const ENV_POD_NAMESPACE = 'MTLS_POD_NAMESPACE';
 export const ENV_POD_SERVICE_ACCOUNT = 'MTLS_POD_SERVICE_ACCOUNT';
 export const ENV_POD_NAME = 'MTLS_POD_NAME';
+/** Env the webhook gives mtls-init as plain values: the trust domain and how long to wait for the files. */
+export const ENV_INIT_TRUST_DOMAIN = 'MTLS_INJECTOR_TRUST_DOMAIN';
+export const ENV_INIT_WAIT_TIMEOUT = 'MTLS_INJECTOR_INIT_WAIT_TIMEOUT';
+/** Suffix of every workload Secret name: `<pod name>-mtls`. */
+export const SECRET_NAME_SUFFIX = '-mtls';
+/** The alphabet and length of the random part Kubernetes appends to `generateName` (no vowels, no 0/1/3). */
+export const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+export const GENERATE_NAME_SUFFIX_LENGTH = 5;
+/** Version of the JSON in the status annotation; bumped only with a migration path for older pods. */
+export const STATUS_VERSION = 1;
+/** Annotation the kubelet puts on mirror pods of static pods; they cannot mount Secrets. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+/** The webhook's two endpoints: the path tells it the namespace's mode. */
+export const MUTATE_PATH = '/mutate';
+export const MUTATE_STRICT_PATH = '/mutate/strict';

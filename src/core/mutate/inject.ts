@@ -1,0 +1,199 @@
+import type { WorkloadIdentity } from '../identity.js';
+import {
+  CA_FILE,
+  CERT_FILE,
+  ENV_CA_FILE,
+  ENV_CERT_FILE,
+  ENV_INIT_TRUST_DOMAIN,
+  ENV_INIT_WAIT_TIMEOUT,
+  ENV_KEY_FILE,
+  ENV_POD_NAME,
+  ENV_POD_NAMESPACE,
+  ENV_POD_SERVICE_ACCOUNT,
+  ENV_SPIFFE_ID,
+  INIT_CONTAINER_NAME,
+  KEY_FILE,
+  MANAGED_LABEL,
+  MOUNT_PATH,
+  SECRET_ANNOTATION,
+  SPIFFE_ID_ANNOTATION,
+  STATUS_ANNOTATION,
+  VOLUME_NAME,
+} from '../names.js';
+import type { RawContainer, RawEnvVar, RawPod, RawVolume, RawVolumeMount } from '../pod.js';
+import { encodeStatus } from './status.js';
+
+/** Everything decided about a pod before it is mutated. */
+export interface InjectionPlan {
+  readonly identity: WorkloadIdentity;
+  readonly secretName: string;
+  readonly initImage: string;
+  readonly initImagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
+  readonly initWaitTimeoutSeconds: number;
+  /** `spec.os.name: windows`: the init container gets a Windows securityContext (Linux fields are invalid). */
+  readonly windows: boolean;
+}
+
+/** Secret file mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
+export const MODE_WITH_FS_GROUP = 0o440;
+export const MODE_WITHOUT_FS_GROUP = 0o444;
+
+/** Resources of mtls-init: it reads three small files and exits. */
+export const INIT_RESOURCES = {
+  requests: { cpu: '10m', memory: '32Mi' },
+  limits: { cpu: '200m', memory: '128Mi' },
+} as const;
+
+/** PodSecurity "restricted" for Linux pods. */
+export const INIT_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** Windows pods reject the Linux-only fields (runAsUser, capabilities, seccomp, …). */
+export const INIT_SECURITY_CONTEXT_WINDOWS = {
+  runAsNonRoot: true,
+  windowsOptions: { runAsUserName: 'ContainerUser' },
+} as const;
+
+/**
+ * Returns a mutated deep clone of `original` (never the input: shared cached objects are not touched, G16)
+ * with everything injection adds. "Ensure" semantics: present parts are brought to the wanted state, missing
+ * parts are added, foreign fields are kept. Running it on its own output changes nothing. Conflicts (a
+ * foreign volume, mount or init container with our names) must have been ruled out by the caller.
+ */
+export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
+  const pod = structuredClone(original);
+  const spec = pod.spec;
+  const fsGroup = spec.securityContext?.fsGroup;
+
+  const volume: RawVolume = {
+    name: VOLUME_NAME,
+    secret: {
+      secretName: plan.secretName,
+      optional: false,
+      defaultMode: fsGroup != null ? MODE_WITH_FS_GROUP : MODE_WITHOUT_FS_GROUP,
+    },
+  };
+  spec.volumes ??= [];
+  const volumeIndex = spec.volumes.findIndex((v) => v.name === VOLUME_NAME);
+  if (volumeIndex >= 0) spec.volumes[volumeIndex] = volume;
+  else spec.volumes.push(volume);
+
+  spec.initContainers ??= [];
+  const initIndex = spec.initContainers.findIndex((c) => c.name === INIT_CONTAINER_NAME);
+  const existingInit = initIndex >= 0 ? spec.initContainers.splice(initIndex, 1)[0] : undefined;
+  const appInitContainers = [...spec.initContainers];
+  spec.initContainers.unshift(ensureInitContainer(existingInit, plan));
+
+  for (const container of [...appInitContainers, ...spec.containers]) {
+    ensureMount(container);
+    ensureAppEnv(container, plan.identity.spiffeId);
+  }
+
+  pod.metadata ??= {};
+  const meta = pod.metadata;
+  meta.labels ??= {};
+  meta.labels[MANAGED_LABEL] = 'true';
+  meta.annotations ??= {};
+  meta.annotations[STATUS_ANNOTATION] = encodeStatus({
+    secret: plan.secretName,
+    containers: spec.containers.map((c) => c.name),
+    initContainers: appInitContainers.map((c) => c.name),
+  });
+  meta.annotations[SECRET_ANNOTATION] = plan.secretName;
+  meta.annotations[SPIFFE_ID_ANNOTATION] = plan.identity.spiffeId;
+  return pod;
+}
+
+/** Normalises a mount path the way the kernel resolves it: `/var/run//mtls/` → `/var/run/mtls`. */
+export function normalizeMountPath(path: string): string {
+  const parts: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') parts.pop();
+    else parts.push(segment);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** True when a mount is exactly ours: our volume at our path, whole (no subPath). */
+export function isOurMount(mount: RawVolumeMount): boolean {
+  return (
+    mount.name === VOLUME_NAME &&
+    normalizeMountPath(mount.mountPath) === MOUNT_PATH &&
+    (mount.subPath == null || mount.subPath === '') &&
+    (mount.subPathExpr == null || mount.subPathExpr === '')
+  );
+}
+
+function ensureMount(container: RawContainer): void {
+  container.volumeMounts ??= [];
+  const existing = container.volumeMounts.find((m) => normalizeMountPath(m.mountPath) === MOUNT_PATH);
+  if (existing !== undefined) {
+    existing.mountPath = MOUNT_PATH;
+    existing.readOnly = true;
+  } else {
+    container.volumeMounts.push({ name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true });
+  }
+}
+
+/** The env every app container gets, unless it already sets the name itself. */
+export function appEnv(spiffeId: string): RawEnvVar[] {
+  return [
+    { name: ENV_CERT_FILE, value: `${MOUNT_PATH}/${CERT_FILE}` },
+    { name: ENV_KEY_FILE, value: `${MOUNT_PATH}/${KEY_FILE}` },
+    { name: ENV_CA_FILE, value: `${MOUNT_PATH}/${CA_FILE}` },
+    { name: ENV_SPIFFE_ID, value: spiffeId },
+  ];
+}
+
+function ensureAppEnv(container: RawContainer, spiffeId: string): void {
+  const env = (container.env ??= []);
+  for (const variable of appEnv(spiffeId)) {
+    if (!env.some((e) => e.name === variable.name)) env.push(variable);
+  }
+}
+
+// `apiVersion: v1` is what the API server defaults a fieldRef to; writing it keeps reinvocation patch-free.
+function fieldRef(name: string, fieldPath: string): RawEnvVar {
+  return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
+}
+
+function initEnv(plan: InjectionPlan): RawEnvVar[] {
+  return [
+    fieldRef(ENV_POD_NAMESPACE, 'metadata.namespace'),
+    fieldRef(ENV_POD_NAME, 'metadata.name'),
+    fieldRef(ENV_POD_SERVICE_ACCOUNT, 'spec.serviceAccountName'),
+    { name: ENV_INIT_TRUST_DOMAIN, value: plan.identity.trustDomain },
+    { name: ENV_INIT_WAIT_TIMEOUT, value: `${plan.initWaitTimeoutSeconds}s` },
+  ];
+}
+
+/**
+ * mtls-init in its wanted state. An existing one (ours, from an earlier pass) keeps fields other webhooks or
+ * API-server defaulting added (terminationMessagePath, extra mounts), so a reinvocation does not undo them.
+ */
+function ensureInitContainer(existing: RawContainer | undefined, plan: InjectionPlan): RawContainer {
+  const container: RawContainer = existing ?? { name: INIT_CONTAINER_NAME };
+  container.image = plan.initImage;
+  container.imagePullPolicy = plan.initImagePullPolicy;
+  container.args = ['init'];
+  const env = (container.env ??= []);
+  for (const variable of initEnv(plan)) {
+    const index = env.findIndex((e) => e.name === variable.name);
+    if (index >= 0) env[index] = variable;
+    else env.push(variable);
+  }
+  container.resources = structuredClone(INIT_RESOURCES);
+  container.securityContext = structuredClone(
+    plan.windows ? INIT_SECURITY_CONTEXT_WINDOWS : INIT_SECURITY_CONTEXT,
+  );
+  ensureMount(container);
+  return container;
+}

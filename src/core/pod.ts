@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/**
+ * The parts of a raw pod (as JSON from the API server) that injection reads or writes. Everything else is
+ * kept untouched: the schemas are loose (unknown keys allowed) and are only used to CHECK the shape; the
+ * mutation works on a clone of the raw JSON, never on a parsed model.
+ */
+
+/** A JSON object as parsed from the wire. */
+export type JsonObject = { [key: string]: unknown };
+
+// `nullish`: a hand-written request may send `null` for an empty list or map; Go's omitempty never does.
+const stringMap = z.record(z.string(), z.string()).nullish();
+
+const envVarShape = z.looseObject({ name: z.string() });
+const volumeMountShape = z.looseObject({
+  name: z.string(),
+  mountPath: z.string(),
+  subPath: z.string().nullish(),
+  subPathExpr: z.string().nullish(),
+  readOnly: z.boolean().nullish(),
+});
+const containerShape = z.looseObject({
+  name: z.string().min(1),
+  args: z.array(z.string()).nullish(),
+  env: z.array(envVarShape).nullish(),
+  volumeMounts: z.array(volumeMountShape).nullish(),
+});
+const volumeShape = z.looseObject({ name: z.string().min(1), secret: z.looseObject({}).nullish() });
+
+/** The shape injection needs. Loose: every other field passes through unchecked and untouched. */
+export const podShape = z.looseObject({
+  metadata: z
+    .looseObject({
+      name: z.string().nullish(),
+      generateName: z.string().nullish(),
+      namespace: z.string().nullish(),
+      labels: stringMap,
+      annotations: stringMap,
+    })
+    .nullish(),
+  spec: z.looseObject({
+    serviceAccountName: z.string().nullish(),
+    containers: z.array(containerShape).min(1),
+    initContainers: z.array(containerShape).nullish(),
+    ephemeralContainers: z.array(z.unknown()).nullish(),
+    volumes: z.array(volumeShape).nullish(),
+    securityContext: z.looseObject({ fsGroup: z.number().int().nullish() }).nullish(),
+    os: z.looseObject({ name: z.string().nullish() }).nullish(),
+  }),
+});
+
+/** A raw pod whose shape `podShape` has checked. Index signatures keep every unknown field. */
+export interface RawPod extends JsonObject {
+  metadata?: RawMetadata | null;
+  spec: RawPodSpec;
+}
+export interface RawMetadata extends JsonObject {
+  name?: string | null;
+  generateName?: string | null;
+  namespace?: string | null;
+  labels?: Record<string, string> | null;
+  annotations?: Record<string, string> | null;
+}
+export interface RawPodSpec extends JsonObject {
+  serviceAccountName?: string | null;
+  containers: RawContainer[];
+  initContainers?: RawContainer[] | null;
+  ephemeralContainers?: unknown[] | null;
+  volumes?: RawVolume[] | null;
+  securityContext?: (JsonObject & { fsGroup?: number | null }) | null;
+  os?: (JsonObject & { name?: string | null }) | null;
+}
+export interface RawContainer extends JsonObject {
+  name: string;
+  args?: string[] | null;
+  env?: RawEnvVar[] | null;
+  volumeMounts?: RawVolumeMount[] | null;
+}
+export interface RawEnvVar extends JsonObject {
+  name: string;
+}
+export interface RawVolumeMount extends JsonObject {
+  name: string;
+  mountPath: string;
+  subPath?: string | null;
+  subPathExpr?: string | null;
+  readOnly?: boolean | null;
+}
+export interface RawVolume extends JsonObject {
+  name: string;
+  secret?: JsonObject | null;
+}
+
+/** Checks the raw pod's shape; returns it typed, or a message naming the first problems. */
+export function checkPodShape(
+  pod: unknown,
+): { readonly ok: true; readonly pod: RawPod } | { readonly ok: false; readonly message: string } {
+  if (pod === null || typeof pod !== 'object' || Array.isArray(pod)) {
+    return { ok: false, message: `expected a pod object, got ${pod === null ? 'null' : typeof pod}` };
+  }
+  const result = podShape.safeParse(pod);
+  if (result.success) return { ok: true, pod: pod as RawPod };
+  const problems = result.error.issues
+    .slice(0, 3)
+    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length > 3 ? ` (and ${result.error.issues.length - 3} more)` : '';
+  return { ok: false, message: problems.join('; ') + more };
+}
+
+/** `['spec', 'containers', 0, 'name']` → `spec.containers[0].name`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** The pod's name, or its generateName, for logs and messages ("" when neither). */
+export function podDisplayName(pod: unknown): string {
+  if (pod === null || typeof pod !== 'object') return '';
+  const meta = (pod as { metadata?: unknown }).metadata;
+  if (meta === null || typeof meta !== 'object') return '';
+  const { name, generateName } = meta as { name?: unknown; generateName?: unknown };
+  if (typeof name === 'string' && name !== '') return name;
+  if (typeof generateName === 'string' && generateName !== '') return generateName;
+  return '';
+}

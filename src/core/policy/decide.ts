@@ -1,0 +1,261 @@
+import { isInjectorError } from '../errors.js';
+import {
+  namespaceProblem,
+  serviceAccountProblem,
+  type WorkloadIdentity,
+  workloadIdentity,
+} from '../identity.js';
+import { injectPod, isOurMount } from '../mutate/inject.js';
+import { buildPatch, type PatchOperation } from '../mutate/patch.js';
+import { parseStatus } from '../mutate/status.js';
+import {
+  INIT_CONTAINER_NAME,
+  INJECT_ANNOTATION,
+  MIRROR_POD_ANNOTATION,
+  OPT_IN_LABEL,
+  STATUS_ANNOTATION,
+  VOLUME_NAME,
+} from '../names.js';
+import { checkPodShape, type RawPod } from '../pod.js';
+import type { DenyReason, InjectReason, SkipReason, UndecidableReason } from '../reasons.js';
+import {
+  isDns1123Subdomain,
+  isSecretNameOfPod,
+  secretNameForGenerateName,
+  secretNameForPodName,
+} from '../secret-name.js';
+import { findConflict } from './conflicts.js';
+import type { InjectionSettings } from './settings.js';
+
+/** The namespace's mode, told by the endpoint: `/mutate` → enabled, `/mutate/strict` → strict. */
+export type Mode = 'enabled' | 'strict';
+export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+/** Plain values in, so the same decision can be made on a stored pod (`mtls-injector check`). */
+export interface DecideInput {
+  /** The raw pod JSON (`request.object`, or a stored pod); never mutated. */
+  readonly pod: unknown;
+  /** `request.namespace`: the only namespace the identity and Secret can be in (G2). */
+  readonly namespace: string;
+  readonly mode: Mode;
+  readonly operation: AdmissionOperation;
+  /** Namespaces never injected: kube-system, kube-node-lease and the install namespace. */
+  readonly excludedNamespaces: readonly string[];
+  readonly settings: InjectionSettings;
+  /**
+   * Five characters of Kubernetes' name alphabet for a pod that has only `generateName` (the caller draws it
+   * at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
+   */
+  readonly secretSuffix: string;
+}
+
+/** What to do with a pod. `reason` is a code from REASONS; `message` is for humans and says what to do. */
+export type Decision =
+  | {
+      readonly kind: 'inject';
+      readonly reason: InjectReason;
+      readonly message: string;
+      readonly warnings: readonly string[];
+      readonly identity: WorkloadIdentity;
+      readonly secretName: string;
+      /** Non-empty JSONPatch against the input pod. */
+      readonly patch: readonly PatchOperation[];
+      /** The input pod with the patch applied. */
+      readonly pod: RawPod;
+    }
+  | {
+      readonly kind: 'skip';
+      readonly reason: SkipReason;
+      readonly message: string;
+      readonly warnings: readonly string[];
+    }
+  | {
+      readonly kind: 'deny';
+      readonly reason: DenyReason;
+      readonly message: string;
+      readonly warnings: readonly string[];
+    };
+
+const q = JSON.stringify;
+
+function skip(reason: SkipReason, message: string, warn = false): Decision {
+  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [] };
+}
+
+function deny(reason: DenyReason, message: string): Decision {
+  return { kind: 'deny', reason, message, warnings: [] };
+}
+
+/**
+ * Cases that cannot be decided cleanly: denied in strict namespaces, allowed with a warning on `/mutate` when
+ * failing open, otherwise denied with what to fix.
+ */
+function undecidable(input: DecideInput, reason: UndecidableReason, message: string): Decision {
+  if (input.mode === 'enabled' && input.settings.failOpen) {
+    return skip(reason, `not injected: ${message}`, true);
+  }
+  return deny(reason, message);
+}
+
+/**
+ * Decides whether and how to inject a pod. Pure and total: every input gives a Decision (no throw), the same
+ * input gives the same Decision, and the input is never mutated. An `inject` decision carries the patch; a pod
+ * whose patch would be empty is `skip: already_injected`.
+ */
+export function decide(input: DecideInput): Decision {
+  const { namespace, mode, settings } = input;
+  if (input.operation !== 'CREATE') {
+    return skip('operation_not_create', `${input.operation} is never mutated; only pods being created are`);
+  }
+  if (input.excludedNamespaces.includes(namespace)) {
+    return skip('excluded_namespace', `namespace ${q(namespace)} is never injected`);
+  }
+  const shape = checkPodShape(input.pod);
+  if (!shape.ok) {
+    return undecidable(input, 'malformed_pod', `the pod cannot be read (${shape.message}); fix the pod spec`);
+  }
+  const pod = shape.pod;
+  const meta = pod.metadata ?? {};
+  const annotations = meta.annotations ?? {};
+  const spec = pod.spec;
+
+  if (meta.namespace != null && meta.namespace !== '' && meta.namespace !== namespace) {
+    return deny(
+      'namespace_mismatch',
+      `pod metadata.namespace ${q(meta.namespace)} differs from the request namespace ${q(namespace)}; create the pod in the namespace it names`,
+    );
+  }
+  if (annotations[MIRROR_POD_ANNOTATION] !== undefined) {
+    return skip('mirror_pod', 'mirror pods of static pods cannot mount Secrets; not injected');
+  }
+  if ((spec.ephemeralContainers?.length ?? 0) > 0) {
+    return skip('ephemeral_containers', 'pods created with ephemeralContainers are not injected');
+  }
+
+  const optOut = annotations[INJECT_ANNOTATION];
+  if (optOut !== undefined) {
+    const value = optOut.trim().toLowerCase();
+    if (value === 'false') {
+      if (mode === 'strict') {
+        return deny(
+          'opt_out_denied',
+          `namespace ${q(namespace)} requires mTLS injection (${OPT_IN_LABEL}=strict); remove annotation ${INJECT_ANNOTATION}: "false" or run the pod in another namespace`,
+        );
+      }
+      return skip('opted_out', `pod opted out with ${INJECT_ANNOTATION}: "false"; no mTLS identity`, true);
+    }
+    if (value !== 'true') {
+      return undecidable(
+        input,
+        'invalid_inject_annotation',
+        `annotation ${INJECT_ANNOTATION} is ${q(optOut)}; expected "true" or "false"`,
+      );
+    }
+  }
+
+  const windows = spec.os?.name === 'windows';
+  if (windows && settings.windowsInitImage === '') {
+    return skip('windows_unsupported', 'Windows pod not injected: no init.windowsImage is configured', true);
+  }
+
+  const nsProblem = namespaceProblem(namespace);
+  if (nsProblem !== undefined) {
+    return deny('invalid_namespace', `invalid namespace name for a SPIFFE ID: ${nsProblem}`);
+  }
+  const serviceAccount = spec.serviceAccountName ?? '';
+  if (serviceAccount === '') {
+    if (mode === 'strict') {
+      return deny(
+        'service_account_required',
+        'serviceAccountName required: the identity is derived from it; set spec.serviceAccountName',
+      );
+    }
+    return skip(
+      'service_account_missing',
+      'pod has no serviceAccountName, so no identity; not injected (set spec.serviceAccountName)',
+      true,
+    );
+  }
+  const saProblem = serviceAccountProblem(serviceAccount);
+  if (saProblem !== undefined) {
+    return deny('invalid_service_account', `invalid service account name for a SPIFFE ID: ${saProblem}`);
+  }
+  let identity: WorkloadIdentity;
+  try {
+    identity = workloadIdentity(settings.trustDomain, namespace, serviceAccount);
+  } catch (err) {
+    if (!isInjectorError(err)) throw err;
+    return deny('invalid_service_account', `invalid service account name for a SPIFFE ID: ${err.message}`);
+  }
+
+  const name = meta.name ?? '';
+  const generateName = meta.generateName ?? '';
+  if (name === '' && generateName === '') {
+    return undecidable(input, 'malformed_pod', 'the pod has neither metadata.name nor metadata.generateName');
+  }
+  const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  const secretName =
+    status !== undefined && isSecretNameOfPod(status.secret, meta)
+      ? status.secret
+      : name !== ''
+        ? secretNameForPodName(name)
+        : secretNameForGenerateName(generateName, input.secretSuffix);
+  if (!isDns1123Subdomain(secretName)) {
+    return undecidable(
+      input,
+      'malformed_pod',
+      `pod name ${q(name || generateName)} does not give a valid Secret name (${q(secretName)}); use a DNS-1123 name`,
+    );
+  }
+
+  const conflict = findConflict(pod, status, secretName, mode === 'enabled');
+  if (conflict !== undefined) return deny(conflict.reason, conflict.message);
+
+  const mutated = injectPod(pod, {
+    identity,
+    secretName,
+    initImage: windows ? settings.windowsInitImage : settings.initImage,
+    initImagePullPolicy: settings.initImagePullPolicy,
+    initWaitTimeoutSeconds: settings.initWaitTimeoutSeconds,
+    windows,
+  });
+  const patch = buildPatch(pod, mutated);
+  if (patch.length === 0) {
+    return skip('already_injected', `already injected with Secret ${q(secretName)}`);
+  }
+
+  const warnings: string[] = [];
+  if (annotations[STATUS_ANNOTATION] !== undefined && !hasStructure(pod)) {
+    warnings.push(
+      `mtls-injector: pod carried ${STATUS_ANNOTATION} without the injected volume or init container; injected again`,
+    );
+  }
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    for (const mount of container.volumeMounts ?? []) {
+      if (mount.name !== VOLUME_NAME || isOurMount(mount)) continue;
+      if ((mount.subPath ?? '') !== '' || (mount.subPathExpr ?? '') !== '') {
+        warnings.push(
+          `mtls-injector: container ${q(container.name)} mounts ${VOLUME_NAME} with subPath at ${q(mount.mountPath)}; renewed certificates never reach subPath mounts, read them from /var/run/mtls`,
+        );
+      }
+    }
+  }
+  const reason: InjectReason = status === undefined ? 'injected' : 'reinjected';
+  return {
+    kind: 'inject',
+    reason,
+    message: `injected identity ${identity.spiffeId} with Secret ${q(secretName)}`,
+    warnings,
+    identity,
+    secretName,
+    patch,
+    pod: mutated,
+  };
+}
+
+function hasStructure(pod: RawPod): boolean {
+  return (
+    (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
+    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
+  );
+}

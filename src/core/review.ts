@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { PatchOperation } from './mutate/patch.js';
+import { formatPath } from './pod.js';
+
+/** The AdmissionReview versions answered; the response is always in the version asked (A8). */
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+
+const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
+const groupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });
+
+/**
+ * The AdmissionReview request envelope. `object` is kept as the raw value (same reference, never copied or
+ * modelled) so unknown pod fields survive; its shape is checked later by the policy.
+ */
+export const admissionReviewSchema = z.object({
+  apiVersion: z.enum(ADMISSION_API_VERSIONS),
+  kind: z.literal('AdmissionReview'),
+  request: z
+    .object({
+      uid: z.string().min(1).max(256),
+      kind: groupVersionKind,
+      resource: groupVersionResource,
+      subResource: z.string().nullish(),
+      name: z.string().nullish(),
+      namespace: z.string().nullish(),
+      operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+      object: z.unknown(),
+      dryRun: z.boolean().nullish(),
+    })
+    .superRefine((request, ctx) => {
+      const object = request.object;
+      if (
+        request.operation === 'CREATE' &&
+        (object === null || typeof object !== 'object' || Array.isArray(object))
+      ) {
+        ctx.addIssue({ code: 'custom', path: ['object'], message: 'expected an object on CREATE' });
+      }
+    }),
+});
+
+export type AdmissionReview = z.infer<typeof admissionReviewSchema>;
+export type AdmissionRequest = AdmissionReview['request'];
+
+/** The response envelope: `patch` and `patchType` are set together or not at all (A13). */
+export interface AdmissionReviewResponse {
+  readonly apiVersion: AdmissionApiVersion;
+  readonly kind: 'AdmissionReview';
+  readonly response: {
+    readonly uid: string;
+    readonly allowed: boolean;
+    readonly patch?: string;
+    readonly patchType?: 'JSONPatch';
+    readonly status?: { readonly code: number; readonly message: string };
+    readonly warnings?: readonly string[];
+  };
+}
+
+/** Parses a decoded body into an AdmissionReview, or a message naming what is wrong (→ HTTP 400). */
+export function parseAdmissionReview(
+  body: unknown,
+):
+  { readonly ok: true; readonly review: AdmissionReview } | { readonly ok: false; readonly message: string } {
+  const result = admissionReviewSchema.safeParse(body);
+  if (result.success) return { ok: true, review: result.data };
+  const problems = result.error.issues
+    .slice(0, 3)
+    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  return { ok: false, message: `not an AdmissionReview we can answer: ${problems.join('; ')}` };
+}
+
+function envelope(
+  review: AdmissionReview,
+  response: Omit<AdmissionReviewResponse['response'], 'uid'>,
+): AdmissionReviewResponse {
+  return {
+    apiVersion: review.apiVersion,
+    kind: 'AdmissionReview',
+    response: { uid: review.request.uid, ...response },
+  };
+}
+
+function withWarnings(warnings: readonly string[]): { warnings?: readonly string[] } {
+  return warnings.length === 0 ? {} : { warnings: warnings.map(sanitizeWarning) };
+}
+
+/** Allowed, no patch. */
+export function allowResponse(
+  review: AdmissionReview,
+  warnings: readonly string[] = [],
+): AdmissionReviewResponse {
+  return envelope(review, { allowed: true, ...withWarnings(warnings) });
+}
+
+/** Allowed with the patch (base64 JSON, patchType JSONPatch); an empty patch is a plain allow. */
+export function patchResponse(
+  review: AdmissionReview,
+  patch: readonly PatchOperation[],
+  warnings: readonly string[] = [],
+): AdmissionReviewResponse {
+  if (patch.length === 0) return allowResponse(review, warnings);
+  return envelope(review, {
+    allowed: true,
+    patch: Buffer.from(JSON.stringify(patch), 'utf8').toString('base64'),
+    patchType: 'JSONPatch',
+    ...withWarnings(warnings),
+  });
+}
+
+/** Denied: a hard rejection whatever the failurePolicy, with a message that says what to do. */
+export function denyResponse(
+  review: AdmissionReview,
+  message: string,
+  warnings: readonly string[] = [],
+  code = 403,
+): AdmissionReviewResponse {
+  return envelope(review, { allowed: false, status: { code, message }, ...withWarnings(warnings) });
+}
+
+/**
+ * Kubernetes shows warnings to the user verbatim (kubectl prints them): no control characters, and long ones
+ * are truncated by clients anyway, so cap them.
+ */
+export function sanitizeWarning(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return clean.length > 512 ? `${clean.slice(0, 509)}...` : clean;
+}

@@ -1,0 +1,50 @@
+import type { InjectionSettings } from '../../src/core/policy/settings.js';
+import type { AdmissionReview } from '../../src/core/review.js';
+
+/** Settings the tests inject with (the config defaults). */
+export const SETTINGS: InjectionSettings = {
+  trustDomain: 'cluster.local',
+  initImage: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
+  initImagePullPolicy: 'IfNotPresent',
+  windowsInitImage: '',
+  initWaitTimeoutSeconds: 120,
+  failOpen: false,
+};
+
+export const EXCLUDED = ['kube-system', 'kube-node-lease', 'mtls-injector'] as const;
+export const SUFFIX = 'x7k2p';
+
+/** An AdmissionReview v1 for a pod CREATE in `namespace`. */
+export function podReview(
+  pod: unknown,
+  overrides: Partial<AdmissionReview['request']> & { apiVersion?: AdmissionReview['apiVersion'] } = {},
+): AdmissionReview {
+  const { apiVersion = 'admission.k8s.io/v1', ...request } = overrides;
+  return {
+    apiVersion,
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'team-a',
+      operation: 'CREATE',
+      object: pod,
+      dryRun: false,
+      ...request,
+    },
+  };
+}
+
+/** A small, valid pod. */
+export function simplePod(name = 'web'): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'team-a', labels: { app: 'web' } },
+    spec: {
+      serviceAccountName: 'web',
+      containers: [{ name: 'app', image: 'registry.example/web:1.0', ports: [{ containerPort: 8443 }] }],
+    },
+  };
+}
