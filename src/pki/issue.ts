@@ -1,0 +1,266 @@
+/**
+ * Leaf issuance: SPIFFE X509-SVIDs for workloads (DESIGN.md "Identity") and DNS-only serving certificates.
+ * The hot path only encodes what differs per certificate; everything constant comes precomputed.
+ */
+import { ErrorCode, InjectorError } from '../core/errors.js';
+import { parseSpiffeId, type WorkloadIdentity, workloadIdentity } from '../core/identity.js';
+import type { KeyAlgorithm } from '../core/key-algorithm.js';
+import { explicit, implicitPrimitive, namedBits, oid, sequence, x509Time } from './der.js';
+import {
+  boundedAttribute,
+  distinguishedName,
+  extension,
+  keyIdentifier,
+  KeyUsageBit,
+  Oid,
+  randomSerial,
+  signCertificate,
+  subjectKeyIdExtension,
+  VERSION_V3,
+} from './certificate.js';
+import { type CertificateAuthority, issuerContextOf } from './ca.js';
+import { generateKeyPair, type KeyMaterial, privateKeyPem } from './keys.js';
+import { toPem } from './pem.js';
+
+/** Options of issueLeaf. At least one of spiffeId and dnsNames is required. */
+export interface IssueLeafOptions {
+  /** The one URI SAN, e.g. `spiffe://cluster.local/ns/demo/sa/frontend`. Omit for DNS-only serving certs. */
+  readonly spiffeId?: string | undefined;
+  /** DNS SANs, passed in by the caller (never taken from annotations). */
+  readonly dnsNames?: readonly string[] | undefined;
+  /**
+   * Subject attributes. Default: O=<trust domain>, CN=<sa>.<ns> for workload IDs, CN=<first DNS name> for
+   * DNS-only certificates (each cut to 64 characters). An empty subject makes the SAN extension critical.
+   */
+  readonly subject?: { readonly organization?: string; readonly commonName?: string } | undefined;
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** Config `leafLifetime`; notAfter = min(now + lifetime, CA notAfter). */
+  readonly lifetimeSeconds: number;
+  /** Config `backdate`; notBefore = max(now − backdate, CA notBefore). */
+  readonly backdateSeconds: number;
+  readonly now: Date;
+  /** A pre-generated key (from createKeyPool); generated inline when absent. Must be of keyAlgorithm. */
+  readonly key?: KeyMaterial | undefined;
+}
+
+/** An issued leaf. `keyPem` is secret and non-enumerable (absent from JSON.stringify and util.inspect). */
+export interface IssuedLeaf {
+  /** tls.crt: the leaf, then the CA chain (never the root). */
+  readonly certPem: string;
+  /** tls.key: PKCS#8 PEM. */
+  readonly keyPem: string;
+  readonly spiffeId: string | undefined;
+  readonly dnsNames: readonly string[];
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** True when notAfter was cut to the CA's notAfter (E3: warn). */
+  readonly capped: boolean;
+  readonly serialHex: string;
+}
+
+const SPIFFE_ID = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)+)$/;
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const MAX_SPIFFE_ID_BYTES = 2048;
+
+/** Extensions every leaf carries, per key usage flavour (keyEncipherment only for RSA keys). */
+const FIXED_EXTENSIONS = {
+  signatureOnly: fixedExtensions([KeyUsageBit.digitalSignature]),
+  rsa: fixedExtensions([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]),
+};
+
+function fixedExtensions(usages: number[]): Buffer {
+  return Buffer.concat([
+    extension(Oid.basicConstraints, true, sequence()),
+    extension(Oid.keyUsage, true, namedBits(usages)),
+    extension(Oid.extKeyUsage, false, sequence(oid(Oid.serverAuth), oid(Oid.clientAuth))),
+  ]);
+}
+
+let lastValidity: { notBefore: number; notAfter: number; der: Buffer } | undefined;
+
+/**
+ * Issues a leaf signed by `ca`: exactly one URI SAN (when spiffeId is given) plus the DNS SANs passed in;
+ * keyUsage digitalSignature (+keyEncipherment for RSA) critical; EKU serverAuth+clientAuth; basicConstraints
+ * CA:FALSE critical; SKI and AKI. Throws MTLS_ERR_IDENTITY_INVALID_NAME for bad names and
+ * MTLS_ERR_PKI_CA_EXPIRED / _CA_NOT_YET_VALID when the CA cannot issue at `now`.
+ */
+export function issueLeaf(ca: CertificateAuthority, options: IssueLeafOptions): IssuedLeaf {
+  const issuer = issuerContextOf(ca);
+  const { spiffeId, keyAlgorithm } = options;
+  const dnsNames = options.dnsNames ?? [];
+  checkNames(spiffeId, dnsNames);
+  if (!(options.lifetimeSeconds >= 1) || !(options.backdateSeconds >= 0)) {
+    throw new InjectorError(
+      ErrorCode.UsageInvalid,
+      `leaf: expected lifetimeSeconds >= 1 and backdateSeconds >= 0, got ${options.lifetimeSeconds} and ${options.backdateSeconds}`,
+    );
+  }
+  const key = options.key ?? generateKeyPair(keyAlgorithm);
+  if (key.algorithm !== keyAlgorithm) {
+    throw new InjectorError(
+      ErrorCode.UsageInvalid,
+      `leaf: the supplied key is ${key.algorithm}; expected ${keyAlgorithm}`,
+    );
+  }
+
+  const now = Math.floor(options.now.getTime() / 1000);
+  const caNotBefore = ca.notBefore.getTime() / 1000;
+  const caNotAfter = ca.notAfter.getTime() / 1000;
+  if (now >= caNotAfter) {
+    throw new InjectorError(
+      ErrorCode.PkiCaExpired,
+      `leaf: the issuing CA expired at ${ca.notAfter.toISOString()} (now ${options.now.toISOString()}); ` +
+        'expected a valid CA: rotate the CA before issuing',
+    );
+  }
+  if (now < caNotBefore) {
+    throw new InjectorError(
+      ErrorCode.PkiCaNotYetValid,
+      `leaf: the issuing CA is not valid before ${ca.notBefore.toISOString()} (now ${options.now.toISOString()}); ` +
+        'expected a valid CA: check the clock',
+    );
+  }
+  const notBefore = Math.max(now - Math.floor(options.backdateSeconds), caNotBefore);
+  const wanted = now + Math.floor(options.lifetimeSeconds);
+  const capped = wanted > caNotAfter;
+  const notAfter = capped ? caNotAfter : wanted;
+
+  const subject = distinguishedName(subjectAttributes(options.subject, spiffeId, dnsNames));
+  const serial = randomSerial();
+  const tbs = sequence(
+    VERSION_V3,
+    serial,
+    issuer.scheme.algorithmIdentifier,
+    issuer.issuerName,
+    validity(notBefore, notAfter),
+    subject,
+    key.spki,
+    explicit(
+      3,
+      sequence(
+        key.algorithm === 'rsa-2048' || key.algorithm === 'rsa-3072'
+          ? FIXED_EXTENSIONS.rsa
+          : FIXED_EXTENSIONS.signatureOnly,
+        subjectKeyIdExtension(keyIdentifier(key.publicKeyBits)),
+        issuer.authorityKeyIdExtension,
+        subjectAltNameExtension(spiffeId, dnsNames, subject.length === 2),
+      ),
+    ),
+  );
+  const der = signCertificate(tbs, issuer.scheme, issuer.key);
+  const leaf = {
+    certPem: toPem('CERTIFICATE', der) + ca.chainPem,
+    spiffeId,
+    dnsNames,
+    notBefore: new Date(notBefore * 1000),
+    notAfter: new Date(notAfter * 1000),
+    capped,
+    serialHex: serial.toString('hex', 2),
+  };
+  Object.defineProperty(leaf, 'keyPem', { value: privateKeyPem(key), enumerable: false });
+  return leaf as IssuedLeaf;
+}
+
+/** Options of issueWorkloadIdentity: issueLeaf's, minus the names the identity decides. */
+export type IssueWorkloadOptions = Omit<IssueLeafOptions, 'spiffeId' | 'subject'>;
+
+/**
+ * Issues the X509-SVID of a workload. The identity is re-derived with workloadIdentity(), which validates the
+ * namespace (DNS-1123 label) and service account (DNS-1123 subdomain) and throws naming the field.
+ */
+export function issueWorkloadIdentity(
+  ca: CertificateAuthority,
+  identity: Pick<WorkloadIdentity, 'trustDomain' | 'namespace' | 'serviceAccount'>,
+  options: IssueWorkloadOptions,
+): IssuedLeaf & { readonly identity: WorkloadIdentity } {
+  const checked = workloadIdentity(identity.trustDomain, identity.namespace, identity.serviceAccount);
+  const leaf = issueLeaf(ca, { ...options, spiffeId: checked.spiffeId });
+  const out = { ...leaf, identity: checked };
+  Object.defineProperty(out, 'keyPem', { value: leaf.keyPem, enumerable: false });
+  return out;
+}
+
+function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): void {
+  if (spiffeId === undefined && dnsNames.length === 0) {
+    throw new InjectorError(
+      ErrorCode.InvalidName,
+      'leaf: expected a spiffeId or at least one DNS name, got neither',
+    );
+  }
+  if (spiffeId !== undefined) {
+    const match = SPIFFE_ID.exec(spiffeId);
+    const segments = match?.[2]?.split('/').slice(1) ?? [];
+    if (match === null || segments.some((s) => s === '.' || s === '..')) {
+      throw new InjectorError(
+        ErrorCode.InvalidName,
+        `leaf: spiffeId ${JSON.stringify(spiffeId)} is not a SPIFFE ID; expected spiffe://<trust-domain>/<path> ` +
+          "with lowercase trust domain and path segments of letters, digits, '.', '-' and '_'",
+      );
+    }
+    if (Buffer.byteLength(spiffeId) > MAX_SPIFFE_ID_BYTES) {
+      throw new InjectorError(
+        ErrorCode.InvalidName,
+        `leaf: spiffeId is ${Buffer.byteLength(spiffeId)} bytes; expected at most ${MAX_SPIFFE_ID_BYTES}`,
+      );
+    }
+  }
+  dnsNames.forEach((name, index) => {
+    const labels = (name.startsWith('*.') ? name.slice(2) : name).split('.');
+    if (name.length > 253 || !labels.every((label) => DNS_LABEL.test(label))) {
+      throw new InjectorError(
+        ErrorCode.InvalidName,
+        `leaf: dnsNames[${index}] ${JSON.stringify(name)} is not a DNS name; expected labels of letters, digits ` +
+          "and '-' (at most 63 each, 253 in all), optionally starting with '*.'",
+      );
+    }
+  });
+}
+
+function subjectAttributes(
+  subject: IssueLeafOptions['subject'],
+  spiffeId: string | undefined,
+  dnsNames: readonly string[],
+): [string, string][] {
+  if (subject !== undefined) {
+    return [
+      [Oid.organization, boundedAttribute(subject.organization ?? '')],
+      [Oid.commonName, boundedAttribute(subject.commonName ?? '')],
+    ];
+  }
+  const workload = spiffeId === undefined ? undefined : parseSpiffeId(spiffeId);
+  if (workload !== undefined) {
+    return [
+      [Oid.organization, boundedAttribute(workload.trustDomain)],
+      [Oid.commonName, boundedAttribute(`${workload.serviceAccount}.${workload.namespace}`)],
+    ];
+  }
+  const trustDomain = spiffeId === undefined ? undefined : SPIFFE_ID.exec(spiffeId)?.[1];
+  return [
+    [Oid.organization, boundedAttribute(trustDomain ?? '')],
+    [Oid.commonName, boundedAttribute(dnsNames[0] ?? '')],
+  ];
+}
+
+/** SubjectAltName: the URI first, then DNS names; critical only when the subject is empty (RFC 5280 §4.2.1.6). */
+function subjectAltNameExtension(
+  spiffeId: string | undefined,
+  dnsNames: readonly string[],
+  subjectEmpty: boolean,
+): Buffer {
+  const names: Buffer[] = [];
+  if (spiffeId !== undefined) names.push(implicitPrimitive(6, Buffer.from(spiffeId, 'latin1')));
+  for (const name of dnsNames) names.push(implicitPrimitive(2, Buffer.from(name, 'latin1')));
+  return extension(Oid.subjectAltName, subjectEmpty, sequence(...names));
+}
+
+/** Validity, cached for the last (notBefore, notAfter) pair: bursts of issuance share the same second. */
+function validity(notBefore: number, notAfter: number): Buffer {
+  if (lastValidity?.notBefore !== notBefore || lastValidity.notAfter !== notAfter) {
+    lastValidity = {
+      notBefore,
+      notAfter,
+      der: sequence(x509Time(new Date(notBefore * 1000)), x509Time(new Date(notAfter * 1000))),
+    };
+  }
+  return lastValidity.der;
+}
