@@ -14,7 +14,7 @@ NAMESPACE=mtls-injector
 OUT=manifests/mtls-injector.yaml
 HELM=${HELM:-.tools/bin/helm}
 
-mode=write
+mode="write"
 case "${1:-}" in
   "") ;;
   --check) mode=check ;;

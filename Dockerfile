@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# mtls-injector: one image for `webhook`, `rotator` and `init` (the argument picks the component).
+# Build with dev dependencies, run with production dependencies only, on a distroless Node LTS base that has
+# no shell and runs as a non-root user. scripts/check-dockerfile.sh proves this recipe without Docker: keep
+# every instruction in the simple forms it understands (it fails loudly on anything else).
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+LABEL org.opencontainers.image.title="mtls-injector" \
+      org.opencontainers.image.description="Per-pod SPIFFE X.509 identities for mutual TLS in Kubernetes" \
+      org.opencontainers.image.source="https://github.com/mtls-injector/mtls-injector" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]
