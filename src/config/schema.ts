@@ -170,6 +170,17 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'Service in front of the webhook (DNS SANs of its serving certificate).',
   },
   {
+    key: 'webhook.extraDnsNames',
+    kind: {
+      type: 'string',
+      pattern: /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?(,[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*)?$/,
+      hint: 'comma-separated DNS names',
+    },
+    default: '',
+    description:
+      'Extra DNS SANs of the webhook serving certificate (comma-separated), e.g. localhost when the API server calls a URL.',
+  },
+  {
     key: 'webhook.tlsSecretName',
     kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
     default: 'mtls-injector-webhook-tls',
@@ -282,6 +293,7 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly failOpen: boolean;
     readonly serviceName: string;
+    readonly extraDnsNames: string;
     readonly tlsSecretName: string;
     readonly configurationName: string;
   };

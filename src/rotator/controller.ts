@@ -95,7 +95,7 @@ export class RotatorController {
   private readonly renewals = new RenewalQueue();
   private readonly bucket: TokenBucket;
   private readonly webhookSecretKey: string;
-  private extraWebhook: ((deps: RotatorDeps) => Promise<void>) | undefined;
+  private webhookStep: (() => Promise<void>) | undefined;
 
   constructor(private readonly deps: RotatorDeps) {
     this.bucket = new TokenBucket(deps.config.rotator.writeQps, deps.config.rotator.writeBurst, deps.clock);
@@ -105,10 +105,18 @@ export class RotatorController {
     });
   }
 
-  /** Registers the webhook-serving-certificate step (run for the WEBHOOK_ITEM work item). */
-  setWebhookStep(step: (deps: RotatorDeps) => Promise<void>): void {
-    this.extraWebhook = step;
+  /**
+   * Registers the webhook-serving-certificate step, run for the WEBHOOK_ITEM work item: at start, when its
+   * Secret changes or falls due, when the trust bundle changes, and every minute to re-check the caBundle.
+   */
+  setWebhookStep(step: () => Promise<void>): void {
+    this.webhookStep = step;
     this.queue.add(WEBHOOK_ITEM);
+  }
+
+  /** Whether the webhook serving certificate's renewal time has come. */
+  webhookDue(): boolean {
+    return this.due.has(this.webhookSecretKey);
   }
 
   // ---- watch handlers -------------------------------------------------------------------------------
@@ -279,7 +287,9 @@ export class RotatorController {
 
   private async process(key: string): Promise<void> {
     if (key === WEBHOOK_ITEM) {
-      if (this.extraWebhook !== undefined) await this.extraWebhook(this.deps);
+      if (this.webhookStep === undefined) return;
+      this.queue.addAt(WEBHOOK_ITEM, this.deps.clock() + 60_000);
+      await this.webhookStep();
       return;
     }
     const pod = this.pods.get(key);

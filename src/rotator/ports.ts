@@ -1,3 +1,5 @@
+import type { VerifyProblemCode } from '../pki/verify.js';
+
 /**
  * What the rotator needs from the PKI, as an interface so the controller can be driven by the real pki
  * module in tests without a cluster. `src/rotator/pki-adapter.ts` implements it with src/pki.
@@ -25,15 +27,7 @@ export interface CertificateFacts {
 
 /** A problem found in a Secret's files, as data. */
 export interface FileProblem {
-  readonly code:
-    | 'missing_file'
-    | 'bad_pem'
-    | 'key_mismatch'
-    | 'untrusted'
-    | 'expired'
-    | 'not_yet_valid'
-    | 'wrong_identity'
-    | 'no_spiffe_id';
+  readonly code: VerifyProblemCode | 'missing_file';
   readonly message: string;
 }
 
@@ -51,6 +45,8 @@ export interface CertOps {
     readonly keyPem: string;
     readonly bundlePem: string;
     readonly expectedSpiffeId?: string;
+    /** False for DNS-only serving certificates. */
+    readonly requireSpiffeId?: boolean;
     readonly now: Date;
   }): readonly FileProblem[];
   /** The active trust bundle (every root to trust), PEM. */

@@ -64,7 +64,7 @@ export class FakeSecretApi implements SecretApi {
     this.fail('delete', name);
     const current = this.objects.get(`${namespace}/${name}`);
     this.objects.delete(`${namespace}/${name}`);
-    if (current !== undefined) for (const w of this.watchers) w.remove(clone(current) as SecretObject);
+    if (current !== undefined) for (const w of this.watchers) w.remove(clone(current));
     return Promise.resolve();
   }
 
@@ -86,10 +86,10 @@ export class FakeSecretApi implements SecretApi {
         resourceVersion: String(++this.version),
         uid: secret.metadata.uid ?? `uid-${name}`,
       },
-    }) as SecretObject;
+    });
     this.objects.set(`${namespace}/${name}`, stored);
-    for (const w of this.watchers) w.upsert(clone(stored) as SecretObject);
-    return clone(stored) as SecretObject;
+    for (const w of this.watchers) w.upsert(clone(stored));
+    return clone(stored);
   }
 
   private fail(op: Fault['op'], name: string): void {
@@ -140,7 +140,7 @@ export class FakeLeaseApi implements LeaseApi {
       ...lease,
       metadata: { ...lease.metadata, resourceVersion: String(++this.version) },
     });
-    return clone(this.lease) as LeaseObject;
+    return structuredClone(this.lease);
   }
 }
 

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { workloadIdentity } from '../core/identity.js';
+import {
+  CA_FILE,
+  CERT_FILE,
+  ENV_POD_NAMESPACE,
+  ENV_POD_SERVICE_ACCOUNT,
+  KEY_FILE,
+  MOUNT_PATH,
+} from '../core/names.js';
+import { verifyLeaf } from '../pki/verify.js';
+import type { RegisterCommand } from './commands.js';
+import { addConfigOptions, configFromOptions } from './config-options.js';
+import { ExitCode } from './context.js';
+
+const KEYS = ['trustDomain', 'init.waitTimeout'] as const;
+const POLL_MS = 1000;
+
+/**
+ * `mtls-injector init`: the init container. Waits (bounded) for the mounted identity, then verifies it: the
+ * key matches the certificate, the chain verifies against ca.crt, the SPIFFE ID is this pod's own
+ * (namespace and service account from the downward API), and it is valid now. Exits 0 only then, so the app
+ * never starts with a missing, expired or wrong certificate. Read-only: running it again always gives the
+ * same answer for the same files.
+ */
+export const registerInit: RegisterCommand = (program, ctx, done) => {
+  const command: Command = program
+    .command('init')
+    .description(
+      'Verify the mounted workload identity before the application starts (the mtls-init container)',
+    )
+    .option('--dir <path>', 'directory holding tls.crt, tls.key and ca.crt', MOUNT_PATH)
+    .option('--namespace <ns>', `the pod's namespace (default: $${ENV_POD_NAMESPACE})`)
+    .option('--service-account <sa>', `the pod's service account (default: $${ENV_POD_SERVICE_ACCOUNT})`);
+  addConfigOptions(command, KEYS);
+  command.action(async () => {
+    const config = configFromOptions(command, KEYS, ctx);
+    const opts = command.opts<{ dir: string; namespace?: string; serviceAccount?: string }>();
+    const namespace = opts.namespace ?? ctx.env[ENV_POD_NAMESPACE];
+    const serviceAccount = opts.serviceAccount ?? ctx.env[ENV_POD_SERVICE_ACCOUNT];
+    const fail = (message: string): void => {
+      ctx.stderr.write(`mtls-init: ${message}\n`);
+      done(ExitCode.Failure);
+    };
+    if (
+      namespace === undefined ||
+      namespace === '' ||
+      serviceAccount === undefined ||
+      serviceAccount === ''
+    ) {
+      fail(
+        `the pod's namespace and service account are unknown; expected env ${ENV_POD_NAMESPACE} and ${ENV_POD_SERVICE_ACCOUNT} ` +
+          '(set by the webhook from the downward API) or --namespace/--service-account',
+      );
+      return;
+    }
+    const expected = workloadIdentity(config.trustDomain, namespace, serviceAccount).spiffeId;
+    const deadline = Date.now() + config.init.waitTimeout * 1000;
+    const paths = [CERT_FILE, KEY_FILE, CA_FILE].map((f) => join(opts.dir, f));
+
+    // Wait for the files and for them to verify: the kubelet mounts the Secret as soon as the rotator writes
+    // it, and the rotator also repairs a bad one, so only a problem that outlasts the wait is fatal.
+    for (;;) {
+      const files = await readAll(paths);
+      let problem: string;
+      if (files.missing.length === 0) {
+        const [certPem = '', keyPem = '', bundlePem = ''] = files.texts;
+        const result = verifyLeaf({
+          certChainPem: certPem,
+          keyPem,
+          trustBundlePem: bundlePem,
+          now: new Date(),
+          expectedSpiffeId: expected,
+        });
+        if (result.ok && result.leaf !== undefined) {
+          ctx.stdout.write(
+            `mtls-init: identity ${expected} verified (key matches, chain trusted, valid until ${result.leaf.notAfter.toISOString()})\n`,
+          );
+          done(ExitCode.Ok);
+          return;
+        }
+        problem = describe(result.problems, expected, opts.dir);
+      } else {
+        problem =
+          `${files.missing.join(', ')} not present after ${config.init.waitTimeout}s; is the mtls-injector rotator ` +
+          'running? Check its pods and `kubectl describe pod` Events';
+      }
+      if (Date.now() >= deadline || ctx.signal.aborted) {
+        fail(problem);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  });
+};
+
+function describe(
+  problems: readonly { code: string; message: string }[],
+  expected: string,
+  dir: string,
+): string {
+  const lines = problems.map((p) => `  - ${p.code}: ${p.message}`).join('\n');
+  return (
+    `the identity in ${dir} is not usable for ${expected}:\n${lines}\n` +
+    "The rotator reissues bad certificates on its own; if this persists, delete the pod's Secret (named in its " +
+    'mtls-injector.io/secret annotation) and the pod, and check `mtls-injector check -n <namespace> --pod <pod>`'
+  );
+}
+
+async function readAll(paths: readonly string[]): Promise<{ texts: string[]; missing: string[] }> {
+  const texts: string[] = [];
+  const missing: string[] = [];
+  for (const path of paths) {
+    try {
+      texts.push(await readFile(path, 'utf8'));
+    } catch {
+      missing.push(path);
+    }
+  }
+  return { texts, missing };
+}

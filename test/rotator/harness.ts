@@ -1,0 +1,158 @@
+import { loadConfig } from '../../src/config/loader.js';
+import type { Config } from '../../src/config/schema.js';
+import { MANAGED_LABEL, SECRET_ANNOTATION } from '../../src/core/names.js';
+import type { PodObject, ServiceObject } from '../../src/kube/types.js';
+import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
+import { createKeyPool } from '../../src/pki/key-pool.js';
+import { type CaMaterial, newCaSecret, readCaSecret } from '../../src/rotator/ca-secret.js';
+import { RotatorController } from '../../src/rotator/controller.js';
+import { staticLeadership } from '../../src/rotator/leader.js';
+import { createPkiCertOps } from '../../src/rotator/pki-adapter.js';
+import type { CertOps } from '../../src/rotator/ports.js';
+import { FakeClock, seededRandom } from '../fakes/clock.js';
+import { FakeEvents, FakeSecretApi } from '../fakes/kube.js';
+
+/** A quiet logger that keeps what was logged, for assertions. */
+export function memoryLog(): {
+  lines: { level: string; fields: Record<string, unknown>; msg: string }[];
+} & Record<'info' | 'warn' | 'error' | 'debug', (fields: Record<string, unknown>, msg: string) => void> {
+  const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (fields: Record<string, unknown>, msg: string) =>
+    lines.push({ level, fields, msg });
+  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+export interface Harness {
+  readonly config: Config;
+  readonly clock: FakeClock;
+  readonly secrets: FakeSecretApi;
+  readonly events: FakeEvents;
+  readonly controller: RotatorController;
+  readonly certs: CertOps;
+  readonly counts: Record<string, number>;
+  readonly log: ReturnType<typeof memoryLog>;
+  ca: CaMaterial;
+  /** Runs ticks and drains until no work is ready (retries scheduled later stay scheduled). */
+  settle(): Promise<void>;
+  /** Replaces the CA the controller issues from (as a CA Secret change would). */
+  setCa(material: CaMaterial): void;
+}
+
+export function makeCa(clock: FakeClock, trustDomain = 'cluster.local'): CertificateAuthority {
+  return generateRootCa({
+    keyAlgorithm: 'ecdsa-p256',
+    trustDomain,
+    lifetimeSeconds: 365 * 86_400,
+    now: new Date(clock.now),
+  });
+}
+
+export function caMaterial(ca: CertificateAuthority, clock: FakeClock): CaMaterial {
+  return readCaSecret(
+    {
+      ...newCaSecret(ca, 'mtls-injector', 'mtls-injector-ca', new Date(clock.now)),
+      metadata: { name: 'mtls-injector-ca', namespace: 'mtls-injector', resourceVersion: String(clock.now) },
+    },
+    new Date(clock.now),
+  );
+}
+
+/** Builds a controller over an in-memory API and the real pki, leading unless told otherwise. */
+export function makeHarness(
+  options: { leader?: boolean; flags?: Record<string, string>; clock?: FakeClock } = {},
+): Harness {
+  const config = loadConfig({ flags: { leafLifetime: '1h', backdate: '60s', ...options.flags } });
+  const clock = options.clock ?? new FakeClock();
+  const secrets = new FakeSecretApi();
+  const events = new FakeEvents();
+  const log = memoryLog();
+  const counts: Record<string, number> = {};
+  const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
+  const state = { ca: caMaterial(makeCa(clock), clock) };
+  const certs = createPkiCertOps({
+    config,
+    caManager: { current: () => state.ca },
+    keyPool: createKeyPool({ algorithm: 'ecdsa-p256' }),
+    clock: clock.read,
+  });
+  const controller = new RotatorController({
+    config,
+    secrets,
+    events,
+    certs,
+    leadership: staticLeadership(options.leader ?? true),
+    clock: clock.read,
+    random: seededRandom(1),
+    sleep: clock.sleep,
+    counters: {
+      issued: (kind) => bump(`issued:${kind}`),
+      failed: (reason) => bump(`failed:${reason}`),
+      foreign: () => bump('foreign'),
+    },
+    log,
+  });
+  // The fake store plays the watch: every write reaches the controller like a watch event would.
+  secrets.watchers.push({
+    upsert: (s) => controller.upsertSecret(s),
+    remove: (s) => controller.removeSecret(s),
+  });
+  return {
+    config,
+    clock,
+    secrets,
+    events,
+    controller,
+    certs,
+    counts,
+    log,
+    get ca() {
+      return state.ca;
+    },
+    set ca(value: CaMaterial) {
+      state.ca = value;
+    },
+    async settle() {
+      for (let i = 0; i < 50; i++) {
+        controller.tick();
+        await controller.drain();
+        if (controller.stats().queueDepth === 0) return;
+        const next = controller.nextWakeup();
+        if (next === undefined || next > clock.now) return;
+      }
+    },
+    setCa(material) {
+      state.ca = material;
+      controller.trustChanged();
+    },
+  };
+}
+
+let uidCounter = 0;
+
+/** A pod as the webhook leaves it: managed label, Secret annotation, uid assigned by the API server. */
+export function managedPod(
+  name: string,
+  options: {
+    namespace?: string;
+    serviceAccount?: string;
+    labels?: Record<string, string>;
+    uid?: string;
+    secretName?: string;
+  } = {},
+): PodObject {
+  return {
+    metadata: {
+      name,
+      namespace: options.namespace ?? 'shop',
+      uid: options.uid ?? `pod-uid-${++uidCounter}`,
+      labels: { [MANAGED_LABEL]: 'true', ...(options.labels ?? {}) },
+      annotations: { [SECRET_ANNOTATION]: options.secretName ?? `${name}-mtls` },
+    },
+    spec: { serviceAccountName: options.serviceAccount ?? 'web' },
+    status: { phase: 'Pending' },
+  };
+}
+
+export function service(name: string, selector: Record<string, string>, namespace = 'shop'): ServiceObject {
+  return { metadata: { name, namespace }, spec: { selector } };
+}
