@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCa } from './ca.js';
+import { registerCaRotate } from './ca-rotate.js';
 import type { CliContext } from './context.js';
 import { registerInit } from './init.js';
 import { registerRotator } from './rotator.js';
@@ -8,4 +9,9 @@ import { registerRotator } from './rotator.js';
 export type RegisterCommand = (program: Command, ctx: CliContext, done: (code: number) => void) => void;
 
 /** Every subcommand, in the order `--help` lists them. Each lives in its own file under src/cli/. */
-export const COMMANDS: readonly RegisterCommand[] = [registerRotator, registerInit, registerCa];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerRotator,
+  registerInit,
+  registerCa,
+  registerCaRotate,
+];

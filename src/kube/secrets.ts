@@ -22,6 +22,18 @@ export function createSecretApi(kc: KubeConfig): SecretApi {
           body: secret as V1Secret,
         }),
       ) as Promise<SecretObject>,
+    list: async (labelSelector) => {
+      const items: SecretObject[] = [];
+      let _continue: string | undefined;
+      do {
+        const page = await call(`list Secrets (${labelSelector})`, () =>
+          core.listSecretForAllNamespaces({ labelSelector, limit: 500, ...(_continue === undefined ? {} : { _continue }) }),
+        );
+        items.push(...(page.items as SecretObject[]));
+        _continue = page.metadata?._continue || undefined;
+      } while (_continue !== undefined);
+      return items;
+    },
     delete: async (namespace, name) => {
       await callOrUndefined(`delete Secret ${namespace}/${name}`, () =>
         core.deleteNamespacedSecret({ namespace, name }),

@@ -90,6 +90,8 @@ export interface SecretApi {
   /** Replaces with the resourceVersion in `secret.metadata`; 409 when it moved on. */
   replace(secret: SecretObject): Promise<SecretObject>;
   delete(namespace: string, name: string): Promise<void>;
+  /** Every Secret in the cluster matching a label selector (e.g. the managed ones). */
+  list(labelSelector: string): Promise<SecretObject[]>;
 }
 
 /** Lease reads and writes for leader election. */

@@ -68,6 +68,13 @@ export class FakeSecretApi implements SecretApi {
     return Promise.resolve();
   }
 
+  list(labelSelector: string): Promise<SecretObject[]> {
+    const [key, value] = labelSelector.split('=');
+    return Promise.resolve(
+      [...this.objects.values()].filter((s) => key === undefined || s.metadata.labels?.[key] === value).map((s) => structuredClone(s)),
+    );
+  }
+
   /** Writes directly, as another actor would (a user, an older release), and notifies watchers. */
   put(secret: SecretObject): SecretObject {
     return this.store(secret);
