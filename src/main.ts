@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { COMMANDS } from './cli/commands.js';
-import { type CliContext, ExitCode } from './cli/context.js';
-import { isInjectorError } from './core/errors.js';
+import type { CliContext } from './cli/context.js';
+import { ExitCode } from './cli/context.js';
+import { runCli } from './cli/program.js';
 
-/** The entry point: argv → command → exit code. The only place that reads process.env or exits. */
+/** The entry point: the only place that reads process.env, listens for signals or sets the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -27,28 +26,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return Buffer.concat(chunks).toString('utf8');
     },
   };
-
-  let exitCode: number = ExitCode.Ok;
-  const program = new Command('mtls-injector')
-    .description('Per-pod SPIFFE X.509 identities for mutual TLS in Kubernetes')
-    .version(pkg.version, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  for (const register of COMMANDS) register(program, ctx, (code) => (exitCode = code));
-
   try {
-    await program.parseAsync([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-    }
-    if (isInjectorError(err)) {
-      ctx.stderr.write(`error: ${err.message} [${err.code}]\n`);
-      return ExitCode.Failure;
-    }
-    throw err;
+    return await runCli(argv, ctx);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
-  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

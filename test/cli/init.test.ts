@@ -1,0 +1,122 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateRootCa } from '../../src/pki/ca.js';
+import { issueLeaf } from '../../src/pki/issue.js';
+import { run } from './run.js';
+
+const now = new Date();
+// Back-dated a day so that a leaf issued two hours ago (and expired since) can come from it.
+const ca = generateRootCa({
+  keyAlgorithm: 'ecdsa-p256',
+  trustDomain: 'cluster.local',
+  lifetimeSeconds: 86_400 * 30,
+  now: new Date(now.getTime() - 86_400_000),
+});
+const podEnv = {
+  MTLS_POD_NAMESPACE: 'shop',
+  MTLS_POD_SERVICE_ACCOUNT: 'web',
+  MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '0s',
+};
+
+function leaf(spiffeId: string, options: { now?: Date; lifetimeSeconds?: number } = {}) {
+  return issueLeaf(ca, {
+    spiffeId,
+    keyAlgorithm: 'ecdsa-p256',
+    lifetimeSeconds: options.lifetimeSeconds ?? 3600,
+    backdateSeconds: 60,
+    now: options.now ?? now,
+  });
+}
+
+function mounted(files: { cert?: string; key?: string; ca?: string }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-init-'));
+  if (files.cert !== undefined) writeFileSync(join(dir, 'tls.crt'), files.cert);
+  if (files.key !== undefined) writeFileSync(join(dir, 'tls.key'), files.key);
+  if (files.ca !== undefined) writeFileSync(join(dir, 'ca.crt'), files.ca);
+  return dir;
+}
+
+describe('mtls-injector init', () => {
+  it('accepts the pod’s own valid identity, and again on a second run (sandbox restart)', async () => {
+    const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
+    const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem });
+    for (let i = 0; i < 2; i++) {
+      const result = await run(['init', '--dir', dir], podEnv);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('identity spiffe://cluster.local/ns/shop/sa/web verified');
+    }
+  });
+
+  it.each([
+    [
+      'someone else’s identity',
+      () => leaf('spiffe://cluster.local/ns/shop/sa/admin'),
+      undefined,
+      'wrong_identity',
+    ],
+    [
+      'an expired certificate',
+      () => leaf('spiffe://cluster.local/ns/shop/sa/web', { now: new Date(now.getTime() - 7200_000) }),
+      undefined,
+      'expired',
+    ],
+    [
+      'a key that does not match',
+      () => leaf('spiffe://cluster.local/ns/shop/sa/web'),
+      leaf('spiffe://cluster.local/ns/shop/sa/web').keyPem,
+      'key_mismatch',
+    ],
+  ])('refuses %s with a message a person can act on', async (_name, make, otherKey, code) => {
+    const issued = make();
+    const dir = mounted({ cert: issued.certPem, key: otherKey ?? issued.keyPem, ca: ca.trustBundlePem });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${code}:`);
+    expect(result.stderr).toContain('mtls-injector check');
+    expect(result.stderr).not.toContain('BEGIN');
+  });
+
+  it('refuses a chain from another CA', async () => {
+    const other = generateRootCa({
+      keyAlgorithm: 'ecdsa-p256',
+      trustDomain: 'cluster.local',
+      lifetimeSeconds: 86_400,
+      now,
+    });
+    const issued = leaf('spiffe://cluster.local/ns/shop/sa/web');
+    const dir = mounted({ cert: issued.certPem, key: issued.keyPem, ca: other.trustBundlePem });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('untrusted:');
+  });
+
+  it('names the missing files after the wait', async () => {
+    const dir = mounted({});
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /tls\.crt, .*tls\.key, .*ca\.crt not present after 0s; is the mtls-injector rotator running/,
+    );
+  });
+
+  it('waits for files that arrive after it starts', async () => {
+    const dir = mounted({});
+    const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
+    setTimeout(() => {
+      writeFileSync(join(dir, 'tls.crt'), good.certPem);
+      writeFileSync(join(dir, 'tls.key'), good.keyPem);
+      writeFileSync(join(dir, 'ca.crt'), ca.trustBundlePem);
+    }, 300);
+    const result = await run(['init', '--dir', dir], { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
+    expect(result.code).toBe(0);
+  });
+
+  it('says which downward-API env is missing', async () => {
+    const result = await run(['init', '--dir', mounted({})], { MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '0s' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('expected env MTLS_POD_NAMESPACE and MTLS_POD_SERVICE_ACCOUNT');
+  });
+});
