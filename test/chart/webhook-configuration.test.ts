@@ -117,6 +117,15 @@ describe.skipIf(!hasHelm)('chart MutatingWebhookConfiguration', () => {
     }
   });
 
+  it('calls webhook.url instead of the Service when set (a webhook outside the cluster)', () => {
+    const byUrl = webhooks(['--set', 'webhook.url=https://127.0.0.1:8443']);
+    expect(byUrl.map((w) => w.clientConfig)).toEqual([
+      { url: 'https://127.0.0.1:8443/mutate' },
+      { url: 'https://127.0.0.1:8443/mutate/strict' },
+      { url: 'https://127.0.0.1:8443/mutate' },
+    ]);
+  });
+
   it('is named by webhook.configurationName and follows the release namespace', () => {
     const objects = render(['--set', 'webhook.configurationName=other', '--namespace', 'security']);
     const mwc = find<IMutatingWebhookConfiguration>(objects, 'MutatingWebhookConfiguration', 'other');
