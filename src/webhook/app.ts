@@ -1,0 +1,256 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerFactory,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { admit } from '../core/admit.js';
+import { parseGuardedJson } from '../core/json-guard.js';
+import { MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
+import type { Mode } from '../core/policy/decide.js';
+import type { InjectionSettings } from '../core/policy/settings.js';
+import type { ErrorReason } from '../core/reasons.js';
+import { parseAdmissionReview } from '../core/review.js';
+import type { AdmissionResult, WebhookMetrics } from '../observability/metrics.js';
+import { parseGoDuration } from './deadline.js';
+import { randomSecretSuffix } from './suffix.js';
+
+/**
+ * Connection limits. The API server calls with `timeoutSeconds` (5 s in our chart, at most 30 s) and keeps idle
+ * connections for 90 s; every limit here is shorter, so slow or idle clients are dropped before they pile up (A17).
+ */
+export interface ServerLimits {
+  /** TLS handshake must finish within this (Node's default is 120 s). */
+  readonly handshakeTimeoutMs: number;
+  /** Request headers must arrive within this. */
+  readonly headersTimeoutMs: number;
+  /** The whole request must arrive within this; also the longest `?timeout=` honoured. */
+  readonly requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** A socket with no traffic at all is closed after this. */
+  readonly idleTimeoutMs: number;
+  /** Connections beyond this are refused at accept. */
+  readonly maxConnections: number;
+  /** How often Node checks the header and request timeouts (its default of 30 s would let them overrun). */
+  readonly timeoutCheckIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  handshakeTimeoutMs: 5_000,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 2_048,
+  timeoutCheckIntervalMs: 1_000,
+};
+
+export interface WebhookAppOptions {
+  readonly settings: InjectionSettings;
+  readonly excludedNamespaces: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly logger: Logger;
+  readonly metrics: WebhookMetrics;
+  /** Draws the generateName Secret suffix; random by default (tests pass a fixed one). */
+  readonly randomSuffix?: () => string;
+  readonly limits?: Partial<ServerLimits>;
+  /**
+   * Serve HTTPS, starting with this pair when given (swap it later with `server.setSecureContext`). Without
+   * it the app is plain HTTP, which only tests using `app.inject()` want.
+   */
+  readonly https?: { readonly cert?: string; readonly key?: string };
+}
+
+/** A refused request: a plain HTTP status, never an AdmissionReview answer. */
+class RequestRefused extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: ErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** performance.now() when the body had been received. */
+    bodyReceivedAt: number;
+    /** performance.now() after which the API server has given up on this request. */
+    deadlineAt: number;
+    deadlineTimer: NodeJS.Timeout | undefined;
+  }
+}
+
+const RESULT: Record<'inject' | 'skip' | 'deny', AdmissionResult> = {
+  inject: 'patched',
+  skip: 'allowed',
+  deny: 'denied',
+};
+const ENDPOINTS = new Set([MUTATE_PATH, MUTATE_STRICT_PATH]);
+
+/**
+ * The admission webhook as a fastify app, built but not listening. `POST /mutate` serves namespaces labelled
+ * `mtls-injection=enabled` (and opted-in pods), `POST /mutate/strict` serves `mtls-injection=strict`; the
+ * path is the only thing that tells the mode (the webhook reads no namespace and makes no API call).
+ * Bodies are parsed by a guarded JSON parser (size, depth and prototype keys checked before anything else).
+ */
+export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
+  const { logger, metrics } = options;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const randomSuffix = options.randomSuffix ?? randomSecretSuffix;
+  const tlsOptions = options.https;
+
+  // The HTTPS server is made here rather than by fastify so its limits and TLS context are ours to set.
+  const serverFactory: FastifyServerFactory = (handler) => {
+    const pair = tlsOptions?.cert !== undefined && tlsOptions.key !== undefined ? tlsOptions : undefined;
+    const server: HttpsServer = createHttpsServer(
+      {
+        ...(pair === undefined ? {} : { cert: pair.cert, key: pair.key }),
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: limits.handshakeTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+        noDelay: true,
+      },
+      handler,
+    );
+    server.headersTimeout = limits.headersTimeoutMs;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.idleTimeoutMs);
+    return server;
+  };
+
+  const app = fastify({
+    logger: false,
+    bodyLimit: options.bodyLimitBytes,
+    // Keep answering requests already on open connections while closing: a 503 would hit the failurePolicy.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ...(tlsOptions === undefined ? {} : { serverFactory }),
+  });
+
+  app.decorateRequest('bodyReceivedAt', 0);
+  app.decorateRequest('deadlineAt', 0);
+  app.decorateRequest('deadlineTimer', undefined);
+
+  const count = (result: AdmissionResult, reason: string, endpoint: string): void => {
+    metrics.admissions.inc({ result, reason, endpoint });
+  };
+
+  // A18: the API server gives up at ?timeout=; past it nothing we send is read, so stop working on it.
+  app.addHook('onRequest', (request, reply, done) => {
+    const asked = parseGoDuration((request.query as Record<string, unknown> | undefined)?.['timeout']);
+    const budget = Math.min(asked ?? limits.requestTimeoutMs, limits.requestTimeoutMs);
+    request.deadlineAt = performance.now() + budget;
+    const timer = setTimeout(() => {
+      if (reply.sent || request.raw.destroyed) return;
+      const endpoint = request.routeOptions.url ?? '';
+      if (ENDPOINTS.has(endpoint)) count('error', 'deadline_exceeded', endpoint);
+      logger.warn(
+        { endpoint, timeoutMs: budget },
+        'request deadline passed before the body arrived; dropped',
+      );
+      request.raw.destroy();
+    }, budget);
+    timer.unref();
+    request.deadlineTimer = timer;
+    done();
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    clearTimeout(request.deadlineTimer);
+    done();
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.bodyReceivedAt = performance.now();
+    const parsed = parseGuardedJson(body as string);
+    if (parsed.ok) done(null, parsed.value);
+    else done(new RequestRefused(400, 'invalid_review', parsed.message), undefined);
+  });
+
+  const handle =
+    (mode: Mode, endpoint: string) =>
+    (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+      const started = request.bodyReceivedAt === 0 ? performance.now() : request.bodyReceivedAt;
+      if (started > request.deadlineAt) {
+        throw new RequestRefused(
+          504,
+          'deadline_exceeded',
+          "the API server's deadline passed before the review",
+        );
+      }
+      const parsed = parseAdmissionReview(request.body);
+      if (!parsed.ok) throw new RequestRefused(400, 'invalid_review', parsed.message);
+      const { review } = parsed;
+      const { decision, response, pod } = admit(review, {
+        mode,
+        settings: options.settings,
+        excludedNamespaces: options.excludedNamespaces,
+        secretSuffix: randomSuffix(),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      metrics.admissionDuration.observe({ endpoint }, seconds);
+      count(RESULT[decision.kind], decision.reason, endpoint);
+      const failedOpen =
+        decision.kind === 'skip' && decision.warnings.some((w) => w.includes('not injected:'));
+      logger[decision.kind === 'deny' || failedOpen ? 'warn' : 'info'](
+        {
+          uid: review.request.uid,
+          namespace: review.request.namespace ?? '',
+          pod,
+          operation: review.request.operation,
+          endpoint,
+          dryRun: review.request.dryRun ?? false,
+          decision: decision.kind,
+          reason: decision.reason,
+          ...(decision.kind === 'inject' ? { secret: decision.secretName } : {}),
+          ...(decision.kind === 'deny' ? { message: decision.message } : {}),
+          ...(decision.warnings.length > 0 ? { warnings: decision.warnings } : {}),
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+        },
+        'admission review',
+      );
+      return reply.send(response);
+    };
+
+  app.post(MUTATE_PATH, handle('enabled', MUTATE_PATH));
+  app.post(MUTATE_STRICT_PATH, handle('strict', MUTATE_STRICT_PATH));
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply
+      .code(404)
+      .send({ error: 'Not Found', message: `POST ${MUTATE_PATH} or ${MUTATE_STRICT_PATH}` });
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    const reason: ErrorReason =
+      err instanceof RequestRefused
+        ? err.reason
+        : status === 413
+          ? 'body_too_large'
+          : status === 415
+            ? 'unsupported_media_type'
+            : status >= 400 && status < 500
+              ? 'invalid_review'
+              : 'internal_error';
+    const endpoint = request.routeOptions.url ?? '';
+    if (ENDPOINTS.has(endpoint)) count('error', reason, endpoint);
+    const message = reason === 'internal_error' ? 'internal error; see the webhook log' : err.message;
+    const fields = { endpoint, status, reason, message: err.message, code: err.code };
+    if (reason === 'internal_error')
+      logger.error({ ...fields, stack: err.stack }, 'admission request failed');
+    else logger.warn(fields, 'admission request refused');
+    // Oversized bodies are not read; close the connection instead of draining megabytes (A4).
+    if (status === 413) void reply.header('connection', 'close');
+    void reply.code(reason === 'internal_error' ? 500 : status).send({ error: reason, message });
+  });
+
+  return app;
+}

@@ -1,0 +1,111 @@
+import { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { createLogger } from '../observability/logger.js';
+import { createWebhookMetrics, type WebhookMetrics } from '../observability/metrics.js';
+import { buildWebhookApp, type ServerLimits } from './app.js';
+import { buildProbeApp } from './probes.js';
+import { loadServingCertificate, type ServingCertificate } from './serving-cert.js';
+
+/** What the webhook process is made of; everything optional has a production default. */
+export interface WebhookDeps {
+  readonly logger?: Logger;
+  readonly metrics?: WebhookMetrics;
+  readonly randomSuffix?: () => string;
+  readonly limits?: Partial<ServerLimits>;
+  /** Poll interval of the serving-cert files (default 10 s); directory watches react sooner. */
+  readonly certPollIntervalMs?: number;
+  readonly watchCertificates?: boolean;
+}
+
+/** A listening webhook. `close()` stops accepting, lets in-flight reviews finish, then resolves. */
+export interface RunningWebhook {
+  readonly port: number;
+  readonly probePort: number;
+  readonly app: FastifyInstance;
+  readonly certificate: ServingCertificate;
+  readonly metrics: WebhookMetrics;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the webhook: HTTPS on `config.webhook.port` with the cert and key from `config.webhook.tlsCert` /
+ * `tlsKey` (reloaded when the files change), and probes plus metrics on plain HTTP `config.webhook.probePort`.
+ * Port 0 picks a free port (see `port` / `probePort`). `/readyz` is 503 until the certificate has loaded and
+ * again once closing has begun.
+ */
+export async function startWebhookServer(config: Config, deps: WebhookDeps = {}): Promise<RunningWebhook> {
+  const logger = deps.logger ?? createLogger({ level: config.log.level, component: 'webhook' });
+  const metrics = deps.metrics ?? createWebhookMetrics();
+  // The HTTPS server exists only once the app is built; the first load happens before that.
+  const live: { server?: unknown } = {};
+  let closing = false;
+
+  const certificate = await loadServingCertificate({
+    certFile: config.webhook.tlsCert,
+    keyFile: config.webhook.tlsKey,
+    logger,
+    metrics,
+    ...(deps.certPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.certPollIntervalMs }),
+    ...(deps.watchCertificates === undefined ? {} : { watch: deps.watchCertificates }),
+    onChange: (pair) => {
+      const server = live.server;
+      if (server instanceof HttpsServer) server.setSecureContext({ cert: pair.cert, key: pair.key });
+    },
+  });
+  const initial = certificate.current();
+
+  const app = buildWebhookApp({
+    settings: injectionSettings(config),
+    excludedNamespaces: excludedNamespaces(config),
+    bodyLimitBytes: config.webhook.bodyLimitBytes,
+    logger,
+    metrics,
+    ...(deps.randomSuffix === undefined ? {} : { randomSuffix: deps.randomSuffix }),
+    ...(deps.limits === undefined ? {} : { limits: deps.limits }),
+    https: initial === undefined ? {} : { cert: initial.cert, key: initial.key },
+  });
+  live.server = app.server;
+  const probes = buildProbeApp({
+    registry: metrics.registry,
+    readiness: () =>
+      closing
+        ? { ready: false, reason: 'shutting down' }
+        : certificate.current() === undefined
+          ? { ready: false, reason: `serving certificate ${config.webhook.tlsCert} not loaded` }
+          : { ready: true },
+  });
+
+  try {
+    await app.listen({ port: config.webhook.port, host: config.webhook.host });
+    await probes.listen({ port: config.webhook.probePort, host: config.webhook.host });
+  } catch (err) {
+    certificate.close();
+    await Promise.allSettled([app.close(), probes.close()]);
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const probePort = (probes.server.address() as AddressInfo).port;
+  logger.info({ port, probePort, host: config.webhook.host }, 'webhook listening');
+
+  return {
+    port,
+    probePort,
+    app,
+    certificate,
+    metrics,
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
+      await app.close();
+      certificate.close();
+      await probes.close();
+      logger.info('webhook stopped');
+      logger.flush();
+    },
+  };
+}
