@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$E2E_ROOT"
 trap 'bash scripts/e2e/down.sh' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 T0=$SECONDS
 bash scripts/e2e/up.sh
 T1=$SECONDS
