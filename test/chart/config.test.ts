@@ -87,9 +87,16 @@ describe.skipIf(!hasHelm)('chart config file', () => {
     for (const name of ['mtls-injector-webhook', 'mtls-injector-rotator']) {
       const spec = find<IDeployment>(render(), 'Deployment', name).spec?.template.spec;
       const c = spec?.containers[0];
-      expect(c?.env).toEqual([
-        { name: 'MTLS_INJECTOR_CONFIG', value: '/etc/mtls-injector/config/config.yaml' },
-      ]);
+      expect(c?.env?.[0]).toEqual({
+        name: 'MTLS_INJECTOR_CONFIG',
+        value: '/etc/mtls-injector/config/config.yaml',
+      });
+      // Per-pod env only: every other setting comes from the shared file.
+      expect(c?.env?.slice(1)).toEqual(
+        name === 'mtls-injector-rotator'
+          ? [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]
+          : [],
+      );
       expect(c?.volumeMounts?.find((m) => m.name === 'config')).toEqual({
         name: 'config',
         mountPath: '/etc/mtls-injector/config',
