@@ -4,12 +4,14 @@ import { registerCaRotate } from './ca-rotate.js';
 import type { CliContext } from './context.js';
 import { registerInit } from './init.js';
 import { registerRotator } from './rotator.js';
+import { registerWebhook } from './webhook.js';
 
 /** A subcommand registers itself on the root program; its action sets the exit code through `done`. */
 export type RegisterCommand = (program: Command, ctx: CliContext, done: (code: number) => void) => void;
 
 /** Every subcommand, in the order `--help` lists them. Each lives in its own file under src/cli/. */
 export const COMMANDS: readonly RegisterCommand[] = [
+  registerWebhook,
   registerRotator,
   registerInit,
   registerCa,
