@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerCa } from './ca.js';
 import { registerCaRotate } from './ca-rotate.js';
+import { registerCheck } from './check.js';
 import type { CliContext } from './context.js';
 import { registerInit } from './init.js';
+import { registerOnboard } from './onboard.js';
 import { registerRotator } from './rotator.js';
 import { registerWebhook } from './webhook.js';
 
@@ -16,4 +18,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerInit,
   registerCa,
   registerCaRotate,
+  registerCheck,
+  registerOnboard,
 ];

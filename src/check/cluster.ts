@@ -1,0 +1,298 @@
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import { ErrorCode, isInjectorError } from '../core/errors.js';
+import { CERT_FILE, KEY_FILE, MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
+import type { SecretObject, ServiceObject } from '../kube/types.js';
+import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/workloads.js';
+import { splitPem } from '../pki/pem.js';
+import { verifyLeaf } from '../pki/verify.js';
+import { readCaSecret } from '../rotator/ca-secret.js';
+import { secretFile } from '../rotator/secret-build.js';
+import { type CheckResult, fail, humanDuration, pass } from './result.js';
+
+/** The three entries the chart ships, each with the path that tells the webhook the namespace's mode. */
+export const WEBHOOK_ENTRIES: readonly { readonly name: string; readonly path: string }[] = [
+  { name: 'enabled.mtls-injector.io', path: MUTATE_PATH },
+  { name: 'strict.mtls-injector.io', path: MUTATE_STRICT_PATH },
+  { name: 'pod.mtls-injector.io', path: MUTATE_PATH },
+];
+
+/** The CA must stay valid at least this long (check warns below it, fails once expired). */
+export const CA_MIN_VALID_DAYS = 60;
+
+const DAY_MS = 86_400_000;
+const INSTALL_HINT =
+  'install it: helm install mtls-injector charts/mtls-injector (or kubectl apply -f manifests/)';
+
+/** `webhook-configuration` and `webhook-entries`: it exists, with our three entries routed to our paths. */
+export function checkWebhookConfiguration(
+  name: string,
+  config: WebhookConfigurationObject | undefined,
+): CheckResult[] {
+  if (config === undefined) {
+    return [
+      fail(
+        'webhook-configuration',
+        'error',
+        'webhook_configuration_missing',
+        `MutatingWebhookConfiguration ${name} not found; no pod is injected`,
+        `${INSTALL_HINT}; or pass --webhook-configuration-name if it has another name`,
+      ),
+    ];
+  }
+  const results = [
+    pass(
+      'webhook-configuration',
+      'webhook_configuration_found',
+      `MutatingWebhookConfiguration ${name} exists with ${config.webhooks.length} entries`,
+    ),
+  ];
+  const problems: string[] = [];
+  for (const expected of WEBHOOK_ENTRIES) {
+    const entry = config.webhooks.find((w) => w.name === expected.name);
+    if (entry === undefined) {
+      problems.push(`entry ${expected.name} is missing`);
+      continue;
+    }
+    const path = entry.service?.path ?? (entry.url === undefined ? undefined : urlPath(entry.url));
+    if (path !== expected.path) {
+      problems.push(`entry ${expected.name} calls path ${path ?? '(none)'}; expected ${expected.path}`);
+    }
+  }
+  const services = new Set(config.webhooks.filter((w) => w.service).map((w) => serviceKey(w)));
+  if (services.size > 1) problems.push(`entries call different Services (${[...services].join(', ')})`);
+  results.push(
+    problems.length === 0
+      ? pass(
+          'webhook-entries',
+          'webhook_entries_ok',
+          `entries ${WEBHOOK_ENTRIES.map((e) => e.name).join(', ')} call ${describeTarget(config.webhooks[0])}`,
+        )
+      : fail(
+          'webhook-entries',
+          'error',
+          'webhook_entries_wrong',
+          `MutatingWebhookConfiguration ${name}: ${problems.join('; ')}`,
+          'the configuration is edited or from another release: re-apply the chart',
+        ),
+  );
+  return results;
+}
+
+/**
+ * `webhook-ca-bundle` and `webhook-serving-cert`: every entry's caBundle holds the CA that issued the serving
+ * certificate in `servingSecret` (verifyLeaf, no SPIFFE ID required), and that certificate is valid, matches
+ * its key, and names the host the API server calls.
+ */
+export function checkServingCertificate(
+  config: WebhookConfigurationObject,
+  servingSecret: SecretObject | undefined,
+  secretWhere: string,
+  now: Date,
+): CheckResult[] {
+  if (servingSecret === undefined) {
+    return [
+      fail(
+        'webhook-serving-cert',
+        'error',
+        'serving_secret_missing',
+        `Secret ${secretWhere} with the webhook's serving certificate not found; the webhook cannot serve TLS`,
+        'the rotator writes it on start: is the rotator running and leading? (or pass --webhook-tls-secret-name)',
+      ),
+    ];
+  }
+  const certChainPem = secretFile(servingSecret, CERT_FILE) ?? '';
+  const keyPem = secretFile(servingSecret, KEY_FILE);
+  const results: CheckResult[] = [];
+
+  const bundles = new Map<string, string[]>();
+  for (const entry of config.webhooks)
+    bundles.set(entry.caBundle, [...(bundles.get(entry.caBundle) ?? []), entry.name]);
+  const bundleProblems: string[] = [];
+  for (const [bundle, entries] of bundles) {
+    const pem = Buffer.from(bundle, 'base64').toString('utf8');
+    if (bundle === '' || !pem.includes('BEGIN CERTIFICATE')) {
+      bundleProblems.push(`entries ${entries.join(', ')} have no caBundle`);
+      continue;
+    }
+    const verdict = verifyLeaf({ certChainPem, trustBundlePem: pem, now, requireSpiffeId: false });
+    const untrusted = verdict.problems.filter((p) => p.code === 'untrusted' || p.code === 'bad_pem');
+    if (untrusted.length > 0) {
+      bundleProblems.push(
+        `the caBundle of ${entries.join(', ')} does not hold the serving certificate's CA (${untrusted.map((p) => p.message).join('; ')})`,
+      );
+    }
+  }
+  results.push(
+    bundleProblems.length === 0
+      ? pass(
+          'webhook-ca-bundle',
+          'ca_bundle_matches',
+          `every caBundle holds the CA that issued the serving certificate in ${secretWhere}`,
+        )
+      : fail(
+          'webhook-ca-bundle',
+          'error',
+          'ca_bundle_mismatch',
+          bundleProblems.join('; '),
+          'the API server cannot call the webhook over TLS; the rotator patches the caBundle: is it running and leading?',
+        ),
+  );
+
+  const own = verifyLeaf({ certChainPem, keyPem, trustBundlePem: certChainPem, now, requireSpiffeId: false });
+  const certProblems = own.problems.filter((p) => p.code !== 'untrusted' && p.code !== 'bad_usage');
+  const hosts = [...new Set(config.webhooks.map(calledHost).filter((h): h is string => h !== undefined))];
+  const unnamed = hosts.filter((host) => !certificateNames(certChainPem, host));
+  if (unnamed.length > 0) {
+    certProblems.push({
+      code: 'wrong_identity',
+      message: `the serving certificate does not name ${unnamed.join(', ')}, the host the API server calls`,
+    });
+  }
+  const leaf = own.leaf;
+  results.push(
+    certProblems.length === 0 && leaf !== undefined
+      ? pass(
+          'webhook-serving-cert',
+          'serving_cert_valid',
+          `serving certificate for ${hosts.join(', ') || leaf.dnsNames.join(', ')} valid until ${leaf.notAfter.toISOString()} (${humanDuration(leaf.notAfter.getTime() - now.getTime())})`,
+        )
+      : fail(
+          'webhook-serving-cert',
+          'error',
+          `serving_cert_${certProblems[0]?.code ?? 'no_certificate'}`,
+          `Secret ${secretWhere}: ${certProblems.map((p) => p.message).join('; ')}`,
+          'the rotator renews it: check the rotator logs; the webhook reloads the file when it changes',
+        ),
+  );
+  return results;
+}
+
+/** `webhook-endpoints`: the webhook's Service exists and has at least one ready address. */
+export function checkEndpoints(
+  config: WebhookConfigurationObject,
+  service: ServiceObject | undefined,
+  endpoints: EndpointSummary | undefined,
+): CheckResult {
+  const entry = config.webhooks.find((w) => w.service !== undefined);
+  if (entry?.service === undefined) {
+    const url = config.webhooks.find((w) => w.url !== undefined)?.url;
+    return pass(
+      'webhook-endpoints',
+      'webhook_url',
+      `the webhook is called by URL ${url ?? '(none)'}; no Service to check`,
+    );
+  }
+  const key = serviceKey(entry);
+  if (service === undefined) {
+    return fail(
+      'webhook-endpoints',
+      'error',
+      'service_missing',
+      `Service ${key} not found; the API server cannot reach the webhook`,
+      INSTALL_HINT,
+    );
+  }
+  if (endpoints === undefined || endpoints.ready === 0) {
+    return fail(
+      'webhook-endpoints',
+      'error',
+      'no_ready_endpoints',
+      `Service ${key} has no ready endpoints (${endpoints?.notReady ?? 0} not ready); pods in opted-in namespaces cannot be created while failurePolicy is Fail`,
+      `kubectl -n ${entry.service.namespace} get pods,endpointslices -l app.kubernetes.io/name=mtls-injector`,
+    );
+  }
+  return pass(
+    'webhook-endpoints',
+    'endpoints_ready',
+    `Service ${key} has ${endpoints.ready} ready endpoint(s)${endpoints.notReady > 0 ? ` and ${endpoints.notReady} not ready` : ''} (${endpoints.source})`,
+  );
+}
+
+/**
+ * `ca`: the CA Secret loads (readCaSecret: key match, CA flags, validity) and stays valid for at least
+ * `minValidDays`: a warning below that, an error once expired or unusable.
+ */
+export function checkCa(
+  secret: SecretObject | undefined,
+  where: string,
+  now: Date,
+  minValidDays = CA_MIN_VALID_DAYS,
+): CheckResult {
+  if (secret === undefined) {
+    return fail(
+      'ca',
+      'error',
+      'ca_missing',
+      `CA Secret ${where} not found; nothing can be issued`,
+      'the rotator generates it on first start (unless ca.bringYourOwn): is the rotator running? or pass --install-namespace / --ca-secret-name',
+    );
+  }
+  let notAfter: Date;
+  try {
+    notAfter = readCaSecret(secret, now).active.notAfter;
+  } catch (err) {
+    if (!isInjectorError(err)) throw err;
+    const expired = err.code === ErrorCode.PkiCaExpired;
+    return fail(
+      'ca',
+      'error',
+      expired ? 'ca_expired' : 'ca_invalid',
+      err.message,
+      expired
+        ? 'no certificate can be issued or renewed: replace the CA now (mtls-injector ca rotate prepare, activate, retire; or a new bring-your-own CA)'
+        : 'fix or replace the CA Secret; the rotator refuses to issue from it',
+    );
+  }
+  const left = notAfter.getTime() - now.getTime();
+  const message = `CA in Secret ${where} valid until ${notAfter.toISOString()} (${humanDuration(left)} left)`;
+  if (left < minValidDays * DAY_MS) {
+    return fail(
+      'ca',
+      'warning',
+      'ca_expiring_soon',
+      `${message}; less than ${minValidDays} days`,
+      'rotate the CA before it expires: mtls-injector ca rotate prepare, then activate and retire',
+    );
+  }
+  return pass('ca', 'ca_valid', message);
+}
+
+function serviceKey(entry: WebhookEntry): string {
+  return `${entry.service?.namespace ?? ''}/${entry.service?.name ?? ''}`;
+}
+
+function describeTarget(entry: WebhookEntry | undefined): string {
+  if (entry?.service !== undefined) return `Service ${serviceKey(entry)}`;
+  return `URL ${entry?.url ?? '(none)'}`;
+}
+
+function urlPath(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host name the API server verifies: `<svc>.<ns>.svc` for a Service, the URL's host otherwise. */
+function calledHost(entry: WebhookEntry): string | undefined {
+  if (entry.service !== undefined) return `${entry.service.name}.${entry.service.namespace}.svc`;
+  if (entry.url === undefined) return undefined;
+  try {
+    return new URL(entry.url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+function certificateNames(certChainPem: string, host: string): boolean {
+  try {
+    const block = splitPem(certChainPem, 'tls.crt').find((b) => b.label === 'CERTIFICATE');
+    if (block === undefined) return false;
+    const cert = new X509Certificate(block.der);
+    return isIP(host) !== 0 ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
+  } catch {
+    return false;
+  }
+}

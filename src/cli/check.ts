@@ -1,0 +1,83 @@
+import { type Command, Option } from 'commander';
+import { parseDurationSeconds } from '../config/duration.js';
+import { ErrorCode, InjectorError } from '../core/errors.js';
+import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { CA_MIN_VALID_DAYS } from '../check/cluster.js';
+import { renderCheck, renderCheckJson } from '../check/render.js';
+import { checkExitCode, runCheck } from '../check/run.js';
+import { loadKubeConfig } from '../kube/client.js';
+import { createSecretApi } from '../kube/secrets.js';
+import { createWorkloadApi } from '../kube/workloads.js';
+import type { RegisterCommand } from './commands.js';
+import { addConfigOptions, configFromOptions } from './config-options.js';
+
+const KEYS = [
+  'trustDomain',
+  'installNamespace',
+  'ca.secretName',
+  'webhook.configurationName',
+  'webhook.tlsSecretName',
+  'init.windowsImage',
+  'webhook.failOpen',
+] as const;
+
+/**
+ * `mtls-injector check [-n NS] [--pod NAME]`: like `linkerd check`. The webhook configuration, its caBundle
+ * against the serving certificate, the webhook's endpoints and the CA; with -n every pod: why it was or was
+ * not injected (the webhook's reason codes) and whether its Secret and certificate are healthy. Exit 0 when
+ * everything passed, 1 on any error, 3 on warnings only.
+ */
+export const registerCheck: RegisterCommand = (program, ctx, done) => {
+  const command: Command = program
+    .command('check')
+    .description(
+      'Check the installation and, with -n, why each pod is or is not injected and whether its certificate is healthy',
+    )
+    .option('-n, --namespace <ns>', 'also check every pod of this namespace')
+    .option('--pod <name>', 'check only this pod, in detail (namespace from -n, else the kubeconfig context)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--ca-min-valid <duration>', 'warn when the CA expires sooner than this', `${CA_MIN_VALID_DAYS}d`)
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)');
+  addConfigOptions(command, KEYS);
+  command.action(async () => {
+    const config = configFromOptions(command, KEYS, ctx);
+    const opts = command.opts<{
+      namespace?: string;
+      pod?: string;
+      output: 'text' | 'json';
+      caMinValid: string;
+      kubeconfig?: string;
+    }>();
+    const minValidSeconds = parseDurationSeconds(opts.caMinValid);
+    if (minValidSeconds === undefined) {
+      throw new InjectorError(
+        ErrorCode.UsageInvalid,
+        `--ca-min-valid ${JSON.stringify(opts.caMinValid)}; expected a duration such as 60d`,
+      );
+    }
+    const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+    const namespace =
+      opts.namespace ??
+      (opts.pod === undefined
+        ? undefined
+        : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'));
+    const report = await runCheck(
+      { inspect: createWorkloadApi(kc), secrets: createSecretApi(kc), now: new Date() },
+      {
+        installNamespace: config.installNamespace,
+        webhookConfigurationName: config.webhook.configurationName,
+        webhookTlsSecretName: config.webhook.tlsSecretName,
+        caSecretName: config.ca.secretName,
+        caMinValidDays: minValidSeconds / 86_400,
+        settings: injectionSettings(config),
+        excludedNamespaces: excludedNamespaces(config),
+        namespace,
+        pod: opts.pod,
+      },
+    );
+    ctx.stdout.write(
+      opts.output === 'json' ? renderCheckJson(report) : renderCheck(report, opts.pod !== undefined),
+    );
+    done(checkExitCode(report));
+  });
+};

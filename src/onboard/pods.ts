@@ -1,0 +1,48 @@
+import { type Decision, decide } from '../core/policy/decide.js';
+import type { InjectionSettings } from '../core/policy/settings.js';
+import { MANAGED_LABEL, MIRROR_POD_ANNOTATION } from '../core/names.js';
+import type { PodObject } from '../kube/types.js';
+import type { Selection } from './selection.js';
+
+/** Characters decide() uses only for pods that have no name yet; stored pods always have one. */
+const UNUSED_SUFFIX = 'bcdfg';
+
+/** Whether the webhook marked the pod (`mtls-injector.io/managed: "true"`). */
+export function isInjected(pod: PodObject): boolean {
+  return pod.metadata.labels?.[MANAGED_LABEL] === 'true';
+}
+
+/** A pod that runs or will run: not being deleted and not finished (Succeeded/Failed). */
+export function isLive(pod: PodObject): boolean {
+  if (pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null) return false;
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/** A mirror pod of a static pod (the kubelet owns it; it can never be injected). */
+export function isMirror(pod: PodObject): boolean {
+  return pod.metadata.annotations?.[MIRROR_POD_ANNOTATION] !== undefined;
+}
+
+/**
+ * What the webhook would decide for this pod if it were created now: decide() on the stored pod, as a CREATE
+ * in its namespace with the namespace's mode. Undefined when the webhook would not be called at all.
+ */
+export function webhookDecision(
+  pod: PodObject,
+  namespace: string,
+  selection: Selection,
+  settings: InjectionSettings,
+  excludedNamespaces: readonly string[],
+): Decision | undefined {
+  if (!selection.selected) return undefined;
+  return decide({
+    pod,
+    namespace,
+    mode: selection.mode,
+    operation: 'CREATE',
+    excludedNamespaces,
+    settings,
+    secretSuffix: UNUSED_SUFFIX,
+  });
+}
