@@ -5,15 +5,10 @@ import type { LeaseApi, LeaseObject } from './types.js';
 /** LeaseApi over the real API server (coordination.k8s.io/v1). */
 export function createLeaseApi(kc: KubeConfig): LeaseApi {
   const api = kc.makeApiClient(CoordinationV1Api);
-  const body = (lease: LeaseObject): V1Lease =>
-    ({
-      ...lease,
-      spec: {
-        ...lease.spec,
-        acquireTime: toDate(lease.spec?.acquireTime),
-        renewTime: toDate(lease.spec?.renewTime),
-      },
-    }) as V1Lease;
+  // MicroTime fields must go out as strings with six fractional digits (leaseFor writes them so): client-node
+  // passes V1MicroTime through unchanged, and a Date would serialise with milliseconds, which the API server
+  // rejects ("cannot parse .618Z as .000000").
+  const body = (lease: LeaseObject): V1Lease => lease as V1Lease;
   return {
     get: (namespace, name) =>
       callOrUndefined(`get Lease ${namespace}/${name}`, () =>
@@ -32,10 +27,4 @@ export function createLeaseApi(kc: KubeConfig): LeaseApi {
         }),
       ) as Promise<LeaseObject>,
   };
-}
-
-/** client-node serializes MicroTime fields from Date objects. */
-function toDate(value: string | Date | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  return value instanceof Date ? value : new Date(value);
 }
