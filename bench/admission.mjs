@@ -1,0 +1,427 @@
+// Admission benchmark: requests/s and p50/p99 latency of POST /mutate over HTTPS keep-alive at 1 and 16
+// connections, beside a bare fastify JSON echo of the same body, in the same run. The load generator runs in a
+// child process so it never shares the servers' event loop. Run with `npm run bench:admission` (builds first).
+// Writes bench/results/admission.json and prints a table. Targets: ≥ 85 % of the echo's throughput, p99 ≤ 2 ms
+// at one connection.
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 1500);
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5000);
+const CONNECTIONS = [1, 16];
+const TARGET_RATIO = 0.85;
+const TARGET_P99_MS = 2;
+
+if (process.argv[2] === '--load') {
+  process.once('message', (job) => {
+    runLoad(job).then(
+      (result) => process.send(result, () => process.exit(0)),
+      (err) => process.send({ error: String(err) }, () => process.exit(1)),
+    );
+  });
+} else {
+  await main();
+}
+
+/** The load generator (child process): `connections` loops, each one request at a time on its own socket. */
+async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const payload = Buffer.from(body);
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          agent,
+          ca,
+          servername: 'localhost',
+          headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        },
+        (res) => {
+          let bytes = 0;
+          res.on('data', (c) => (bytes += c.length));
+          res.on('end', () => resolve({ status: res.statusCode, bytes }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  const latencies = [];
+  let errors = 0;
+  let responseBytes = 0;
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const stopAt = measureFrom + durationMs;
+  const loop = async () => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= stopAt) return;
+      try {
+        const res = await once();
+        if (res.status !== 200) errors++;
+        responseBytes = res.bytes;
+      } catch {
+        errors++;
+      }
+      const t1 = performance.now();
+      if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return {
+    requests: latencies.length,
+    requestsPerSecond: latencies.length / (durationMs / 1000),
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+    errors,
+    responseBytes,
+  };
+}
+
+function load(job) {
+  return new Promise((resolve, reject) => {
+    const child = fork(SELF, ['--load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (msg) => (msg.error ? reject(new Error(msg.error)) : resolve(msg)));
+    child.once('error', reject);
+    child.send(job);
+  });
+}
+
+/** A realistic ~4 KB AdmissionReview: a Deployment's pod as the API server sends it. */
+function deploymentPodReview() {
+  const container = (name, image, port) => ({
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['--listen', `:${port}`, '--log-format', 'json'],
+    ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+    env: [
+      { name: 'GOMAXPROCS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ],
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port, scheme: 'HTTP' },
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: [
+      {
+        name: 'kube-api-access-7xk2p',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        readOnly: true,
+      },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+  });
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '2b1c4f4e-6f0a-4c8e-9d57-8b1f2b7c9a10',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        uid: '1f5b0c3a-6e1e-4d7a-9c1b-0e2d3f4a5b6c',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+      },
+      object: {
+        kind: 'Pod',
+        apiVersion: 'v1',
+        metadata: {
+          generateName: 'checkout-7d9f8b6c4-',
+          namespace: 'shop',
+          creationTimestamp: null,
+          labels: {
+            'app.kubernetes.io/name': 'checkout',
+            'app.kubernetes.io/part-of': 'shop',
+            'app.kubernetes.io/version': '2.14.1',
+            'pod-template-hash': '7d9f8b6c4',
+          },
+          annotations: {
+            'kubectl.kubernetes.io/restartedAt': '2026-01-10T09:00:00Z',
+            'prometheus.io/scrape': 'true',
+          },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: 'checkout-7d9f8b6c4',
+              uid: '4f0c2a3e-8c3c-4b65-9d7e-3b2f1d0a9c11',
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          volumes: [
+            { name: 'tmp', emptyDir: {} },
+            {
+              name: 'kube-api-access-7xk2p',
+              projected: {
+                sources: [
+                  { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                  { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+                  {
+                    downwardAPI: {
+                      items: [
+                        {
+                          path: 'namespace',
+                          fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
+                        },
+                      ],
+                    },
+                  },
+                ],
+                defaultMode: 420,
+              },
+            },
+          ],
+          containers: [
+            container('checkout', 'registry.example/shop/checkout:2.14.1', 8080),
+            container('metrics-exporter', 'registry.example/shop/exporter:1.3.0', 9100),
+          ],
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: 30,
+          dnsPolicy: 'ClusterFirst',
+          serviceAccountName: 'checkout',
+          serviceAccount: 'checkout',
+          securityContext: { fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'checkout' } },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
+                },
+              ],
+            },
+          },
+          schedulerName: 'default-scheduler',
+          tolerations: [
+            {
+              key: 'node.kubernetes.io/not-ready',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+            {
+              key: 'node.kubernetes.io/unreachable',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+          ],
+          priority: 0,
+          enableServiceLinks: true,
+          preemptionPolicy: 'PreemptLowerPriority',
+        },
+        status: {},
+      },
+      oldObject: null,
+      dryRun: false,
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+    },
+  };
+}
+
+async function main() {
+  const { loadConfig } = await import('../dist/config/loader.js');
+  const { startWebhookServer } = await import('../dist/webhook/server.js');
+  const { createLogger } = await import('../dist/observability/logger.js');
+  const { default: fastify } = await import('fastify');
+  const { default: pino } = await import('pino');
+
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-bench-'));
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  const cert = readFileSync(certFile, 'utf8');
+  const key = readFileSync(keyFile, 'utf8');
+
+  // The webhook exactly as production builds it, logging one line per review (to /dev/null).
+  const base = loadConfig({ env: {} });
+  const config = {
+    ...base,
+    webhook: {
+      ...base.webhook,
+      port: 0,
+      probePort: 0,
+      host: '127.0.0.1',
+      tlsCert: certFile,
+      tlsKey: keyFile,
+    },
+  };
+  const logger = createLogger({
+    level: 'info',
+    component: 'webhook',
+    destination: pino.destination({ dest: '/dev/null', sync: false }),
+  });
+  const webhook = await startWebhookServer(config, { logger });
+
+  // The baseline: a bare fastify HTTPS server that parses the same JSON and sends it back.
+  const echo = fastify({ logger: false, bodyLimit: config.webhook.bodyLimitBytes, https: { cert, key } });
+  echo.post('/echo', (req) => req.body);
+  await echo.listen({ port: 0, host: '127.0.0.1' });
+  const echoPort = echo.server.address().port;
+
+  const body = JSON.stringify(deploymentPodReview());
+  const sample = await new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: webhook.port,
+        path: '/mutate',
+        method: 'POST',
+        ca: cert,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text)));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (sample.response?.patchType !== 'JSONPatch')
+    throw new Error(`the webhook did not patch the bench pod: ${JSON.stringify(sample)}`);
+
+  const runs = [];
+  for (const connections of CONNECTIONS) {
+    for (const [server, port, path] of [
+      ['fastify echo', echoPort, '/echo'],
+      ['webhook /mutate', webhook.port, '/mutate'],
+    ]) {
+      const result = await load({
+        port,
+        path,
+        body,
+        connections,
+        warmupMs: WARMUP_MS,
+        durationMs: DURATION_MS,
+        ca: cert,
+      });
+      runs.push({ server, connections, ...result });
+    }
+  }
+  await webhook.close();
+  await echo.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const find = (server, connections) =>
+    runs.find((r) => r.server === server && r.connections === connections);
+  const comparisons = CONNECTIONS.map((connections) => {
+    const e = find('fastify echo', connections);
+    const w = find('webhook /mutate', connections);
+    return { connections, throughputRatio: w.requestsPerSecond / e.requestsPerSecond };
+  });
+  const oneConn = find('webhook /mutate', 1);
+  const targets = {
+    throughputRatioAtLeast: TARGET_RATIO,
+    p99AtOneConnectionMsAtMost: TARGET_P99_MS,
+    throughputMet: comparisons.every((c) => c.throughputRatio >= TARGET_RATIO),
+    p99Met: oneConn.p99Ms <= TARGET_P99_MS,
+  };
+  const result = {
+    command: 'npm run bench:admission',
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    requestBodyBytes: Buffer.byteLength(body),
+    webhookResponseBytes: oneConn.responseBytes,
+    warmupMs: WARMUP_MS,
+    durationMs: DURATION_MS,
+    runs,
+    comparisons,
+    targets,
+  };
+  writeFileSync(new URL('./results/admission.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+
+  const pad = (s, n) => String(s).padEnd(n);
+  const lines = [
+    `node ${process.version}, ${result.cpus} CPUs (${result.cpuModel}), request ${result.requestBodyBytes} B, webhook response ${result.webhookResponseBytes} B, ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up`,
+    '',
+    `| ${pad('server', 16)} | conns | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | errors |`,
+    `| ${'-'.repeat(16)} | ----- | ${'-'.repeat(7)} | ------ | ------ | ------ |`,
+    ...runs.map(
+      (r) =>
+        `| ${pad(r.server, 16)} | ${pad(r.connections, 5)} | ${pad(Math.round(r.requestsPerSecond), 7)} | ${pad(r.p50Ms.toFixed(3), 6)} | ${pad(r.p99Ms.toFixed(3), 6)} | ${pad(r.errors, 6)} |`,
+    ),
+    '',
+    ...comparisons.map(
+      (c) =>
+        `webhook / echo throughput at ${c.connections} connection(s): ${(c.throughputRatio * 100).toFixed(1)} % (target ≥ ${TARGET_RATIO * 100} %)`,
+    ),
+    `webhook p99 at 1 connection: ${oneConn.p99Ms.toFixed(3)} ms (target ≤ ${TARGET_P99_MS} ms)`,
+    `targets ${targets.throughputMet && targets.p99Met ? 'MET' : 'NOT MET'}; written to bench/results/admission.json`,
+  ];
+  console.log(lines.join('\n'));
+}
