@@ -4,6 +4,7 @@ import { registerCaRotate } from './ca-rotate.js';
 import { registerCheck } from './check.js';
 import type { CliContext } from './context.js';
 import { registerInit } from './init.js';
+import { registerInject } from './inject.js';
 import { registerOnboard } from './onboard.js';
 import { registerRotator } from './rotator.js';
 import { registerWebhook } from './webhook.js';
@@ -14,6 +15,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext, done: (code: n
 /** Every subcommand, in the order `--help` lists them. Each lives in its own file under src/cli/. */
 export const COMMANDS: readonly RegisterCommand[] = [
   registerWebhook,
+  registerInject,
   registerRotator,
   registerInit,
   registerCa,
