@@ -22,9 +22,10 @@ export function renderWorkload(w: WorkloadReport): string {
     case 'progressing':
     case 'stalled':
     case 'failed': {
-      const took = w.elapsedMs === null ? '' : ` in ${formatMs(w.elapsedMs)}`;
+      const took = w.outcome === 'complete' && w.elapsedMs !== null ? ` in ${formatMs(w.elapsedMs)}` : '';
       const pods = w.newPods === null ? '' : `; new pods: ${w.newPods}, injected: ${w.newPodsInjected ?? 0}`;
-      return `${MARK[w.outcome]} ${id}: ${w.outcome === 'failed' ? 'failed' : `restarted, ${w.outcome}`}${took}: ${w.outcomeMessage}${pods}\n`;
+      const verb = w.restartedAt === null ? 'not restarted' : 'restarted';
+      return `${MARK[w.outcome]} ${id}: ${verb}; ${w.outcomeMessage}${took}${pods}\n`;
     }
   }
 }
