@@ -5,21 +5,12 @@
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { parseSpiffeId, type WorkloadIdentity, workloadIdentity } from '../core/identity.js';
 import type { KeyAlgorithm } from '../core/key-algorithm.js';
-import { explicit, implicitPrimitive, namedBits, oid, sequence, x509Time } from './der.js';
-import {
-  boundedAttribute,
-  distinguishedName,
-  extension,
-  keyIdentifier,
-  KeyUsageBit,
-  Oid,
-  randomSerial,
-  signCertificate,
-  subjectKeyIdExtension,
-  VERSION_V3,
-} from './certificate.js';
+import { sign } from 'node:crypto';
+import { namedBits, oid, sequence, x509Time } from './der.js';
+import { boundedAttribute, extension, keyIdentifier, KeyUsageBit, Oid, randomSerial } from './certificate.js';
 import { type CertificateAuthority, issuerContextOf } from './ca.js';
 import { generateKeyPair, type KeyMaterial, privateKeyPem } from './keys.js';
+import { encodeCertificate, encodeLeafTbs } from './leaf-encoder.js';
 import { toPem } from './pem.js';
 
 /** Options of issueLeaf. At least one of spiffeId and dnsNames is required. */
@@ -59,7 +50,11 @@ export interface IssuedLeaf {
 }
 
 const SPIFFE_ID = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)+)$/;
-const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+/** A DNS name: labels of letters, digits and inner '-' (1–63 each), optionally a leading `*.` wildcard. */
+const DNS_NAME =
+  /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DOT_SEGMENT = /\/\.\.?(\/|$)/;
+const RSA_KEYS: ReadonlySet<KeyAlgorithm> = new Set(['rsa-2048', 'rsa-3072']);
 const MAX_SPIFFE_ID_BYTES = 2048;
 
 /** Extensions every leaf carries, per key usage flavour (keyEncipherment only for RSA keys). */
@@ -125,29 +120,28 @@ export function issueLeaf(ca: CertificateAuthority, options: IssueLeafOptions): 
   const capped = wanted > caNotAfter;
   const notAfter = capped ? caNotAfter : wanted;
 
-  const subject = distinguishedName(subjectAttributes(options.subject, spiffeId, dnsNames));
+  const [organization, commonName] = subjectAttributes(options.subject, spiffeId, dnsNames);
   const serial = randomSerial();
-  const tbs = sequence(
-    VERSION_V3,
+  const tbs = encodeLeafTbs({
     serial,
+    signatureAlgorithm: issuer.scheme.algorithmIdentifier,
+    issuerName: issuer.issuerName,
+    validity: validity(notBefore, notAfter),
+    organization,
+    commonName,
+    spki: key.spki,
+    fixedExtensions: RSA_KEYS.has(key.algorithm) ? FIXED_EXTENSIONS.rsa : FIXED_EXTENSIONS.signatureOnly,
+    subjectKeyId: keyIdentifier(key.publicKeyBits),
+    authorityKeyIdExtension: issuer.authorityKeyIdExtension,
+    uri: spiffeId,
+    dnsNames,
+    sanCritical: organization === '' && commonName === '',
+  });
+  const der = encodeCertificate(
+    tbs,
     issuer.scheme.algorithmIdentifier,
-    issuer.issuerName,
-    validity(notBefore, notAfter),
-    subject,
-    key.spki,
-    explicit(
-      3,
-      sequence(
-        key.algorithm === 'rsa-2048' || key.algorithm === 'rsa-3072'
-          ? FIXED_EXTENSIONS.rsa
-          : FIXED_EXTENSIONS.signatureOnly,
-        subjectKeyIdExtension(keyIdentifier(key.publicKeyBits)),
-        issuer.authorityKeyIdExtension,
-        subjectAltNameExtension(spiffeId, dnsNames, subject.length === 2),
-      ),
-    ),
+    sign(issuer.scheme.digest, tbs, issuer.key),
   );
-  const der = signCertificate(tbs, issuer.scheme, issuer.key);
   const leaf = {
     certPem: toPem('CERTIFICATE', der) + ca.chainPem,
     spiffeId,
@@ -188,9 +182,7 @@ function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): 
     );
   }
   if (spiffeId !== undefined) {
-    const match = SPIFFE_ID.exec(spiffeId);
-    const segments = match?.[2]?.split('/').slice(1) ?? [];
-    if (match === null || segments.some((s) => s === '.' || s === '..')) {
+    if (!SPIFFE_ID.test(spiffeId) || DOT_SEGMENT.test(spiffeId)) {
       throw new InjectorError(
         ErrorCode.InvalidName,
         `leaf: spiffeId ${JSON.stringify(spiffeId)} is not a SPIFFE ID; expected spiffe://<trust-domain>/<path> ` +
@@ -205,8 +197,7 @@ function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): 
     }
   }
   dnsNames.forEach((name, index) => {
-    const labels = (name.startsWith('*.') ? name.slice(2) : name).split('.');
-    if (name.length > 253 || !labels.every((label) => DNS_LABEL.test(label))) {
+    if (name.length > 253 || !DNS_NAME.test(name)) {
       throw new InjectorError(
         ErrorCode.InvalidName,
         `leaf: dnsNames[${index}] ${JSON.stringify(name)} is not a DNS name; expected labels of letters, digits ` +
@@ -216,41 +207,24 @@ function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): 
   });
 }
 
+/** [O, CN] of the leaf subject, each cut to 64 characters; '' omits the attribute. */
 function subjectAttributes(
   subject: IssueLeafOptions['subject'],
   spiffeId: string | undefined,
   dnsNames: readonly string[],
-): [string, string][] {
+): [string, string] {
   if (subject !== undefined) {
-    return [
-      [Oid.organization, boundedAttribute(subject.organization ?? '')],
-      [Oid.commonName, boundedAttribute(subject.commonName ?? '')],
-    ];
+    return [boundedAttribute(subject.organization ?? ''), boundedAttribute(subject.commonName ?? '')];
   }
   const workload = spiffeId === undefined ? undefined : parseSpiffeId(spiffeId);
   if (workload !== undefined) {
     return [
-      [Oid.organization, boundedAttribute(workload.trustDomain)],
-      [Oid.commonName, boundedAttribute(`${workload.serviceAccount}.${workload.namespace}`)],
+      boundedAttribute(workload.trustDomain),
+      boundedAttribute(`${workload.serviceAccount}.${workload.namespace}`),
     ];
   }
   const trustDomain = spiffeId === undefined ? undefined : SPIFFE_ID.exec(spiffeId)?.[1];
-  return [
-    [Oid.organization, boundedAttribute(trustDomain ?? '')],
-    [Oid.commonName, boundedAttribute(dnsNames[0] ?? '')],
-  ];
-}
-
-/** SubjectAltName: the URI first, then DNS names; critical only when the subject is empty (RFC 5280 §4.2.1.6). */
-function subjectAltNameExtension(
-  spiffeId: string | undefined,
-  dnsNames: readonly string[],
-  subjectEmpty: boolean,
-): Buffer {
-  const names: Buffer[] = [];
-  if (spiffeId !== undefined) names.push(implicitPrimitive(6, Buffer.from(spiffeId, 'latin1')));
-  for (const name of dnsNames) names.push(implicitPrimitive(2, Buffer.from(name, 'latin1')));
-  return extension(Oid.subjectAltName, subjectEmpty, sequence(...names));
+  return [boundedAttribute(trustDomain ?? ''), boundedAttribute(dnsNames[0] ?? '')];
 }
 
 /** Validity, cached for the last (notBefore, notAfter) pair: bursts of issuance share the same second. */
