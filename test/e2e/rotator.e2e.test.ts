@@ -134,7 +134,7 @@ describe('the rotator on the real control plane', () => {
     // The API server now trusts only the new root for the webhook, whose serving cert comes from it (H1).
     await waitFor(
       'caBundle holds only the new root',
-      async () => {
+      () => {
         const text = execKubectl([
           'get',
           'mutatingwebhookconfiguration',
@@ -142,7 +142,7 @@ describe('the rotator on the real control plane', () => {
           '-o',
           'jsonpath={.webhooks[0].clientConfig.caBundle}',
         ]);
-        return certCount(Buffer.from(text, 'base64').toString('utf8')) === 1;
+        return Promise.resolve(certCount(Buffer.from(text, 'base64').toString('utf8')) === 1);
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
