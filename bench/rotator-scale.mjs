@@ -34,12 +34,14 @@ function memorySecrets() {
     writes: () => writes,
     get: async (ns, name) => objects.get(`${ns}/${name}`),
     create: async (s) => {
-      if (objects.has(`${s.metadata.namespace}/${s.metadata.name}`)) throw new KubeApiError(409, 'AlreadyExists');
+      if (objects.has(`${s.metadata.namespace}/${s.metadata.name}`))
+        throw new KubeApiError(409, 'AlreadyExists');
       return store(s);
     },
     replace: async (s) => {
       const cur = objects.get(`${s.metadata.namespace}/${s.metadata.name}`);
-      if (cur?.metadata.resourceVersion !== s.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict');
+      if (cur?.metadata.resourceVersion !== s.metadata.resourceVersion)
+        throw new KubeApiError(409, 'Conflict');
       return store(s);
     },
     delete: async (ns, name) => void objects.delete(`${ns}/${name}`),
@@ -55,8 +57,19 @@ async function main() {
   const start = Date.parse('2026-11-23T00:00:00Z');
   let now = start;
   const clock = () => now;
-  const ca = generateRootCa({ keyAlgorithm: 'ecdsa-p256', trustDomain: 'cluster.local', lifetimeSeconds: 365 * 86_400, now: new Date(now - 24 * HOUR) });
-  const caMaterial = readCaSecret({ ...newCaSecret(ca, 'mtls-injector', 'mtls-injector-ca', new Date(now)), metadata: { name: 'mtls-injector-ca', namespace: 'mtls-injector', resourceVersion: '1' } }, new Date(now));
+  const ca = generateRootCa({
+    keyAlgorithm: 'ecdsa-p256',
+    trustDomain: 'cluster.local',
+    lifetimeSeconds: 365 * 86_400,
+    now: new Date(now - 24 * HOUR),
+  });
+  const caMaterial = readCaSecret(
+    {
+      ...newCaSecret(ca, 'mtls-injector', 'mtls-injector-ca', new Date(now)),
+      metadata: { name: 'mtls-injector-ca', namespace: 'mtls-injector', resourceVersion: '1' },
+    },
+    new Date(now),
+  );
 
   // The recorded stream: N pods and their Secrets, issued over the last 12 h with 24 h lifetimes.
   process.stdout.write(`recording ${N} pods and Secrets... `);
@@ -67,9 +80,31 @@ async function main() {
     const name = `app-${i}`;
     const uid = `uid-${i}`;
     const issuedAt = now - Math.floor((i / N) * 12 * HOUR);
-    const leaf = issueLeaf(ca, { spiffeId: `spiffe://cluster.local/ns/${ns}/sa/app`, keyAlgorithm: 'ecdsa-p256', lifetimeSeconds: 24 * 3600, backdateSeconds: 60, now: new Date(issuedAt) });
-    pods.push({ metadata: { name, namespace: ns, uid, labels: { 'mtls-injector.io/managed': 'true', app: 'app' }, annotations: { 'mtls-injector.io/secret': `${name}-mtls` } }, spec: { serviceAccountName: 'app' }, status: { phase: 'Running' } });
-    const secret = buildWorkloadSecret(`${name}-mtls`, { namespace: ns, name, uid }, `spiffe://cluster.local/ns/${ns}/sa/app`, leaf, caMaterial.bundlePem);
+    const leaf = issueLeaf(ca, {
+      spiffeId: `spiffe://cluster.local/ns/${ns}/sa/app`,
+      keyAlgorithm: 'ecdsa-p256',
+      lifetimeSeconds: 24 * 3600,
+      backdateSeconds: 60,
+      now: new Date(issuedAt),
+    });
+    pods.push({
+      metadata: {
+        name,
+        namespace: ns,
+        uid,
+        labels: { 'mtls-injector.io/managed': 'true', app: 'app' },
+        annotations: { 'mtls-injector.io/secret': `${name}-mtls` },
+      },
+      spec: { serviceAccountName: 'app' },
+      status: { phase: 'Running' },
+    });
+    const secret = buildWorkloadSecret(
+      `${name}-mtls`,
+      { namespace: ns, name, uid },
+      `spiffe://cluster.local/ns/${ns}/sa/app`,
+      leaf,
+      caMaterial.bundlePem,
+    );
     secrets.push({ ...secret, metadata: { ...secret.metadata, resourceVersion: String(i + 10) } });
   }
   process.stdout.write('done\n');
@@ -83,7 +118,12 @@ async function main() {
       config,
       secrets: api,
       events: { record() {} },
-      certs: createPkiCertOps({ config, caManager: { current: () => caMaterial }, keyPool: createKeyPool({ algorithm: 'ecdsa-p256' }), clock }),
+      certs: createPkiCertOps({
+        config,
+        caManager: { current: () => caMaterial },
+        keyPool: createKeyPool({ algorithm: 'ecdsa-p256' }),
+        clock,
+      }),
       leadership: staticLeadership(true),
       clock,
       random: Math.random,
@@ -136,7 +176,10 @@ async function main() {
   console.log(`\nrotator scale test, ${N} managed Secrets (node ${process.version})`);
   console.table(rows);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/rotator-scale.json', `${JSON.stringify({ secrets: N, node: process.version, results: rows }, null, 2)}\n`);
+  writeFileSync(
+    'bench/results/rotator-scale.json',
+    `${JSON.stringify({ secrets: N, node: process.version, results: rows }, null, 2)}\n`,
+  );
 }
 
 await main();

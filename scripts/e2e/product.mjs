@@ -14,7 +14,11 @@ const root = new URL('../..', import.meta.url).pathname;
 const e2e = join(root, '.e2e');
 const kubeconfig = join(e2e, 'kubeconfig');
 const kubectl = (args, input) =>
-  execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
+  execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
 
 const rendered = parseAllDocuments(readFileSync(process.argv[2], 'utf8'))
   .map((d) => d.toJS())
@@ -49,4 +53,6 @@ writeFileSync(
   }),
   { mode: 0o600 },
 );
-console.log(`applied ${objects.length} chart objects in namespace ${namespace} (skipped ${[...skipped].join(', ')})`);
+console.log(
+  `applied ${objects.length} chart objects in namespace ${namespace} (skipped ${[...skipped].join(', ')})`,
+);

@@ -19,26 +19,34 @@ function project(data) {
   mkdirSync(dir, { recursive: true });
   const stamp = `..${new Date().toISOString().replace(/[:.]/g, '_')}`;
   mkdirSync(join(dir, stamp), { mode: 0o755 });
-  for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, stamp, key), Buffer.from(value, 'base64'), { mode: 0o600 });
+  for (const [key, value] of Object.entries(data))
+    writeFileSync(join(dir, stamp, key), Buffer.from(value, 'base64'), { mode: 0o600 });
   const previous = existsSync(join(dir, '..data')) ? readlinkSync(join(dir, '..data')) : undefined;
   symlinkSync(stamp, join(dir, '..data_tmp'));
   renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  for (const key of Object.keys(data)) if (!existsSync(join(dir, key))) symlinkSync(join('..data', key), join(dir, key));
+  for (const key of Object.keys(data))
+    if (!existsSync(join(dir, key))) symlinkSync(join('..data', key), join(dir, key));
   if (previous !== undefined) rmSync(join(dir, previous), { recursive: true, force: true });
 }
 
 while (!stopped) {
   try {
     const secret = JSON.parse(
-      execFileSync('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, 'get', 'secret', name, '-o', 'json'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }),
+      execFileSync(
+        'kubectl',
+        ['--kubeconfig', kubeconfig, '-n', namespace, 'get', 'secret', name, '-o', 'json'],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      ),
     );
     if (secret.metadata.resourceVersion !== lastVersion) {
       project(secret.data ?? {});
       lastVersion = secret.metadata.resourceVersion;
-      console.log(`${new Date().toISOString()} projected ${namespace}/${name} at resourceVersion ${lastVersion}`);
+      console.log(
+        `${new Date().toISOString()} projected ${namespace}/${name} at resourceVersion ${lastVersion}`,
+      );
     }
   } catch {
     // Not there yet (the rotator creates it) or the API is restarting: the kubelet retries too.

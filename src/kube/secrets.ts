@@ -27,7 +27,11 @@ export function createSecretApi(kc: KubeConfig): SecretApi {
       let _continue: string | undefined;
       do {
         const page = await call(`list Secrets (${labelSelector})`, () =>
-          core.listSecretForAllNamespaces({ labelSelector, limit: 500, ...(_continue === undefined ? {} : { _continue }) }),
+          core.listSecretForAllNamespaces({
+            labelSelector,
+            limit: 500,
+            ...(_continue === undefined ? {} : { _continue }),
+          }),
         );
         items.push(...(page.items as SecretObject[]));
         _continue = page.metadata?._continue || undefined;

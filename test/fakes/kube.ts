@@ -71,7 +71,9 @@ export class FakeSecretApi implements SecretApi {
   list(labelSelector: string): Promise<SecretObject[]> {
     const [key, value] = labelSelector.split('=');
     return Promise.resolve(
-      [...this.objects.values()].filter((s) => key === undefined || s.metadata.labels?.[key] === value).map((s) => structuredClone(s)),
+      [...this.objects.values()]
+        .filter((s) => key === undefined || s.metadata.labels?.[key] === value)
+        .map((s) => structuredClone(s)),
     );
   }
 
