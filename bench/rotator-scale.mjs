@@ -133,7 +133,7 @@ async function main() {
       counters: { issued() {}, failed() {}, foreign() {} },
       log: { info() {}, warn() {}, error() {}, debug() {} },
     });
-    global.gc?.();
+    globalThis.gc?.();
     const rssBefore = process.memoryUsage().rss;
     const t0 = performance.now();
     for (const s of secrets) controller.upsertSecret(s);
