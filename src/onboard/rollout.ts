@@ -13,6 +13,8 @@ export type RolloutPhase = 'waiting' | 'progressing' | 'blocked' | 'failed' | 'c
 export interface RolloutState {
   readonly phase: RolloutPhase;
   readonly message: string;
+  /** What to do when the rollout stays in this state (used for `stalled`). */
+  readonly hint?: string | undefined;
 }
 
 /** The state of a rollout started by a template change that produced `generation`. Pure. */
@@ -22,6 +24,7 @@ export function rolloutState(workload: WorkloadObject, generation: number): Roll
     return {
       phase: 'waiting',
       message: `waiting for the ${workload.kind} controller to observe generation ${generation} (observed ${s.observedGeneration ?? 0})`,
+      hint: 'is the controller running?',
     };
   }
   const desired = s.desired ?? workload.spec.replicas ?? 0;
@@ -46,6 +49,13 @@ export function rolloutState(workload: WorkloadObject, generation: number): Roll
     return { phase: 'complete', message: `rolled out (${counts})` };
   }
   if (updated > 0) return { phase: 'progressing', message: `progressing, not yet available (${counts})` };
+  if (workload.kind === 'StatefulSet' && (s.ready ?? 0) < (s.current ?? 0)) {
+    return {
+      phase: 'waiting',
+      message: `no pod from the new template yet (${counts}, ${s.ready ?? 0} ready)`,
+      hint: 'a StatefulSet replaces pods only while all of them are Running and Ready: delete the pods that are not ready, one at a time, so they are re-created from the new template',
+    };
+  }
   return { phase: 'waiting', message: `no pod from the new template yet (${counts})` };
 }
 
@@ -113,12 +123,10 @@ export async function waitForRollout(
           return { outcome: 'progressing', message: `${last.message} ${why}`, elapsedMs };
         case 'blocked':
           return { outcome: 'failed', message: `${last.message} (still ${why})`, elapsedMs };
-        case 'waiting':
-          return {
-            outcome: 'stalled',
-            message: `${last.message} ${why}; is the controller running?`,
-            elapsedMs,
-          };
+        case 'waiting': {
+          const hint = last.hint === undefined ? '' : `; ${last.hint}`;
+          return { outcome: 'stalled', message: `${last.message} ${why}${hint}`, elapsedMs };
+        }
       }
     }
     await deps.sleep(Math.min(options.pollMs, Math.max(1, options.timeoutMs - elapsedMs)));

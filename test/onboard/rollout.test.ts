@@ -142,6 +142,33 @@ describe('waitForRollout', () => {
     expect(clock.now - start).toBe(60_000);
   });
 
+  it('reports a StatefulSet held back by pods that are not ready, with what to do', async () => {
+    const clock = new FakeClock();
+    const sts = workload('StatefulSet', 'db', { replicas: 1 });
+    const api = new FakeWorkloadApi().addWorkload(
+      { ...sts, metadata: { ...sts.metadata, generation: 2 } },
+      () => ({
+        observedGeneration: 2,
+        desired: 1,
+        current: 1,
+        updated: 0,
+        ready: 0,
+        currentRevision: 'a',
+        updateRevision: 'b',
+      }),
+    );
+    const result = await waitForRollout(
+      { api, clock: clock.read, sleep: clock.sleep },
+      { kind: 'StatefulSet', namespace: 'shop', name: 'db' },
+      2,
+      options,
+    );
+    expect(result.outcome).toBe('stalled');
+    expect(result.message).toMatch(
+      /0 ready\) after 1m; a StatefulSet replaces pods only while all of them are Running and Ready/,
+    );
+  });
+
   it('reports stalled when the controller never acts', async () => {
     const { deps } = setup(() => ({
       observedGeneration: 1,
