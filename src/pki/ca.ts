@@ -281,9 +281,13 @@ function parseCertificates(pem: string, what: string): ParsedCertificate[] {
     });
 }
 
-/** A one-line, quoted subject for messages. */
+/**
+ * A one-line, quoted subject for messages. Node 20 returns `subject` undefined for an empty Name although its
+ * type says string, hence the fallback.
+ */
 export function labelOf(cert: X509Certificate): string {
-  return JSON.stringify(cert.subject.split('\n').join(', '));
+  const subject = (cert.subject as string | undefined) ?? '';
+  return JSON.stringify(subject.split('\n').join(', '));
 }
 
 const KEY_LABELS = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY']);

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { isInjectorError } from '../core/errors.js';
+import { labelOf } from './ca.js';
 import { Oid } from './certificate.js';
 import { type CertificateInfo, readCertificateInfo } from './certificate-info.js';
 import { splitPem } from './pem.js';
@@ -102,7 +103,7 @@ export function parsedCertificate(cert: X509Certificate): Parsed {
   return {
     cert,
     info: readCertificateInfo(cert.raw),
-    label: JSON.stringify(cert.subject.split('\n').join(', ')),
+    label: labelOf(cert),
   };
 }
 

@@ -160,3 +160,15 @@ describe('verifyLeaf with certificates openssl made', () => {
     ]);
   });
 });
+
+describe('verifyLeaf with an empty subject', () => {
+  it('labels the certificate by its empty subject instead of failing', () => {
+    const bare = issueLeaf(ca, { ...leafOptions, spiffeId: ID, subject: {} });
+    const result = verifyLeaf({ ...good, certChainPem: bare.certPem, keyPem: bare.keyPem });
+    expect(result.problems).toEqual([]);
+    expect(result.leaf?.subject).toBe('""');
+    expect(
+      verifyLeaf({ ...good, certChainPem: bare.certPem, now: plus(NOW, 86_401) }).problems[0]?.message,
+    ).toMatch(/^certificate "" expired at/);
+  });
+});
