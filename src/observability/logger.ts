@@ -19,6 +19,8 @@ export function createLogger(options: {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    // Synchronous writes (pino's default): one syscall per line on the event loop costs less than handing every
+    // line to the libuv threadpool, and nothing is lost when the process exits.
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }

@@ -20,12 +20,17 @@ const NAMED_LISTS: readonly (readonly string[])[] = [
  * us (`mtls-injector.io~1status`), and missing maps and arrays are created by whole-value `add`s rather than
  * `/-` appends on paths that do not exist (C6).
  *
+ * The diff is fast-json-patch's `compare()` algorithm, op for op (a property test holds the two equal), minus
+ * its deep copy of every added value: that JSON round trip cost as much as parsing the whole review, and the
+ * values here are only serialised. The operations therefore share values with `mutated`; treat both as
+ * read-only.
+ *
  * One refinement: an index-wise diff of a list where an item was inserted in front (mtls-init goes first)
  * rewrites every later item field by field. When the item names at some index differ, the ops under that list
  * are replaced by one `replace` of the whole list: same result, and a patch a human can review.
  */
 export function buildPatch(original: object, mutated: object): PatchOperation[] {
-  let ops = jsonpatch.compare(original, mutated) as PatchOperation[];
+  let ops = jsonDiff(original, mutated);
   for (const path of NAMED_LISTS) {
     const before = valueAt(original, path);
     const after = valueAt(mutated, path);
@@ -38,6 +43,68 @@ export function buildPatch(original: object, mutated: object): PatchOperation[] 
     ops = rest;
   }
   return ops;
+}
+
+type Json = Record<string, unknown> | unknown[];
+
+const hasOwn = (value: object, key: string): boolean => Object.prototype.hasOwnProperty.call(value, key);
+
+function keysOf(value: Json): string[] {
+  if (!Array.isArray(value)) return Object.keys(value);
+  const keys = new Array<string>(value.length);
+  for (let i = 0; i < value.length; i++) keys[i] = String(i);
+  return keys;
+}
+
+function isContainer(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * fast-json-patch's `compare(before, after)` without deep-copying the values it puts into the operations:
+ * the same walk (its `_generate` in duplex.js), the same operations in the same order.
+ */
+export function jsonDiff(before: object, after: object): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  diff(before as Json, after as Json, ops, '');
+  return ops;
+}
+
+function diff(before: Json, after: Json, ops: PatchOperation[], path: string): void {
+  if (before === after) return;
+  const newKeys = keysOf(after);
+  const oldKeys = keysOf(before);
+  const afterIsArray = Array.isArray(after);
+  let deleted = false;
+  for (let t = oldKeys.length - 1; t >= 0; t--) {
+    const key = oldKeys[t] as string;
+    const oldValue = (before as Record<string, unknown>)[key];
+    const newValue = (after as Record<string, unknown>)[key];
+    const pointer = `${path}/${jsonpatch.escapePathComponent(key)}`;
+    if (hasOwn(after, key) && !(newValue === undefined && oldValue !== undefined && !afterIsArray)) {
+      if (
+        isContainer(oldValue) &&
+        isContainer(newValue) &&
+        Array.isArray(oldValue) === Array.isArray(newValue)
+      ) {
+        diff(oldValue, newValue, ops, pointer);
+      } else if (oldValue !== newValue) {
+        ops.push({ op: 'replace', path: pointer, value: newValue });
+      }
+    } else if (Array.isArray(before) === afterIsArray) {
+      ops.push({ op: 'remove', path: pointer });
+      deleted = true;
+    } else {
+      ops.push({ op: 'replace', path, value: after });
+    }
+  }
+  if (!deleted && newKeys.length === oldKeys.length) return;
+  for (const key of newKeys) {
+    const value = (after as Record<string, unknown>)[key];
+    if (!hasOwn(before, key) && value !== undefined) {
+      ops.push({ op: 'add', path: `${path}/${jsonpatch.escapePathComponent(key)}`, value });
+    }
+  }
 }
 
 function valueAt(root: object, path: readonly string[]): unknown {
