@@ -1,4 +1,4 @@
-import type { Mode } from '../core/policy/decide.js';
+import type { Decision, Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { OPT_IN_LABEL } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
@@ -44,7 +44,10 @@ export interface PlannedWorkload {
   readonly podsWithoutIdentity: readonly string[];
 }
 
-/** A pod without an identity that no restart can fix (bare pod, Job, ReplicaSet without Deployment…). */
+/**
+ * A pod without an identity that the webhook would inject if it were re-created, but that no restart can
+ * re-create (bare pod, Job, ReplicaSet without Deployment…). Pods the webhook would leave alone are not listed.
+ */
 export interface UnmanagedPod {
   readonly name: string;
   readonly owner: { readonly kind: string; readonly name: string } | undefined;
@@ -112,7 +115,7 @@ export function planOnboarding(input: PlanInput): OnboardPlan {
     if (owner?.restartable === true) {
       const key = ownerKey(owner);
       byWorkload.set(key, [...(byWorkload.get(key) ?? []), pod]);
-    } else if (!isInjected(pod) && !isMirror(pod)) {
+    } else if (!isInjected(pod) && !isMirror(pod) && wouldInject(pod, input)) {
       unmanagedPods.push({
         name: pod.metadata.name ?? '',
         owner: owner === undefined ? undefined : { kind: owner.kind, name: owner.name },
@@ -171,15 +174,7 @@ function planWorkload(
   }
   if (missing.length === 0) return skip('all_injected', `all ${pods.length} pod(s) already have an identity`);
 
-  const decisions = missing.map((pod) => {
-    const selection = webhookSelection(
-      input.namespace,
-      input.namespaceLabels,
-      pod.metadata.labels,
-      input.excludedNamespaces,
-    );
-    return webhookDecision(pod, input.namespace, selection, input.settings, input.excludedNamespaces);
-  });
+  const decisions = missing.map((pod) => predict(pod, input));
   const injectable = decisions.filter((d) => d?.kind === 'inject').length;
   if (injectable === 0) {
     const denied = decisions.find((d) => d?.kind === 'deny');
@@ -221,4 +216,19 @@ function planWorkload(
     reason: 'not_injected',
     message: `${missing.length} of ${pods.length} pod(s) have no identity; the webhook would inject them now`,
   };
+}
+
+/** decide() on the stored pod as the webhook would see it if it were created now; undefined if not called. */
+function predict(pod: PodObject, input: PlanInput): Decision | undefined {
+  const selection = webhookSelection(
+    input.namespace,
+    input.namespaceLabels,
+    pod.metadata.labels,
+    input.excludedNamespaces,
+  );
+  return webhookDecision(pod, input.namespace, selection, input.settings, input.excludedNamespaces);
+}
+
+function wouldInject(pod: PodObject, input: PlanInput): boolean {
+  return predict(pod, input)?.kind === 'inject';
 }

@@ -195,7 +195,7 @@ describe('planOnboarding', () => {
     expect(byName['db']?.message).toContain('db-0');
   });
 
-  it('reports pods no restart can fix: bare pods, Jobs, ReplicaSets without a Deployment', () => {
+  it('reports pods no restart can fix (bare pods, Jobs, ReplicaSets without a Deployment), not opted-out ones', () => {
     const bareRs: ReplicaSetObject = { metadata: { name: 'solo', namespace: 'shop', uid: 'uid-solo' } };
     const plan = planOnboarding(
       input({
@@ -206,6 +206,7 @@ describe('planOnboarding', () => {
           storedPod('job-x', { owner: owner('Job', 'nightly') }),
           storedPod('solo-1', { owner: owner('ReplicaSet', 'solo') }),
           storedPod('done', { injected: true }),
+          storedPod('out', { annotations: { 'mtls-injector.io/inject': 'false' } }),
         ],
       }),
     );
