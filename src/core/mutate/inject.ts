@@ -40,6 +40,12 @@ export interface InjectionPlan {
   readonly initWaitTimeoutSeconds: number;
   /** `spec.os.name: windows`: the init container gets a Windows securityContext (Linux fields are invalid). */
   readonly windows: boolean;
+  /**
+   * The SPIFFE ID an earlier injection recorded (`mtls-injector.io/spiffe-id` of a pod with a valid status),
+   * if any: an `MTLS_SPIFFE_ID` env with exactly that value was ours and is updated when the identity
+   * changed (a manifest copied from another namespace); a value the user chose is never touched.
+   */
+  readonly previousSpiffeId?: string;
 }
 
 /** Secret file mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
@@ -105,7 +111,7 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
 
   for (const container of [...appInitContainers, ...spec.containers]) {
     ensureMount(container);
-    ensureAppEnv(container, plan.identity.spiffeId);
+    ensureAppEnv(container, plan.identity.spiffeId, plan.previousSpiffeId);
   }
 
   const meta: RawMetadata = { ...original.metadata };
@@ -177,10 +183,20 @@ export function appEnv(spiffeId: string): RawEnvVar[] {
   ];
 }
 
-function ensureAppEnv(container: RawContainer, spiffeId: string): void {
+function ensureAppEnv(container: RawContainer, spiffeId: string, previousSpiffeId: string | undefined): void {
   const env = (container.env ??= []);
   for (const variable of appEnv(spiffeId)) {
-    if (!env.some((e) => e.name === variable.name)) env.push(variable);
+    const index = env.findIndex((e) => e.name === variable.name);
+    if (index < 0) {
+      env.push(variable);
+    } else if (
+      variable.name === ENV_SPIFFE_ID &&
+      previousSpiffeId !== undefined &&
+      previousSpiffeId !== spiffeId &&
+      env[index]?.['value'] === previousSpiffeId
+    ) {
+      env[index] = variable;
+    }
   }
 }
 

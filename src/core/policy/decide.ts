@@ -13,6 +13,7 @@ import {
   INJECT_ANNOTATION,
   MIRROR_POD_ANNOTATION,
   OPT_IN_LABEL,
+  SPIFFE_ID_ANNOTATION,
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
@@ -218,6 +219,9 @@ export function decide(input: DecideInput): Decision {
     initImagePullPolicy: settings.initImagePullPolicy,
     initWaitTimeoutSeconds: settings.initWaitTimeoutSeconds,
     windows,
+    ...(status !== undefined && annotations[SPIFFE_ID_ANNOTATION] !== undefined
+      ? { previousSpiffeId: annotations[SPIFFE_ID_ANNOTATION] }
+      : {}),
   });
   const patch = buildPatch(pod, mutated);
   if (patch.length === 0) {
