@@ -15,7 +15,8 @@ import { verifyLeaf } from '../dist/pki/verify.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Paths are relative to the repository root, so what the demo prints can be typed as is.
 process.chdir(ROOT);
-const DEMO = '.demo';
+// MTLS_DEMO_DIR moves the working files elsewhere (the test runs the demo in a temporary directory).
+const DEMO = process.env.MTLS_DEMO_DIR ?? '.demo';
 const MAIN = join('dist', 'main.js');
 const TRUST_DOMAIN = 'cluster.local';
 const NAMESPACE = 'demo';

@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILT = existsSync(join(ROOT, 'dist', 'main.js'));
+const dir = mkdtempSync(join(tmpdir(), 'mtls-demo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// The README's first command. It runs over dist/, which `npm run verify` builds before the tests.
+describe.skipIf(!BUILT)('npm run demo (scripts/demo.mjs over dist/)', () => {
+  it('issues two identities, completes mTLS between them and refuses an outsider', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/demo.mjs'], {
+      cwd: ROOT,
+      env: { ...process.env, MTLS_DEMO_DIR: dir },
+    });
+    expect(stdout).toContain('backend saw client   spiffe://cluster.local/ns/demo/sa/frontend');
+    expect(stdout).toContain('frontend saw server  spiffe://cluster.local/ns/demo/sa/backend');
+    expect(stdout).toMatch(/negotiated\s+TLSv1\.3, TLS_/);
+    expect(stdout).toContain('backend refused the handshake: UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect(stdout).toMatch(/done: both workloads proved their SPIFFE identities/);
+    expect(existsSync(join(dir, 'frontend', 'tls.key'))).toBe(true);
+  }, 60_000);
+});
