@@ -145,7 +145,8 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   // A18: the API server gives up at ?timeout=; past it nothing we send is read, so stop working on it.
   app.addHook('onRequest', (request, reply, done) => {
     const asked = parseGoDuration((request.query as Record<string, unknown> | undefined)?.['timeout']);
-    const budget = Math.min(asked ?? limits.requestTimeoutMs, limits.requestTimeoutMs);
+    const budget =
+      asked !== undefined && asked > 0 ? Math.min(asked, limits.requestTimeoutMs) : limits.requestTimeoutMs;
     request.deadlineAt = performance.now() + budget;
     const timer = setTimeout(() => {
       if (reply.sent || request.raw.destroyed) return;
