@@ -30,6 +30,23 @@ const P256_PKCS8_PREFIX = Buffer.from(
   '308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420',
   'hex',
 );
+/**
+ * The public point of a P-256 key in the PKCS#8 layout this module writes, derived from its private scalar
+ * (one scalar multiplication, ~40 µs), or undefined for any other layout. Parsing a PKCS#8 PEM with
+ * createPrivateKey costs ~1.5 ms in OpenSSL 3.0, which made checking 10,000 Secrets take ~25 s of CPU.
+ */
+export function p256PublicPointOf(pkcs8: Buffer): Buffer | undefined {
+  if (pkcs8.length !== P256_PKCS8_PREFIX.length + 32 + P256_PKCS8_PUBLIC.length + 65) return undefined;
+  if (!pkcs8.subarray(0, P256_PKCS8_PREFIX.length).equals(P256_PKCS8_PREFIX)) return undefined;
+  const ecdh = createECDH('prime256v1');
+  try {
+    ecdh.setPrivateKey(pkcs8.subarray(P256_PKCS8_PREFIX.length, P256_PKCS8_PREFIX.length + 32));
+  } catch {
+    return undefined;
+  }
+  return ecdh.getPublicKey();
+}
+
 /** Between the scalar and the public point: `[1] { BIT STRING (0 unused bits) }`. */
 const P256_PKCS8_PUBLIC = Buffer.from('a144034200', 'hex');
 

@@ -8,6 +8,7 @@ import { isInjectorError } from '../core/errors.js';
 import { labelOf } from './ca.js';
 import { Oid } from './certificate.js';
 import { type CertificateInfo, readCertificateInfo } from './certificate-info.js';
+import { p256PublicPointOf } from './keys.js';
 import { splitPem } from './pem.js';
 
 /** Stable problem codes: mtls-init, `check` and the rotator switch on them. */
@@ -69,7 +70,7 @@ export interface VerifyLeafInput {
 export function verifyLeaf(input: VerifyLeafInput): VerifyResult {
   const problems: VerifyProblem[] = [];
   const chain = parseAll(input.certChainPem, 'certificate chain (tls.crt)', problems);
-  const roots = parseAll(input.trustBundlePem, 'trust bundle (ca.crt)', problems);
+  const roots = parseBundleCached(input.trustBundlePem, problems);
   const [leaf] = chain;
   if (leaf === undefined) {
     if (!problems.some((p) => p.message.startsWith('certificate chain'))) {
@@ -85,7 +86,7 @@ export function verifyLeaf(input: VerifyLeafInput): VerifyResult {
   const facts = leafFactsOf(leaf);
   problems.push(...identityProblems(leaf, input.expectedSpiffeId, input.requireSpiffeId ?? true));
   if (input.keyPem !== undefined) {
-    const keyProblem = keyMatchProblem(leaf.cert, input.keyPem);
+    const keyProblem = keyMatchProblem(leaf.cert, input.keyPem, leaf.info.publicKeyBits);
     if (keyProblem !== undefined) problems.push(keyProblem);
   }
   return { ok: problems.length === 0, problems, leaf: facts };
@@ -216,13 +217,28 @@ function identityProblems(leaf: Parsed, expected: string | undefined, required: 
   return problems;
 }
 
-/** undefined when `keyPem` is the private key of `cert`; otherwise why not. */
-export function keyMatchProblem(cert: X509Certificate, keyPem: string): VerifyProblem | undefined {
+/**
+ * undefined when `keyPem` is the private key of `cert`; otherwise why not. `publicKeyBits` (the cert's
+ * subjectPublicKey, when the caller has parsed it) enables the fast path for our own P-256 keys: the public
+ * point derived from the private scalar must equal the certificate's.
+ */
+export function keyMatchProblem(
+  cert: X509Certificate,
+  keyPem: string,
+  publicKeyBits?: Buffer,
+): VerifyProblem | undefined {
   let key: KeyObject;
   try {
     const block = splitPem(keyPem, 'private key (tls.key)').find((b) => b.label.endsWith('PRIVATE KEY'));
     if (block === undefined || block.label === 'ENCRYPTED PRIVATE KEY') {
       return { code: 'bad_key', message: 'private key (tls.key): expected an unencrypted PRIVATE KEY block' };
+    }
+    const point =
+      publicKeyBits === undefined || block.label !== 'PRIVATE KEY' ? undefined : p256PublicPointOf(block.der);
+    if (point !== undefined) {
+      return point.equals(publicKeyBits as Buffer)
+        ? undefined
+        : { code: 'key_mismatch', message: 'private key (tls.key) does not match the certificate (tls.crt)' };
     }
     key = createPrivateKey({ key: keyPem, format: 'pem' });
   } catch (err) {
@@ -269,6 +285,26 @@ function issuedBy(child: Parsed, parent: Parsed): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Trust bundles repeat across every Secret (there are one or two at a time), and parsing one costs ~0.5 ms:
+ * keep the last few parsed. Parsed certificates are immutable, so sharing them is safe.
+ */
+const bundleCache = new Map<string, Parsed[]>();
+const BUNDLE_CACHE_SIZE = 8;
+
+function parseBundleCached(pem: string, problems: VerifyProblem[]): Parsed[] {
+  const cached = bundleCache.get(pem);
+  if (cached !== undefined) return cached;
+  const found: VerifyProblem[] = [];
+  const roots = parseAll(pem, 'trust bundle (ca.crt)', found);
+  problems.push(...found);
+  if (found.length === 0) {
+    if (bundleCache.size >= BUNDLE_CACHE_SIZE) bundleCache.delete(bundleCache.keys().next().value as string);
+    bundleCache.set(pem, roots);
+  }
+  return roots;
 }
 
 function parseAll(pem: string, what: string, problems: VerifyProblem[]): Parsed[] {

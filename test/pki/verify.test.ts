@@ -150,7 +150,14 @@ describe('verifyLeaf with certificates openssl made', () => {
     const base = { keyPem: twoUris.keyPem, trustBundlePem: root.certPem, now: new Date() };
     expect(codes({ ...base, certChainPem: twoUris.certPem })).toEqual(['multiple_uri_sans']);
     const serverOnly = pki.signed('srv', '/CN=srv', root, { section: 'server_only' });
-    const result = verifyLeaf({ ...base, keyPem: serverOnly.keyPem, certChainPem: serverOnly.certPem });
+    // openssl stamps notBefore with the current second; checking at "now" could fall a few ms before it.
+    const later = new Date(Date.now() + 1000);
+    const result = verifyLeaf({
+      ...base,
+      now: later,
+      keyPem: serverOnly.keyPem,
+      certChainPem: serverOnly.certPem,
+    });
     expect(result.problems).toEqual([
       {
         code: 'bad_usage',
