@@ -207,7 +207,7 @@ async function namespaceReport(
   }
   checks.push(...podChecks);
 
-  const lookups = await mapLimit(pods, 8, (pod) => secretLookup(deps.secrets, name, pod));
+  const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
   const reports = pods
     .map((pod, i) =>
       checkPod({
@@ -223,6 +223,34 @@ async function namespaceReport(
     )
     .sort((a, b) => a.name.localeCompare(b.name));
   return { name, mode, checks, pods: reports };
+}
+
+/**
+ * The Secret of every injected pod. For a namespace, one list of the managed Secrets answers most pods; a get
+ * per pod is left only for names the list lacks (missing, or there but not ours), so `check -n` on a large
+ * namespace costs one list, not one request per pod.
+ */
+async function secretLookups(
+  deps: CheckDeps,
+  namespace: string,
+  pods: readonly PodObject[],
+  useList: boolean,
+): Promise<SecretLookup[]> {
+  let listed: Map<string, SecretObject> | undefined;
+  if (useList && pods.some((p) => p.metadata.labels?.[MANAGED_LABEL] === 'true')) {
+    const all = await read('secret', `Secrets in ${namespace}`, () =>
+      deps.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`),
+    );
+    if (all.ok) listed = new Map(all.value.map((s) => [s.metadata.name ?? '', s]));
+  }
+  return mapLimit(pods, 8, (pod) => {
+    const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
+    const secret = secretName === undefined ? undefined : listed?.get(secretName);
+    if (secret !== undefined && pod.metadata.labels?.[MANAGED_LABEL] === 'true') {
+      return Promise.resolve<SecretLookup>({ kind: 'found', secret });
+    }
+    return secretLookup(deps.secrets, namespace, pod);
+  });
 }
 
 async function secretLookup(

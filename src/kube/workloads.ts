@@ -14,7 +14,13 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
-import { apiStatus, type ObjectMeta, type PodObject, type ServiceObject } from './types.js';
+import {
+  apiStatus,
+  type ObjectMeta,
+  type PodObject,
+  type SecretObject,
+  type ServiceObject,
+} from './types.js';
 
 /** The workload kinds `onboard` restarts. */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
@@ -125,6 +131,8 @@ export interface InspectApi {
   getWebhookConfiguration(name: string): Promise<WebhookConfigurationObject | undefined>;
   getService(namespace: string, name: string): Promise<ServiceObject | undefined>;
   serviceEndpoints(namespace: string, service: string): Promise<EndpointSummary>;
+  /** Secrets of one namespace matching a label selector (one list instead of a get per pod). */
+  listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]>;
 }
 
 type CallOptions = Parameters<CoreV1Api['listNamespacedPod']>[1];
@@ -291,6 +299,23 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
           failurePolicy: w.failurePolicy,
         })),
       };
+    },
+    async listSecrets(namespace, labelSelector) {
+      const items: SecretObject[] = [];
+      let cont: string | undefined;
+      do {
+        const page = await call(`list Secrets in ${namespace} (${labelSelector})`, () =>
+          core.listNamespacedSecret({
+            namespace,
+            labelSelector,
+            limit: 500,
+            ...(cont === undefined ? {} : { _continue: cont }),
+          }),
+        );
+        items.push(...(page.items as SecretObject[]));
+        cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
+      } while (cont !== undefined);
+      return items;
     },
     getService: (namespace, name) =>
       callOrUndefined(`get Service ${namespace}/${name}`, () =>

@@ -42,6 +42,8 @@ export interface PlannedWorkload {
   readonly pods: number;
   /** Names of its live pods without an identity. */
   readonly podsWithoutIdentity: readonly string[];
+  /** uids of every live pod it owned when planned: pods without one of these after a restart are new. */
+  readonly podUids: readonly string[];
 }
 
 /**
@@ -153,6 +155,7 @@ function planWorkload(
     name,
     pods: pods.length,
     podsWithoutIdentity: missing.map((p) => p.metadata.name ?? '').sort(),
+    podUids: pods.map((p) => p.metadata.uid ?? ''),
     webhookReason: undefined,
   };
   const skip = (reason: PlanReason, message: string, webhookReason?: Reason): PlannedWorkload => ({

@@ -138,7 +138,7 @@ export async function runOnboard(deps: OnboardDeps, options: OnboardOptions): Pr
       report =
         deps.signal?.aborted === true
           ? { ...base, outcome: 'skipped', outcomeMessage: 'interrupted before its turn' }
-          : await restartOne(deps, options, base);
+          : await restartOne(deps, options, base, item.podUids);
     }
     reports.push(report);
     deps.progress?.(report);
@@ -170,6 +170,7 @@ async function restartOne(
   deps: OnboardDeps,
   options: OnboardOptions,
   base: ReportBase,
+  podUids: readonly string[],
 ): Promise<WorkloadReport> {
   const startedAt = deps.clock();
   const restartedAt = rfc3339(startedAt);
@@ -197,7 +198,7 @@ async function restartOne(
       elapsedMs: deps.clock() - startedAt,
     };
   }
-  const fresh = await newPods(deps.api, options.namespace, ownerKey(target), startedAt).catch(
+  const fresh = await newPods(deps.api, options.namespace, ownerKey(target), new Set(podUids)).catch(
     () => undefined,
   );
   let outcomeMessage = result.message;
@@ -215,20 +216,18 @@ async function restartOne(
   };
 }
 
-/** Live pods of one workload created at or after `sinceMs` (timestamps have second precision). */
+/** Live pods of one workload that did not exist when it was planned (by uid: a StatefulSet reuses names). */
 async function newPods(
   api: WorkloadApi,
   namespace: string,
   key: string,
-  sinceMs: number,
+  before: ReadonlySet<string>,
 ): Promise<{ total: number; injected: number }> {
   const [pods, replicaSets] = await Promise.all([api.listPods(namespace), api.listReplicaSets(namespace)]);
-  const since = Math.floor(sinceMs / 1000) * 1000;
   const mine = pods.filter((pod: PodObject) => {
     const owner = podOwner(pod, replicaSets);
     if (owner === undefined || ownerKey(owner) !== key) return false;
-    const created = Date.parse(String(pod.metadata.creationTimestamp ?? ''));
-    return !Number.isNaN(created) && created >= since && pod.metadata.deletionTimestamp == null;
+    return !before.has(pod.metadata.uid ?? '') && pod.metadata.deletionTimestamp == null;
   });
   return { total: mine.length, injected: mine.filter(isInjected).length };
 }

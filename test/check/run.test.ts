@@ -37,6 +37,7 @@ function healthy() {
   const pods: PodObject[] = [injectedPod('web-0'), injectedPod('web-1')];
   for (const pod of pods) secrets.put(workloadSecret(ca, pod));
   inspect.pods = pods;
+  inspect.secretSource = () => secrets.objects.values();
   return { inspect, secrets, deps: { inspect, secrets, now: NOW } };
 }
 
@@ -62,6 +63,21 @@ describe('runCheck', () => {
     expect(renderCheck(report, false)).toContain(
       'status: all checks passed (23 passed, 0 warnings, 0 errors)',
     );
+  });
+
+  it('reads the Secrets of a namespace with one list, and gets only the ones the list lacks', async () => {
+    const { deps, inspect, secrets } = healthy();
+    const foreign = workloadSecret(ca, inspect.pods[1] ?? injectedPod('x'));
+    secrets.put({ ...foreign, metadata: { ...foreign.metadata, labels: {} } });
+    secrets.calls.length = 0;
+    const report = await runCheck(deps, { ...checkOptions, namespace: 'shop' });
+    expect(inspect.calls.filter((c) => c.startsWith('list secrets'))).toEqual([
+      'list secrets shop mtls-injector.io/managed=true',
+    ]);
+    expect(secrets.calls.filter((c) => c.name.endsWith('-mtls'))).toEqual([
+      { op: 'get', name: 'web-1-mtls' },
+    ]);
+    expect(report.namespace?.pods[1]?.checks[1]).toMatchObject({ reason: 'secret_not_managed' });
   });
 
   it('names the problem for a pod whose Secret was deleted: exit 1', async () => {

@@ -1,5 +1,5 @@
 import { MANAGED_LABEL, OPT_IN_LABEL } from '../../src/core/names.js';
-import type { OwnerReference, PodObject, ServiceObject } from '../../src/kube/types.js';
+import type { OwnerReference, PodObject, SecretObject, ServiceObject } from '../../src/kube/types.js';
 import {
   type EndpointSummary,
   type InspectApi,
@@ -39,6 +39,8 @@ export class FakeWorkloadApi implements WorkloadApi, InspectApi {
   webhookConfiguration: WebhookConfigurationObject | undefined;
   readonly services = new Map<string, ServiceObject>();
   readonly endpoints = new Map<string, EndpointSummary>();
+  /** Secrets listSecrets answers from (check tests point it at their FakeSecretApi's store). */
+  secretSource: (() => Iterable<SecretObject>) | undefined;
   /** Called after a restart, as the controller creating new pods would be. */
   onRestart: ((workload: WorkloadObject) => void) | undefined;
 
@@ -157,6 +159,15 @@ export class FakeWorkloadApi implements WorkloadApi, InspectApi {
           notReady: 0,
           source: 'EndpointSlice' as const,
         },
+    );
+  }
+
+  listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]> {
+    const [key = '', value] = labelSelector.split('=');
+    return this.answer('listSecrets', `list secrets ${namespace} ${labelSelector}`, () =>
+      [...(this.secretSource?.() ?? [])].filter(
+        (s) => s.metadata.namespace === namespace && s.metadata.labels?.[key] === value,
+      ),
     );
   }
 

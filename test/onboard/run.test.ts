@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
 import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import type { PodObject } from '../../src/kube/types.js';
 import { RESTARTED_AT_ANNOTATION, restartPatchBody, type WorkloadObject } from '../../src/kube/workloads.js';
 import { renderFooter, renderOnboardJson, renderWorkload } from '../../src/onboard/render.js';
 import { onboardFailed, type OnboardOptions, rfc3339, runOnboard } from '../../src/onboard/run.js';
@@ -33,16 +34,23 @@ const neverReady = (w: WorkloadObject): WorkloadObject['status'] => ({
   available: 0,
 });
 
+/** A StatefulSet re-creates a pod under the same name, with a new uid. */
+function withUid(pod: PodObject, uid: string): PodObject {
+  return { ...pod, metadata: { ...pod.metadata, uid } };
+}
+
 /** shop (enabled): Deployment web (2 pods via web-abc12), StatefulSet db (1 pod), none injected. */
 function cluster(clock: FakeClock, labels: Record<string, string> = { 'mtls-injection': 'enabled' }) {
   const api = new FakeWorkloadApi().addNamespace('shop', labels);
   api.addWorkload(workload('Deployment', 'web'), (w, reads) => (reads >= 3 ? rolledOut(w) : neverReady(w)));
   api.addWorkload(workload('StatefulSet', 'db', { replicas: 1 }), neverReady);
   api.replicaSets = [replicaSet('web', 'abc12'), replicaSet('web', 'new99')];
+  // Created in the same second as the restarts: "new" is told by uid, not by timestamp.
+  const created = new Date(clock.now).toISOString();
   api.pods = [
-    storedPod('web-abc12-a', { owner: owner('ReplicaSet', 'web-abc12'), hash: 'abc12' }),
-    storedPod('web-abc12-b', { owner: owner('ReplicaSet', 'web-abc12'), hash: 'abc12' }),
-    storedPod('db-0', { owner: owner('StatefulSet', 'db') }),
+    storedPod('web-abc12-a', { owner: owner('ReplicaSet', 'web-abc12'), hash: 'abc12', created }),
+    storedPod('web-abc12-b', { owner: owner('ReplicaSet', 'web-abc12'), hash: 'abc12', created }),
+    storedPod('db-0', { owner: owner('StatefulSet', 'db'), created }),
   ];
   // The controller and the webhook: a restart creates one injected pod from the new template.
   api.onRestart = (w) => {
@@ -56,7 +64,10 @@ function cluster(clock: FakeClock, labels: Record<string, string> = { 'mtls-inje
             injected: true,
             created,
           })
-        : storedPod(`${name}-0`, { owner: owner(w.kind, name), injected: true, created }),
+        : withUid(
+            storedPod(`${name}-0`, { owner: owner(w.kind, name), injected: true, created }),
+            `uid-${name}-0-v2`,
+          ),
     );
   };
   return { api, deps: { api, clock: clock.read, sleep: clock.sleep } };
@@ -82,6 +93,7 @@ describe('runOnboard', () => {
       ['StatefulSet', 'db', 'progressing'],
     ]);
     expect(report.workloads[0]).toMatchObject({ newPods: 1, newPodsInjected: 1, elapsedMs: 2000 });
+    expect(report.workloads[1]).toMatchObject({ newPods: 1, newPodsInjected: 1 });
     expect(report.workloads[1]?.outcomeMessage).toMatch(/^progressing, not yet available .* after 30s$/);
     expect(report.summary).toMatchObject({ complete: 1, progressing: 1, failed: 0 });
     expect(onboardFailed(report)).toBe(false);
