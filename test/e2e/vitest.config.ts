@@ -7,6 +7,7 @@ export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     include: ['test/e2e/**/*.e2e.test.ts'],
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest/e2e.json' }]] : ['default'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
