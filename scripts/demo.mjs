@@ -6,11 +6,17 @@
 // Steps are data: each has a title and an async run(state) that prints what it did and throws on failure. The
 // webhook demo appends its steps (cluster, namespace label, pod injection) to the same list.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../dist/config/loader.js';
+import { loadCa } from '../dist/pki/ca.js';
+import { issueLeaf } from '../dist/pki/issue.js';
 import { verifyLeaf } from '../dist/pki/verify.js';
+import { startWebhookServer } from '../dist/webhook/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Paths are relative to the repository root, so what the demo prints can be typed as is.
@@ -27,13 +33,79 @@ const steps = [
   {
     title: 'Create a local CA (ECDSA P-256, trust domain cluster.local)',
     run: () => {
-      for (const name of ['ca', 'other-ca', 'frontend', 'backend', 'intruder'])
+      for (const name of ['ca', 'other-ca', 'frontend', 'backend', 'intruder', 'webhook'])
         rmSync(dir(name), { recursive: true, force: true });
       cli('ca', 'init', '--dir', dir('ca'));
     },
   },
   {
-    title: 'Issue workload identities for demo/backend and demo/frontend',
+    title: 'Start the webhook (HTTPS, serving cert from the CA) and admit three pods of namespace demo',
+    run: async (state) => {
+      const ca = loadCa({
+        certChainPem: readFileSync(join(dir('ca'), 'ca.crt'), 'utf8'),
+        keyPem: readFileSync(join(dir('ca'), 'ca.key'), 'utf8'),
+        now: new Date(),
+      });
+      const serving = issueLeaf(ca, {
+        dnsNames: ['localhost'],
+        keyAlgorithm: 'ecdsa-p256',
+        lifetimeSeconds: 3600,
+        backdateSeconds: 60,
+        now: new Date(),
+      });
+      mkdirSync(dir('webhook'), { recursive: true });
+      writeFileSync(join(dir('webhook'), 'tls.crt'), serving.certPem);
+      writeFileSync(join(dir('webhook'), 'tls.key'), serving.keyPem, { mode: 0o600 });
+      const config = loadConfig({
+        flags: {
+          'webhook.host': '127.0.0.1',
+          'webhook.port': String(await freePort()),
+          'webhook.probePort': String(await freePort()),
+          'webhook.tlsCert': join(dir('webhook'), 'tls.crt'),
+          'webhook.tlsKey': join(dir('webhook'), 'tls.key'),
+          'log.level': 'silent',
+        },
+      });
+      state.webhook = await startWebhookServer(config, { watchCertificates: false });
+      say(`webhook listening on https://localhost:${state.webhook.port}/mutate`);
+      state.admitted = {};
+      for (const [name, annotations] of [
+        ['backend', {}],
+        ['frontend', {}],
+        ['legacy', { 'mtls-injector.io/inject': 'false' }],
+      ]) {
+        const pod = {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace: NAMESPACE, labels: { app: name }, annotations },
+          spec: {
+            serviceAccountName: name,
+            containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+          },
+        };
+        const review = await admit(state.webhook.port, readFileSync(join(dir('ca'), 'ca.crt')), pod);
+        const ops = review.response.patch
+          ? JSON.parse(Buffer.from(review.response.patch, 'base64').toString('utf8'))
+          : [];
+        const spiffeId = ops
+          .flatMap((op) =>
+            op.path === '/metadata/annotations' ? Object.entries(op.value) : [[op.path, op.value]],
+          )
+          .find(([key]) => String(key).endsWith('spiffe-id'))?.[1];
+        state.admitted[name] = spiffeId;
+        say(
+          `${name.padEnd(8)} allowed=${review.response.allowed}  ${ops.length} patch ops  ` +
+            (spiffeId
+              ? `identity ${spiffeId}`
+              : `not injected (${(review.response.warnings ?? []).join('; ')})`),
+        );
+      }
+      if (!state.admitted.backend || !state.admitted.frontend || state.admitted.legacy)
+        throw new Error('expected backend and frontend injected, legacy not');
+    },
+  },
+  {
+    title: "Issue the identities the rotator would write into the two injected pods' Secrets",
     run: () => {
       cli(
         'ca',
@@ -95,6 +167,22 @@ const steps = [
       say(`backend replied      ${JSON.stringify(reply.text.trim())}`);
       if (seen.peer !== idOf('frontend') || reply.serverId !== idOf('backend'))
         throw new Error('unexpected identities');
+    },
+  },
+  {
+    title: 'The un-injected third pod (legacy) has no identity: the backend refuses it',
+    run: async (state) => {
+      const anonymous = { ca: identityFiles(dir('backend')).ca };
+      const outcome = await call(state.server, anonymous).then(
+        (reply) =>
+          reply.text === '' ? 'connection closed without a reply' : `got a reply: ${reply.text.trim()}`,
+        (err) => `connection failed (${err.code ?? err.message})`,
+      );
+      const seen = await state.server.nextEvent();
+      if (seen.kind !== 'rejected') throw new Error('the backend accepted a client without a certificate');
+      say(`backend refused the handshake: ${seen.reason}`);
+      say(`legacy: ${outcome}`);
+      if (outcome.startsWith('got a reply')) throw new Error('legacy got a reply');
     },
   },
   {
@@ -225,8 +313,64 @@ function call(server, files) {
   });
 }
 
+/** POSTs an AdmissionReview for `pod` to the webhook, trusting `caPem`, and returns the parsed answer. */
+function admit(port, caPem, pod) {
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `demo-${pod.metadata.name}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      name: pod.metadata.name,
+      namespace: pod.metadata.namespace,
+      operation: 'CREATE',
+      userInfo: { username: 'demo' },
+      object: pod,
+      dryRun: false,
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: 'localhost',
+        port,
+        path: '/mutate',
+        method: 'POST',
+        ca: caPem,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(text))
+            : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function main() {
-  process.stdout.write(`mtls-injector demo: two workloads, one mutual-TLS handshake (files in ${DEMO}/)\n\n`);
+  process.stdout.write(
+    `mtls-injector demo: admission, issuance, one mutual-TLS handshake (files in ${DEMO}/)\n\n`,
+  );
   const state = {};
   let failed = false;
   for (const [index, step] of steps.entries()) {
@@ -242,10 +386,12 @@ async function main() {
     process.stdout.write('\n');
   }
   await state.server?.close();
+  await state.webhook?.close();
   process.stdout.write(
     failed
       ? 'demo failed\n'
-      : `done: both workloads proved their SPIFFE identities to each other; the outsider was refused.\n` +
+      : `done: the webhook injected two of three pods; both proved their SPIFFE identities to each other; ` +
+          `the un-injected pod and the outsider were refused.\n` +
           `      Try it yourself: openssl verify -CAfile .demo/ca/ca.crt .demo/frontend/tls.crt\n`,
   );
   return failed ? 1 : 0;
