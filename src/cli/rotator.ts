@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { CoreV1Api, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type V1Namespace,
+  type V1Pod,
+  type V1Secret,
+  type V1Service,
+} from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -11,6 +17,11 @@ import { createSecretApi } from '../kube/secrets.js';
 import type { PodObject, SecretObject, ServiceObject } from '../kube/types.js';
 import { createWatchSource } from '../kube/watch.js';
 import { createWebhookConfigApi } from '../kube/webhook-config.js';
+import { createWorkloadApi } from '../kube/workloads.js';
+import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { createAutoOnboarder } from '../onboard/auto.js';
+import { gainedOptIn } from '../onboard/selection.js';
+import { createDriftReporter, type DriftSummary } from '../rotator/drift-reporter.js';
 import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from '../rotator/ca-manager.js';
 import { RotatorController } from '../rotator/controller.js';
@@ -49,10 +60,13 @@ const KEYS = [
   'rotator.retryPeriod',
   'rotator.writeQps',
   'rotator.writeBurst',
+  'rotator.onboardingAuto',
 ] as const;
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
 const CA_POLL_MS = 10_000;
+/** How often the leader reports drift (pods in opted-in namespaces without an identity). */
+const DRIFT_EVERY_MS = 120_000;
 
 /** `mtls-injector rotator`: issues, renews and rotates; one leader by Lease. Runs until SIGTERM. */
 export const registerRotator: RegisterCommand = (program, ctx, done) => {
@@ -95,6 +109,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
     });
 
     const registry = new Registry();
+    let drift: DriftSummary = { driftedPods: 0, lostOptInPods: 0 };
     const ref: { controller?: RotatorController } = {};
     const metrics = createRotatorMetrics(registry, () => {
       const s = ref.controller?.stats();
@@ -105,6 +120,8 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
         lowLife: s?.lowLife ?? 0,
         caExpiry: (caManager.current()?.active.notAfter.getTime() ?? 0) / 1000,
         leader: elector.isLeader(),
+        driftPods: drift.driftedPods,
+        lostOptInPods: drift.lostOptInPods,
       };
     });
     const ctl = new RotatorController({
@@ -181,6 +198,69 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       core.listServiceForAllNamespaces(),
     );
 
+    // Namespaces: their opt-in labels drive the drift report and, when enabled, automatic onboarding.
+    const workloads = createWorkloadApi(kc);
+    const excluded = excludedNamespaces(config);
+    const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+    const onboarder = config.rotator.onboardingAuto
+      ? createAutoOnboarder({
+          api: workloads,
+          clock,
+          sleep,
+          settings: injectionSettings(config),
+          excludedNamespaces: excluded,
+          log,
+          signal: ctx.signal,
+          onWorkload: (namespace, report) =>
+            log.info(
+              { namespace, workload: `${report.kind}/${report.name}`, outcome: report.outcome },
+              'auto onboarding',
+            ),
+        })
+      : undefined;
+    const reporter = createDriftReporter({
+      api: workloads,
+      namespaces: () => [...namespaceLabels].map(([name, labels]) => ({ name, labels })),
+      managedPods: () => podWatch.list() as unknown as PodObject[],
+      excludedNamespaces: excluded,
+      events,
+      log,
+    });
+    let driftTimer: NodeJS.Timeout | undefined;
+    const reportDrift = (delayMs: number): void => {
+      if (driftTimer !== undefined) clearTimeout(driftTimer);
+      driftTimer = setTimeout(() => {
+        const next = (): void => {
+          if (!ctx.signal.aborted) reportDrift(DRIFT_EVERY_MS);
+        };
+        if (!elector.isLeader()) return next();
+        reporter.run().then(
+          (summary) => {
+            drift = summary;
+            next();
+          },
+          (err: unknown) => {
+            log.warn({ error: String(err) }, 'drift report failed');
+            next();
+          },
+        );
+      }, delayMs);
+    };
+    const namespaceWatch = createWatchSource<V1Namespace>(kc, '/api/v1/namespaces', () =>
+      core.listNamespace(),
+    );
+    const onNamespace = (ns: V1Namespace): void => {
+      const name = ns.metadata?.name;
+      if (name === undefined) return;
+      const before = namespaceLabels.get(name);
+      const after = ns.metadata?.labels ?? {};
+      namespaceLabels.set(name, after);
+      if (before === undefined || !gainedOptIn(before, after) || excluded.includes(name)) return;
+      log.info({ namespace: name }, 'namespace opted in');
+      if (onboarder !== undefined && elector.isLeader()) onboarder.enqueue(name);
+      reportDrift(10_000);
+    };
+
     const probes = await startProbeServer({
       host: opts.probeHost,
       port: config.rotator.probePort,
@@ -217,6 +297,12 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
     await pollCa();
 
     await Promise.all([
+      namespaceWatch.start({
+        upsert: onNamespace,
+        remove: (ns) => namespaceLabels.delete(ns.metadata?.name ?? ''),
+        error: (err) =>
+          log.warn({ watch: 'namespaces', error: String(err) }, 'watch failed; re-listing with backoff'),
+      }),
       podWatch.start(
         watchHandlers<V1Pod>(
           'pods',
@@ -240,6 +326,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       ),
     ]);
     elector.start();
+    reportDrift(30_000);
 
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
@@ -247,6 +334,8 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
     });
     log.info({ identity }, 'shutting down');
     if (caTimer !== undefined) clearTimeout(caTimer);
+    if (driftTimer !== undefined) clearTimeout(driftTimer);
+    namespaceWatch.stop();
     podWatch.stop();
     secretWatch.stop();
     serviceWatch.stop();

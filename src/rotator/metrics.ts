@@ -11,6 +11,8 @@ export interface RotatorMetrics {
   readonly lowLifeCertificates: Gauge;
   readonly caExpiry: Gauge;
   readonly leader: Gauge;
+  readonly driftPods: Gauge;
+  readonly lostOptInPods: Gauge;
 }
 
 /** Registers the rotator metrics. `snapshot` is read at scrape time for the gauges derived from state. */
@@ -23,6 +25,8 @@ export function createRotatorMetrics(
     lowLife: number;
     caExpiry: number;
     leader: boolean;
+    driftPods: number;
+    lostOptInPods: number;
   },
 ): RotatorMetrics {
   const registers = [registry];
@@ -77,6 +81,18 @@ export function createRotatorMetrics(
       help: 'notAfter of the active issuing CA.',
       registers,
       collect: read((s) => s.caExpiry),
+    }),
+    driftPods: new Gauge({
+      name: 'mtls_injector_drift_pods',
+      help: 'Live pods in opted-in namespaces without an mTLS identity (see Warning Events NotInjected).',
+      registers,
+      collect: read((s) => s.driftPods),
+    }),
+    lostOptInPods: new Gauge({
+      name: 'mtls_injector_lost_opt_in_pods',
+      help: 'Injected pods still running in namespaces that lost the opt-in label.',
+      registers,
+      collect: read((s) => s.lostOptInPods),
     }),
     leader: new Gauge({
       name: 'mtls_injector_rotator_leader',
