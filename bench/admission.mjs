@@ -6,7 +6,7 @@
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,6 +60,7 @@ async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca
     });
 
   const latencies = [];
+  let total = 0;
   let errors = 0;
   let responseBytes = 0;
   const start = performance.now();
@@ -77,6 +78,7 @@ async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca
         errors++;
       }
       const t1 = performance.now();
+      total++;
       if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0);
     }
   };
@@ -87,6 +89,7 @@ async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return {
     requests: latencies.length,
+    totalRequests: total,
     requestsPerSecond: latencies.length / (durationMs / 1000),
     p50Ms: pct(50),
     p99Ms: pct(99),
@@ -270,6 +273,7 @@ function deploymentPodReview() {
 }
 
 async function main() {
+  const loadAverageAtStart = loadavg();
   const { loadConfig } = await import('../dist/config/loader.js');
   const { startWebhookServer } = await import('../dist/webhook/server.js');
   const { createLogger } = await import('../dist/observability/logger.js');
@@ -363,6 +367,9 @@ async function main() {
   for (const connections of CONNECTIONS) {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [server, port, path] of round % 2 === 0 ? servers : [...servers].reverse()) {
+        // Server CPU per request (this process hosts both servers and only one is loaded at a time): the
+        // capacity a dedicated core would have, less sensitive than req/s to other load on a shared machine.
+        const cpuBefore = process.cpuUsage();
         const result = await load({
           port,
           path,
@@ -372,7 +379,9 @@ async function main() {
           durationMs: DURATION_MS,
           ca: cert,
         });
-        rounds.push({ server, connections, round, ...result });
+        const cpu = process.cpuUsage(cpuBefore);
+        const cpuMicrosPerRequest = (cpu.user + cpu.system) / result.totalRequests;
+        rounds.push({ server, connections, round, ...result, cpuMicrosPerRequest });
       }
     }
   }
@@ -390,6 +399,7 @@ async function main() {
         requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
         p50Ms: median(mine.map((r) => r.p50Ms)),
         p99Ms: median(mine.map((r) => r.p99Ms)),
+        cpuMicrosPerRequest: median(mine.map((r) => r.cpuMicrosPerRequest)),
         errors: mine.reduce((sum, r) => sum + r.errors, 0),
         responseBytes: mine[0].responseBytes,
       });
@@ -404,7 +414,11 @@ async function main() {
   const comparisons = CONNECTIONS.map((connections) => {
     const e = find('fastify echo', connections);
     const w = find('webhook /mutate', connections);
-    return { connections, throughputRatio: w.requestsPerSecond / e.requestsPerSecond };
+    return {
+      connections,
+      throughputRatio: w.requestsPerSecond / e.requestsPerSecond,
+      cpuCapacityRatio: e.cpuMicrosPerRequest / w.cpuMicrosPerRequest,
+    };
   });
   const oneConn = find('webhook /mutate', 1);
   const targets = {
@@ -420,6 +434,8 @@ async function main() {
     platform: `${process.platform} ${process.arch}`,
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadAverageAtStart,
+    loadAverageAtEnd: loadavg(),
     requestBodyBytes: Buffer.byteLength(body),
     webhookResponseBytes: oneConn.responseBytes,
     warmupMs: WARMUP_MS,
@@ -436,17 +452,18 @@ async function main() {
   const lines = [
     `node ${process.version}, ${result.cpus} CPUs (${result.cpuModel}), request ${result.requestBodyBytes} B, webhook response ${result.webhookResponseBytes} B, ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up, median of ${ROUNDS} alternating rounds`,
     '',
-    `| ${pad('server', 16)} | conns | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | errors |`,
-    `| ${'-'.repeat(16)} | ----- | ${'-'.repeat(7)} | ------ | ------ | ------ |`,
+    `| ${pad('server', 16)} | conns | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | server CPU µs/req | errors |`,
+    `| ${'-'.repeat(16)} | ----- | ${'-'.repeat(7)} | ------ | ------ | ----------------- | ------ |`,
     ...runs.map(
       (r) =>
-        `| ${pad(r.server, 16)} | ${pad(r.connections, 5)} | ${pad(Math.round(r.requestsPerSecond), 7)} | ${pad(r.p50Ms.toFixed(3), 6)} | ${pad(r.p99Ms.toFixed(3), 6)} | ${pad(r.errors, 6)} |`,
+        `| ${pad(r.server, 16)} | ${pad(r.connections, 5)} | ${pad(Math.round(r.requestsPerSecond), 7)} | ${pad(r.p50Ms.toFixed(3), 6)} | ${pad(r.p99Ms.toFixed(3), 6)} | ${pad(Math.round(r.cpuMicrosPerRequest), 17)} | ${pad(r.errors, 6)} |`,
     ),
     '',
     ...comparisons.map(
       (c) =>
-        `webhook / echo throughput at ${c.connections} connection(s): ${(c.throughputRatio * 100).toFixed(1)} % (target ≥ ${TARGET_RATIO * 100} %)`,
+        `webhook / echo at ${c.connections} connection(s): throughput ${(c.throughputRatio * 100).toFixed(1)} % (target ≥ ${TARGET_RATIO * 100} %); server CPU capacity ${(c.cpuCapacityRatio * 100).toFixed(1)} %`,
     ),
+    `load average ${result.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${result.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end (the ${result.cpus} CPUs are shared with other processes)`,
     `webhook p99 at 1 connection: ${oneConn.p99Ms.toFixed(3)} ms (target ≤ ${TARGET_P99_MS} ms)`,
     `targets ${targets.throughputMet && targets.p99Met ? 'MET' : 'NOT MET'}; written to bench/results/admission.json`,
   ];
