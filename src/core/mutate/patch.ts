@@ -47,17 +47,15 @@ export function buildPatch(original: object, mutated: object): PatchOperation[] 
 
 type Json = Record<string, unknown> | unknown[];
 
-const hasOwn = (value: object, key: string): boolean => Object.prototype.hasOwnProperty.call(value, key);
-
-function keysOf(value: Json): string[] {
-  if (!Array.isArray(value)) return Object.keys(value);
-  const keys = new Array<string>(value.length);
-  for (let i = 0; i < value.length; i++) keys[i] = String(i);
-  return keys;
-}
+const hasOwn = (value: object, key: string | number): boolean =>
+  Object.prototype.hasOwnProperty.call(value, key);
 
 function isContainer(value: unknown): value is Json {
   return typeof value === 'object' && value !== null;
+}
+
+function child(path: string, key: string | number): string {
+  return typeof key === 'number' ? `${path}/${key}` : `${path}/${jsonpatch.escapePathComponent(key)}`;
 }
 
 /**
@@ -70,40 +68,50 @@ export function jsonDiff(before: object, after: object): PatchOperation[] {
   return ops;
 }
 
+// Lists are walked by index (no key arrays), and pointers are only built for values that differ: with
+// copy-on-write input most values are shared, so most keys are skipped by one identity check.
 function diff(before: Json, after: Json, ops: PatchOperation[], path: string): void {
   if (before === after) return;
-  const newKeys = keysOf(after);
-  const oldKeys = keysOf(before);
+  const beforeIsArray = Array.isArray(before);
   const afterIsArray = Array.isArray(after);
+  const oldKeys = beforeIsArray ? undefined : Object.keys(before);
+  const oldLength = oldKeys === undefined ? (before as unknown[]).length : oldKeys.length;
   let deleted = false;
-  for (let t = oldKeys.length - 1; t >= 0; t--) {
-    const key = oldKeys[t] as string;
-    const oldValue = (before as Record<string, unknown>)[key];
-    const newValue = (after as Record<string, unknown>)[key];
-    const pointer = `${path}/${jsonpatch.escapePathComponent(key)}`;
+  for (let t = oldLength - 1; t >= 0; t--) {
+    const key: string | number = oldKeys === undefined ? t : (oldKeys[t] as string);
+    const oldValue = (before as Record<string | number, unknown>)[key];
+    const newValue = (after as Record<string | number, unknown>)[key];
+    if (oldValue === newValue && oldValue !== undefined && hasOwn(after, key)) continue;
     if (hasOwn(after, key) && !(newValue === undefined && oldValue !== undefined && !afterIsArray)) {
       if (
         isContainer(oldValue) &&
         isContainer(newValue) &&
         Array.isArray(oldValue) === Array.isArray(newValue)
       ) {
-        diff(oldValue, newValue, ops, pointer);
+        diff(oldValue, newValue, ops, child(path, key));
       } else if (oldValue !== newValue) {
-        ops.push({ op: 'replace', path: pointer, value: newValue });
+        // compare() deep-copies through JSON, which turns undefined into null.
+        ops.push({ op: 'replace', path: child(path, key), value: newValue === undefined ? null : newValue });
       }
-    } else if (Array.isArray(before) === afterIsArray) {
-      ops.push({ op: 'remove', path: pointer });
+    } else if (beforeIsArray === afterIsArray) {
+      ops.push({ op: 'remove', path: child(path, key) });
       deleted = true;
     } else {
       ops.push({ op: 'replace', path, value: after });
     }
   }
-  if (!deleted && newKeys.length === oldKeys.length) return;
-  for (const key of newKeys) {
-    const value = (after as Record<string, unknown>)[key];
-    if (!hasOwn(before, key) && value !== undefined) {
-      ops.push({ op: 'add', path: `${path}/${jsonpatch.escapePathComponent(key)}`, value });
+  const newLength = afterIsArray ? after.length : Object.keys(after).length;
+  if (!deleted && newLength === oldLength) return;
+  if (afterIsArray) {
+    for (let i = 0; i < after.length; i++) {
+      if (!hasOwn(before, i) && after[i] !== undefined)
+        ops.push({ op: 'add', path: child(path, i), value: after[i] });
     }
+    return;
+  }
+  for (const key of Object.keys(after)) {
+    const value = after[key];
+    if (!hasOwn(before, key) && value !== undefined) ops.push({ op: 'add', path: child(path, key), value });
   }
 }
 
