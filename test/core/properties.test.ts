@@ -33,7 +33,12 @@ const subdomain = fc
 const suffix = fc
   .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 5, maxLength: 5 })
   .map((c) => c.join(''));
-const jsonValue = fc.jsonValue({ maxDepth: 3 });
+// Unknown fields of any JSON shape, except own "__proto__" keys: the envelope guard rejects those with 400
+// before decide() runs (BAD-INPUTS A7, test/core/json-guard.test.ts), and rfc6902's clone turns such a key
+// into a prototype, so the comparison would fail inside the checker, not in our code.
+const jsonValue = fc
+  .jsonValue({ maxDepth: 3 })
+  .filter((value) => !JSON.stringify(value).includes('"__proto__"'));
 const stringMap = fc.dictionary(
   fc.stringMatching(/^([a-z0-9.]{1,10}\/)?[a-zA-Z0-9]([-a-zA-Z0-9_.~]{0,10}[a-zA-Z0-9])?$/),
   fc.string({ maxLength: 20 }),
