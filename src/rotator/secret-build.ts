@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { labelValue } from '../core/secret-name.js';
 import {
   CA_FILE,
   CERT_FILE,
@@ -21,17 +21,6 @@ export interface SecretOwner {
 }
 
 /**
- * A label value for a pod name: names up to 63 characters are kept; longer ones become a 54-character prefix
- * plus an 8-hex hash, since label values are capped at 63 (BAD-INPUTS C17).
- */
-export function podLabelValue(podName: string): string {
-  if (podName.length <= 63) return podName;
-  const hash = createHash('sha256').update(podName).digest('hex').slice(0, 8);
-  const prefix = podName.slice(0, 54).replace(/[^a-zA-Z0-9]+$/, '');
-  return `${prefix}-${hash}`;
-}
-
-/**
  * The workload Secret in the layout DESIGN.md fixes: type kubernetes.io/tls, tls.crt (leaf + chain),
  * tls.key (PKCS#8), ca.crt (trust bundle), managed labels, and an ownerReference to the pod so the garbage
  * collector deletes it with the pod. `resourceVersion` is carried for an update.
@@ -51,7 +40,7 @@ export function buildWorkloadSecret(
       name: secretName,
       namespace: owner.namespace,
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      labels: { [MANAGED_LABEL]: 'true', [POD_LABEL]: podLabelValue(owner.name) },
+      labels: { [MANAGED_LABEL]: 'true', [POD_LABEL]: labelValue(owner.name) },
       annotations: { [SPIFFE_ID_ANNOTATION]: spiffeId },
       ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid }],
     },

@@ -51,6 +51,17 @@ describe('RotatorController: issuing', () => {
     expect(h.counts['issued:issued']).toBe(1);
   });
 
+  it('keeps the pod label a valid label value for names longer than 63 characters (C17)', async () => {
+    const h = makeHarness();
+    const name = `${'a'.repeat(120)}-0`;
+    h.controller.upsertPod(managedPod(name, { secretName: 'long-mtls' }));
+    await h.settle();
+    const label = h.secrets.objects.get('shop/long-mtls')?.metadata.labels?.[POD_LABEL] ?? '';
+    expect(label.length).toBeLessThanOrEqual(63);
+    expect(label).toMatch(/^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/);
+    expect(label.startsWith('aaaa')).toBe(true);
+  });
+
   it('adds DNS SANs only for Services whose selector matches the pod', async () => {
     const h = makeHarness();
     h.controller.upsertService(service('api', { app: 'api' }));
