@@ -1,14 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import type { CliContext } from '../../src/cli/context.js';
-import { registerInject } from '../../src/cli/inject.js';
 import { decide } from '../../src/core/policy/decide.js';
 import { EXCLUDED, SETTINGS } from '../core/helpers.js';
+import { run as runCli } from './run.js';
 
 const MANIFESTS = `# the shop
 apiVersion: v1
@@ -100,29 +97,10 @@ metadata: {name: settings}
 data: {a: "1"}
 `;
 
-async function run(
-  args: string[],
-  stdin = '',
-): Promise<{ code: number | undefined; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const ctx: CliContext = {
-    env: {},
-    stdout,
-    stderr,
-    signal: new AbortController().signal,
-    version: '0.0.0-test',
-    readStdin: () => Promise.resolve(stdin),
-  };
-  let code: number | undefined;
-  const program = new Command('mtls-injector').exitOverride();
-  registerInject(program, ctx, (c) => (code = c));
-  await program.parseAsync(['inject', ...args], { from: 'user' });
-  return { code, out, err };
+/** `mtls-injector inject ARGS` in-process, through the real program (test/cli/run.ts). */
+async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
+  const result = await runCli(['inject', ...args], {}, stdin);
+  return { code: result.code, out: result.stdout, err: result.stderr };
 }
 
 function file(text: string): string {
@@ -244,7 +222,11 @@ describe('mtls-injector inject', () => {
   });
 
   it('refuses YAML it cannot parse and files it cannot read', async () => {
-    await expect(run(['-f', '-'], 'kind: Pod\n  bad: [')).rejects.toThrow(/not valid YAML/);
-    await expect(run(['-f', '/nonexistent/x.yaml'])).rejects.toThrow(/cannot read/);
+    const bad = await run(['-f', '-'], 'kind: Pod\n  bad: [');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/not valid YAML/);
+    const missing = await run(['-f', '/nonexistent/x.yaml']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/cannot read/);
   });
 });
