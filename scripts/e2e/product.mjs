@@ -1,6 +1,6 @@
-// Prepares the product for the e2e control plane from the real chart: applies everything the chart renders
-// except the workloads (no kubelet runs them; the webhook and rotator run as local processes instead), so the
-// RBAC, ServiceAccounts and MutatingWebhookConfiguration under test are exactly the chart's. Writes
+// Prepares the local webhook and rotator processes from the chart `helm install` put into the e2e control
+// plane (its manifest, as `helm get manifest` prints it): the RBAC, ServiceAccounts and
+// MutatingWebhookConfiguration under test are exactly the chart's. Writes
 //   .e2e/config.yaml            the config file the chart's ConfigMap carries (both processes read it)
 //   .e2e/rotator.kubeconfig     the rotator ServiceAccount's token: it acts with the chart's RBAC, nothing more
 //
@@ -23,21 +23,12 @@ const kubectl = (args, input) =>
 const rendered = parseAllDocuments(readFileSync(process.argv[2], 'utf8'))
   .map((d) => d.toJS())
   .filter((d) => d !== null && typeof d === 'object');
-const skipped = new Set(['Deployment', 'PodDisruptionBudget']);
-const objects = rendered.filter((o) => !skipped.has(o.kind));
-const namespace = objects.find((o) => o.kind === 'ServiceAccount')?.metadata?.namespace ?? 'mtls-injector';
+const namespace = rendered.find((o) => o.kind === 'ServiceAccount')?.metadata?.namespace ?? 'mtls-injector';
 
-try {
-  kubectl(['get', 'namespace', namespace]);
-} catch {
-  kubectl(['create', 'namespace', namespace]);
-}
-kubectl(['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
-
-const configMap = objects.find((o) => o.kind === 'ConfigMap');
+const configMap = rendered.find((o) => o.kind === 'ConfigMap');
 writeFileSync(join(e2e, 'config.yaml'), configMap.data['config.yaml']);
 
-const rotatorSa = objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name.endsWith('rotator'));
+const rotatorSa = rendered.find((o) => o.kind === 'ServiceAccount' && o.metadata.name.endsWith('rotator'));
 const token = kubectl(['create', 'token', rotatorSa.metadata.name, '-n', namespace, '--duration=24h']).trim();
 const admin = parse(readFileSync(kubeconfig, 'utf8'));
 const cluster = admin.clusters[0];
@@ -54,5 +45,5 @@ writeFileSync(
   { mode: 0o600 },
 );
 console.log(
-  `applied ${objects.length} chart objects in namespace ${namespace} (skipped ${[...skipped].join(', ')})`,
+  `chart installed in namespace ${namespace}: ${rendered.length} objects; rotator kubeconfig written`,
 );

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Starts the product against the e2e control plane: the chart's RBAC, ServiceAccounts and
-# MutatingWebhookConfiguration applied from `helm template` (scripts/e2e/product.mjs), then the rotator (with
-# its ServiceAccount token) and the webhook (no credentials at all) as local processes. The API server calls
+# Starts the product against the e2e control plane: `helm install` of the chart (its RBAC, ServiceAccounts,
+# MutatingWebhookConfiguration; its Deployments' pods stay Pending without kubelets), then the rotator (with
+# its ServiceAccount token, so exactly the chart's RBAC) and the webhook (no credentials at all) as local
+# processes. The API server calls
 # the webhook at https://localhost:<port> (chart value webhook.url); the rotator issues its serving
 # certificate for "localhost" and sets the caBundle. Writes .e2e/product.env for the tests. Source it.
 
@@ -27,10 +28,13 @@ start_product() {
   [[ -x $helm ]] || bash "$E2E_ROOT/scripts/setup-tools.sh" >/dev/null
   [[ ${MTLS_E2E_BUILD:-1} == 0 ]] || (cd "$E2E_ROOT" && npm run --silent build)
   WEBHOOK_PORT=$(free_port); WEBHOOK_PROBE_PORT=$(free_port); ROTATOR_PROBE_PORT=$(free_port)
-  "$helm" template mtls-injector "$E2E_ROOT/charts/mtls-injector" --namespace "$ns" \
-    --set "webhook.url=https://localhost:$WEBHOOK_PORT" --set 'webhook.extraDnsNames={localhost}' \
+  # The real `helm install` of the chart (no --wait: without kubelets its own pods never run). The API server
+  # accepts every object; the webhook configuration calls the local webhook through webhook.url.
+  "$helm" install mtls-injector "$E2E_ROOT/charts/mtls-injector" --kubeconfig "$kc" --namespace "$ns" \
+    --create-namespace --set "webhook.url=https://localhost:$WEBHOOK_PORT" --set 'webhook.extraDnsNames={localhost}' \
     --set "leafLifetime=${MTLS_E2E_LEAF_LIFETIME:-3m}" --set "backdate=10s" \
-    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" >"$E2E_DIR/chart.yaml"
+    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" >/dev/null
+  "$helm" get manifest mtls-injector --kubeconfig "$kc" --namespace "$ns" >"$E2E_DIR/chart.yaml"
   node "$E2E_ROOT/scripts/e2e/product.mjs" "$E2E_DIR/chart.yaml"
 
   start_rotator rotator-0 "$ROTATOR_PROBE_PORT"

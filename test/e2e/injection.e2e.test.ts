@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kubernetes/client-node';
@@ -48,6 +49,26 @@ afterAll(async () => {
 });
 
 describe('injection through the real API server', () => {
+  it('runs against the chart installed with helm install (release deployed, objects accepted)', () => {
+    const status = JSON.parse(
+      execFileSync(
+        join(repoRoot, '.tools/bin/helm'),
+        [
+          'status',
+          'mtls-injector',
+          '-n',
+          productEnv().installNamespace,
+          '-o',
+          'json',
+          '--kubeconfig',
+          join(repoRoot, '.e2e/kubeconfig'),
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as { info: { status: string } };
+    expect(status.info.status).toBe('deployed');
+  });
+
   it('injects every pod of a Deployment in a labelled namespace; the rotator issues each its own Secret', async () => {
     const ns = await namespace('shop', { 'mtls-injection': 'enabled' });
     await apps.createNamespacedDeployment({
