@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
-import { apiStatus, type SecretApi, type SecretObject, type WebhookConfigApi } from '../kube/types.js';
+import { type SecretApi, type SecretObject, type WebhookConfigApi } from '../kube/types.js';
 import type { Log } from './controller.js';
 import type { CertOps } from './ports.js';
 import { secretData, secretFile } from './secret-build.js';
@@ -76,12 +76,8 @@ export function createWebhookCertStep(deps: {
   return async () => {
     const existing = await secrets.get(ns, name);
     if (existing === undefined) {
-      try {
-        await issue(undefined, 'missing');
-      } catch (err) {
-        if (apiStatus(err) !== 409) throw err;
-        throw err; // another writer created it: the retry reads and judges it
-      }
+      // A 409 here means another writer created it: the work queue retries, reads it and judges it.
+      await issue(undefined, 'missing');
     } else {
       const why = judgeServing(existing, dnsNames, certs, deps.clock(), deps.isDue());
       if (why === 'bundle') {

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/core/names.js';
+import type { SecretObject, WebhookConfigApi } from '../../src/kube/types.js';
+import { verifyLeaf } from '../../src/pki/verify.js';
+import { withRoot } from '../../src/rotator/ca-secret.js';
+import { secretFile } from '../../src/rotator/secret-build.js';
+import { createWebhookCertStep, webhookDnsNames } from '../../src/rotator/webhook-cert.js';
+import { apiError } from '../fakes/kube.js';
+import { caMaterial, makeCa, makeHarness, memoryLog } from './harness.js';
+
+/** One MutatingWebhookConfiguration with three entries, resourceVersion-guarded like the API server. */
+class FakeWebhookConfig implements WebhookConfigApi {
+  caBundles: string[] = ['', '', ''];
+  version = 1;
+  exists = true;
+  getCaBundles() {
+    return Promise.resolve(
+      this.exists ? { caBundles: [...this.caBundles], resourceVersion: String(this.version) } : undefined,
+    );
+  }
+  setCaBundle(_name: string, caBundle: string, resourceVersion: string) {
+    if (resourceVersion !== String(this.version)) return Promise.reject(apiError(409));
+    this.caBundles = this.caBundles.map(() => caBundle);
+    this.version += 1;
+    return Promise.resolve();
+  }
+}
+
+function setup(flags: Record<string, string> = {}) {
+  const h = makeHarness({ flags: { 'webhook.extraDnsNames': 'localhost', ...flags } });
+  const webhookConfig = new FakeWebhookConfig();
+  let due = false;
+  const step = createWebhookCertStep({
+    config: h.config,
+    secrets: h.secrets,
+    webhookConfig,
+    certs: h.certs,
+    log: memoryLog(),
+    clock: h.clock.read,
+    isDue: () => due,
+    throttle: () => Promise.resolve(),
+    written: () => undefined,
+  });
+  const secret = () => h.secrets.objects.get('mtls-injector/mtls-injector-webhook-tls') as SecretObject;
+  return { h, webhookConfig, step, secret, setDue: (v: boolean) => (due = v) };
+}
+
+function serving(secret: SecretObject, bundle: string, now: number) {
+  return verifyLeaf({
+    certChainPem: secretFile(secret, CERT_FILE) ?? '',
+    keyPem: secretFile(secret, KEY_FILE) ?? '',
+    trustBundlePem: bundle,
+    now: new Date(now),
+    requireSpiffeId: false,
+  });
+}
+
+describe('webhook serving certificate step', () => {
+  it('issues the serving cert for the Service names and sets every caBundle to the trust bundle', async () => {
+    const { h, webhookConfig, step, secret } = setup();
+    await step();
+    const result = serving(secret(), h.ca.bundlePem, h.clock.now);
+    expect(result.problems).toEqual([]);
+    expect([...(result.leaf?.dnsNames ?? [])].sort()).toEqual([...webhookDnsNames(h.config)].sort());
+    expect(webhookDnsNames(h.config)).toEqual([
+      'mtls-injector-webhook',
+      'mtls-injector-webhook.mtls-injector',
+      'mtls-injector-webhook.mtls-injector.svc',
+      'mtls-injector-webhook.mtls-injector.svc.cluster.local',
+      'localhost',
+    ]);
+    const expected = Buffer.from(h.ca.bundlePem).toString('base64');
+    expect(webhookConfig.caBundles).toEqual([expected, expected, expected]);
+    const writes = h.secrets.writes();
+    await step();
+    expect(h.secrets.writes()).toBe(writes);
+  });
+
+  it('keeps old and new roots in the caBundle during a rotation, then reissues from the new CA (H1)', async () => {
+    const { h, webhookConfig, step, secret } = setup();
+    await step();
+    const first = secretFile(secret(), CERT_FILE);
+    const next = caMaterial(makeCa(h.clock), h.clock);
+    const both = withRoot(h.ca.bundlePem, next.active.certPem);
+    h.ca = { ...h.ca, bundlePem: both };
+    await step();
+    expect(secretFile(secret(), CERT_FILE)).toBe(first);
+    expect(secretFile(secret(), CA_FILE)).toBe(both);
+    expect(Buffer.from(webhookConfig.caBundles[0] ?? '', 'base64').toString()).toBe(both);
+    h.ca = { ...next, bundlePem: both };
+    await step();
+    expect(secretFile(secret(), CERT_FILE)).not.toBe(first);
+    expect(serving(secret(), next.active.certPem, h.clock.now).problems).toEqual([]);
+  });
+
+  it('renews when due and waits for a missing webhook configuration without failing', async () => {
+    const { h, webhookConfig, step, secret, setDue } = setup();
+    webhookConfig.exists = false;
+    await step();
+    const first = secretFile(secret(), CERT_FILE);
+    setDue(true);
+    await step();
+    expect(secretFile(secret(), CERT_FILE)).not.toBe(first);
+    webhookConfig.exists = true;
+    setDue(false);
+    await step();
+    expect(webhookConfig.caBundles[0]).toBe(Buffer.from(h.ca.bundlePem).toString('base64'));
+  });
+});
