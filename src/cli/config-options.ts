@@ -3,6 +3,16 @@ import { loadConfig } from '../config/loader.js';
 import { type Config, FIELDS, flagName } from '../config/schema.js';
 import type { CliContext } from './context.js';
 
+/** The settings an injection depends on (src/core/policy/settings.ts), as flags of `webhook` and `inject`. */
+export const INJECTION_KEYS = [
+  'trustDomain',
+  'installNamespace',
+  'init.image',
+  'init.imagePullPolicy',
+  'init.windowsImage',
+  'init.waitTimeout',
+] as const;
+
 /**
  * Adds a `--flag <value>` for each config key (named by `flagName`, described from the schema, default shown)
  * plus `--config FILE`. Flags left unset fall through to env, file and defaults.

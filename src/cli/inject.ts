@@ -5,17 +5,10 @@ import { injectManifests } from '../core/manifest/inject-manifests.js';
 import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
 import { randomSecretSuffix } from '../webhook/suffix.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions, configFromOptions, INJECTION_KEYS } from './config-options.js';
 import { ExitCode } from './context.js';
 
-const KEYS = [
-  'trustDomain',
-  'installNamespace',
-  'init.image',
-  'init.imagePullPolicy',
-  'init.windowsImage',
-  'init.waitTimeout',
-] as const;
+const KEYS = INJECTION_KEYS;
 
 /**
  * `mtls-injector inject -f FILE|-`: adds the opt-in label to every pod (template) in the YAML, like

@@ -3,7 +3,7 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { startWebhookServer } from '../webhook/server.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions, configFromOptions, INJECTION_KEYS } from './config-options.js';
 import { ExitCode } from './context.js';
 
 const KEYS = [
@@ -14,12 +14,7 @@ const KEYS = [
   'webhook.tlsKey',
   'webhook.bodyLimitBytes',
   'webhook.failOpen',
-  'trustDomain',
-  'installNamespace',
-  'init.image',
-  'init.imagePullPolicy',
-  'init.windowsImage',
-  'init.waitTimeout',
+  ...INJECTION_KEYS,
   'log.level',
 ] as const;
 

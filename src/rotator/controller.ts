@@ -12,7 +12,7 @@ import {
   type ServiceObject,
 } from '../kube/types.js';
 import type { Leadership } from './leader.js';
-import type { CertOps } from './ports.js';
+import type { CertOps, IssuedIdentity } from './ports.js';
 import { RenewalQueue } from './renewal-queue.js';
 import { renewalTime, remainingLifeFraction } from './schedule.js';
 import {
@@ -367,17 +367,9 @@ export class RotatorController {
         return;
       }
       case 'reissue': {
-        const issued = await this.deps.certs.issue({
-          spiffeId: desired.spiffeId,
-          dnsNames: desired.dnsNames,
-        });
-        this.warnIfCapped(pod, issued.capped);
-        const next = buildWorkloadSecret(
-          pod.secretName,
-          desired.owner,
-          desired.spiffeId,
-          issued,
-          desired.trustBundlePem,
+        const { issued, secret: next } = await this.issueSecret(
+          pod,
+          desired,
           secret.metadata.resourceVersion,
         );
         await this.replace(next, pod);
@@ -404,7 +396,12 @@ export class RotatorController {
     }
   }
 
-  private async create(pod: PodInfo, desired: DesiredIdentity): Promise<void> {
+  /** Issues a certificate for `pod` and builds its Secret (with `resourceVersion` for an update). */
+  private async issueSecret(
+    pod: PodInfo,
+    desired: DesiredIdentity,
+    resourceVersion?: string,
+  ): Promise<{ issued: IssuedIdentity; secret: SecretObject }> {
     const issued = await this.deps.certs.issue({ spiffeId: desired.spiffeId, dnsNames: desired.dnsNames });
     this.warnIfCapped(pod, issued.capped);
     const secret = buildWorkloadSecret(
@@ -413,7 +410,13 @@ export class RotatorController {
       desired.spiffeId,
       issued,
       desired.trustBundlePem,
+      resourceVersion,
     );
+    return { issued, secret };
+  }
+
+  private async create(pod: PodInfo, desired: DesiredIdentity): Promise<void> {
+    const { issued, secret } = await this.issueSecret(pod, desired);
     this.refuseOversize(secret, pod);
     await this.throttle();
     try {
