@@ -2,10 +2,9 @@ import { AppsV1Api, CoreV1Api, VersionApi, type V1Pod } from '@kubernetes/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiError,
-  createTestNamespace,
-  deleteNamespace,
   isGone,
   loadKubeConfig,
+  testNamespaces,
   restrictedPod,
   statusMessage,
   waitFor,
@@ -16,21 +15,15 @@ import {
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-const namespaces: string[] = [];
+const namespaces = testNamespaces(core);
 
-async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
-  const ns = await createTestNamespace(core, prefix, labels);
-  namespaces.push(ns);
-  return ns;
-}
+const namespace = namespaces.create;
 
 beforeAll(async () => {
   await waitFor('apiserver /readyz', async () => (await kc.makeApiClient(VersionApi).getCode()).gitVersion);
 });
 
-afterAll(async () => {
-  await Promise.all(namespaces.map((ns) => deleteNamespace(core, ns)));
-});
+afterAll(() => namespaces.deleteAll());
 
 describe('control plane', () => {
   it('is a real kube-apiserver with the default namespace and serviceaccount', async () => {

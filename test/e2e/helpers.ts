@@ -93,6 +93,27 @@ export async function createTestNamespace(
   return name;
 }
 
+/**
+ * The test namespaces of one suite: `create` makes one (createTestNamespace) and remembers it, `deleteAll`
+ * (for afterAll) deletes every one it made.
+ */
+export function testNamespaces(core: CoreV1Api): {
+  create: (prefix: string, labels?: Record<string, string>) => Promise<string>;
+  deleteAll: () => Promise<void>;
+} {
+  const names: string[] = [];
+  return {
+    create: async (prefix, labels = {}) => {
+      const name = await createTestNamespace(core, prefix, labels);
+      names.push(name);
+      return name;
+    },
+    deleteAll: async () => {
+      await Promise.all(names.splice(0).map((name) => deleteNamespace(core, name)));
+    },
+  };
+}
+
 /** Deletes a namespace without waiting for finalization; ignores 404. */
 export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
   await isGone(() => core.deleteNamespace({ name }));

@@ -5,10 +5,9 @@ import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kuberne
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiError,
-  createTestNamespace,
-  deleteNamespace,
   isGone,
   loadKubeConfig,
+  testNamespaces,
   restrictedPod,
   statusMessage,
   waitFor,
@@ -28,13 +27,9 @@ import {
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-const namespaces: string[] = [];
+const namespaces = testNamespaces(core);
 
-async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
-  const name = await createTestNamespace(core, prefix, labels);
-  namespaces.push(name);
-  return name;
-}
+const namespace = namespaces.create;
 
 function injected(pod: V1Pod): boolean {
   return pod.metadata?.labels?.[MANAGED] === 'true';
@@ -44,9 +39,7 @@ beforeAll(() => {
   productEnv(); // fails early with a clear error when the product is not up
 });
 
-afterAll(async () => {
-  for (const ns of namespaces) await deleteNamespace(core, ns);
-});
+afterAll(() => namespaces.deleteAll());
 
 describe('injection through the real API server', () => {
   it('runs against the chart installed with helm install (release deployed, objects accepted)', () => {

@@ -12,19 +12,12 @@ import { isInjectorError } from '../../src/core/errors.js';
 import type { OnboardReport } from '../../src/onboard/run.js';
 import { generateRootCa } from '../../src/pki/ca.js';
 import { newCaSecret } from '../../src/rotator/ca-secret.js';
-import {
-  apiStatus,
-  createTestNamespace,
-  deleteNamespace,
-  kubeconfigPath,
-  loadKubeConfig,
-  waitFor,
-} from './helpers.js';
+import { apiStatus, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-const namespaces: string[] = [];
+const namespaces = testNamespaces(core);
 
 /**
  * The parts that need the product (webhook + rotator) run only when scripts/e2e/up.sh started it (it writes
@@ -36,15 +29,9 @@ const needsProduct = (title: string): string =>
     ? title
     : `${title} (skipped: needs the webhook and rotator of npm run e2e:up; .e2e/product.env missing)`;
 
-afterAll(async () => {
-  for (const ns of namespaces) await deleteNamespace(core, ns);
-});
+afterAll(() => namespaces.deleteAll());
 
-async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
-  const name = await createTestNamespace(core, prefix, labels);
-  namespaces.push(name);
-  return name;
-}
+const namespace = namespaces.create;
 
 /** Runs `mtls-injector <args>` in-process (the real command code, the e2e kubeconfig). */
 async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {

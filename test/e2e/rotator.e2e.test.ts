@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, deleteNamespace, loadKubeConfig, waitFor } from './helpers.js';
+import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import {
   cli,
   e2eDir,
@@ -18,14 +18,11 @@ import {
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const coordination = kc.makeApiClient(CoordinationV1Api);
-const namespaces: string[] = [];
+const namespaces = testNamespaces(core);
 const install = (): string => productEnv().installNamespace;
 
-async function namespace(prefix: string): Promise<string> {
-  const name = await createTestNamespace(core, prefix, { 'mtls-injection': 'enabled' });
-  namespaces.push(name);
-  return name;
-}
+const namespace = (prefix: string): Promise<string> =>
+  namespaces.create(prefix, { 'mtls-injection': 'enabled' });
 
 async function createPods(ns: string, n: number): Promise<V1Pod[]> {
   const pods: V1Pod[] = [];
@@ -48,9 +45,7 @@ function caSecretFile(file: string): Promise<string> {
     .then((s) => Buffer.from(s.data?.[file] ?? '', 'base64').toString('utf8'));
 }
 
-afterAll(async () => {
-  for (const ns of namespaces) await deleteNamespace(core, ns);
-});
+afterAll(() => namespaces.deleteAll());
 
 describe('the rotator on the real control plane', () => {
   it('renews every Secret before it expires (3-minute lifetime)', async () => {
