@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { ErrorCode, InjectorError } from '../core/errors.js';
-import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
+import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import { type CertificateAuthority, loadCa } from '../pki/ca.js';
 import { splitPem, toPem } from '../pki/pem.js';
@@ -135,11 +135,6 @@ export function secretIssuedBy(secret: SecretObject, caPem: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether a Secret is one of the workload Secrets the rotator manages. */
-export function isManaged(secret: SecretObject): boolean {
-  return secret.metadata.labels?.[MANAGED_LABEL] === 'true';
 }
 
 /** base64 data from PEM text, dropping undefined entries. */

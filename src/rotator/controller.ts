@@ -276,16 +276,6 @@ export class RotatorController {
     };
   }
 
-  /** The last-seen managed Secret, for the webhook step and tests. */
-  cachedSecret(namespace: string, name: string): SecretObject | undefined {
-    return this.secrets.get(objectKey(namespace, name))?.object;
-  }
-
-  /** Whether the renewal schedule has fired for a Secret. */
-  isDue(namespace: string, name: string): boolean {
-    return this.due.has(objectKey(namespace, name));
-  }
-
   /** Writes wait for a token from the shared bucket (BAD-INPUTS D3, F4). */
   async throttle(): Promise<void> {
     const wait = this.bucket.reserve();

@@ -67,6 +67,5 @@ export function createPkiCertOps(deps: {
     },
     trustBundle: () => material().bundlePem,
     activeIssuerKeyId: () => material().active.subjectKeyIdHex,
-    caNotAfter: () => material().active.notAfter,
   };
 }

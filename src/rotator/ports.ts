@@ -53,6 +53,4 @@ export interface CertOps {
   trustBundle(): string;
   /** Identifies the active issuing CA, compared with CertificateFacts.issuerKeyId. */
   activeIssuerKeyId(): string;
-  /** notAfter of the active issuing CA. */
-  caNotAfter(): Date;
 }

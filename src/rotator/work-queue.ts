@@ -80,8 +80,4 @@ export class WorkQueue {
     this.delayed.remove(key);
     this.attempts.delete(key);
   }
-
-  get idle(): boolean {
-    return this.ready.length === 0 && this.running.size === 0;
-  }
 }
