@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patchJson } from './mutate/json-text.js';
 import type { PatchOperation } from './mutate/patch.js';
 import { formatPath } from './pod.js';
 
@@ -101,10 +102,23 @@ export function patchResponse(
   if (patch.length === 0) return allowResponse(review, warnings);
   return envelope(review, {
     allowed: true,
-    patch: Buffer.from(JSON.stringify(patch), 'utf8').toString('base64'),
+    patch: Buffer.from(patchJson(patch), 'utf8').toString('base64'),
     patchType: 'JSONPatch',
     ...withWarnings(warnings),
   });
+}
+
+/**
+ * `JSON.stringify(response)`, byte for byte (a test holds the two equal), without having JSON.stringify scan
+ * the base64 patch character by character for escapes it cannot contain: that scan cost more than building
+ * the rest of the answer.
+ */
+export function encodeAdmissionResponse(review: AdmissionReviewResponse): string {
+  const { uid, allowed, patch, ...rest } = review.response;
+  if (patch === undefined) return JSON.stringify(review);
+  const tail = JSON.stringify(rest);
+  const more = tail === '{}' ? '' : `,${tail.slice(1, -1)}`;
+  return `{"apiVersion":${JSON.stringify(review.apiVersion)},"kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":${String(allowed)},"patch":"${patch}"${more}}}`;
 }
 
 /** Denied: a hard rejection whatever the failurePolicy, with a message that says what to do. */

@@ -12,7 +12,7 @@ import { MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import type { ErrorReason } from '../core/reasons.js';
-import { parseAdmissionReview } from '../core/review.js';
+import { encodeAdmissionResponse, parseAdmissionReview } from '../core/review.js';
 import type { AdmissionResult, WebhookMetrics } from '../observability/metrics.js';
 import { parseGoDuration } from './deadline.js';
 import { randomSecretSuffix } from './suffix.js';
@@ -91,6 +91,7 @@ const RESULT: Record<'inject' | 'skip' | 'deny', AdmissionResult> = {
   deny: 'denied',
 };
 const ENDPOINTS = new Set([MUTATE_PATH, MUTATE_STRICT_PATH]);
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The admission webhook as a fastify app, built but not listening. `POST /mutate` serves namespaces labelled
@@ -217,7 +218,8 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
         },
         'admission review',
       );
-      return reply.send(response);
+      // Sent as text already encoded: fastify passes a string with a JSON content type through untouched.
+      return reply.type(JSON_CONTENT_TYPE).send(encodeAdmissionResponse(response));
     };
 
   app.post(MUTATE_PATH, handle('enabled', MUTATE_PATH));

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { applyPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
+import { patchJson } from '../../src/core/mutate/json-text.js';
 import { decide, type DecideInput } from '../../src/core/policy/decide.js';
 import type { InjectionSettings } from '../../src/core/policy/settings.js';
 import { EXCLUDED, SETTINGS, SUFFIX } from './helpers.js';
@@ -108,6 +109,9 @@ describe('golden fixtures', () => {
       expect(summary).toEqual(readJson(join(dir, 'decision.json')));
       const goldenPatch = readJson(join(dir, 'patch.json')) as Operation[];
       expect(patch).toEqual(goldenPatch);
+      expect(patchJson(patch), 'the fast patch text is JSON.stringify, byte for byte').toBe(
+        JSON.stringify(patch),
+      );
 
       const applied = structuredClone(input) as object;
       const errors = applyPatch(applied, goldenPatch);

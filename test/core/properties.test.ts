@@ -20,7 +20,8 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../../src/core/names.js';
-import { parseAdmissionReview } from '../../src/core/review.js';
+import { patchJson } from '../../src/core/mutate/json-text.js';
+import { encodeAdmissionResponse, parseAdmissionReview } from '../../src/core/review.js';
 import { EXCLUDED, SETTINGS, SUFFIX } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -183,6 +184,7 @@ describe('properties of decide() over generated pods', () => {
         expect(decision.kind).toBe('inject');
         if (decision.kind !== 'inject') return;
 
+        expect(patchJson(decision.patch)).toBe(JSON.stringify(decision.patch));
         const applied = structuredClone(pod);
         const errors = applyPatch(applied, decision.patch as Operation[]);
         expect(errors.every((e) => e === null)).toBe(true);
@@ -268,6 +270,7 @@ describe('properties of admit() over generated reviews', () => {
             excludedNamespaces: EXCLUDED,
             secretSuffix: SUFFIX,
           });
+          expect(encodeAdmissionResponse(response)).toBe(JSON.stringify(response));
           expect(response.apiVersion).toBe(body.apiVersion);
           expect(response.kind).toBe('AdmissionReview');
           expect(response.response.uid).toBe(body.request.uid);

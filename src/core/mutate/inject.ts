@@ -29,6 +29,7 @@ import type {
   RawVolume,
   RawVolumeMount,
 } from '../pod.js';
+import { template } from './json-text.js';
 import { encodeStatus } from './status.js';
 
 /** Everything decided about a pod before it is mutated. */
@@ -106,12 +107,15 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
   const initIndex = inits.findIndex((c) => c.name === INIT_CONTAINER_NAME);
   const existingInit = initIndex >= 0 ? inits.splice(initIndex, 1)[0] : undefined;
   const appInitContainers = inits;
-  spec.initContainers = [ensureInitContainer(existingInit, plan), ...appInitContainers];
+  const init =
+    existingInit === undefined ? initContainerTemplate(plan) : ensureInitContainer(existingInit, plan);
+  spec.initContainers = [init, ...appInitContainers];
   spec.containers = spec.containers.map(copyContainer);
 
+  const env = appEnv(plan.identity.spiffeId);
   for (const container of [...appInitContainers, ...spec.containers]) {
     ensureMount(container);
-    ensureAppEnv(container, plan.identity.spiffeId, plan.previousSpiffeId);
+    ensureAppEnv(container, env, plan.previousSpiffeId);
   }
 
   const meta: RawMetadata = { ...original.metadata };
@@ -162,6 +166,9 @@ export function isOurMount(mount: RawVolumeMount): boolean {
   );
 }
 
+/** The mount every container gets: one frozen object shared by all pods (see json-text.ts). */
+const OUR_MOUNT: RawVolumeMount = template({ name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true });
+
 function ensureMount(container: RawContainer): void {
   container.volumeMounts ??= [];
   const index = container.volumeMounts.findIndex((m) => normalizeMountPath(m.mountPath) === MOUNT_PATH);
@@ -169,30 +176,36 @@ function ensureMount(container: RawContainer): void {
   if (existing !== undefined) {
     container.volumeMounts[index] = { ...existing, mountPath: MOUNT_PATH, readOnly: true };
   } else {
-    container.volumeMounts.push({ name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true });
+    container.volumeMounts.push(OUR_MOUNT);
   }
 }
 
+/** The file env entries, the same for every pod (frozen, shared). */
+const FILE_ENV: readonly RawEnvVar[] = [
+  template({ name: ENV_CERT_FILE, value: `${MOUNT_PATH}/${CERT_FILE}` }),
+  template({ name: ENV_KEY_FILE, value: `${MOUNT_PATH}/${KEY_FILE}` }),
+  template({ name: ENV_CA_FILE, value: `${MOUNT_PATH}/${CA_FILE}` }),
+];
+
 /** The env every app container gets, unless it already sets the name itself. */
 export function appEnv(spiffeId: string): RawEnvVar[] {
-  return [
-    { name: ENV_CERT_FILE, value: `${MOUNT_PATH}/${CERT_FILE}` },
-    { name: ENV_KEY_FILE, value: `${MOUNT_PATH}/${KEY_FILE}` },
-    { name: ENV_CA_FILE, value: `${MOUNT_PATH}/${CA_FILE}` },
-    { name: ENV_SPIFFE_ID, value: spiffeId },
-  ];
+  return [...FILE_ENV, { name: ENV_SPIFFE_ID, value: spiffeId }];
 }
 
-function ensureAppEnv(container: RawContainer, spiffeId: string, previousSpiffeId: string | undefined): void {
+function ensureAppEnv(
+  container: RawContainer,
+  wanted: readonly RawEnvVar[],
+  previousSpiffeId: string | undefined,
+): void {
   const env = (container.env ??= []);
-  for (const variable of appEnv(spiffeId)) {
+  for (const variable of wanted) {
     const index = env.findIndex((e) => e.name === variable.name);
     if (index < 0) {
       env.push(variable);
     } else if (
       variable.name === ENV_SPIFFE_ID &&
       previousSpiffeId !== undefined &&
-      previousSpiffeId !== spiffeId &&
+      previousSpiffeId !== variable['value'] &&
       env[index]?.['value'] === previousSpiffeId
     ) {
       env[index] = variable;
@@ -215,12 +228,34 @@ function initEnv(plan: InjectionPlan): RawEnvVar[] {
   ];
 }
 
+/** mtls-init as a new pod gets it, by everything it depends on; a handful per process, so never evicted in practice. */
+const initTemplates = new Map<string, RawContainer>();
+const MAX_INIT_TEMPLATES = 64;
+
+/** A new mtls-init for the plan: built once, then the same frozen object (and JSON text) for every pod. */
+function initContainerTemplate(plan: InjectionPlan): RawContainer {
+  const key = [
+    plan.initImage,
+    plan.initImagePullPolicy,
+    plan.identity.trustDomain,
+    plan.initWaitTimeoutSeconds,
+    plan.windows,
+  ].join('\n');
+  let container = initTemplates.get(key);
+  if (container === undefined) {
+    if (initTemplates.size >= MAX_INIT_TEMPLATES) initTemplates.clear();
+    container = template(ensureInitContainer({ name: INIT_CONTAINER_NAME }, plan));
+    initTemplates.set(key, container);
+  }
+  return container;
+}
+
 /**
  * mtls-init in its wanted state. An existing one (ours, from an earlier pass) keeps fields other webhooks or
  * API-server defaulting added (terminationMessagePath, extra mounts), so a reinvocation does not undo them.
+ * `container` is changed in place: pass a copy.
  */
-function ensureInitContainer(existing: RawContainer | undefined, plan: InjectionPlan): RawContainer {
-  const container: RawContainer = existing ?? { name: INIT_CONTAINER_NAME };
+function ensureInitContainer(container: RawContainer, plan: InjectionPlan): RawContainer {
   container.image = plan.initImage;
   container.imagePullPolicy = plan.initImagePullPolicy;
   container.args = ['init'];

@@ -74,7 +74,18 @@ function diff(before: Json, after: Json, ops: PatchOperation[], path: string): v
   if (before === after) return;
   const beforeIsArray = Array.isArray(before);
   const afterIsArray = Array.isArray(after);
+  if (beforeIsArray && afterIsArray) {
+    diffLists(before, after, ops, path);
+    return;
+  }
   const oldKeys = beforeIsArray ? undefined : Object.keys(before);
+  if (oldKeys !== undefined && !afterIsArray) {
+    const newKeys = Object.keys(after);
+    if (startsWithKeys(newKeys, oldKeys)) {
+      diffCopy(before as Record<string, unknown>, after, oldKeys, newKeys, ops, path);
+      return;
+    }
+  }
   const oldLength = oldKeys === undefined ? (before as unknown[]).length : oldKeys.length;
   let deleted = false;
   for (let t = oldLength - 1; t >= 0; t--) {
@@ -112,6 +123,86 @@ function diff(before: Json, after: Json, ops: PatchOperation[], path: string): v
   for (const key of Object.keys(after)) {
     const value = after[key];
     if (!hasOwn(before, key) && value !== undefined) ops.push({ op: 'add', path: child(path, key), value });
+  }
+}
+
+/** True when `keys` begins with exactly `prefix`, in order. */
+function startsWithKeys(keys: readonly string[], prefix: readonly string[]): boolean {
+  if (keys.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (keys[i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * `diff` of two objects where `after` has every key of `before`, in the same order, and perhaps more after
+ * them: what a copy made by spreading `before` and then setting keys looks like. The values are then read
+ * as two lists (Object.values) and compared by position, instead of by two lookups of every key in objects
+ * of many shapes. Same operations, same order as the general walk.
+ */
+function diffCopy(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  oldKeys: readonly string[],
+  newKeys: readonly string[],
+  ops: PatchOperation[],
+  path: string,
+): void {
+  const oldValues = Object.values(before);
+  const newValues = Object.values(after);
+  let deleted = false;
+  for (let t = oldKeys.length - 1; t >= 0; t--) {
+    const oldValue = oldValues[t];
+    const newValue = newValues[t];
+    if (oldValue === newValue && oldValue !== undefined) continue;
+    const key = oldKeys[t] as string;
+    if (newValue === undefined && oldValue !== undefined) {
+      ops.push({ op: 'remove', path: child(path, key) });
+      deleted = true;
+    } else if (
+      isContainer(oldValue) &&
+      isContainer(newValue) &&
+      Array.isArray(oldValue) === Array.isArray(newValue)
+    ) {
+      diff(oldValue, newValue, ops, child(path, key));
+    } else if (oldValue !== newValue) {
+      ops.push({ op: 'replace', path: child(path, key), value: newValue === undefined ? null : newValue });
+    }
+  }
+  if (!deleted && newKeys.length === oldKeys.length) return;
+  for (let i = oldKeys.length; i < newKeys.length; i++) {
+    const value = newValues[i];
+    if (value !== undefined) ops.push({ op: 'add', path: child(path, newKeys[i] as string), value });
+  }
+}
+
+/**
+ * `diff` of two lists. JSON lists have no holes, so an index below the length is an own element and the
+ * general walk's ownership checks reduce to comparing against the lengths.
+ */
+function diffLists(before: unknown[], after: unknown[], ops: PatchOperation[], path: string): void {
+  let deleted = false;
+  for (let t = before.length - 1; t >= 0; t--) {
+    const oldValue = before[t];
+    if (t >= after.length) {
+      ops.push({ op: 'remove', path: child(path, t) });
+      deleted = true;
+      continue;
+    }
+    const newValue = after[t];
+    if (oldValue === newValue && oldValue !== undefined) continue;
+    if (
+      isContainer(oldValue) &&
+      isContainer(newValue) &&
+      Array.isArray(oldValue) === Array.isArray(newValue)
+    ) {
+      diff(oldValue, newValue, ops, child(path, t));
+    } else if (oldValue !== newValue) {
+      ops.push({ op: 'replace', path: child(path, t), value: newValue === undefined ? null : newValue });
+    }
+  }
+  if (!deleted && after.length === before.length) return;
+  for (let i = before.length; i < after.length; i++) {
+    if (after[i] !== undefined) ops.push({ op: 'add', path: child(path, i), value: after[i] });
   }
 }
 
