@@ -14,7 +14,7 @@ export const SETTINGS: InjectionSettings = {
 export const EXCLUDED = ['kube-system', 'kube-node-lease', 'mtls-injector'] as const;
 export const SUFFIX = 'x7k2p';
 
-/** An AdmissionReview v1 for a pod CREATE in `namespace`. */
+/** An AdmissionReview v1 for a pod CREATE in `namespace`; tests also build invalid ones (a null object). */
 export function podReview(
   pod: unknown,
   overrides: Partial<AdmissionReview['request']> & { apiVersion?: AdmissionReview['apiVersion'] } = {},
@@ -33,7 +33,7 @@ export function podReview(
       dryRun: false,
       ...request,
     },
-  };
+  } as AdmissionReview;
 }
 
 /** A small, valid pod. */

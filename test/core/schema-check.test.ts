@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkPodShape, podShape } from '../../src/core/pod.js';
+import { admissionReviewSchema, parseAdmissionReview } from '../../src/core/review.js';
 import { compileCheck } from '../../src/core/schema-check.js';
 
 const isPodShape = compileCheck(podShape);
+const isAdmissionReview = compileCheck(admissionReviewSchema);
 
 /** Each field the shape reads: a well-typed value most of the time, anything JSON otherwise. */
 const anyJson = fc.jsonValue({ maxDepth: 2 });
@@ -99,5 +101,72 @@ describe('compileCheck', () => {
     expect(() => compileCheck(z.object({ a: z.string() }).superRefine(() => undefined))).toThrow(RangeError);
     expect(() => compileCheck(z.string().transform((s) => s.length))).toThrow(/pipe/);
     expect(compileCheck(z.object({ a: z.string().min(2) }))({ a: 'x' })).toBe(false);
+  });
+});
+
+/** AdmissionReview envelopes, each field usually right and sometimes anything. */
+const gvk = fc.record({ group: maybe(fc.string()), version: maybe(fc.string()), kind: maybe(fc.string()) });
+const review = fc.record(
+  {
+    apiVersion: maybe(fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1')),
+    kind: maybe(fc.constant('AdmissionReview')),
+    request: maybe(
+      fc.record(
+        {
+          uid: maybe(fc.string({ minLength: 1, maxLength: 8 })),
+          kind: maybe(gvk),
+          resource: maybe(
+            fc.record({
+              group: maybe(fc.string()),
+              version: maybe(fc.string()),
+              resource: maybe(fc.string()),
+            }),
+          ),
+          subResource: maybe(fc.string({ maxLength: 4 })),
+          namespace: maybe(fc.string({ maxLength: 4 })),
+          operation: maybe(fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT')),
+          object: fc.oneof(fc.object({ maxDepth: 1 }), anyJson),
+          dryRun: maybe(fc.boolean()),
+        },
+        { requiredKeys: ['uid', 'kind', 'resource', 'operation'] },
+      ),
+    ),
+  },
+  { requiredKeys: ['apiVersion', 'kind', 'request'] },
+);
+
+describe('the compiled AdmissionReview check', () => {
+  it('accepts exactly what the zod envelope accepts, the CREATE-needs-an-object rule included', () => {
+    let valid = 0;
+    let invalid = 0;
+    fc.assert(
+      fc.property(review, (value) => {
+        const expected = admissionReviewSchema.safeParse(value).success;
+        if (expected) valid++;
+        else invalid++;
+        expect(isAdmissionReview(value)).toBe(expected);
+        expect(parseAdmissionReview(value).ok).toBe(expected);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(valid).toBeGreaterThan(250);
+    expect(invalid).toBeGreaterThan(500);
+  });
+
+  it('hands back the body itself, not a copy', () => {
+    const body = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        operation: 'CREATE',
+        object: { spec: {} },
+        userInfo: { username: 'kept' },
+      },
+    };
+    const parsed = parseAdmissionReview(body);
+    expect(parsed.ok && parsed.review).toBe(body);
   });
 });
