@@ -221,7 +221,12 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
         excludedNamespaces: options.excludedNamespaces,
         secretSuffix: randomSuffix(),
       });
+      const body = encodeAdmissionResponse(response);
       const seconds = (performance.now() - started) / 1000;
+      // Answer first: fastify hands the text to the socket before send() returns, so the API server has it
+      // while the metrics and the log line below are written. Sent as text already encoded: fastify passes a
+      // string with a JSON content type through untouched.
+      void reply.type(JSON_CONTENT_TYPE).send(body);
       metrics.admissionDuration.observe({ endpoint }, seconds);
       count(RESULT[decision.kind], decision.reason, endpoint);
       const failedOpen =
@@ -244,8 +249,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
         },
         'admission review',
       );
-      // Sent as text already encoded: fastify passes a string with a JSON content type through untouched.
-      return reply.type(JSON_CONTENT_TYPE).send(encodeAdmissionResponse(response));
+      return reply;
     };
 
   app.post(MUTATE_PATH, handle('enabled', MUTATE_PATH));
