@@ -128,7 +128,21 @@ export function encodeAdmissionResponse(review: AdmissionReviewResponse): string
   if (patch === undefined) return JSON.stringify(review);
   const tail = JSON.stringify(rest);
   const more = tail === '{}' ? '' : `,${tail.slice(1, -1)}`;
-  return `{"apiVersion":${JSON.stringify(review.apiVersion)},"kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":${String(allowed)},"patch":"${patch}"${more}}}`;
+  // Joined into one flat string: fastify measures it and the socket encodes it, and each would flatten a
+  // concatenation again.
+  return [
+    '{"apiVersion":',
+    JSON.stringify(review.apiVersion),
+    ',"kind":"AdmissionReview","response":{"uid":',
+    JSON.stringify(uid),
+    ',"allowed":',
+    String(allowed),
+    ',"patch":"',
+    patch,
+    '"',
+    more,
+    '}}',
+  ].join('');
 }
 
 /** Denied: a hard rejection whatever the failurePolicy, with a message that says what to do. */

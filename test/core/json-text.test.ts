@@ -34,6 +34,8 @@ describe('jsonText and patchJson', () => {
       { op: 'replace', path: '/x', value: null },
       { op: 'move', path: '/to', from: '/from' },
       { op: 'add', path: '/list', value: [1, 'two', { three: 3 }] },
+      { op: 'add', path: '/metadata/annotations/quote"back\\slash\u0001tab\t', value: 'x' },
+      { op: 'add', path: '/metadata/labels/emoji-😀-lone-\ud800-end', value: 'x' },
     ];
     expect(patchJson(ops)).toBe(JSON.stringify(ops));
     expect(patchJson([])).toBe('[]');

@@ -20,15 +20,7 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import type {
-  RawContainer,
-  RawEnvVar,
-  RawMetadata,
-  RawPod,
-  RawPodSpec,
-  RawVolume,
-  RawVolumeMount,
-} from '../pod.js';
+import type { RawContainer, RawEnvVar, RawMetadata, RawPod, RawVolume, RawVolumeMount } from '../pod.js';
 import { template } from './json-text.js';
 import { encodeStatus } from './status.js';
 
@@ -86,8 +78,10 @@ export const INIT_SECURITY_CONTEXT_WINDOWS = {
  * container with our names) must have been ruled out by the caller.
  */
 export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
-  const spec: RawPodSpec = { ...original.spec };
-  const pod: RawPod = { ...original, spec };
+  // Every copy here is made key by key, not spread: see copyWith.
+  const spec = plainCopy(original.spec);
+  const pod = plainCopy(original);
+  pod.spec = spec;
   const fsGroup = spec.securityContext?.fsGroup;
 
   const volume: RawVolume = {
@@ -118,25 +112,52 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
     ensureAppEnv(container, env, plan.previousSpiffeId);
   }
 
-  const meta: RawMetadata = { ...original.metadata };
+  const meta: RawMetadata = original.metadata == null ? {} : plainCopy(original.metadata);
   pod.metadata = meta;
-  meta.labels = { ...meta.labels, [MANAGED_LABEL]: 'true' };
-  meta.annotations = {
-    ...meta.annotations,
-    [STATUS_ANNOTATION]: encodeStatus({
-      secret: plan.secretName,
-      containers: spec.containers.map((c) => c.name),
-      initContainers: appInitContainers.map((c) => c.name),
-    }),
-    [SECRET_ANNOTATION]: plan.secretName,
-    [SPIFFE_ID_ANNOTATION]: plan.identity.spiffeId,
-  };
+  meta.labels = copyWith(meta.labels, [MANAGED_LABEL, 'true']);
+  meta.annotations = copyWith(
+    meta.annotations,
+    [
+      STATUS_ANNOTATION,
+      encodeStatus({
+        secret: plan.secretName,
+        containers: spec.containers.map((c) => c.name),
+        initContainers: appInitContainers.map((c) => c.name),
+      }),
+    ],
+    [SECRET_ANNOTATION, plan.secretName],
+    [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
+  );
   return pod;
+}
+
+/** A shallow copy built key by key from an empty object, in the source's key order (see copyWith). */
+function plainCopy<T extends object>(source: T): T {
+  const copy = {} as Record<string, unknown>;
+  for (const key in source) copy[key] = source[key];
+  return copy as T;
+}
+
+/**
+ * A copy of `source` (null or absent: an empty map) with `entries` set, in the key order a spread would give.
+ * Built key by key from an empty object: adding keys to a spread copy of an object JSON.parse made cost
+ * several times more, cold (the copy shares the parsed object's hidden class, and each new key reshaped it).
+ */
+function copyWith(
+  source: Readonly<Record<string, string>> | null | undefined,
+  ...entries: readonly (readonly [string, string])[]
+): Record<string, string> {
+  const copy: Record<string, string> = {};
+  if (source != null) for (const key in source) copy[key] = source[key] as string;
+  for (const [key, value] of entries) copy[key] = value;
+  return copy;
 }
 
 /** A container copy whose env and mount lists can be changed without touching the original. */
 function copyContainer(container: RawContainer): RawContainer {
-  const copy: RawContainer = { ...container };
+  // A spread copy is the cheapest when no key will be added to it; otherwise copy key by key (see copyWith).
+  const copy: RawContainer =
+    container.env != null && container.volumeMounts != null ? { ...container } : plainCopy(container);
   if (container.env != null) copy.env = [...container.env];
   if (container.volumeMounts != null) copy.volumeMounts = [...container.volumeMounts];
   return copy;
@@ -187,9 +208,19 @@ const FILE_ENV: readonly RawEnvVar[] = [
   template({ name: ENV_CA_FILE, value: `${MOUNT_PATH}/${CA_FILE}` }),
 ];
 
+/** `MTLS_SPIFFE_ID` entries by identity, as templates; bounded, since every namespace and account has one. */
+const spiffeEnvs = new Map<string, RawEnvVar>();
+const MAX_SPIFFE_ENVS = 4096;
+
 /** The env every app container gets, unless it already sets the name itself. */
 export function appEnv(spiffeId: string): RawEnvVar[] {
-  return [...FILE_ENV, { name: ENV_SPIFFE_ID, value: spiffeId }];
+  let spiffeEnv = spiffeEnvs.get(spiffeId);
+  if (spiffeEnv === undefined) {
+    if (spiffeEnvs.size >= MAX_SPIFFE_ENVS) spiffeEnvs.clear();
+    spiffeEnv = template({ name: ENV_SPIFFE_ID, value: spiffeId });
+    spiffeEnvs.set(spiffeId, spiffeEnv);
+  }
+  return [...FILE_ENV, spiffeEnv];
 }
 
 function ensureAppEnv(

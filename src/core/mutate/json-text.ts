@@ -26,35 +26,64 @@ function deepFreeze(value: object): void {
  * (mtls-init at the head of `spec.initContainers`).
  */
 export function jsonText(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  const known = TEXT.get(value);
-  if (known !== undefined) return known;
-  if (!Array.isArray(value)) return JSON.stringify(value);
-  let out = '[';
-  for (let i = 0; i < value.length; i++) {
-    const item: unknown = value[i];
-    if (i > 0) out += ',';
-    out +=
-      typeof item === 'object' && item !== null
-        ? (TEXT.get(item) ?? JSON.stringify(item))
-        : (JSON.stringify(item) ?? 'null');
+  const parts: string[] = [];
+  pushJson(parts, value);
+  return parts.join('');
+}
+
+function pushJson(parts: string[], value: unknown): void {
+  if (typeof value === 'string') {
+    parts.push(quote(value));
+    return;
   }
-  return `${out}]`;
+  if (typeof value !== 'object' || value === null) {
+    parts.push(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  const known = TEXT.get(value);
+  if (known !== undefined) {
+    parts.push(known);
+  } else if (!Array.isArray(value)) {
+    parts.push(JSON.stringify(value));
+  } else {
+    parts.push('[');
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (i > 0) parts.push(',');
+      if (typeof item === 'object' && item !== null) parts.push(TEXT.get(item) ?? JSON.stringify(item));
+      else parts.push(JSON.stringify(item) ?? 'null');
+    }
+    parts.push(']');
+  }
 }
 
 /**
  * `JSON.stringify(ops)`, byte for byte (a test holds the two equal), for the operations `buildPatch` makes:
- * keys in the order op, path, from, value, and templates written from their remembered text.
+ * keys in the order op, path, from, value, and templates written from their remembered text. The pieces are
+ * joined once into a flat string: concatenating them one by one made a tree of partial strings that every
+ * later reader (the UTF-8 encoder first) had to flatten again.
  */
 export function patchJson(ops: readonly PatchOperation[]): string {
-  let out = '[';
+  const parts: string[] = ['['];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as PatchOperation;
-    if (i > 0) out += ',';
-    out += `{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)}`;
-    if (op.from !== undefined) out += `,"from":${JSON.stringify(op.from)}`;
-    if (op.value !== undefined) out += `,"value":${jsonText(op.value)}`;
-    out += '}';
+    parts.push(i === 0 ? '{"op":"' : ',{"op":"', op.op, '","path":', quote(op.path));
+    if (op.from !== undefined) parts.push(',"from":', quote(op.from));
+    if (op.value !== undefined) {
+      parts.push(',"value":');
+      pushJson(parts, op.value);
+    }
+    parts.push('}');
   }
-  return `${out}]`;
+  parts.push(']');
+  return parts.join('');
+}
+
+/** Characters JSON.stringify writes escaped: quote, backslash, controls and (unpaired) surrogates. */
+// eslint-disable-next-line no-control-regex -- the control characters are exactly what is looked for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`; a pointer almost never needs an escape, and then quoting it is enough. */
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
