@@ -124,10 +124,8 @@ export function patchResponse(
  * the rest of the answer.
  */
 export function encodeAdmissionResponse(review: AdmissionReviewResponse): string {
-  const { uid, allowed, patch, ...rest } = review.response;
-  if (patch === undefined) return JSON.stringify(review);
-  const tail = JSON.stringify(rest);
-  const more = tail === '{}' ? '' : `,${tail.slice(1, -1)}`;
+  const { uid, allowed, patch, patchType, warnings, status } = review.response;
+  if (patch === undefined || status !== undefined) return JSON.stringify(review);
   // Joined into one flat string: fastify measures it and the socket encodes it, and each would flatten a
   // concatenation again.
   return [
@@ -139,8 +137,8 @@ export function encodeAdmissionResponse(review: AdmissionReviewResponse): string
     String(allowed),
     ',"patch":"',
     patch,
-    '"',
-    more,
+    patchType === undefined ? '"' : `","patchType":${JSON.stringify(patchType)}`,
+    warnings === undefined ? '' : `,"warnings":${JSON.stringify(warnings)}`,
     '}}',
   ].join('');
 }
