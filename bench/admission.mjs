@@ -6,6 +6,7 @@
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,11 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
 const CONNECTIONS = [1, 16];
 const TARGET_RATIO = 0.85;
 const TARGET_P99_MS = 2;
+// The load generator: `socket` (default) writes each request on its own keep-alive TLS connection and reads
+// the answer by its content-length, as wrk or autocannon do, so the client's own overhead and pauses stay
+// small next to the server's; `https` uses node:https with a keep-alive Agent (about 200 µs of client work
+// and millisecond pauses of its own per request, which mask the server's).
+const CLIENT = process.env['BENCH_CLIENT'] ?? 'socket';
 
 if (process.argv[2] === '--load') {
   process.once('message', (job) => {
@@ -33,9 +39,65 @@ if (process.argv[2] === '--load') {
 }
 
 /** The load generator (child process): `connections` loops, each one request at a time on its own socket. */
-async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca, rate }) {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca, rate, client }) {
   const payload = Buffer.from(body);
+  const send =
+    client === 'https'
+      ? httpsClient(port, path, payload, ca, connections)
+      : socketClient(port, path, payload, ca);
+
+  const latencies = [];
+  let total = 0;
+  let errors = 0;
+  let responseBytes = 0;
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const stopAt = measureFrom + durationMs;
+  // With `rate` (requests/s over all connections) each connection sends on a fixed schedule (open loop);
+  // without it, each sends its next request as soon as the previous answer arrives (closed loop).
+  const loop = async (index) => {
+    const interval = rate === undefined ? 0 : (1000 * connections) / rate;
+    let next = start + (interval * index) / connections;
+    for (;;) {
+      if (interval > 0) {
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next += interval;
+      }
+      const t0 = performance.now();
+      if (t0 >= stopAt) return;
+      try {
+        const res = await send.once(index);
+        if (res.status !== 200) errors++;
+        responseBytes = res.bytes;
+      } catch {
+        errors++;
+      }
+      const t1 = performance.now();
+      total++;
+      if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, (_, i) => loop(i)));
+  send.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return {
+    requests: latencies.length,
+    totalRequests: total,
+    requestsPerSecond: latencies.length / (durationMs / 1000),
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+    errors,
+    responseBytes,
+  };
+}
+
+/** node:https with a keep-alive Agent of `connections` sockets. */
+function httpsClient(port, path, payload, ca, connections) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const once = () =>
     new Promise((resolve, reject) => {
       const req = request(
@@ -59,54 +121,70 @@ async function runLoad({ port, path, body, connections, warmupMs, durationMs, ca
       req.on('error', reject);
       req.end(payload);
     });
+  return { once, close: () => agent.destroy() };
+}
 
-  const latencies = [];
-  let total = 0;
-  let errors = 0;
-  let responseBytes = 0;
-  const start = performance.now();
-  const measureFrom = start + warmupMs;
-  const stopAt = measureFrom + durationMs;
-  // With `rate` (requests/s over all connections) each connection sends on a fixed schedule (open loop);
-  // without it, each sends its next request as soon as the previous answer arrives (closed loop).
-  const loop = async (index) => {
-    const interval = rate === undefined ? 0 : (1000 * connections) / rate;
-    let next = start + (interval * index) / connections;
-    for (;;) {
-      if (interval > 0) {
-        const wait = next - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        next += interval;
-      }
-      const t0 = performance.now();
-      if (t0 >= stopAt) return;
-      try {
-        const res = await once();
-        if (res.status !== 200) errors++;
-        responseBytes = res.bytes;
-      } catch {
-        errors++;
-      }
-      const t1 = performance.now();
-      total++;
-      if (t0 >= measureFrom && t1 <= stopAt) latencies.push(t1 - t0);
+/**
+ * One keep-alive TLS connection per loop, each carrying one request at a time: the request bytes are
+ * written whole and the answer is read by its content-length (fastify always sends one here).
+ */
+function socketClient(port, path, payload, ca) {
+  const requestBytes = Buffer.concat([
+    Buffer.from(
+      `POST ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n`,
+    ),
+    payload,
+  ]);
+  const connections = new Map();
+  const open = () =>
+    new Promise((resolve, reject) => {
+      const conn = { socket: undefined, buffer: Buffer.alloc(0), pending: undefined, closed: false };
+      const settle = (err, value) => {
+        const pending = conn.pending;
+        conn.pending = undefined;
+        if (pending === undefined) return;
+        if (err) pending.reject(err);
+        else pending.resolve(value);
+      };
+      conn.socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => resolve(conn));
+      conn.socket.setNoDelay(true);
+      conn.socket.on('data', (chunk) => {
+        conn.buffer = conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk]);
+        const end = conn.buffer.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = conn.buffer.toString('latin1', 0, end);
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        if (length === null) {
+          settle(new Error('answer without content-length'));
+          conn.socket.destroy();
+          return;
+        }
+        const total = end + 4 + Number(length[1]);
+        if (conn.buffer.length < total) return;
+        conn.buffer = conn.buffer.subarray(total);
+        settle(undefined, { status: Number(head.slice(9, 12)), bytes: Number(length[1]) });
+      });
+      conn.socket.on('error', (err) => {
+        settle(err);
+        reject(err);
+      });
+      conn.socket.on('close', () => {
+        conn.closed = true;
+        settle(new Error('connection closed'));
+      });
+    });
+  const once = async (index) => {
+    let conn = connections.get(index);
+    if (conn === undefined || conn.closed) {
+      conn = await open();
+      connections.set(index, conn);
     }
+    return new Promise((resolve, reject) => {
+      conn.pending = { resolve, reject };
+      conn.socket.write(requestBytes);
+    });
   };
-  await Promise.all(Array.from({ length: connections }, (_, i) => loop(i)));
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return {
-    requests: latencies.length,
-    totalRequests: total,
-    requestsPerSecond: latencies.length / (durationMs / 1000),
-    p50Ms: pct(50),
-    p99Ms: pct(99),
-    maxMs: latencies[latencies.length - 1] ?? NaN,
-    errors,
-    responseBytes,
-  };
+  return { once, close: () => connections.forEach((conn) => conn.socket.destroy()) };
 }
 
 function load(job) {
@@ -416,6 +494,7 @@ async function main() {
           warmupMs: WARMUP_MS,
           durationMs: DURATION_MS,
           ca: cert,
+          client: CLIENT,
         });
         const cpu = process.cpuUsage(cpuBefore);
         const cpuMicrosPerRequest = (cpu.user + cpu.system) / result.totalRequests;
@@ -435,6 +514,7 @@ async function main() {
     durationMs: DURATION_MS * 2,
     ca: cert,
     rate: 500,
+    client: CLIENT,
   });
   const histogramAfter = await bucketCounts(webhook.metrics.registry);
   const inWebhook = percentilesFromBuckets(histogramBefore, histogramAfter, [50, 99]);
@@ -497,6 +577,7 @@ async function main() {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     loadAverageAtStart,
     loadAverageAtEnd: loadavg(),
+    client: CLIENT,
     requestBodyBytes: Buffer.byteLength(body),
     webhookResponseBytes: oneConn.responseBytes,
     warmupMs: WARMUP_MS,
@@ -519,7 +600,7 @@ async function main() {
 
   const pad = (s, n) => String(s).padEnd(n);
   const lines = [
-    `node ${process.version}, ${result.cpus} CPUs (${result.cpuModel}), request ${result.requestBodyBytes} B, webhook response ${result.webhookResponseBytes} B, ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up, median of ${ROUNDS} paired rounds`,
+    `node ${process.version}, ${result.cpus} CPUs (${result.cpuModel}), request ${result.requestBodyBytes} B, webhook response ${result.webhookResponseBytes} B, ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up, median of ${ROUNDS} paired rounds, client: ${CLIENT}`,
     '',
     `| ${pad('server', 16)} | conns | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | server CPU µs/req | errors |`,
     `| ${'-'.repeat(16)} | ----- | ${'-'.repeat(7)} | ------ | ------ | ----------------- | ------ |`,
