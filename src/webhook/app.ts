@@ -188,10 +188,8 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
     inFlight.set(request, reply);
     done();
   });
-  app.addHook('onResponse', (request, _reply, done) => {
-    inFlight.delete(request);
-    done();
-  });
+  // Every answer below removes its request from `inFlight` once sent (no onResponse hook on the hot path);
+  // requests that never get an answer (the client went away) are removed by the sweep.
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -227,6 +225,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       // while the metrics and the log line below are written. Sent as text already encoded: fastify passes a
       // string with a JSON content type through untouched.
       void reply.type(JSON_CONTENT_TYPE).send(body);
+      inFlight.delete(request);
       metrics.admissionDuration.observe({ endpoint }, seconds);
       count(RESULT[decision.kind], decision.reason, endpoint);
       const failedOpen =
@@ -255,10 +254,11 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   app.post(MUTATE_PATH, handle('enabled', MUTATE_PATH));
   app.post(MUTATE_STRICT_PATH, handle('strict', MUTATE_STRICT_PATH));
 
-  app.setNotFoundHandler((_request, reply) => {
+  app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
       .send({ error: 'Not Found', message: `POST ${MUTATE_PATH} or ${MUTATE_STRICT_PATH}` });
+    inFlight.delete(request);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -283,6 +283,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
     // Oversized bodies are not read; close the connection instead of draining megabytes (A4).
     if (status === 413) void reply.header('connection', 'close');
     void reply.code(reason === 'internal_error' ? 500 : status).send({ error: reason, message });
+    inFlight.delete(request);
   });
 
   return app;
