@@ -479,6 +479,13 @@ async function main() {
     ['fastify echo', echoPort, '/echo'],
     ['webhook /mutate', webhook.port, '/mutate'],
   ];
+  // One unrecorded run per server and connection count first: the first rounds otherwise include V8
+  // compiling the hot path (the webhook's first round was consistently its slowest).
+  for (const connections of CONNECTIONS) {
+    for (const [, port, path] of servers) {
+      await load({ port, path, body, connections, warmupMs: 0, durationMs: 2000, ca: cert, client: CLIENT });
+    }
+  }
   const rounds = [];
   for (const connections of CONNECTIONS) {
     for (let round = 0; round < ROUNDS; round++) {
