@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compileCheck } from './schema-check.js';
+import { compileIssues } from './schema-check.js';
 
 /**
  * The parts of a raw pod (as JSON from the API server) that injection reads or writes. Everything else is
@@ -55,8 +55,8 @@ export const podShape = z.object({
   }),
 });
 
-/** `podShape` as a validator that only answers valid or not (see schema-check.ts). */
-const isPodShape = compileCheck(podShape);
+/** What is wrong with a pod's shape, or undefined; compiled, zod only for the refused (schema-check.ts). */
+const podShapeIssues = compileIssues(podShape);
 
 /** A raw pod whose shape `podShape` has checked. Index signatures keep every unknown field. */
 export interface RawPod extends JsonObject {
@@ -107,14 +107,10 @@ export function checkPodShape(
   if (pod === null || typeof pod !== 'object' || Array.isArray(pod)) {
     return { ok: false, message: `expected a pod object, got ${pod === null ? 'null' : typeof pod}` };
   }
-  // The compiled check answers for the valid pods; zod runs only to say what is wrong with the others.
-  if (isPodShape(pod)) return { ok: true, pod: pod as RawPod };
-  const result = podShape.safeParse(pod);
-  if (result.success) return { ok: true, pod: pod as RawPod };
-  const problems = result.error.issues
-    .slice(0, 3)
-    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-  const more = result.error.issues.length > 3 ? ` (and ${result.error.issues.length - 3} more)` : '';
+  const issues = podShapeIssues(pod);
+  if (issues === undefined) return { ok: true, pod: pod as RawPod };
+  const problems = issues.slice(0, 3).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
   return { ok: false, message: problems.join('; ') + more };
 }
 

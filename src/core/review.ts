@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { patchJson } from './mutate/json-text.js';
 import type { PatchOperation } from './mutate/patch.js';
 import { formatPath } from './pod.js';
-import { compileCheck } from './schema-check.js';
+import { compileIssues } from './schema-check.js';
 
 /** The AdmissionReview versions answered; the response is always in the version asked (A8). */
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -44,10 +44,10 @@ export const admissionReviewSchema = z.object({
 });
 
 /**
- * `admissionReviewSchema` compiled to a validator that only answers valid or not (schema-check.ts): a valid
- * body is used as it is, with no copy, and zod parses only the bodies it refuses, to say why.
+ * What is wrong with a body as an AdmissionReview, or undefined (schema-check.ts): a valid body is used as it
+ * is, with no copy, and zod parses only the bodies the compiled check refuses, to say why.
  */
-const isAdmissionReview = compileCheck(admissionReviewSchema);
+const reviewIssues = compileIssues(admissionReviewSchema);
 
 export type AdmissionReview = z.infer<typeof admissionReviewSchema>;
 export type AdmissionRequest = AdmissionReview['request'];
@@ -71,12 +71,9 @@ export function parseAdmissionReview(
   body: unknown,
 ):
   { readonly ok: true; readonly review: AdmissionReview } | { readonly ok: false; readonly message: string } {
-  if (isAdmissionReview(body)) return { ok: true, review: body as AdmissionReview };
-  const result = admissionReviewSchema.safeParse(body);
-  if (result.success) return { ok: true, review: result.data };
-  const problems = result.error.issues
-    .slice(0, 3)
-    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const issues = reviewIssues(body);
+  if (issues === undefined) return { ok: true, review: body as AdmissionReview };
+  const problems = issues.slice(0, 3).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
   return { ok: false, message: `not an AdmissionReview we can answer: ${problems.join('; ')}` };
 }
 

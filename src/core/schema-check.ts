@@ -32,3 +32,17 @@ export function compileCheck(schema: z.ZodType): (value: unknown) => boolean {
   const validate = ajv.compile(jsonSchema);
   return (value) => validate(value);
 }
+
+/**
+ * The problems zod finds in a value, or undefined when it has none, asking the compiled check first: valid
+ * values (nearly all) never reach zod and are used as they are, with no copy; zod parses only the others, to
+ * name what is wrong with them.
+ */
+export function compileIssues(schema: z.ZodType): (value: unknown) => z.ZodError['issues'] | undefined {
+  const check = compileCheck(schema);
+  return (value) => {
+    if (check(value)) return undefined;
+    const result = schema.safeParse(value);
+    return result.success ? undefined : result.error.issues;
+  };
+}

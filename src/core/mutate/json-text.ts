@@ -48,10 +48,8 @@ function pushJson(parts: string[], value: unknown): void {
   } else {
     parts.push('[');
     for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
       if (i > 0) parts.push(',');
-      if (typeof item === 'object' && item !== null) parts.push(TEXT.get(item) ?? JSON.stringify(item));
-      else parts.push(JSON.stringify(item) ?? 'null');
+      pushJson(parts, value[i]);
     }
     parts.push(']');
   }

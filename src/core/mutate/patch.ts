@@ -94,16 +94,7 @@ function diff(before: Json, after: Json, ops: PatchOperation[], path: string): v
     const newValue = (after as Record<string | number, unknown>)[key];
     if (oldValue === newValue && oldValue !== undefined && hasOwn(after, key)) continue;
     if (hasOwn(after, key) && !(newValue === undefined && oldValue !== undefined && !afterIsArray)) {
-      if (
-        isContainer(oldValue) &&
-        isContainer(newValue) &&
-        Array.isArray(oldValue) === Array.isArray(newValue)
-      ) {
-        diff(oldValue, newValue, ops, child(path, key));
-      } else if (oldValue !== newValue) {
-        // compare() deep-copies through JSON, which turns undefined into null.
-        ops.push({ op: 'replace', path: child(path, key), value: newValue === undefined ? null : newValue });
-      }
+      diffValue(oldValue, newValue, ops, path, key);
     } else if (beforeIsArray === afterIsArray) {
       ops.push({ op: 'remove', path: child(path, key) });
       deleted = true;
@@ -123,6 +114,24 @@ function diff(before: Json, after: Json, ops: PatchOperation[], path: string): v
   for (const key of Object.keys(after)) {
     const value = after[key];
     if (!hasOwn(before, key) && value !== undefined) ops.push({ op: 'add', path: child(path, key), value });
+  }
+}
+
+/**
+ * One own key or index present on both sides, whose values are not the same: two containers of one kind are
+ * walked, anything else is replaced (compare() deep-copies through JSON, which turns undefined into null).
+ */
+function diffValue(
+  oldValue: unknown,
+  newValue: unknown,
+  ops: PatchOperation[],
+  path: string,
+  key: string | number,
+): void {
+  if (isContainer(oldValue) && isContainer(newValue) && Array.isArray(oldValue) === Array.isArray(newValue)) {
+    diff(oldValue, newValue, ops, child(path, key));
+  } else if (oldValue !== newValue) {
+    ops.push({ op: 'replace', path: child(path, key), value: newValue === undefined ? null : newValue });
   }
 }
 
@@ -158,14 +167,8 @@ function diffCopy(
     if (newValue === undefined && oldValue !== undefined) {
       ops.push({ op: 'remove', path: child(path, key) });
       deleted = true;
-    } else if (
-      isContainer(oldValue) &&
-      isContainer(newValue) &&
-      Array.isArray(oldValue) === Array.isArray(newValue)
-    ) {
-      diff(oldValue, newValue, ops, child(path, key));
-    } else if (oldValue !== newValue) {
-      ops.push({ op: 'replace', path: child(path, key), value: newValue === undefined ? null : newValue });
+    } else {
+      diffValue(oldValue, newValue, ops, path, key);
     }
   }
   if (!deleted && newKeys.length === oldKeys.length) return;
@@ -190,15 +193,7 @@ function diffLists(before: unknown[], after: unknown[], ops: PatchOperation[], p
     }
     const newValue = after[t];
     if (oldValue === newValue && oldValue !== undefined) continue;
-    if (
-      isContainer(oldValue) &&
-      isContainer(newValue) &&
-      Array.isArray(oldValue) === Array.isArray(newValue)
-    ) {
-      diff(oldValue, newValue, ops, child(path, t));
-    } else if (oldValue !== newValue) {
-      ops.push({ op: 'replace', path: child(path, t), value: newValue === undefined ? null : newValue });
-    }
+    diffValue(oldValue, newValue, ops, path, t);
   }
   if (!deleted && after.length === before.length) return;
   for (let i = before.length; i < after.length; i++) {
