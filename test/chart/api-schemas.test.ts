@@ -3,7 +3,7 @@
  * compiles (types, required fields, enums): the offline stand-in for `kubectl apply --dry-run`. It does not
  * catch unknown fields; the end-to-end suite's `helm install` into a real API server does.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
@@ -16,7 +16,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { hasHelm, render, VALUE_SETS } from './helm.js';
+import { describeWithHelm, render, VALUE_SETS } from './helm.js';
 
 type Validator = (data: unknown) => void;
 function validator<T>(Model: new (data: T) => { validate(): void }): Validator {
@@ -40,7 +40,7 @@ const MODELS: Readonly<Record<string, Validator>> = {
 /** CRD kinds we render but cannot validate offline (their CRDs are not part of kubernetes-models). */
 const CRDS = new Set(['monitoring.coreos.com/v1 ServiceMonitor']);
 
-describe.skipIf(!hasHelm)('chart objects against the Kubernetes API schemas', () => {
+describeWithHelm('chart objects against the Kubernetes API schemas', () => {
   it.each(Object.entries(VALUE_SETS))('validates every object (%s)', (_name, set) => {
     for (const o of render(set)) {
       const key = `${o.apiVersion} ${o.kind}`;

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/loader.js';
 import { type Config, FIELDS } from '../../src/config/schema.js';
-import { find, hasHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
+import { find, describeWithHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chart-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +30,7 @@ function flatKeys(obj: Record<string, unknown>, prefix = ''): string[] {
   );
 }
 
-describe.skipIf(!hasHelm)('chart config file', () => {
+describeWithHelm('chart config file', () => {
   it.each(Object.entries(VALUE_SETS))('is accepted by the product config loader (%s)', (_name, set) => {
     expect(() => renderedConfig(set)).not.toThrow();
   });

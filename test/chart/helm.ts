@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,6 +19,16 @@ export const NAMESPACE = 'mtls-injector';
 export const hasHelm = existsSync(HELM);
 if (!hasHelm) {
   console.warn(`test/chart: ${HELM} is missing; run \`bash scripts/setup-tools.sh\`. Skipping chart tests.`);
+}
+
+/**
+ * `describe` for a suite that needs helm (and whatever else `ready` says). vitest runs the body of a
+ * `describe.skipIf` suite anyway, to collect its tests, and most chart suites render at collection time; so
+ * without helm the suite is registered as skipped and its body never runs.
+ */
+export function describeWithHelm(name: string, body: () => void, ready = true): void {
+  if (hasHelm && ready) describe(name, body);
+  else describe.skip(name, () => undefined);
 }
 
 /** A rendered Kubernetes object; `find` casts it to a kubernetes-models interface for typed assertions. */

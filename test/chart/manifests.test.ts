@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { hasHelm, REPO_ROOT } from './helm.js';
+import { describeWithHelm, REPO_ROOT } from './helm.js';
 
-describe.skipIf(!hasHelm)('manifests/mtls-injector.yaml', () => {
+describeWithHelm('manifests/mtls-injector.yaml', () => {
   it('is exactly what scripts/render-manifests.sh renders from the chart (no drift)', () => {
     const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/render-manifests.sh'), '--check'], {
       encoding: 'utf8',

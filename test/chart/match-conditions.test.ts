@@ -4,8 +4,8 @@
  * server calls the webhook. The real API server compiles them in the end-to-end suite.
  */
 import type { IMutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
-import { describe, expect, it } from 'vitest';
-import { find, hasHelm, render } from './helm.js';
+import { expect, it } from 'vitest';
+import { find, describeWithHelm, render } from './helm.js';
 
 interface Cel {
   run(expression: string, bindings: Record<string, unknown>): unknown;
@@ -103,18 +103,26 @@ const pods: Record<string, { pod: object; notMirror: boolean; notInjected: boole
   },
 };
 
-describe.skipIf(!hasHelm || cel === undefined)('chart matchConditions (CEL)', () => {
-  const mwc = find<IMutatingWebhookConfiguration>(render(), 'MutatingWebhookConfiguration', 'mtls-injector');
-  const conditions = mwc.webhooks?.[0]?.matchConditions ?? [];
-
-  it('uses the same conditions on every entry', () => {
-    for (const w of mwc.webhooks ?? []) expect(w.matchConditions).toEqual(conditions);
-  });
-
-  it.each(Object.entries(pods))('decides %s', (_name, { pod, notMirror, notInjected }) => {
-    const results = Object.fromEntries(
-      conditions.map((c) => [c.name, cel?.run(c.expression, { object: toCel(pod) })]),
+describeWithHelm(
+  'chart matchConditions (CEL)',
+  () => {
+    const mwc = find<IMutatingWebhookConfiguration>(
+      render(),
+      'MutatingWebhookConfiguration',
+      'mtls-injector',
     );
-    expect(results).toEqual({ 'not-mirror-pod': notMirror, 'not-already-injected': notInjected });
-  });
-});
+    const conditions = mwc.webhooks?.[0]?.matchConditions ?? [];
+
+    it('uses the same conditions on every entry', () => {
+      for (const w of mwc.webhooks ?? []) expect(w.matchConditions).toEqual(conditions);
+    });
+
+    it.each(Object.entries(pods))('decides %s', (_name, { pod, notMirror, notInjected }) => {
+      const results = Object.fromEntries(
+        conditions.map((c) => [c.name, cel?.run(c.expression, { object: toCel(pod) })]),
+      );
+      expect(results).toEqual({ 'not-mirror-pod': notMirror, 'not-already-injected': notInjected });
+    });
+  },
+  cel !== undefined,
+);

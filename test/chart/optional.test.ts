@@ -1,12 +1,12 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { describe, expect, it } from 'vitest';
-import { find, hasHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
+import { expect, it } from 'vitest';
+import { find, describeWithHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
 
 const WEBHOOK = 'mtls-injector-webhook';
 const ROTATOR = 'mtls-injector-rotator';
 
-describe.skipIf(!hasHelm)('chart optional parts', () => {
+describeWithHelm('chart optional parts', () => {
   it('renders no NetworkPolicy and no ServiceMonitor by default', () => {
     expect(ofKind(render(), 'NetworkPolicy')).toEqual([]);
     expect(ofKind(render(), 'ServiceMonitor')).toEqual([]);

@@ -3,8 +3,8 @@ import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
-import { describe, expect, it } from 'vitest';
-import { find, hasHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
+import { expect, it } from 'vitest';
+import { find, describeWithHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
 
 const ROTATOR = 'mtls-injector-rotator';
 
@@ -38,7 +38,7 @@ const baseClusterGrants = [
   ),
 ];
 
-describe.skipIf(!hasHelm)('chart RBAC', () => {
+describeWithHelm('chart RBAC', () => {
   it('grants the rotator exactly what it needs cluster-wide (no apps patch without onboarding.auto)', () => {
     const role = find<IClusterRole>(render(), 'ClusterRole', ROTATOR);
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants].sort());

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
-import { CHART_DIR, hasHelm, helm, RELEASE } from './helm.js';
+import { CHART_DIR, describeWithHelm, helm, RELEASE } from './helm.js';
 
 interface SchemaNode {
   type?: string | string[];
@@ -63,7 +63,7 @@ function leaves(map: YAMLMap, prefix = '', out: [string, string][] = []): [strin
   return out;
 }
 
-describe.skipIf(!hasHelm)('chart values and schema', () => {
+describeWithHelm('chart values and schema', () => {
   it('closes every object in values.schema.json (additionalProperties: false), except typed maps', () => {
     const defs = Object.entries(schema.definitions ?? {});
     const nodes = [

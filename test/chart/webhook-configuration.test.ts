@@ -1,8 +1,8 @@
 import type { IMutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import type { IMutatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhook';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ALWAYS_EXCLUDED_NAMESPACES, OPT_IN_LABEL } from '../../src/core/names.js';
-import { find, hasHelm, NAMESPACE, render, selectorMatches } from './helm.js';
+import { find, describeWithHelm, NAMESPACE, render, selectorMatches } from './helm.js';
 
 function webhooks(extra: readonly string[] = []): IMutatingWebhook[] {
   return (
@@ -11,7 +11,7 @@ function webhooks(extra: readonly string[] = []): IMutatingWebhook[] {
   );
 }
 
-describe.skipIf(!hasHelm)('chart MutatingWebhookConfiguration', () => {
+describeWithHelm('chart MutatingWebhookConfiguration', () => {
   const entries = webhooks();
 
   it('has the three entries, each to the right path of our Service', () => {

@@ -3,13 +3,13 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IContainer } from 'kubernetes-models/v1/Container';
-import { describe, expect, it } from 'vitest';
-import { find, hasHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
+import { expect, it } from 'vitest';
+import { find, describeWithHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
 
 const WEBHOOK = 'mtls-injector-webhook';
 const ROTATOR = 'mtls-injector-rotator';
 
-describe.skipIf(!hasHelm)('chart workloads', () => {
+describeWithHelm('chart workloads', () => {
   const objects = render();
   const webhook = find<IDeployment>(objects, 'Deployment', WEBHOOK);
   const rotator = find<IDeployment>(objects, 'Deployment', ROTATOR);
