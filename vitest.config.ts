@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
+    // Says once which tools (helm, kubectl, promtool) are missing and which suites are skipped for it.
+    globalSetup: ['test/global-setup.ts'],
     // In CI a JSON report feeds scripts/test-summary.mjs, which prints the closing count line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest/unit.json' }]] : ['default'],
     testTimeout: 30_000,

@@ -18,8 +18,8 @@ value_sets=(
   "--set webhook.failurePolicy=Ignore"
   "--set networkPolicy.enabled=true"
   "--set serviceMonitor.enabled=true"
-  "--set onboarding.auto=true"
-  "--set webhook.failurePolicy=Ignore --set networkPolicy.enabled=true --set serviceMonitor.enabled=true --set onboarding.auto=true --set webhook.topologySpread.enabled=true"
+  "--set rotator.onboardingAuto=true"
+  "--set webhook.failurePolicy=Ignore --set networkPolicy.enabled=true --set serviceMonitor.enabled=true --set rotator.onboardingAuto=true --set webhook.topologySpread.enabled=true"
 )
 
 step() { printf '\n== check-chart: %s\n' "$*"; }

@@ -108,7 +108,7 @@ rotator:
   retryPeriod: {{ $v.rotator.retryPeriod | quote }}
   writeQps: {{ $v.rotator.writeQps | float64 | toJson }}
   writeBurst: {{ $v.rotator.writeBurst | int64 }}
-  onboardingAuto: {{ $v.onboarding.auto }}
+  onboardingAuto: {{ $v.rotator.onboardingAuto }}
 {{- end }}
 
 {{/* Pod-level securityContext shared by both Deployments (Pod Security Standards "restricted"). */}}
