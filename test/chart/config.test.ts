@@ -14,7 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The rendered config file, loaded by the product's own loader (so the chart cannot drift from the schema). */
 function renderedConfig(extra: readonly string[] = []): { text: string; config: Config } {
-  const [cm, ...more] = ofKind(render(extra), 'ConfigMap') as unknown as IConfigMap[];
+  const configMaps = ofKind(render(extra), 'ConfigMap') as unknown as IConfigMap[];
+  const [cm, ...more] = configMaps.filter((c) => c.metadata?.name?.endsWith('-config'));
   expect(more).toEqual([]);
   const text = cm?.data?.['config.yaml'] ?? '';
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);

@@ -86,6 +86,12 @@ export const VALUE_SETS: Readonly<Record<string, readonly string[]>> = {
   'networkPolicy on': ['--set', 'networkPolicy.enabled=true'],
   'serviceMonitor on': ['--set', 'serviceMonitor.enabled=true'],
   'onboarding auto': ['--set', 'rotator.onboardingAuto=true'],
+  'alerts and dashboard on': [
+    '--set',
+    'prometheusRule.enabled=true',
+    '--set',
+    'grafanaDashboard.enabled=true',
+  ],
   everything: [
     '--set',
     'webhook.failurePolicy=Ignore',
@@ -95,6 +101,10 @@ export const VALUE_SETS: Readonly<Record<string, readonly string[]>> = {
     'serviceMonitor.enabled=true',
     '--set',
     'rotator.onboardingAuto=true',
+    '--set',
+    'prometheusRule.enabled=true',
+    '--set',
+    'grafanaDashboard.enabled=true',
     '--set',
     'webhook.topologySpread.enabled=true',
     '--set',
