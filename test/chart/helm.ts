@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { describeWithTools, hasTool, REPO_ROOT, TOOLS } from '../tools.js';
+import { describeWithTools, REPO_ROOT, TOOLS } from '../tools.js';
 
 export { REPO_ROOT };
 export const CHART_DIR = resolve(REPO_ROOT, 'charts/mtls-injector');
@@ -13,10 +13,10 @@ export const HELM = TOOLS.helm;
 export const RELEASE = 'mtls-injector';
 export const NAMESPACE = 'mtls-injector';
 
-/** False when helm is not installed; the chart tests then skip (test/global-setup.ts says so, once). */
-export const hasHelm = hasTool('helm');
-
-/** `describe` for a suite that needs helm (and whatever else `ready` says); see describeWithTools. */
+/**
+ * `describe` for a suite that needs helm (and whatever else `ready` says); without helm the suite is skipped
+ * and test/global-setup.ts says so, once. See describeWithTools.
+ */
 export function describeWithHelm(name: string, body: () => void, ready = true): void {
   describeWithTools(['helm'], name, body, ready);
 }
