@@ -45,7 +45,8 @@ app_version=$(sed -n 's/^appVersion: *//p' charts/mtls-injector/Chart.yaml | tr 
 image=${RELEASE_IMAGE_ARCHIVE:-}
 if [ -n "$image" ]; then
   [ -f "$image" ] || fail "RELEASE_IMAGE_ARCHIVE=$image does not exist; expected the OCI archive the image build wrote"
-  tar -tf "$image" | grep -qxE '(\./)?oci-layout' ||
+  # grep reads the whole listing (no -q): an early exit would SIGPIPE tar and fail the pipe under pipefail.
+  tar -tf "$image" | grep -xE '(\./)?oci-layout' >/dev/null ||
     fail "RELEASE_IMAGE_ARCHIVE=$image is not an OCI image-layout archive (no oci-layout file in it)"
 elif $require_image; then
   fail "--require-image: set RELEASE_IMAGE_ARCHIVE to the OCI archive of the image build"
