@@ -33,6 +33,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'dist-release/**',
       'node_modules/**',
       'coverage/**',
       '.e2e/**',

@@ -5,6 +5,7 @@
 #   3. the strict values schema rejects an unknown value (--set bogus=1 must fail)
 #   4. manifests/mtls-injector.yaml has not drifted from the chart (scripts/render-manifests.sh --check)
 #   5. the structural tests in test/chart (vitest): securityContexts, RBAC, selectors, config, schemas, …
+#      and test/alerts: promtool check/test rules on the alerts, rule and dashboard metrics vs the code's
 # Needs .tools/bin/helm (bash scripts/setup-tools.sh); HELM=/path/to/helm overrides it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,9 @@ value_sets=(
   "--set webhook.failurePolicy=Ignore"
   "--set networkPolicy.enabled=true"
   "--set serviceMonitor.enabled=true"
-  "--set onboarding.auto=true"
-  "--set webhook.failurePolicy=Ignore --set networkPolicy.enabled=true --set serviceMonitor.enabled=true --set onboarding.auto=true --set webhook.topologySpread.enabled=true"
+  "--set rotator.onboardingAuto=true"
+  "--set prometheusRule.enabled=true --set grafanaDashboard.enabled=true"
+  "--set webhook.failurePolicy=Ignore --set networkPolicy.enabled=true --set serviceMonitor.enabled=true --set rotator.onboardingAuto=true --set prometheusRule.enabled=true --set grafanaDashboard.enabled=true --set webhook.topologySpread.enabled=true"
 )
 
 step() { printf '\n== check-chart: %s\n' "$*"; }
@@ -46,5 +48,5 @@ echo "--set bogus=1 rejected: $(grep -m1 'Additional property' <<<"$out" | sed '
 step "rendered manifests"
 bash scripts/render-manifests.sh --check
 
-step "structural tests (test/chart)"
-npx vitest run test/chart
+step "structural tests (test/chart) and alerts (test/alerts)"
+npx vitest run test/chart test/alerts

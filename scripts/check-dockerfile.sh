@@ -175,7 +175,8 @@ step "start it the way ENTRYPOINT does"
 chmod -R a+rX "$FINAL"
 run_as=()
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
-  run_as=(setpriv --reuid="${user%%:*}" --regid="${user#*:}" --clear-groups)
+  # By absolute path: start() runs it under env -i with PATH holding only node's directory (.tools/node-24/bin in CI).
+  run_as=("$(command -v setpriv)" --reuid="${user%%:*}" --regid="${user#*:}" --clear-groups)
 fi
 start() {
   (cd "$FINAL$wd" && env -i PATH="$(dirname "$(command -v node)")" HOME=/nonexistent "${runtime_env[@]}" \

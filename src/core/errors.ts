@@ -17,6 +17,8 @@ export const ErrorCode = {
   PkiEncoding: 'MTLS_ERR_PKI_ENCODING',
   AdmissionInvalid: 'MTLS_ERR_ADMISSION_INVALID',
   KubeApi: 'MTLS_ERR_KUBE_API',
+  KubeConfigMissing: 'MTLS_ERR_KUBE_CONFIG_MISSING',
+  KubeConfigInvalid: 'MTLS_ERR_KUBE_CONFIG_INVALID',
   KubeForeignSecret: 'MTLS_ERR_KUBE_FOREIGN_SECRET',
   KubeSecretTooLarge: 'MTLS_ERR_KUBE_SECRET_TOO_LARGE',
   IoFailed: 'MTLS_ERR_IO',

@@ -38,7 +38,7 @@ const MODELS: Readonly<Record<string, Validator>> = {
   'v1 ServiceAccount': validator(ServiceAccount),
 };
 /** CRD kinds we render but cannot validate offline (their CRDs are not part of kubernetes-models). */
-const CRDS = new Set(['monitoring.coreos.com/v1 ServiceMonitor']);
+const CRDS = new Set(['monitoring.coreos.com/v1 ServiceMonitor', 'monitoring.coreos.com/v1 PrometheusRule']);
 
 describeWithHelm('chart objects against the Kubernetes API schemas', () => {
   it.each(Object.entries(VALUE_SETS))('validates every object (%s)', (_name, set) => {

@@ -14,7 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The rendered config file, loaded by the product's own loader (so the chart cannot drift from the schema). */
 function renderedConfig(extra: readonly string[] = []): { text: string; config: Config } {
-  const [cm, ...more] = ofKind(render(extra), 'ConfigMap') as unknown as IConfigMap[];
+  const configMaps = ofKind(render(extra), 'ConfigMap') as unknown as IConfigMap[];
+  const [cm, ...more] = configMaps.filter((c) => c.metadata?.name?.endsWith('-config'));
   expect(more).toEqual([]);
   const text = cm?.data?.['config.yaml'] ?? '';
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
@@ -60,7 +61,7 @@ describeWithHelm('chart config file', () => {
       '--set', 'webhook.failOpen=true',
       '--set', 'webhook.port=8443',
       '--set', 'rotator.writeQps=2.5',
-      '--set', 'onboarding.auto=true',
+      '--set', 'rotator.onboardingAuto=true',
       '--set', 'image.tag=1.2.3',
       '--set', 'fullnameOverride=mi',
       '--set', 'webhook.extraDnsNames={webhook.example.internal,localhost}',

@@ -3,32 +3,22 @@
  * scripts/setup-tools.sh) and look at what it renders. Renders are cached per argument list.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe } from 'vitest';
+import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { describeWithTools, REPO_ROOT, TOOLS } from '../tools.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT };
 export const CHART_DIR = resolve(REPO_ROOT, 'charts/mtls-injector');
-export const HELM = resolve(REPO_ROOT, '.tools/bin/helm');
+export const HELM = TOOLS.helm;
 export const RELEASE = 'mtls-injector';
 export const NAMESPACE = 'mtls-injector';
 
-/** False when helm is not installed; the chart tests then skip and say why. */
-export const hasHelm = existsSync(HELM);
-if (!hasHelm) {
-  console.warn(`test/chart: ${HELM} is missing; run \`bash scripts/setup-tools.sh\`. Skipping chart tests.`);
-}
-
 /**
- * `describe` for a suite that needs helm (and whatever else `ready` says). vitest runs the body of a
- * `describe.skipIf` suite anyway, to collect its tests, and most chart suites render at collection time; so
- * without helm the suite is registered as skipped and its body never runs.
+ * `describe` for a suite that needs helm (and whatever else `ready` says); without helm the suite is skipped
+ * and test/global-setup.ts says so, once. See describeWithTools.
  */
 export function describeWithHelm(name: string, body: () => void, ready = true): void {
-  if (hasHelm && ready) describe(name, body);
-  else describe.skip(name, () => undefined);
+  describeWithTools(['helm'], name, body, ready);
 }
 
 /** A rendered Kubernetes object; `find` casts it to a kubernetes-models interface for typed assertions. */
@@ -95,7 +85,13 @@ export const VALUE_SETS: Readonly<Record<string, readonly string[]>> = {
   'failurePolicy Ignore': ['--set', 'webhook.failurePolicy=Ignore'],
   'networkPolicy on': ['--set', 'networkPolicy.enabled=true'],
   'serviceMonitor on': ['--set', 'serviceMonitor.enabled=true'],
-  'onboarding auto': ['--set', 'onboarding.auto=true'],
+  'onboarding auto': ['--set', 'rotator.onboardingAuto=true'],
+  'alerts and dashboard on': [
+    '--set',
+    'prometheusRule.enabled=true',
+    '--set',
+    'grafanaDashboard.enabled=true',
+  ],
   everything: [
     '--set',
     'webhook.failurePolicy=Ignore',
@@ -104,7 +100,11 @@ export const VALUE_SETS: Readonly<Record<string, readonly string[]>> = {
     '--set',
     'serviceMonitor.enabled=true',
     '--set',
-    'onboarding.auto=true',
+    'rotator.onboardingAuto=true',
+    '--set',
+    'prometheusRule.enabled=true',
+    '--set',
+    'grafanaDashboard.enabled=true',
     '--set',
     'webhook.topologySpread.enabled=true',
     '--set',

@@ -39,13 +39,13 @@ const baseClusterGrants = [
 ];
 
 describeWithHelm('chart RBAC', () => {
-  it('grants the rotator exactly what it needs cluster-wide (no apps patch without onboarding.auto)', () => {
+  it('grants the rotator exactly what it needs cluster-wide (no apps patch without rotator.onboardingAuto)', () => {
     const role = find<IClusterRole>(render(), 'ClusterRole', ROTATOR);
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants].sort());
   });
 
-  it('adds patch on Deployments, StatefulSets and DaemonSets only with onboarding.auto', () => {
-    const role = find<IClusterRole>(render(['--set', 'onboarding.auto=true']), 'ClusterRole', ROTATOR);
+  it('adds patch on Deployments, StatefulSets and DaemonSets only with rotator.onboardingAuto', () => {
+    const role = find<IClusterRole>(render(['--set', 'rotator.onboardingAuto=true']), 'ClusterRole', ROTATOR);
     const extra = ['deployments', 'statefulsets', 'daemonsets'].map((r) => `apps/${r} patch`);
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants, ...extra].sort());
   });

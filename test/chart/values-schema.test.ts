@@ -95,6 +95,15 @@ describeWithHelm('chart values and schema', () => {
     ['renewAt=0.9', 'must stay inside (0, 1)'],
     ['webhook.probePort=10250', 'webhook.probePort must differ'],
     ['webhook.configurationName=Not_A_Name', 'webhook.configurationName'],
+    ['prometheusRule.admissionErrorRatio=2', 'prometheusRule.admissionErrorRatio'],
+    ['prometheusRule.admissionErrorRatio=1.5', 'prometheusRule.admissionErrorRatio must be from 0.001 to 1'],
+    ['prometheusRule.admissionLatencySeconds=0.0001', 'prometheusRule.admissionLatencySeconds must be from'],
+    [
+      'prometheusRule.caExpiryCriticalDays=90',
+      'caExpiryCriticalDays (90) must not exceed caExpiryWarningDays (60)',
+    ],
+    ['prometheusRule.runbookBaseUrl=ftp://example/', 'prometheusRule.runbookBaseUrl'],
+    ['grafanaDashboard.namespace=Not_A_Namespace', 'grafanaDashboard.namespace'],
   ])('rejects --set %s', (set, message) => {
     const r = template(['--set', set]);
     expect(r.status).not.toBe(0);
@@ -103,8 +112,13 @@ describeWithHelm('chart values and schema', () => {
 
   it('accepts numbers given as --set strings where helm cannot type them', () => {
     expect(
-      template(['--set', 'renewAt=0.4', '--set', 'rotator.writeQps=7.5', '--set', 'leafLifetime=3600'])
-        .status,
+      template([
+        '--set', 'renewAt=0.4',
+        '--set', 'rotator.writeQps=7.5',
+        '--set', 'leafLifetime=3600',
+        '--set', 'prometheusRule.admissionErrorRatio=0.2',
+        '--set', 'prometheusRule.admissionLatencySeconds=0.25',
+      ]).status, // prettier-ignore
     ).toBe(0);
   });
 

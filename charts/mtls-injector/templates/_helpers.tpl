@@ -108,7 +108,7 @@ rotator:
   retryPeriod: {{ $v.rotator.retryPeriod | quote }}
   writeQps: {{ $v.rotator.writeQps | float64 | toJson }}
   writeBurst: {{ $v.rotator.writeBurst | int64 }}
-  onboardingAuto: {{ $v.onboarding.auto }}
+  onboardingAuto: {{ $v.rotator.onboardingAuto }}
 {{- end }}
 
 {{/* Pod-level securityContext shared by both Deployments (Pod Security Standards "restricted"). */}}
@@ -203,7 +203,9 @@ differ. The product validates its config again at start; failing here saves a cr
 {{- range $check := list
   (list "renewAt" ($v.renewAt | float64) 0.1 0.9)
   (list "renewJitter" ($v.renewJitter | float64) 0.0 0.3)
-  (list "rotator.writeQps" ($v.rotator.writeQps | float64) 0.1 10000.0) }}
+  (list "rotator.writeQps" ($v.rotator.writeQps | float64) 0.1 10000.0)
+  (list "prometheusRule.admissionErrorRatio" ($v.prometheusRule.admissionErrorRatio | float64) 0.001 1.0)
+  (list "prometheusRule.admissionLatencySeconds" ($v.prometheusRule.admissionLatencySeconds | float64) 0.001 30.0) }}
 {{- $name := index $check 0 }}{{ $n := index $check 1 }}
 {{- if or (lt $n (index $check 2)) (gt $n (index $check 3)) }}
 {{- fail (printf "values: %s must be from %v to %v, got %v" $name (index $check 2) (index $check 3) $n) }}
@@ -212,6 +214,9 @@ differ. The product validates its config again at start; failing here saves a cr
 {{- $at := $v.renewAt | float64 }}{{ $jitter := $v.renewJitter | float64 }}
 {{- if or (ge (addf $at $jitter) 1.0) (le (subf $at $jitter) 0.0) }}
 {{- fail (printf "values: renewAt ± renewJitter (%v ± %v) must stay inside (0, 1) of the lifetime" $at $jitter) }}
+{{- end }}
+{{- if gt (int $v.prometheusRule.caExpiryCriticalDays) (int $v.prometheusRule.caExpiryWarningDays) }}
+{{- fail (printf "values: prometheusRule.caExpiryCriticalDays (%v) must not exceed caExpiryWarningDays (%v)" $v.prometheusRule.caExpiryCriticalDays $v.prometheusRule.caExpiryWarningDays) }}
 {{- end }}
 {{- if eq (int $v.webhook.port) (int $v.webhook.probePort) }}
 {{- fail (printf "values: webhook.probePort must differ from webhook.port, both are %v" $v.webhook.port) }}

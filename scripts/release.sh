@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Builds the release artifacts of the version in package.json (npm run release):
+#
+#   <out>/npm/mtls-injector-<v>.tgz          the CLI and the components as an npm package, built from a clean
+#                                            copy of src/ (never ./dist), with npm-shrinkwrap.json. Bins:
+#                                            mtls-injector, and kubectl-mtls (kubectl's plugin lookup makes that
+#                                            `kubectl mtls`).
+#   <out>/chart/mtls-injector-<v>.tgz        `helm package` of charts/mtls-injector (helm install it, or helm push
+#                                            it to an OCI registry)
+#   <out>/manifests/mtls-injector.yaml       the chart rendered with default values (checked against the chart)
+#   <out>/dashboards/mtls-injector.json      the Grafana dashboard (also in the chart, grafanaDashboard.enabled)
+#   <out>/image/mtls-injector-<v>.oci.tar    the image as an OCI image-layout archive, when one is given: set
+#                                            RELEASE_IMAGE_ARCHIVE to the archive the image build wrote (the hook
+#                                            for the image build; --require-image fails without it)
+#   <out>/SHA256SUMS                         `sha256sum` of every file above, paths relative to <out>
+#                                            (check: cd <out> && sha256sum -c SHA256SUMS)
+#
+# Usage: bash scripts/release.sh [--out DIR] [--require-image]     (default DIR: dist-release, emptied first)
+# Needs node/npm, .tools/bin/helm (bash scripts/setup-tools.sh; HELM=/path/to/helm overrides it), sha256sum.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+HELM=${HELM:-$ROOT/.tools/bin/helm}
+
+out=dist-release
+require_image=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --out) out=${2:?--out needs a directory}; shift 2 ;;
+    --require-image) require_image=true; shift ;;
+    *) echo "usage: $0 [--out DIR] [--require-image]" >&2; exit 2 ;;
+  esac
+done
+fail() { echo "release: $*" >&2; exit 1; }
+[ -x "$HELM" ] || fail "$HELM not found; run bash scripts/setup-tools.sh"
+command -v sha256sum >/dev/null || fail "sha256sum not found (Debian package coreutils)"
+
+version=$(node -p 'require("./package.json").version')
+chart_version=$(sed -n 's/^version: *//p' charts/mtls-injector/Chart.yaml | tr -d "\"'")
+app_version=$(sed -n 's/^appVersion: *//p' charts/mtls-injector/Chart.yaml | tr -d "\"'")
+# The chart's default image tag is its appVersion, and the image is built from this package: one version.
+[ "$chart_version" = "$version" ] && [ "$app_version" = "$version" ] ||
+  fail "versions differ: package.json $version, Chart.yaml version $chart_version, appVersion $app_version; expected one version everywhere"
+
+image=${RELEASE_IMAGE_ARCHIVE:-}
+if [ -n "$image" ]; then
+  [ -f "$image" ] || fail "RELEASE_IMAGE_ARCHIVE=$image does not exist; expected the OCI archive the image build wrote"
+  # grep reads the whole listing (no -q): an early exit would SIGPIPE tar and fail the pipe under pipefail.
+  tar -tf "$image" | grep -xE '(\./)?oci-layout' >/dev/null ||
+    fail "RELEASE_IMAGE_ARCHIVE=$image is not an OCI image-layout archive (no oci-layout file in it)"
+elif $require_image; then
+  fail "--require-image: set RELEASE_IMAGE_ARCHIVE to the OCI archive of the image build"
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -rf "${out:?}"/{npm,chart,manifests,dashboards,image,SHA256SUMS}
+mkdir -p "$out"/{npm,chart,manifests,dashboards}
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+echo "release: mtls-injector $version into $out"
+
+# npm package: a clean build of src/ in a staging copy, so stale files in ./dist can never ship. No source
+# maps (they would point at src/, which is not shipped). package-lock.json ships as npm-shrinkwrap.json (named
+# in `files`): installed from a registry, npm then installs exactly the locked tree without devDependencies.
+# (From a local tarball npm ignores a shrinkwrap and resolves the ranges of package.json afresh.)
+cp package.json README.md LICENSE tsconfig.json tsconfig.build.json "$stage/"
+cp package-lock.json "$stage/npm-shrinkwrap.json"
+node -e 'const f=process.argv[1], p=JSON.parse(require("fs").readFileSync(f,"utf8")); p.files.push("npm-shrinkwrap.json"); require("fs").writeFileSync(f, JSON.stringify(p,null,2)+"\n")' "$stage/package.json"
+cp -r src "$stage/src"
+ln -s "$ROOT/node_modules" "$stage/node_modules"
+(cd "$stage" && "$ROOT/node_modules/.bin/tsc" -p tsconfig.build.json --sourceMap false)
+rm "$stage/node_modules"
+(cd "$stage" && npm pack --silent --pack-destination "$out/npm" >/dev/null)
+[ -f "$out/npm/mtls-injector-$version.tgz" ] || fail "npm pack did not write npm/mtls-injector-$version.tgz"
+echo "release: npm/mtls-injector-$version.tgz ($(tar -tzf "$out/npm/mtls-injector-$version.tgz" | wc -l) files)"
+
+# Chart and the manifests rendered from it (refused when manifests/ is stale).
+"$HELM" lint --strict charts/mtls-injector >/dev/null || { "$HELM" lint --strict charts/mtls-injector; fail "helm lint failed"; }
+"$HELM" package charts/mtls-injector --destination "$out/chart" >/dev/null
+echo "release: chart/mtls-injector-$version.tgz"
+HELM=$HELM bash scripts/render-manifests.sh --check >/dev/null || fail "manifests/ is stale: run npm run manifests:render"
+cp manifests/mtls-injector.yaml "$out/manifests/"
+cp charts/mtls-injector/dashboards/mtls-injector.json "$out/dashboards/"
+
+# IMAGE HOOK: the OCI archive of the image build (RELEASE_IMAGE_ARCHIVE), copied under a fixed name.
+if [ -n "$image" ]; then
+  mkdir -p "$out/image"
+  cp "$image" "$out/image/mtls-injector-$version.oci.tar"
+  echo "release: image/mtls-injector-$version.oci.tar (from $image)"
+else
+  echo "release: no image archive (set RELEASE_IMAGE_ARCHIVE to the image build's OCI archive to include it)"
+fi
+
+(cd "$out" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+(cd "$out" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not verify"
+echo "release: SHA256SUMS ($(wc -l <"$out/SHA256SUMS") files)"
