@@ -18,7 +18,7 @@ import type { PodObject, SecretObject, ServiceObject } from '../kube/types.js';
 import { createWatchSource } from '../kube/watch.js';
 import { createWebhookConfigApi } from '../kube/webhook-config.js';
 import { createWorkloadApi } from '../kube/workloads.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createAutoOnboarder } from '../onboard/auto.js';
 import { gainedOptIn } from '../onboard/selection.js';
 import { createDriftReporter, type DriftSummary } from '../rotator/drift-reporter.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createLogger } from '../observability/logger.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../observability/metrics.js';
 import { buildWebhookApp, type ServerLimits } from './app.js';

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config/loader.js';
 import { decide } from '../../src/core/policy/decide.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
 import type { WebhookConfigurationObject } from '../../src/kube/workloads.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { WorkloadObject } from '../../src/kube/workloads.js';
 import { createAutoOnboarder } from '../../src/onboard/auto.js';
 import { gainedOptIn } from '../../src/onboard/selection.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject } from '../../src/kube/types.js';
 import { RESTARTED_AT_ANNOTATION, restartPatchBody, type WorkloadObject } from '../../src/kube/workloads.js';
 import { renderFooter, renderOnboardJson, renderWorkload } from '../../src/onboard/render.js';
