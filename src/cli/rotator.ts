@@ -20,7 +20,7 @@ import { createWebhookConfigApi } from '../kube/webhook-config.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createAutoOnboarder } from '../onboard/auto.js';
-import { gainedOptIn } from '../onboard/selection.js';
+import { gainedOptIn } from '../model/selection.js';
 import { createDriftReporter, type DriftSummary } from '../rotator/drift-reporter.js';
 import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from '../rotator/ca-manager.js';

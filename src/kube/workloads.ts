@@ -16,124 +16,18 @@ import {
 import { call, callOrUndefined } from './client.js';
 import {
   apiStatus,
-  type ObjectMeta,
+  type InspectApi,
+  type NamespaceObject,
   type PodObject,
+  type ReplicaSetObject,
   type SecretObject,
   type ServiceObject,
+  type WorkloadApi,
+  type WorkloadObject,
 } from './types.js';
-
-/** The workload kinds `onboard` restarts. */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
 /** The pod-template annotation `kubectl rollout restart` sets; changing it rolls the workload. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
-
-export interface WorkloadCondition {
-  readonly type: string;
-  readonly status: string;
-  readonly reason?: string | undefined;
-  readonly message?: string | undefined;
-}
-
-/**
- * A Deployment, StatefulSet or DaemonSet reduced to what onboarding reads, with the three kinds' status fields
- * mapped onto one shape (a DaemonSet's desiredNumberScheduled is `desired`, updatedNumberScheduled `updated`…).
- */
-export interface WorkloadObject {
-  readonly kind: WorkloadKind;
-  readonly metadata: ObjectMeta & { readonly generation?: number | undefined };
-  readonly spec: {
-    /** Deployment/StatefulSet spec.replicas (default 1); undefined for a DaemonSet. */
-    readonly replicas?: number | undefined;
-    readonly paused?: boolean | undefined;
-    /** strategy.type (Deployment) or updateStrategy.type: RollingUpdate, Recreate, OnDelete. */
-    readonly strategy?: string | undefined;
-    readonly templateAnnotations?: Readonly<Record<string, string>> | undefined;
-    readonly templateLabels?: Readonly<Record<string, string>> | undefined;
-  };
-  readonly status: {
-    readonly observedGeneration?: number | undefined;
-    /** Pods wanted: replicas, or a DaemonSet's desiredNumberScheduled. */
-    readonly desired?: number | undefined;
-    /** Pods that exist, old and new (status.replicas, currentNumberScheduled). */
-    readonly current?: number | undefined;
-    /** Pods created from the current template. */
-    readonly updated?: number | undefined;
-    readonly ready?: number | undefined;
-    readonly available?: number | undefined;
-    readonly currentRevision?: string | undefined;
-    readonly updateRevision?: string | undefined;
-    readonly conditions?: readonly WorkloadCondition[] | undefined;
-  };
-}
-
-/** A ReplicaSet: only its ownerReferences matter (Pod → ReplicaSet → Deployment). */
-export interface ReplicaSetObject {
-  readonly metadata: ObjectMeta;
-}
-
-export interface NamespaceObject {
-  readonly metadata: ObjectMeta;
-}
-
-/** One entry of a MutatingWebhookConfiguration, as `check` reads it. */
-export interface WebhookEntry {
-  readonly name: string;
-  /** base64 PEM, '' when unset. */
-  readonly caBundle: string;
-  readonly service?: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly path?: string | undefined;
-  };
-  readonly url?: string | undefined;
-  readonly failurePolicy?: string | undefined;
-}
-
-export interface WebhookConfigurationObject {
-  readonly name: string;
-  readonly webhooks: readonly WebhookEntry[];
-}
-
-/** Ready and not-ready addresses behind a Service, from EndpointSlices (or v1 Endpoints when those fail). */
-export interface EndpointSummary {
-  readonly ready: number;
-  readonly notReady: number;
-  readonly source: 'EndpointSlice' | 'Endpoints';
-}
-
-/** What `onboard` needs: find workloads and their pods, restart one, watch its rollout. */
-export interface WorkloadApi {
-  getNamespace(name: string): Promise<NamespaceObject | undefined>;
-  /** Pods as raw JSON from the API server (never through a client model), so decide() sees every field. */
-  listPods(namespace: string): Promise<PodObject[]>;
-  listReplicaSets(namespace: string): Promise<ReplicaSetObject[]>;
-  /** Every Deployment, StatefulSet and DaemonSet in the namespace. */
-  listWorkloads(namespace: string): Promise<WorkloadObject[]>;
-  getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadObject | undefined>;
-  /** Sets the restartedAt pod-template annotation (a merge patch); answers the patched object. */
-  restartWorkload(
-    kind: WorkloadKind,
-    namespace: string,
-    name: string,
-    restartedAt: string,
-  ): Promise<WorkloadObject>;
-}
-
-/** What `check` reads besides Secrets. */
-export interface InspectApi {
-  getNamespace(name: string): Promise<NamespaceObject | undefined>;
-  listPods(namespace: string): Promise<PodObject[]>;
-  getPod(namespace: string, name: string): Promise<PodObject | undefined>;
-  /** Pods of every namespace matching a label selector, raw JSON. */
-  listPodsAllNamespaces(labelSelector: string): Promise<PodObject[]>;
-  getWebhookConfiguration(name: string): Promise<WebhookConfigurationObject | undefined>;
-  getService(namespace: string, name: string): Promise<ServiceObject | undefined>;
-  serviceEndpoints(namespace: string, service: string): Promise<EndpointSummary>;
-  /** Secrets of one namespace matching a label selector (one list instead of a get per pod). */
-  listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]>;
-}
 
 type CallOptions = Parameters<CoreV1Api['listNamespacedPod']>[1];
 

@@ -1,5 +1,5 @@
 import type { InjectionSettings } from '../core/policy/settings.js';
-import type { WorkloadApi } from '../kube/workloads.js';
+import type { WorkloadApi } from '../kube/types.js';
 import { type OnboardReport, runOnboard, type WorkloadReport } from './run.js';
 
 /** Defaults for `rotator.onboardingAuto`: gentle, because nobody asked for these restarts in person. */

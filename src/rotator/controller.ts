@@ -14,14 +14,11 @@ import {
 import type { Leadership } from './leader.js';
 import type { CertOps, IssuedIdentity } from './ports.js';
 import { RenewalQueue } from './renewal-queue.js';
-import { renewalTime, remainingLifeFraction } from './schedule.js';
-import {
-  buildWorkloadSecret,
-  MAX_SECRET_BYTES,
-  secretData,
-  secretDataBytes,
-  secretFile,
-} from './secret-build.js';
+import { remainingLifeFraction } from '../model/lifetime.js';
+import { renewalTime } from './schedule.js';
+import { buildWorkloadSecret } from '../model/workload-secret.js';
+import { MAX_SECRET_BYTES, secretDataBytes, secretFile } from '../model/secret-data.js';
+import { tlsData } from '../model/workload-secret.js';
 import { type DesiredIdentity, judgeSecret, type SecretContent } from './secret-verdict.js';
 import { backoffDelay, type Clock, TokenBucket } from './token-bucket.js';
 import { WorkQueue } from './work-queue.js';
@@ -665,6 +662,6 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 }
 
 function pickCa(bundlePem: string): Record<string, string> {
-  const data = secretData('', '', bundlePem);
+  const data = tlsData('', '', bundlePem);
   return { [CA_FILE]: data[CA_FILE] ?? '' };
 }

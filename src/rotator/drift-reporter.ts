@@ -1,8 +1,8 @@
 import type { EventRecorder, PodObject } from '../kube/types.js';
-import type { WorkloadApi } from '../kube/workloads.js';
-import { namespaceMode } from '../onboard/selection.js';
+import type { WorkloadApi } from '../kube/types.js';
+import { namespaceMode } from '../model/selection.js';
 import type { Log } from './controller.js';
-import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from './drift.js';
+import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from '../model/drift.js';
 
 /** What one drift pass found, for the metrics. */
 export interface DriftSummary {

@@ -16,18 +16,3 @@ export function renewalTime(notBefore: Date, notAfter: Date, policy: RenewalPoli
   const fraction = policy.renewAt + (2 * random - 1) * policy.jitter;
   return new Date(notBefore.getTime() + lifetime * fraction);
 }
-
-/** Share of the lifetime still left at `now` (1 = fresh, 0 = expired). Alerts fire below 0.25. */
-export function remainingLifeFraction(notBefore: Date, notAfter: Date, now: Date): number {
-  const lifetime = notAfter.getTime() - notBefore.getTime();
-  if (lifetime <= 0) return 0;
-  return Math.max(0, Math.min(1, (notAfter.getTime() - now.getTime()) / lifetime));
-}
-
-/**
- * Whether a certificate must be renewed now, independent of its scheduled time: once the latest possible
- * scheduled point (renewAt + jitter) has passed, e.g. after the rotator was down for a while.
- */
-export function isOverdue(notBefore: Date, notAfter: Date, policy: RenewalPolicy, now: Date): boolean {
-  return now >= renewalTime(notBefore, notAfter, policy, 1);
-}

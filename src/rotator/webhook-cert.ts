@@ -3,7 +3,8 @@ import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import { type SecretApi, type SecretObject, type WebhookConfigApi } from '../kube/types.js';
 import type { Log } from './controller.js';
 import type { CertOps } from './ports.js';
-import { secretData, secretFile } from './secret-build.js';
+import { tlsData } from '../model/workload-secret.js';
+import { secretFile } from '../model/secret-data.js';
 
 /** Label that marks the webhook's serving-certificate Secret among the managed ones. */
 export const ROLE_LABEL = 'mtls-injector.io/role';
@@ -63,7 +64,7 @@ export function createWebhookCertStep(deps: {
         },
       },
       type: 'kubernetes.io/tls',
-      data: secretData(issued.certPem, issued.keyPem, certs.trustBundle()),
+      data: tlsData(issued.certPem, issued.keyPem, certs.trustBundle()),
     };
     await deps.throttle();
     deps.written(existing === undefined ? await secrets.create(secret) : await secrets.replace(secret));
@@ -85,7 +86,7 @@ export function createWebhookCertStep(deps: {
         deps.written(
           await secrets.replace({
             ...existing,
-            data: { ...(existing.data ?? {}), ...pick(secretData('', '', certs.trustBundle()), CA_FILE) },
+            data: { ...(existing.data ?? {}), ...pick(tlsData('', '', certs.trustBundle()), CA_FILE) },
           }),
         );
       } else if (why !== undefined) {

@@ -11,7 +11,7 @@ import { registerOnboard } from '../../src/cli/onboard.js';
 import { isInjectorError } from '../../src/core/errors.js';
 import type { OnboardReport } from '../../src/onboard/run.js';
 import { generateRootCa } from '../../src/pki/ca.js';
-import { newCaSecret } from '../../src/rotator/ca-secret.js';
+import { newCaSecret } from '../../src/model/ca-secret.js';
 import { apiStatus, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 
 const kc = loadKubeConfig();

@@ -4,7 +4,7 @@ import { MANAGED_LABEL, SECRET_ANNOTATION } from '../../src/core/names.js';
 import type { PodObject, ServiceObject } from '../../src/kube/types.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
 import { createKeyPool } from '../../src/pki/key-pool.js';
-import { type CaMaterial, newCaSecret, readCaSecret } from '../../src/rotator/ca-secret.js';
+import { type CaMaterial, newCaSecret, readCaSecret } from '../../src/model/ca-secret.js';
 import { RotatorController } from '../../src/rotator/controller.js';
 import { staticLeadership } from '../../src/rotator/leader.js';
 import { createPkiCertOps } from '../../src/rotator/pki-adapter.js';
