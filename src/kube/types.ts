@@ -241,6 +241,18 @@ export interface WatchHandlers<T> {
   readonly synced?: () => void;
 }
 
+/** The four collections the rotator watches, as the product's types. */
+export interface ClusterWatches {
+  /** Pods matching `managedSelector` (the webhook's managed label), in every namespace. */
+  readonly pods: WatchSource<PodObject>;
+  /** Secrets matching `managedSelector`, in every namespace. */
+  readonly secrets: WatchSource<SecretObject>;
+  /** Every Service (their selectors decide the DNS SANs of the pods they select). */
+  readonly services: WatchSource<ServiceObject>;
+  /** Every Namespace (their opt-in labels drive the drift report and automatic onboarding). */
+  readonly namespaces: WatchSource<NamespaceObject>;
+}
+
 /** Namespace/name key used for every map in the rotator. */
 export function objectKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;

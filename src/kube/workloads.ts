@@ -14,14 +14,12 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
+import { namespaceFromModel, replicaSetFromModel, secretFromModel, serviceFromModel } from './convert.js';
 import {
   apiStatus,
   type InspectApi,
-  type NamespaceObject,
   type PodObject,
-  type ReplicaSetObject,
   type SecretObject,
-  type ServiceObject,
   type WorkloadApi,
   type WorkloadObject,
 } from './types.js';
@@ -92,10 +90,10 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   return {
-    getNamespace: (name) =>
-      callOrUndefined(`get Namespace ${name}`, () => core.readNamespace({ name })) as Promise<
-        NamespaceObject | undefined
-      >,
+    async getNamespace(name) {
+      const found = await callOrUndefined(`get Namespace ${name}`, () => core.readNamespace({ name }));
+      return found === undefined ? undefined : namespaceFromModel(found);
+    },
     listPods: (namespace) =>
       listRaw(`list Pods in ${namespace}`, (cont, options) =>
         core.listNamespacedPod(
@@ -121,7 +119,7 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
       const list = await call(`list ReplicaSets in ${namespace}`, () =>
         apps.listNamespacedReplicaSet({ namespace }),
       );
-      return list.items as ReplicaSetObject[];
+      return list.items.map(replicaSetFromModel);
     },
     async listWorkloads(namespace) {
       const [deployments, statefulSets, daemonSets] = await Promise.all([
@@ -206,15 +204,17 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
             ...(cont === undefined ? {} : { _continue: cont }),
           }),
         );
-        items.push(...(page.items as SecretObject[]));
+        items.push(...page.items.map(secretFromModel));
         cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
       } while (cont !== undefined);
       return items;
     },
-    getService: (namespace, name) =>
-      callOrUndefined(`get Service ${namespace}/${name}`, () =>
+    async getService(namespace, name) {
+      const found = await callOrUndefined(`get Service ${namespace}/${name}`, () =>
         core.readNamespacedService({ namespace, name }),
-      ) as Promise<ServiceObject | undefined>,
+      );
+      return found === undefined ? undefined : serviceFromModel(found);
+    },
     async serviceEndpoints(namespace, service) {
       try {
         const slices = await call(`list EndpointSlices of Service ${namespace}/${service}`, () =>

@@ -1,7 +1,7 @@
 import type { EventRecorder, PodObject } from '../kube/types.js';
 import type { WorkloadApi } from '../kube/types.js';
 import { namespaceMode } from '../model/selection.js';
-import type { Log } from './controller.js';
+import type { Log } from '../observability/logger.js';
 import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from '../model/drift.js';
 
 /** What one drift pass found, for the metrics. */

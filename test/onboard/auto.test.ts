@@ -4,7 +4,7 @@ import { excludedNamespaces, injectionSettings } from '../../src/config/injectio
 import type { WorkloadObject } from '../../src/kube/types.js';
 import { createAutoOnboarder } from '../../src/onboard/auto.js';
 import { gainedOptIn } from '../../src/model/selection.js';
-import { memoryLog } from '../rotator/harness.js';
+import { memoryLog } from '../fakes/log.js';
 import { FakeClock } from '../fakes/clock.js';
 import { FakeWorkloadApi, owner, storedPod, workload } from '../fakes/workloads.js';
 
