@@ -228,8 +228,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       inFlight.delete(request);
       metrics.admissionDuration.observe({ endpoint }, seconds);
       count(RESULT[decision.kind], decision.reason, endpoint);
-      const failedOpen =
-        decision.kind === 'skip' && decision.warnings.some((w) => w.includes('not injected:'));
+      const failedOpen = decision.kind === 'skip' && decision.failedOpen;
       // One shape for every line (absent fields are undefined, which pino leaves out), so building it is cheap.
       logger[decision.kind === 'deny' || failedOpen ? 'warn' : 'info'](
         {
