@@ -59,7 +59,7 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
   }
 };
 
-/** Runs one rotation step against the API; exported for tests with an in-memory SecretApi. */
+/** Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). */
 export async function runStep(
   step: Step,
   config: Config,

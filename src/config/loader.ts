@@ -15,7 +15,7 @@ export interface ConfigSources {
 }
 
 /** Env var naming the config file when `--config` is not given. */
-export const CONFIG_FILE_ENV = 'MTLS_INJECTOR_CONFIG';
+const CONFIG_FILE_ENV = 'MTLS_INJECTOR_CONFIG';
 
 type Raw = string | number | boolean;
 

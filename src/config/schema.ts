@@ -3,11 +3,9 @@
  * defaults < file < environment < flags over it and validates the result; `docs/configuration.md` is
  * generated from this table.
  */
-import { KEY_ALGORITHMS, type KeyAlgorithm } from '../core/key-algorithm.js';
+import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
 
-export { KEY_ALGORITHMS, type KeyAlgorithm };
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How a field's text (from env or flags) and file value are read. */

@@ -66,7 +66,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
 }
 
 /** The AdmissionReview response for a decision. */
-export function responseFor(review: AdmissionReview, decision: Decision): AdmissionReviewResponse {
+function responseFor(review: AdmissionReview, decision: Decision): AdmissionReviewResponse {
   switch (decision.kind) {
     case 'inject':
       return patchResponse(review, decision.patch, decision.warnings);

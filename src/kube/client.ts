@@ -31,7 +31,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
 }
 
 /** Translates client-node's ApiException into KubeApiError (status kept, message from the Status body). */
-export function toKubeError(err: unknown, what: string): unknown {
+function toKubeError(err: unknown, what: string): unknown {
   if (err instanceof ApiException) {
     const status = (err as ApiException<unknown>).code;
     return new KubeApiError(

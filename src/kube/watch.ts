@@ -14,7 +14,7 @@ import type { ClusterWatches, WatchHandlers, WatchSource } from './types.js';
  * and `list()` as the product's types (`convert`). `labelSelector` keeps the watch to our objects (e.g. pods
  * labelled mtls-injector.io/managed=true), not the whole cluster.
  */
-export function createWatchSource<M extends KubernetesObject, T>(
+function createWatchSource<M extends KubernetesObject, T>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<KubernetesListObject<M>>,

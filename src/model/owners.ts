@@ -15,7 +15,7 @@ export type PodOwner =
     };
 
 /** The controlling ownerReference (controller: true), else the first one, else undefined. */
-export function controllerOf(meta: ObjectMeta | undefined): OwnerReference | undefined {
+function controllerOf(meta: ObjectMeta | undefined): OwnerReference | undefined {
   const refs = meta?.ownerReferences ?? [];
   return refs.find((r) => r.controller === true) ?? refs[0];
 }

@@ -4,7 +4,7 @@ import type { Log } from '../observability/logger.js';
 import { type OnboardReport, runOnboard, type WorkloadReport } from './run.js';
 
 /** Defaults for `rotator.onboardingAuto`: gentle, because nobody asked for these restarts in person. */
-export const AUTO_ONBOARDING_DEFAULTS = {
+const AUTO_ONBOARDING_DEFAULTS = {
   /** At least this long between two restarts, across every namespace. */
   minIntervalMs: 30_000,
   /** How long one workload's rollout is watched before moving on. */

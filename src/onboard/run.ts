@@ -77,7 +77,7 @@ export function onboardFailed(report: OnboardReport): boolean {
 }
 
 /** Reads the namespace and its workloads, then plans (see planOnboarding). */
-export async function readPlan(
+async function readPlan(
   api: WorkloadApi,
   options: Pick<OnboardOptions, 'namespace' | 'force' | 'settings' | 'excludedNamespaces'>,
 ): Promise<OnboardPlan> {

@@ -28,7 +28,7 @@ import { generateKeyPair, privateKeyPem, signingKeyOf } from './keys.js';
 import { badPem, splitPem, toPem } from './pem.js';
 
 /** Common name of every root CA this product generates. */
-export const ROOT_CA_COMMON_NAME = 'mtls-injector root CA';
+const ROOT_CA_COMMON_NAME = 'mtls-injector root CA';
 
 /**
  * An issuing CA ready to sign leaves. `keyPem` is secret and non-enumerable (absent from JSON.stringify and

@@ -214,11 +214,6 @@ export function explicit(n: number, ...items: readonly Uint8Array[]): Buffer {
   return tlv(0xa0 | n, items);
 }
 
-/** `[n]` IMPLICIT for a primitive: the content bytes under a context tag (e.g. GeneralName dNSName [2]). */
-export function implicitPrimitive(n: number, content: Uint8Array): Buffer {
-  return tlv(0x80 | n, content);
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Reader
 

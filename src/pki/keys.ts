@@ -90,7 +90,7 @@ export function generateKeyPair(algorithm: KeyAlgorithm): KeyMaterial {
 }
 
 /** RSA key pair in DER encodings (synchronous: blocks the calling thread for 50–500 ms). */
-export function generateRsa(algorithm: 'rsa-2048' | 'rsa-3072'): KeyMaterial {
+function generateRsa(algorithm: 'rsa-2048' | 'rsa-3072'): KeyMaterial {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: algorithm === 'rsa-2048' ? 2048 : 3072,
     publicExponent: 0x10001,

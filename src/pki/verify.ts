@@ -100,7 +100,7 @@ export interface Parsed {
 }
 
 /** Parses a certificate for verifyChain. Throws InjectorError on malformed input. */
-export function parsedCertificate(cert: X509Certificate): Parsed {
+function parsedCertificate(cert: X509Certificate): Parsed {
   return {
     cert,
     info: readCertificateInfo(cert.raw),
@@ -112,7 +112,7 @@ export function parsedCertificate(cert: X509Certificate): Parsed {
  * Builds a path from `chain[0]` through `chain[1..]` to any of `roots` and checks it at `now`: each signature,
  * each validity window, CA:TRUE and keyCertSign on every issuer, path lengths, and that the leaf is not a CA.
  */
-export function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Date): VerifyProblem[] {
+function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Date): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const [leaf, ...intermediates] = chain;
   if (leaf === undefined) return [{ code: 'no_certificate', message: 'certificate chain: empty' }];
@@ -259,7 +259,7 @@ export function keyMatchProblem(
 }
 
 /** The facts of a leaf; `spiffeId` is its first URI SAN when that is a spiffe:// URI. */
-export function leafFactsOf(leaf: Parsed): LeafFacts {
+function leafFactsOf(leaf: Parsed): LeafFacts {
   const uri = leaf.info.uris[0];
   return {
     spiffeId: uri?.startsWith('spiffe://') === true ? uri : undefined,
@@ -270,12 +270,6 @@ export function leafFactsOf(leaf: Parsed): LeafFacts {
     subject: leaf.label,
     fingerprint256: leaf.cert.fingerprint256,
   };
-}
-
-/** The SPIFFE ID of a certificate (its only URI SAN), or undefined when it has none or several. */
-export function spiffeIdOf(cert: X509Certificate): string | undefined {
-  const { uris } = readCertificateInfo(cert.raw);
-  return uris.length === 1 && uris[0]?.startsWith('spiffe://') === true ? uris[0] : undefined;
 }
 
 function issuedBy(child: Parsed, parent: Parsed): boolean {

@@ -26,12 +26,12 @@ import { runController } from './runner.js';
 import { type Clock, sleepOn, systemClock, systemTimers, type Timers } from './time.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
-export const CA_POLL_MS = 10_000;
+const CA_POLL_MS = 10_000;
 /** While leading: the first drift report this long after gaining leadership, then one every DRIFT_EVERY_MS. */
-export const DRIFT_FIRST_MS = 30_000;
-export const DRIFT_EVERY_MS = 120_000;
+const DRIFT_FIRST_MS = 30_000;
+const DRIFT_EVERY_MS = 120_000;
 /** A drift report this soon after a namespace opts in. */
-export const DRIFT_AFTER_OPT_IN_MS = 10_000;
+const DRIFT_AFTER_OPT_IN_MS = 10_000;
 
 /** The outside world the rotator runs against; production passes the real API and Node's clock. */
 export interface RotatorDeps {

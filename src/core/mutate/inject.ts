@@ -42,17 +42,17 @@ export interface InjectionPlan {
 }
 
 /** Secret file mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
-export const MODE_WITH_FS_GROUP = 0o440;
-export const MODE_WITHOUT_FS_GROUP = 0o444;
+const MODE_WITH_FS_GROUP = 0o440;
+const MODE_WITHOUT_FS_GROUP = 0o444;
 
 /** Resources of mtls-init: it reads three small files and exits. */
-export const INIT_RESOURCES = {
+const INIT_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
   limits: { cpu: '200m', memory: '128Mi' },
 } as const;
 
 /** PodSecurity "restricted" for Linux pods. */
-export const INIT_SECURITY_CONTEXT = {
+const INIT_SECURITY_CONTEXT = {
   runAsNonRoot: true,
   runAsUser: 65532,
   runAsGroup: 65532,
@@ -63,7 +63,7 @@ export const INIT_SECURITY_CONTEXT = {
 } as const;
 
 /** Windows pods reject the Linux-only fields (runAsUser, capabilities, seccomp, …). */
-export const INIT_SECURITY_CONTEXT_WINDOWS = {
+const INIT_SECURITY_CONTEXT_WINDOWS = {
   runAsNonRoot: true,
   windowsOptions: { runAsUserName: 'ContainerUser' },
 } as const;
