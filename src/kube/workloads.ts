@@ -4,82 +4,30 @@ import {
   CoreV1Api,
   DiscoveryV1Api,
   type KubeConfig,
-  Observable,
   PatchStrategy,
-  ResponseContext,
-  SelfDecodingBody,
   setHeaderOptions,
-  type V1DaemonSet,
-  type V1Deployment,
-  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
-import { namespaceFromModel, replicaSetFromModel, secretFromModel, serviceFromModel } from './convert.js';
+import {
+  fromDaemonSet,
+  fromDeployment,
+  fromStatefulSet,
+  namespaceFromModel,
+  replicaSetFromModel,
+  secretFromModel,
+  serviceFromModel,
+} from './convert.js';
+import { listRaw, rawBody } from './raw.js';
 import {
   apiStatus,
   type InspectApi,
   type PodObject,
   type SecretObject,
   type WorkloadApi,
-  type WorkloadObject,
 } from './types.js';
 
 /** The pod-template annotation `kubectl rollout restart` sets; changing it rolls the workload. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
-
-type CallOptions = Parameters<CoreV1Api['listNamespacedPod']>[1];
-
-/**
- * Options for one client-node call that keep the raw JSON body: client-node's model deserializer drops fields
- * it does not know (STYLE 3), so pods are read from the bytes the API server sent.
- */
-function rawBody(): { readonly options: CallOptions; readonly json: () => unknown } {
-  let captured: unknown;
-  const options: CallOptions = {
-    middleware: [
-      {
-        pre: (ctx) => new Observable(Promise.resolve(ctx)),
-        post: (rsp) =>
-          new Observable(
-            rsp.body.binary().then((bytes) => {
-              if (rsp.httpStatusCode >= 200 && rsp.httpStatusCode < 300) {
-                captured = JSON.parse(bytes.toString('utf8'));
-              }
-              return new ResponseContext(
-                rsp.httpStatusCode,
-                rsp.headers,
-                new SelfDecodingBody(Promise.resolve(bytes)),
-              );
-            }),
-          ),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-  return { options, json: () => captured };
-}
-
-interface RawList {
-  readonly items?: unknown[];
-  readonly metadata?: { readonly continue?: string };
-}
-
-/** Pages through a pod list (500 at a time) and returns the raw items. */
-async function listRaw(
-  what: string,
-  page: (cont: string | undefined, options: CallOptions) => Promise<unknown>,
-): Promise<PodObject[]> {
-  const items: PodObject[] = [];
-  let cont: string | undefined;
-  do {
-    const raw = rawBody();
-    await call(what, () => page(cont, raw.options));
-    const list = raw.json() as RawList | undefined;
-    items.push(...((list?.items ?? []) as PodObject[]));
-    cont = list?.metadata?.continue === '' ? undefined : list?.metadata?.continue;
-  } while (cont !== undefined);
-  return items;
-}
 
 /** WorkloadApi and InspectApi over the real API server. */
 export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
@@ -257,84 +205,4 @@ export function restartPatchBody(restartedAt: string): {
   spec: { template: { metadata: { annotations: Record<string, string> } } };
 } {
   return { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt } } } } };
-}
-
-function templateMeta(template: {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-}) {
-  return {
-    templateAnnotations: template.metadata?.annotations,
-    templateLabels: template.metadata?.labels,
-  };
-}
-
-function fromDeployment(d: V1Deployment): WorkloadObject {
-  const status = d.status ?? {};
-  return {
-    kind: 'Deployment',
-    metadata: d.metadata as WorkloadObject['metadata'],
-    spec: {
-      replicas: d.spec?.replicas ?? 1,
-      paused: d.spec?.paused,
-      strategy: d.spec?.strategy?.type ?? 'RollingUpdate',
-      ...templateMeta(d.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status.observedGeneration,
-      desired: d.spec?.replicas ?? 1,
-      current: status.replicas ?? 0,
-      updated: status.updatedReplicas ?? 0,
-      ready: status.readyReplicas ?? 0,
-      available: status.availableReplicas ?? 0,
-      conditions: status.conditions?.map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message,
-      })),
-    },
-  };
-}
-
-function fromStatefulSet(s: V1StatefulSet): WorkloadObject {
-  const status = s.status;
-  return {
-    kind: 'StatefulSet',
-    metadata: s.metadata as WorkloadObject['metadata'],
-    spec: {
-      replicas: s.spec?.replicas ?? 1,
-      strategy: s.spec?.updateStrategy?.type ?? 'RollingUpdate',
-      ...templateMeta(s.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status?.observedGeneration,
-      desired: s.spec?.replicas ?? 1,
-      current: status?.replicas ?? 0,
-      updated: status?.updatedReplicas ?? 0,
-      ready: status?.readyReplicas ?? 0,
-      available: status?.availableReplicas ?? 0,
-      currentRevision: status?.currentRevision,
-      updateRevision: status?.updateRevision,
-    },
-  };
-}
-
-function fromDaemonSet(d: V1DaemonSet): WorkloadObject {
-  const status = d.status;
-  return {
-    kind: 'DaemonSet',
-    metadata: d.metadata as WorkloadObject['metadata'],
-    spec: {
-      strategy: d.spec?.updateStrategy?.type ?? 'RollingUpdate',
-      ...templateMeta(d.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status?.observedGeneration,
-      desired: status?.desiredNumberScheduled ?? 0,
-      current: status?.currentNumberScheduled ?? 0,
-      updated: status?.updatedNumberScheduled ?? 0,
-      ready: status?.numberReady ?? 0,
-      available: status?.numberAvailable ?? 0,
-    },
-  };
 }

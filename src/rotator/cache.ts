@@ -1,5 +1,6 @@
 import { MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
 import { objectKey, type PodObject, type SecretObject } from '../kube/types.js';
+import { isLowOnLife } from '../model/lifetime.js';
 import type { CertificateFacts } from './ports.js';
 import type { SecretContent } from './secret-verdict.js';
 
@@ -10,6 +11,18 @@ const POD_PREFIX = 'pod:';
 /** The work item of a pod. */
 export function podItem(namespace: string, name: string): string {
   return `${POD_PREFIX}${namespace}/${name}`;
+}
+
+/** The cache's figures for metrics. */
+export interface CacheFigures {
+  /** Managed Secrets. */
+  readonly managed: number;
+  /** Unix seconds of the first managed certificate to expire, 0 when none. */
+  readonly soonestExpiry: number;
+  /** Managed certificates with less than LOW_LIFE_FRACTION of their lifetime left. */
+  readonly lowLife: number;
+  /** Managed pods. */
+  readonly pods: number;
 }
 
 /** What the rotator needs from a pod the webhook marked. */
@@ -80,10 +93,6 @@ export class RotatorCache {
     return this.pods.keys();
   }
 
-  get podCount(): number {
-    return this.pods.size;
-  }
-
   /** Items of the pods in `namespace` whose labels `selects` accepts. */
   podsSelected(namespace: string, selects: (labels: Readonly<Record<string, string>>) => boolean): string[] {
     const items: string[] = [];
@@ -106,12 +115,21 @@ export class RotatorCache {
     this.secrets.delete(key);
   }
 
-  secretInfos(): IterableIterator<SecretInfo> {
-    return this.secrets.values();
-  }
-
-  get secretCount(): number {
-    return this.secrets.size;
+  /** What the cache holds, for the gauges: counts, the soonest expiry and how many are low on life at `now`. */
+  figures(now: Date): CacheFigures {
+    let soonest = Number.POSITIVE_INFINITY;
+    let lowLife = 0;
+    for (const { facts } of this.secrets.values()) {
+      if (facts === undefined) continue;
+      soonest = Math.min(soonest, facts.notAfter.getTime());
+      if (isLowOnLife(facts.notBefore, facts.notAfter, now)) lowLife += 1;
+    }
+    return {
+      managed: this.secrets.size,
+      soonestExpiry: Number.isFinite(soonest) ? soonest / 1000 : 0,
+      lowLife,
+      pods: this.pods.size,
+    };
   }
 
   /** Forgets every judged content (the trust bundle or the active CA changed). */

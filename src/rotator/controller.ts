@@ -10,19 +10,25 @@ import {
   type ServiceObject,
   type WebhookConfigApi,
 } from '../kube/types.js';
-import { isLowOnLife } from '../model/lifetime.js';
 import { secretFile } from '../model/secret-data.js';
 import type { Log } from '../observability/logger.js';
-import { podInfo, podItem, type PodInfo, RotatorCache, selects, WEBHOOK_ITEM } from './cache.js';
+import {
+  type CacheFigures,
+  podInfo,
+  podItem,
+  type PodInfo,
+  RotatorCache,
+  selects,
+  WEBHOOK_ITEM,
+} from './cache.js';
 import type { Leadership } from './leader.js';
 import type { CertOps } from './ports.js';
-import { RenewalQueue } from './renewal-queue.js';
 import { Reporter, type RotatorCounters } from './reporter.js';
-import { renewalTime } from './schedule.js';
+import { RenewalSchedule } from './schedule.js';
 import { SecretWriter } from './secret-writer.js';
 import { createPodSync } from './sync-pod.js';
 import type { Clock } from './time.js';
-import { backoffDelay } from './token-bucket.js';
+import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -44,14 +50,8 @@ export interface ControllerDeps {
 }
 
 /** Figures for metrics and readiness. */
-export interface ControllerStats {
+export interface ControllerStats extends CacheFigures {
   readonly queueDepth: number;
-  readonly managed: number;
-  /** Unix seconds of the first managed certificate to expire, 0 when none. */
-  readonly soonestExpiry: number;
-  /** Managed certificates with less than LOW_LIFE_FRACTION of their lifetime left. */
-  readonly lowLife: number;
-  readonly pods: number;
 }
 
 /** Work items in flight at once during a drain. */
@@ -69,11 +69,8 @@ const WEBHOOK_RECHECK_MS = 60_000;
  */
 export class RotatorController {
   private readonly cache: RotatorCache;
-  /** Secret keys whose renewal time has come. */
-  private readonly due = new Set<string>();
   private readonly queue = new WorkQueue();
-  /** Renewal times of managed Secrets, by Secret key. */
-  private readonly renewals = new RenewalQueue();
+  private readonly renewals: RenewalSchedule;
   private readonly reporter: Reporter;
   private readonly syncPod: (pod: PodInfo) => Promise<void>;
   private readonly syncWebhook: (() => Promise<void>) | undefined;
@@ -82,6 +79,7 @@ export class RotatorController {
     const { config } = deps;
     const webhookSecretKey = objectKey(config.installNamespace, config.webhook.tlsSecretName);
     this.cache = new RotatorCache(webhookSecretKey);
+    this.renewals = new RenewalSchedule({ renewAt: config.renewAt, jitter: config.renewJitter }, deps.random);
     this.reporter = new Reporter({ events: deps.events, log: deps.log, counters: deps.counters });
     const writer = new SecretWriter({
       secrets: deps.secrets,
@@ -99,7 +97,7 @@ export class RotatorController {
       config,
       certs: deps.certs,
       cache: this.cache,
-      isDue: (key) => this.due.has(key),
+      isDue: (key) => this.renewals.isDue(key),
       writer,
       reporter: this.reporter,
       clock: deps.clock,
@@ -115,7 +113,7 @@ export class RotatorController {
             writer,
             reporter: this.reporter,
             clock: deps.clock,
-            isDue: () => this.due.has(webhookSecretKey),
+            isDue: () => this.renewals.isDue(webhookSecretKey),
           });
     if (this.syncWebhook !== undefined) this.queue.add(WEBHOOK_ITEM);
     deps.leadership.onChange((leading) => {
@@ -157,17 +155,7 @@ export class RotatorController {
     const inspected = certPem === undefined ? undefined : this.deps.certs.inspect(certPem);
     const facts = inspected !== undefined && 'notAfter' in inspected ? inspected : undefined;
     this.cache.setSecret(key, { object: secret, content: undefined, facts });
-    this.due.delete(key);
-    if (facts !== undefined) {
-      const { renewAt, renewJitter } = this.deps.config;
-      const at = renewalTime(
-        facts.notBefore,
-        facts.notAfter,
-        { renewAt, jitter: renewJitter },
-        this.deps.random(),
-      );
-      this.renewals.upsert(key, at.getTime());
-    }
+    this.renewals.set(key, facts);
     const owner = this.cache.ownerOf(key);
     if (owner !== undefined && !ownWrite) this.queue.add(owner);
   }
@@ -178,7 +166,6 @@ export class RotatorController {
     if (namespace === undefined || name === undefined) return;
     const key = objectKey(namespace, name);
     this.cache.removeSecret(key);
-    this.due.delete(key);
     this.renewals.remove(key);
     const owner = this.cache.ownerOf(key);
     if (owner !== undefined) this.queue.add(owner);
@@ -212,7 +199,6 @@ export class RotatorController {
   tick(): void {
     const now = this.deps.clock();
     for (const key of this.renewals.popDue(now)) {
-      this.due.add(key);
       const owner = this.cache.ownerOf(key);
       if (owner !== undefined) this.queue.add(owner);
     }
@@ -221,7 +207,7 @@ export class RotatorController {
 
   /** Epoch ms of the next renewal or retry, for the runner's timer. */
   nextWakeup(): number | undefined {
-    const candidates = [this.renewals.peekDue(), this.queue.nextDelayed()].filter(
+    const candidates = [this.renewals.next(), this.queue.nextDelayed()].filter(
       (t): t is number => t !== undefined,
     );
     return candidates.length === 0 ? undefined : Math.min(...candidates);
@@ -252,20 +238,9 @@ export class RotatorController {
 
   /** Figures for metrics and readiness. */
   stats(): ControllerStats {
-    const now = new Date(this.deps.clock());
-    let soonest = Number.POSITIVE_INFINITY;
-    let lowLife = 0;
-    for (const { facts } of this.cache.secretInfos()) {
-      if (facts === undefined) continue;
-      soonest = Math.min(soonest, facts.notAfter.getTime());
-      if (isLowOnLife(facts.notBefore, facts.notAfter, now)) lowLife += 1;
-    }
     return {
       queueDepth: this.queue.depth + this.queue.delayedDepth,
-      managed: this.cache.secretCount,
-      soonestExpiry: Number.isFinite(soonest) ? soonest / 1000 : 0,
-      lowLife,
-      pods: this.cache.podCount,
+      ...this.cache.figures(new Date(this.deps.clock())),
     };
   }
 
@@ -286,30 +261,15 @@ export class RotatorController {
   private retryLater(item: string, err: unknown): void {
     const status = apiStatus(err);
     const attempt = this.queue.failed(item);
-    if (status === 409) {
-      // Conflicts re-read and retry at once: the fresh object is already in the cache.
+    const retry = retryAfter(status, attempt, this.deps.random);
+    if (retry.when === 'now') {
       this.queue.add(item);
       return;
     }
-    // 403 (RBAC, quota) will not fix itself in milliseconds: back off from a higher floor (faults D2).
-    const delay = backoffDelay(
-      attempt,
-      this.deps.random(),
-      status === 403 ? 10_000 : 500,
-      status === 403 ? 300_000 : 60_000,
-    );
-    this.queue.addAt(item, this.deps.clock() + delay);
-    this.reporter.retrying(
-      item,
-      {
-        reason: failureReason(status),
-        status,
-        attempt,
-        retryInMs: delay,
-        message: err instanceof Error ? err.message : String(err),
-      },
-      this.cache.pod(item),
-    );
+    this.queue.addAt(item, this.deps.clock() + retry.delayMs);
+    const message = err instanceof Error ? err.message : String(err);
+    const failure = { reason: retry.reason, status, attempt, retryInMs: retry.delayMs, message };
+    this.reporter.retrying(item, failure, this.cache.pod(item));
   }
 
   private requeueSelected(
@@ -329,13 +289,4 @@ export class RotatorController {
     for (const item of this.cache.podItems()) this.queue.add(item);
     if (this.syncWebhook !== undefined) this.queue.add(WEBHOOK_ITEM);
   }
-}
-
-/** The `reason` label of mtls_injector_issue_failures_total for an error. */
-function failureReason(status: number | undefined): string {
-  if (status === undefined) return 'error';
-  if (status === 403) return 'forbidden';
-  if (status === 429) return 'throttled';
-  if (status >= 500) return 'server_error';
-  return `http_${status}`;
 }

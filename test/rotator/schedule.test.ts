@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RenewalQueue } from '../../src/rotator/renewal-queue.js';
 import { renewalTime } from '../../src/rotator/schedule.js';
-import { backoffDelay, TokenBucket } from '../../src/rotator/token-bucket.js';
+import { backoffDelay } from '../../src/rotator/retry.js';
+import { TokenBucket } from '../../src/rotator/token-bucket.js';
 import { FakeClock, seededRandom } from '../fakes/clock.js';
 
 const policy = { renewAt: 0.5, jitter: 0.1 };

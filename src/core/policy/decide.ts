@@ -5,7 +5,8 @@ import {
   type WorkloadIdentity,
   workloadIdentity,
 } from '../identity.js';
-import { injectPod, isOurMount } from '../mutate/inject.js';
+import { injectPod } from '../mutate/inject.js';
+import { isOurMount } from '../mutate/mounts.js';
 import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
 import {
