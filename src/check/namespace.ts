@@ -9,7 +9,7 @@ const MAX_LISTED = 5;
 
 /**
  * `namespace`: is it opted in (enabled or strict); if not, do injected pods still run there (it lost the
- * label, BAD-INPUTS G5), or do some pods opt in by themselves. Pure.
+ * label, faults G5), or do some pods opt in by themselves. Pure.
  */
 export function checkNamespace(
   name: string,

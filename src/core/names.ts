@@ -1,5 +1,5 @@
 /**
- * The public contract of names, labels, annotations and paths (DESIGN.md "Objects and names").
+ * The public contract of names, labels, annotations and paths (docs/design.md, "Objects and names").
  * Changing any value here is a breaking change.
  */
 export const OPT_IN_LABEL = 'mtls-injection';

@@ -53,7 +53,7 @@ export function newCaSecret(
 
 /**
  * Parses and checks the CA Secret (generated or bring-your-own). Refuses with the pki InjectorError codes
- * (expired, not yet valid, key mismatch, not a CA, no keyCertSign, broken chain: BAD-INPUTS E2–E6), each
+ * (expired, not yet valid, key mismatch, not a CA, no keyCertSign, broken chain: faults E2, E4, E5, E6), each
  * naming the Secret.
  */
 export function readCaSecret(secret: SecretObject, now: Date): CaMaterial {

@@ -22,7 +22,7 @@ export interface DriftedPod {
   readonly restartable: boolean;
 }
 
-/** A namespace that lost the opt-in label while injected pods still run there (BAD-INPUTS G5). */
+/** A namespace that lost the opt-in label while injected pods still run there (faults G5). */
 export interface LostOptIn {
   readonly namespace: string;
   /** The label's value now, or undefined when it is gone. */

@@ -1,6 +1,6 @@
 /**
  * Key generation for leaves and CAs. Encodings are built from one cheap export plus fixed DER headers: in this
- * OpenSSL, KeyObject SPKI/PKCS#8 exports cost more than the signature itself (DESIGN.md "Platform notes").
+ * OpenSSL, KeyObject SPKI/PKCS#8 exports cost more than the signature itself (docs/design.md, "Platform notes").
  * Never export keys as JWK: it deadlocked Node 20 after ~14k keys.
  */
 import { createECDH, createPrivateKey, type ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto';

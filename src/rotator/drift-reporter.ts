@@ -8,7 +8,7 @@ import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from '.
 export interface DriftSummary {
   /** Live pods in opted-in namespaces without an identity. */
   readonly driftedPods: number;
-  /** Injected pods still running in namespaces that lost the opt-in label (BAD-INPUTS G5). */
+  /** Injected pods still running in namespaces that lost the opt-in label (faults G5). */
   readonly lostOptInPods: number;
 }
 

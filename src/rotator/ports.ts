@@ -11,7 +11,7 @@ export interface IssuedIdentity {
   readonly keyPem: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  /** True when notAfter was cut to the CA's notAfter (BAD-INPUTS E3). */
+  /** True when notAfter was cut to the CA's notAfter (faults E3). */
   readonly capped: boolean;
 }
 

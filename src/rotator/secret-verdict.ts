@@ -40,7 +40,7 @@ export interface SecretContent {
 
 /**
  * Decides, without I/O, what the rotator does with a pod's existing Secret: keep it, refresh only its
- * ca.crt, reissue it (and why), or leave it alone because it is not ours (BAD-INPUTS D1, F6, F7, F11).
+ * ca.crt, reissue it (and why), or leave it alone because it is not ours (faults D1, F6, F7, F11).
  * `renewDue` is true when the renewal schedule fired for it.
  */
 export function judgeSecret(

@@ -1,7 +1,7 @@
 import type { Clock } from './time.js';
 
 /**
- * Token bucket for API writes (BAD-INPUTS D3/F4): `ratePerSecond` steady, `burst` at most. `reserve()` takes a
+ * Token bucket for API writes (faults D3, F4): `ratePerSecond` steady, `burst` at most. `reserve()` takes a
  * token and says how long to wait before using it, so callers never spin.
  */
 export class TokenBucket {

@@ -252,7 +252,7 @@ describe('check on the real API server', () => {
       expect(injected(pod)).toBe(true);
       const secretName = pod.metadata?.annotations?.['mtls-injector.io/secret'] ?? '';
       await waitFor('its Secret', () => core.readNamespacedSecret({ namespace: ns, name: secretName }));
-      // Keep the rotator from re-creating it at once (it would, BAD-INPUTS F6): a quota of 0 Secrets makes every
+      // Keep the rotator from re-creating it at once (it would, faults F6): a quota of 0 Secrets makes every
       // create in this namespace 403 (the rotator backs off, D2), while the delete still goes through.
       // This control plane runs no resourcequota controller, so the test writes the quota's status itself.
       const hard = { 'count/secrets': '0' };

@@ -1,5 +1,5 @@
 /**
- * The webhook over real HTTPS (a serving cert made with the openssl CLI): every BAD-INPUTS A and B case, and
+ * The webhook over real HTTPS (a serving cert made with the openssl CLI): every case of docs/faults.md A and B, and
  * after each test the process must still answer a good review and its health probe.
  */
 import { connect as netConnect, type Socket } from 'node:net';
