@@ -18,13 +18,7 @@ import {
   serviceFromModel,
 } from './convert.js';
 import { listRaw, rawBody } from './raw.js';
-import {
-  apiStatus,
-  type InspectApi,
-  type PodObject,
-  type SecretObject,
-  type WorkloadApi,
-} from './types.js';
+import { apiStatus, type InspectApi, type PodObject, type SecretObject, type WorkloadApi } from './types.js';
 
 /** The pod-template annotation `kubectl rollout restart` sets; changing it rolls the workload. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
