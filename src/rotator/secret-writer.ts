@@ -51,16 +51,14 @@ export class SecretWriter {
    * reads what is there, records it when it is managed, and answers it for the caller to judge.
    */
   async create(secret: SecretObject, target?: EventTarget): Promise<CreateResult> {
-    this.refuseOversize(secret, target);
-    await this.throttle();
+    await this.beforeWrite(secret, target);
     try {
       const created = await this.deps.secrets.create(secret);
       this.deps.observer.upsert(created, true);
       return { created };
     } catch (err) {
       if (apiStatus(err) !== 409) throw err;
-      const { namespace = '', name = '' } = secret.metadata;
-      const existing = await this.deps.secrets.get(namespace, name);
+      const existing = await this.reread(secret);
       if (existing === undefined) throw err;
       if (existing.metadata.labels?.[MANAGED_LABEL] === 'true') this.deps.observer.upsert(existing, false);
       return { exists: existing, conflict: err };
@@ -72,8 +70,7 @@ export class SecretWriter {
    * cache and rethrows, so the work item is retried on fresh state.
    */
   async replace(secret: SecretObject, target?: EventTarget): Promise<SecretObject> {
-    this.refuseOversize(secret, target);
-    await this.throttle();
+    await this.beforeWrite(secret, target);
     try {
       const written = await this.deps.secrets.replace(secret);
       this.deps.observer.upsert(written, true);
@@ -81,13 +78,23 @@ export class SecretWriter {
     } catch (err) {
       const status = apiStatus(err);
       if (status === 409 || status === 404) {
-        const { namespace = '', name = '' } = secret.metadata;
-        const fresh = await this.deps.secrets.get(namespace, name);
+        const fresh = await this.reread(secret);
         if (fresh === undefined) this.deps.observer.remove(secret);
         else this.deps.observer.upsert(fresh, false);
       }
       throw err;
     }
+  }
+
+  /** The size check, then a token. */
+  private async beforeWrite(secret: SecretObject, target: EventTarget | undefined): Promise<void> {
+    this.refuseOversize(secret, target);
+    await this.throttle();
+  }
+
+  /** The Secret as the API server holds it now. */
+  private reread(secret: SecretObject): Promise<SecretObject | undefined> {
+    return this.deps.secrets.get(secret.metadata.namespace ?? '', secret.metadata.name ?? '');
   }
 
   private refuseOversize(secret: SecretObject, target: EventTarget | undefined): void {
