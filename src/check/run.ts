@@ -24,6 +24,7 @@ export interface CheckReport {
   readonly namespace: NamespaceReport | null;
 }
 
+/** The `namespace` part of the report: the namespace checks and each pod. */
 export interface NamespaceReport {
   readonly name: string;
   readonly mode: Mode | null;
@@ -31,6 +32,7 @@ export interface NamespaceReport {
   readonly pods: readonly PodReport[];
 }
 
+/** What to check: where the product is installed, its names and settings, and which namespace or pod. */
 export interface CheckOptions {
   readonly installNamespace: string;
   readonly webhookConfigurationName: string;
@@ -45,6 +47,7 @@ export interface CheckOptions {
   readonly pod?: string | undefined;
 }
 
+/** The API reads `check` makes, and the time it judges validity at. */
 export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;

@@ -13,6 +13,7 @@ export interface OwnerReference {
   readonly blockOwnerDeletion?: boolean;
 }
 
+/** The metadata fields the product reads and writes. */
 export interface ObjectMeta {
   readonly name?: string;
   readonly generateName?: string;
@@ -26,6 +27,7 @@ export interface ObjectMeta {
   readonly creationTimestamp?: string | Date;
 }
 
+/** A Secret: a workload identity, the CA, or the webhook serving certificate. */
 export interface SecretObject {
   readonly apiVersion?: string;
   readonly kind?: string;
@@ -36,17 +38,20 @@ export interface SecretObject {
   readonly immutable?: boolean;
 }
 
+/** A pod: its metadata, and the spec and status fields read by name (the rest kept as JSON). */
 export interface PodObject {
   readonly metadata: ObjectMeta;
   readonly spec?: { readonly serviceAccountName?: string; readonly [key: string]: unknown };
   readonly status?: { readonly phase?: string; readonly [key: string]: unknown };
 }
 
+/** A Service: its selector decides the DNS SANs of the pods it selects. */
 export interface ServiceObject {
   readonly metadata: ObjectMeta;
   readonly spec?: { readonly selector?: Readonly<Record<string, string>>; readonly [key: string]: unknown };
 }
 
+/** The leader-election Lease (coordination.k8s.io/v1). */
 export interface LeaseObject {
   readonly metadata: ObjectMeta;
   readonly spec?: {
@@ -61,6 +66,7 @@ export interface LeaseObject {
 /** The workload kinds `onboard` restarts. */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
+/** One status condition of a Deployment (Progressing, Available, ...). */
 export interface WorkloadCondition {
   readonly type: string;
   readonly status: string;
@@ -105,6 +111,7 @@ export interface ReplicaSetObject {
   readonly metadata: ObjectMeta;
 }
 
+/** A Namespace: only its labels are read (the opt-in label). */
 export interface NamespaceObject {
   readonly metadata: ObjectMeta;
 }
@@ -123,6 +130,7 @@ export interface WebhookEntry {
   readonly failurePolicy?: string | undefined;
 }
 
+/** A MutatingWebhookConfiguration and its entries, as `check` reads it. */
 export interface WebhookConfigurationObject {
   readonly name: string;
   readonly webhooks: readonly WebhookEntry[];
@@ -232,6 +240,7 @@ export interface WatchSource<T> {
   list(): readonly T[];
 }
 
+/** What a watch calls: changes, failures and (re)syncs. */
 export interface WatchHandlers<T> {
   readonly upsert: (obj: T) => void;
   readonly remove: (obj: T) => void;

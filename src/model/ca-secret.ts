@@ -6,9 +6,11 @@ import { type CertificateAuthority, loadCa } from '../pki/ca.js';
 import { signedBy } from '../pki/x509.js';
 import { encodeFiles, secretFile } from './secret-data.js';
 
-/** Keys of the CA Secret beyond the kubernetes.io/tls three, used during a CA rotation. */
+/** Keys of the CA Secret beyond the kubernetes.io/tls three, used during a CA rotation: the prepared root, */
 export const NEXT_CERT_FILE = 'next.crt';
+/** its key, */
 export const NEXT_KEY_FILE = 'next.key';
+/** and the CA that issued before `ca rotate activate`, kept until `retire`. */
 export const PREVIOUS_CERT_FILE = 'previous.crt';
 /** When ca.crt (the trust bundle) last changed; activation waits `ca.propagationDelay` after it. */
 export const BUNDLE_CHANGED_ANNOTATION = 'mtls-injector.io/bundle-changed-at';

@@ -12,6 +12,7 @@ const AUTO_ONBOARDING_DEFAULTS = {
   pollMs: 2_000,
 } as const;
 
+/** What automatic onboarding runs on: the API, time, the injection settings, a log. */
 export interface AutoOnboarderDeps {
   readonly api: WorkloadApi;
   readonly clock: () => number;

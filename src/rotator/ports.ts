@@ -31,6 +31,7 @@ export interface FileProblem {
   readonly message: string;
 }
 
+/** The PKI operations the rotator uses, over the CA the CA manager holds. */
 export interface CertOps {
   /** Issues a leaf from the active CA: a workload (spiffeId + DNS SANs) or a server (DNS SANs only). */
   issue(request: {

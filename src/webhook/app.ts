@@ -51,6 +51,7 @@ const DEFAULT_LIMITS: ServerLimits = {
   deadlineSweepMs: 100,
 };
 
+/** What the webhook app is built from. */
 export interface WebhookAppOptions {
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
