@@ -509,7 +509,7 @@ async function main() {
       }
     }
   }
-  // DESIGN.md's budget: p99 under 2 ms inside the webhook at 500 reviews/s. Open-loop 500/s over 8
+  // docs/design.md's budget: p99 under 2 ms inside the webhook at 500 reviews/s. Open-loop 500/s over 8
   // connections; the webhook's own histogram gives the in-webhook time (bucket bounds), the client the rest.
   const histogramBefore = await bucketCounts(webhook.metrics.registry);
   const steady = await load({
@@ -621,7 +621,7 @@ async function main() {
         `webhook / echo at ${c.connections} connection(s): throughput ${(c.throughputRatio * 100).toFixed(1)} % (median of ${ROUNDS} paired rounds, ${(c.throughputRatioRange[0] * 100).toFixed(0)}-${(c.throughputRatioRange[1] * 100).toFixed(0)} %; target ≥ ${TARGET_RATIO * 100} %); server CPU capacity ${(c.cpuCapacityRatio * 100).toFixed(1)} %`,
     ),
     `load average ${result.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${result.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end (the ${result.cpus} CPUs are shared with other processes)`,
-    `steady 500 reviews/s (8 connections, open loop): ${Math.round(steady.requestsPerSecond)} req/s, client p50 ${steady.p50Ms.toFixed(3)} ms, p99 ${steady.p99Ms.toFixed(3)} ms; inside the webhook p50 ≤ ${inWebhook[50]} ms, p99 ≤ ${inWebhook[99]} ms (DESIGN budget: p99 < 2 ms)`,
+    `steady 500 reviews/s (8 connections, open loop): ${Math.round(steady.requestsPerSecond)} req/s, client p50 ${steady.p50Ms.toFixed(3)} ms, p99 ${steady.p99Ms.toFixed(3)} ms; inside the webhook p50 ≤ ${inWebhook[50]} ms, p99 ≤ ${inWebhook[99]} ms (design budget: p99 < 2 ms)`,
     `webhook p99 at 1 connection: ${oneConn.p99Ms.toFixed(3)} ms (target ≤ ${TARGET_P99_MS} ms)`,
     `echo p99 at 1 connection: ${find('fastify echo', 1).p99Ms.toFixed(3)} ms (the same client and machine, for scale)`,
     `targets: throughput at 1 connection ${targets.throughputAtOneConnectionMet ? 'MET' : 'NOT MET'}, p99 at 1 connection ${targets.p99Met ? 'MET' : 'NOT MET'}, throughput at every connection count ${targets.throughputAtEveryConnectionCountMet ? 'MET' : 'NOT MET'}; written to bench/results/admission.json`,

@@ -9,11 +9,10 @@ import { generateRootCa } from '../dist/pki/ca.js';
 import { issueLeaf } from '../dist/pki/issue.js';
 import { createKeyPool } from '../dist/pki/key-pool.js';
 import { KubeApiError } from '../dist/kube/types.js';
-import { newCaSecret, readCaSecret } from '../dist/rotator/ca-secret.js';
+import { newCaSecret, readCaSecret } from '../dist/model/ca-secret.js';
 import { RotatorController } from '../dist/rotator/controller.js';
-import { staticLeadership } from '../dist/rotator/leader.js';
 import { createPkiCertOps } from '../dist/rotator/pki-adapter.js';
-import { buildWorkloadSecret } from '../dist/rotator/secret-build.js';
+import { buildWorkloadSecret } from '../dist/model/workload-secret.js';
 
 const N = Number(process.env.N ?? 10_000);
 const HOUR = 3_600_000;
@@ -124,7 +123,7 @@ async function main() {
         keyPool: createKeyPool({ algorithm: 'ecdsa-p256' }),
         clock,
       }),
-      leadership: staticLeadership(true),
+      leadership: { isLeader: () => true, onChange() {} },
       clock,
       random: Math.random,
       sleep: async (ms) => {

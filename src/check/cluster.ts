@@ -1,13 +1,11 @@
-import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import { ErrorCode, isInjectorError } from '../core/errors.js';
 import { CERT_FILE, KEY_FILE, MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
 import type { SecretObject, ServiceObject } from '../kube/types.js';
-import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/workloads.js';
-import { splitPem } from '../pki/pem.js';
+import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/types.js';
 import { verifyLeaf } from '../pki/verify.js';
-import { readCaSecret } from '../rotator/ca-secret.js';
-import { secretFile } from '../rotator/secret-build.js';
+import { coversHost } from '../pki/x509.js';
+import { readCaSecret } from '../model/ca-secret.js';
+import { secretFile } from '../model/secret-data.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
 /** The three entries the chart ships, each with the path that tells the webhook the namespace's mode. */
@@ -142,7 +140,7 @@ export function checkServingCertificate(
   const own = verifyLeaf({ certChainPem, keyPem, trustBundlePem: certChainPem, now, requireSpiffeId: false });
   const certProblems = own.problems.filter((p) => p.code !== 'untrusted' && p.code !== 'bad_usage');
   const hosts = [...new Set(config.webhooks.map(calledHost).filter((h): h is string => h !== undefined))];
-  const unnamed = hosts.filter((host) => !certificateNames(certChainPem, host));
+  const unnamed = hosts.filter((host) => !coversHost(certChainPem, host));
   if (unnamed.length > 0) {
     certProblems.push({
       code: 'wrong_identity',
@@ -283,16 +281,5 @@ function calledHost(entry: WebhookEntry): string | undefined {
     return new URL(entry.url).hostname.replace(/^\[|\]$/g, '');
   } catch {
     return undefined;
-  }
-}
-
-function certificateNames(certChainPem: string, host: string): boolean {
-  try {
-    const block = splitPem(certChainPem, 'tls.crt').find((b) => b.label === 'CERTIFICATE');
-    if (block === undefined) return false;
-    const cert = new X509Certificate(block.der);
-    return isIP(host) !== 0 ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
-  } catch {
-    return false;
   }
 }

@@ -1,15 +1,15 @@
 import { OPT_IN_LABEL } from '../core/names.js';
 import type { PodObject } from '../kube/types.js';
-import type { NamespaceObject } from '../kube/workloads.js';
-import { namespaceMode, podOptsIn } from '../onboard/selection.js';
-import { findLostOptIn, type LostOptIn } from '../rotator/drift.js';
+import type { NamespaceObject } from '../kube/types.js';
+import { namespaceMode, podOptsIn } from '../model/selection.js';
+import { findLostOptIn, type LostOptIn } from '../model/drift.js';
 import { type CheckResult, fail, pass } from './result.js';
 
 const MAX_LISTED = 5;
 
 /**
  * `namespace`: is it opted in (enabled or strict); if not, do injected pods still run there (it lost the
- * label, BAD-INPUTS G5), or do some pods opt in by themselves. Pure.
+ * label, faults G5), or do some pods opt in by themselves. Pure.
  */
 export function checkNamespace(
   name: string,

@@ -1,8 +1,10 @@
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { PodObject, SecretObject } from '../kube/types.js';
+import { isLowOnLife, LOW_LIFE_FRACTION } from '../model/lifetime.js';
+import { secretFile } from '../model/secret-data.js';
+import { secretOwnership } from '../model/workload-secret.js';
+import { bundleFingerprints } from '../pki/bundle.js';
 import { type VerifyProblem, type VerifyProblemCode, verifyLeaf } from '../pki/verify.js';
-import { fingerprints } from '../rotator/ca-secret.js';
-import { secretFile } from '../rotator/secret-build.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
 /** The pod's Secret as the runner read it. */
@@ -24,9 +26,6 @@ export interface CertificateFacts {
   /** Negative once expired. */
   readonly expiresInSeconds: number;
 }
-
-/** Below this fraction of its lifetime left a certificate is overdue for renewal (renewal is at ~50%). */
-export const LOW_LIFE_FRACTION = 0.25;
 
 const ROTATOR_HINT =
   'the rotator issues and renews it within seconds: is the rotator running and leading? (kubectl -n <install namespace> logs deploy/mtls-injector-rotator)';
@@ -107,13 +106,8 @@ export function checkPodSecret(input: {
   }
   const secret = input.secret.secret;
   const checks: CheckResult[] = [];
-  const owned = (secret.metadata.ownerReferences ?? []).some(
-    (r) =>
-      r.kind === 'Pod' &&
-      r.name === podName &&
-      (pod.metadata.uid === undefined || r.uid === pod.metadata.uid),
-  );
-  if (secret.metadata.labels?.[MANAGED_LABEL] !== 'true') {
+  const ownership = secretOwnership(secret, { name: podName, uid: pod.metadata.uid });
+  if (ownership === 'not_managed') {
     checks.push(
       fail(
         'secret',
@@ -123,7 +117,7 @@ export function checkPodSecret(input: {
         `delete or rename that Secret; the rotator then issues the pod's own`,
       ),
     );
-  } else if (!owned) {
+  } else if (ownership !== 'owned') {
     checks.push(
       fail(
         'secret',
@@ -159,7 +153,6 @@ export function checkPodSecret(input: {
   let certificate: CertificateFacts | null = null;
   if (leaf !== undefined) {
     const left = leaf.notAfter.getTime() - now.getTime();
-    const life = leaf.notAfter.getTime() - leaf.notBefore.getTime();
     certificate = {
       spiffeId: leaf.spiffeId ?? null,
       dnsNames: leaf.dnsNames,
@@ -171,7 +164,7 @@ export function checkPodSecret(input: {
     if (left > 0) {
       const message = `expires in ${humanDuration(left)} (${leaf.notAfter.toISOString()})`;
       checks.push(
-        life > 0 && left < life * LOW_LIFE_FRACTION
+        isLowOnLife(leaf.notBefore, leaf.notAfter, now)
           ? fail(
               'certificate-expiry',
               'warning',
@@ -216,8 +209,8 @@ function groupFailure(name: string, problems: readonly VerifyProblem[], trustDom
 function bundleCheck(secretBundlePem: string, clusterBundlePem: string, where: string): CheckResult {
   let missing = 0;
   try {
-    const have = fingerprints(secretBundlePem);
-    for (const print of fingerprints(clusterBundlePem)) if (!have.has(print)) missing += 1;
+    const have = new Set(secretBundlePem.trim() === '' ? [] : bundleFingerprints(secretBundlePem));
+    for (const print of bundleFingerprints(clusterBundlePem)) if (!have.has(print)) missing += 1;
   } catch {
     return fail(
       'trust-bundle',

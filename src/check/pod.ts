@@ -9,9 +9,9 @@ import {
 } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
-import { ownerKey, podOwner, type PodOwner } from '../onboard/owners.js';
-import { isInjected, webhookDecision } from '../onboard/pods.js';
-import { type Selection, webhookSelection } from '../onboard/selection.js';
+import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
+import { isInjected, webhookDecision } from '../model/pods.js';
+import { type Selection, webhookSelection } from '../model/selection.js';
 import { type CertificateFacts, checkPodSecret, type SecretLookup } from './pod-secret.js';
 import { type CheckResult, fail, pass } from './result.js';
 

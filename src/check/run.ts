@@ -2,11 +2,11 @@ import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { CA_FILE, MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
 import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
-import type { InspectApi, NamespaceObject } from '../kube/workloads.js';
-import { isLive } from '../onboard/pods.js';
-import { namespaceMode } from '../onboard/selection.js';
-import { findLostOptIn } from '../rotator/drift.js';
-import { secretFile } from '../rotator/secret-build.js';
+import type { InspectApi, NamespaceObject } from '../kube/types.js';
+import { isLive } from '../model/pods.js';
+import { namespaceMode } from '../model/selection.js';
+import { findLostOptIn } from '../model/drift.js';
+import { secretFile } from '../model/secret-data.js';
 import { checkCa, checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
@@ -24,6 +24,7 @@ export interface CheckReport {
   readonly namespace: NamespaceReport | null;
 }
 
+/** The `namespace` part of the report: the namespace checks and each pod. */
 export interface NamespaceReport {
   readonly name: string;
   readonly mode: Mode | null;
@@ -31,6 +32,7 @@ export interface NamespaceReport {
   readonly pods: readonly PodReport[];
 }
 
+/** What to check: where the product is installed, its names and settings, and which namespace or pod. */
 export interface CheckOptions {
   readonly installNamespace: string;
   readonly webhookConfigurationName: string;
@@ -45,6 +47,7 @@ export interface CheckOptions {
   readonly pod?: string | undefined;
 }
 
+/** The API reads `check` makes, and the time it judges validity at. */
 export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;

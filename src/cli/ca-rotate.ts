@@ -6,9 +6,9 @@ import { loadKubeConfig } from '../kube/client.js';
 import { createSecretApi } from '../kube/secrets.js';
 import type { SecretApi, SecretObject } from '../kube/types.js';
 import { generateRootCa } from '../pki/ca.js';
-import { planActivate, planPrepare, planRetire, type RotationPlan } from '../rotator/ca-rotation.js';
-import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../rotator/ca-secret.js';
-import { secretFile } from '../rotator/secret-build.js';
+import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
+import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../model/ca-secret.js';
+import { secretFile } from '../model/secret-data.js';
 import type { RegisterCommand } from './commands.js';
 import { addConfigOptions, configFromOptions } from './config-options.js';
 import type { CliContext } from './context.js';
@@ -59,7 +59,7 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
   }
 };
 
-/** Runs one rotation step against the API; exported for tests with an in-memory SecretApi. */
+/** Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). */
 export async function runStep(
   step: Step,
   config: Config,

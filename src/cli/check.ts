@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { CA_MIN_VALID_DAYS } from '../check/cluster.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/loader.js';
 import { type Config, FIELDS, flagName } from '../config/schema.js';
 import type { CliContext } from './context.js';
 
-/** The settings an injection depends on (src/core/policy/settings.ts), as flags of `webhook` and `inject`. */
+/** The settings an injection depends on (`InjectionSettings`, from src/config/injection.ts), as flags of `webhook` and `inject`. */
 export const INJECTION_KEYS = [
   'trustDomain',
   'installNamespace',

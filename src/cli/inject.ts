@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { injectManifests } from '../core/manifest/inject-manifests.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { randomSecretSuffix } from '../webhook/suffix.js';
 import type { RegisterCommand } from './commands.js';
 import { addConfigOptions, configFromOptions, INJECTION_KEYS } from './config-options.js';

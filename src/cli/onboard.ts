@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { renderFooter, renderHeader, renderOnboardJson, renderWorkload } from '../onboard/render.js';

@@ -14,20 +14,3 @@ export function parseDurationSeconds(text: string): number | undefined {
   }
   return total;
 }
-
-/** Formats seconds as the shortest `XhYmZs` form, for messages and `--help`. */
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const parts: string[] = [];
-  let rest = Math.round(seconds);
-  for (const [unit, size] of [
-    ['h', 3600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    const whole = Math.floor(rest / size);
-    if (whole > 0) parts.push(`${whole}${unit}`);
-    rest -= whole * size;
-  }
-  return parts.join('');
-}

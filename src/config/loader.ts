@@ -15,7 +15,7 @@ export interface ConfigSources {
 }
 
 /** Env var naming the config file when `--config` is not given. */
-export const CONFIG_FILE_ENV = 'MTLS_INJECTOR_CONFIG';
+const CONFIG_FILE_ENV = 'MTLS_INJECTOR_CONFIG';
 
 type Raw = string | number | boolean;
 
@@ -29,7 +29,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? {};
   const filePath = sources.file ?? env[CONFIG_FILE_ENV];
   const fileValues = filePath === undefined || filePath === '' ? {} : readConfigFile(filePath, problems);
-  const known = new Set(FIELDS.map((f) => f.key));
+  const known = new Set<string>(FIELDS.map((f) => f.key));
 
   for (const key of Object.keys(fileValues)) {
     if (!known.has(key))
@@ -59,7 +59,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     setPath(out, field.key, value);
   }
 
-  const config = out as unknown as Config;
+  // Config is derived from FIELDS and every field was just set to a value of its kind's type (test/config
+  // checks each one), so the object built key by key is a Config.
+  const config = out as Config;
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
   if (problems.length > 0) {
     throw new InjectorError(

@@ -1,13 +1,14 @@
 /**
  * The one configuration schema: every setting with its type, default and description. The loader layers
- * defaults < file < environment < flags over it and validates the result; `docs/configuration.md` is
- * generated from this table.
+ * defaults < file < environment < flags over it and validates the result; the Config type is derived from
+ * it, and `docs/configuration.md` is generated from it.
+ *
+ * Over 300 lines: FIELDS is one table of every setting, about eight lines each; split, the type, the loader
+ * and the docs would each have to gather the pieces again.
  */
-import { KEY_ALGORITHMS, type KeyAlgorithm } from '../core/key-algorithm.js';
+import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
 
-export { KEY_ALGORITHMS, type KeyAlgorithm };
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How a field's text (from env or flags) and file value are read. */
@@ -32,7 +33,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const DAY = 86_400;
 
 /** Every setting the product has. Durations are in seconds once loaded. */
-export const FIELDS: readonly FieldSpec[] = [
+export const FIELDS = [
   {
     key: 'trustDomain',
     kind: { type: 'string', pattern: /^[a-z0-9._-]+$/, hint: 'lowercase letters, digits, ".", "-", "_"' },
@@ -264,56 +265,40 @@ export const FIELDS: readonly FieldSpec[] = [
     default: false,
     description: 'Restart not-yet-injected workloads when their namespace opts in.',
   },
-];
+] as const satisfies readonly FieldSpec[];
 
-/** The validated, frozen configuration every component receives (durations in seconds). */
-export interface Config {
-  readonly trustDomain: string;
-  readonly clusterDomain: string;
-  readonly installNamespace: string;
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly leafLifetime: number;
-  readonly backdate: number;
-  readonly renewAt: number;
-  readonly renewJitter: number;
-  readonly ca: {
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly lifetime: number;
-    readonly secretName: string;
-    readonly bringYourOwn: boolean;
-    readonly propagationDelay: number;
-  };
-  readonly log: { readonly level: LogLevel };
-  readonly webhook: {
-    readonly port: number;
-    readonly probePort: number;
-    readonly host: string;
-    readonly tlsCert: string;
-    readonly tlsKey: string;
-    readonly bodyLimitBytes: number;
-    readonly failOpen: boolean;
-    readonly serviceName: string;
-    readonly extraDnsNames: string;
-    readonly tlsSecretName: string;
-    readonly configurationName: string;
-  };
-  readonly init: {
-    readonly image: string;
-    readonly imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
-    readonly windowsImage: string;
-    readonly waitTimeout: number;
-  };
-  readonly rotator: {
-    readonly probePort: number;
-    readonly leaseName: string;
-    readonly leaseDuration: number;
-    readonly renewDeadline: number;
-    readonly retryPeriod: number;
-    readonly writeQps: number;
-    readonly writeBurst: number;
-    readonly onboardingAuto: boolean;
-  };
-}
+/** The value type a field's kind gives once loaded (durations are seconds). */
+type ValueOf<K extends FieldKind> = K extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+  ? V
+  : K extends { readonly type: 'boolean' }
+    ? boolean
+    : K extends { readonly type: 'string' }
+      ? string
+      : number;
+
+/** Every field by its dotted key: `{ 'ca.lifetime': number, ... }`. */
+type FlatConfig = { readonly [F in (typeof FIELDS)[number] as F['key']]: ValueOf<F['kind']> };
+
+/** The first segment of every dotted key (`ca`, `webhook`, ...). */
+type Groups<M> = { [K in keyof M]: K extends `${infer G}.${string}` ? G : never }[keyof M];
+
+/** Dotted keys nested into objects by their dots: `{ ca: { lifetime: number } }`. */
+type Nested<M> = {
+  readonly [K in keyof M as K extends `${string}.${string}` ? never : K]: M[K];
+} & {
+  readonly [G in Groups<M> & string]: Nested<{
+    [K in keyof M as K extends `${G}.${infer R}` ? R : never]: M[K];
+  }>;
+};
+
+/** An intersection flattened into one object type, so editors show plain fields. */
+type Flat<T> = { readonly [K in keyof T]: T[K] extends string | number | boolean ? T[K] : Flat<T[K]> };
+
+/**
+ * The validated, frozen configuration every component receives (durations in seconds). Derived from FIELDS,
+ * so a setting exists in the type exactly when it exists in the table.
+ */
+export type Config = Flat<Nested<FlatConfig>>;
 
 /** `webhook.tlsCert` → `MTLS_INJECTOR_WEBHOOK_TLS_CERT`. */
 export function envName(key: string): string {

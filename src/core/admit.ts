@@ -41,6 +41,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
       reason: 'not_a_pod',
       message: `${resource}.${group === '' ? 'core' : group}/${version} is not a pod`,
       warnings: [],
+      failedOpen: false,
     };
   } else if (request.subResource != null && request.subResource !== '') {
     decision = {
@@ -48,6 +49,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
       reason: 'subresource',
       message: `subresource ${JSON.stringify(request.subResource)} is not mutated`,
       warnings: [],
+      failedOpen: false,
     };
   } else {
     decision = decide({
@@ -64,7 +66,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
 }
 
 /** The AdmissionReview response for a decision. */
-export function responseFor(review: AdmissionReview, decision: Decision): AdmissionReviewResponse {
+function responseFor(review: AdmissionReview, decision: Decision): AdmissionReviewResponse {
   switch (decision.kind) {
     case 'inject':
       return patchResponse(review, decision.patch, decision.warnings);

@@ -1,5 +1,5 @@
 /**
- * The public contract of names, labels, annotations and paths (DESIGN.md "Objects and names").
+ * The public contract of names, labels, annotations and paths (docs/design.md, "Objects and names").
  * Changing any value here is a breaking change.
  */
 export const OPT_IN_LABEL = 'mtls-injection';
@@ -14,7 +14,6 @@ export const SPIFFE_ID_ANNOTATION = 'mtls-injector.io/spiffe-id';
 export const VOLUME_NAME = 'mtls-certs';
 export const MOUNT_PATH = '/var/run/mtls';
 export const INIT_CONTAINER_NAME = 'mtls-init';
-export const CA_SECRET_NAME = 'mtls-injector-ca';
 export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
 export const CA_FILE = 'ca.crt';

@@ -92,9 +92,6 @@ export const REASONS = {
 
 export type Reason = keyof typeof REASONS;
 
-/** Every reason code, in documentation order. */
-export const REASON_CODES = Object.keys(REASONS) as readonly Reason[];
-
 type ReasonFor<O extends string> = {
   [R in Reason]: O extends (typeof REASONS)[R]['outcomes'][number] ? R : never;
 }[Reason];

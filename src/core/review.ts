@@ -5,7 +5,7 @@ import { formatPath } from './pod.js';
 import { compileIssues } from './schema-check.js';
 
 /** The AdmissionReview versions answered; the response is always in the version asked (A8). */
-export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 
 const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
@@ -50,7 +50,6 @@ export const admissionReviewSchema = z.object({
 const reviewIssues = compileIssues(admissionReviewSchema);
 
 export type AdmissionReview = z.infer<typeof admissionReviewSchema>;
-export type AdmissionRequest = AdmissionReview['request'];
 
 /** The response envelope: `patch` and `patchType` are set together or not at all (A13). */
 export interface AdmissionReviewResponse {

@@ -15,12 +15,12 @@ export function isDns1123Subdomain(name: string): boolean {
 }
 
 /** True when `suffix` could have been drawn by Kubernetes' name generator: 5 characters of its alphabet. */
-export function isGenerateNameSuffix(suffix: string): boolean {
+function isGenerateNameSuffix(suffix: string): boolean {
   return SUFFIX_PATTERN.test(suffix);
 }
 
 /** FNV-1a (32 bit) as 8 hex digits: a short, stable, dependency-free fingerprint for truncated names. */
-export function shortHash(text: string): string {
+function shortHash(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= byte;

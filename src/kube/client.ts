@@ -124,7 +124,7 @@ function isClientNodeFallback(kc: KubeConfig): boolean {
 }
 
 /** Translates client-node's ApiException into KubeApiError (status kept, message from the Status body). */
-export function toKubeError(err: unknown, what: string): unknown {
+function toKubeError(err: unknown, what: string): unknown {
   if (err instanceof ApiException) {
     const status = (err as ApiException<unknown>).code;
     return new KubeApiError(

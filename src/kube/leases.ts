@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
+import { leaseFromModel } from './convert.js';
 import type { LeaseApi, LeaseObject } from './types.js';
 
 /** LeaseApi over the real API server (coordination.k8s.io/v1). */
@@ -10,21 +11,27 @@ export function createLeaseApi(kc: KubeConfig): LeaseApi {
   // rejects ("cannot parse .618Z as .000000").
   const body = (lease: LeaseObject): V1Lease => lease as V1Lease;
   return {
-    get: (namespace, name) =>
-      callOrUndefined(`get Lease ${namespace}/${name}`, () =>
+    get: async (namespace, name) => {
+      const found = await callOrUndefined(`get Lease ${namespace}/${name}`, () =>
         api.readNamespacedLease({ namespace, name }),
-      ) as Promise<LeaseObject | undefined>,
-    create: (lease) =>
-      call(`create Lease ${lease.metadata.name ?? ''}`, () =>
-        api.createNamespacedLease({ namespace: lease.metadata.namespace ?? '', body: body(lease) }),
-      ) as Promise<LeaseObject>,
-    replace: (lease) =>
-      call(`replace Lease ${lease.metadata.name ?? ''}`, () =>
-        api.replaceNamespacedLease({
-          namespace: lease.metadata.namespace ?? '',
-          name: lease.metadata.name ?? '',
-          body: body(lease),
-        }),
-      ) as Promise<LeaseObject>,
+      );
+      return found === undefined ? undefined : leaseFromModel(found);
+    },
+    create: async (lease) =>
+      leaseFromModel(
+        await call(`create Lease ${lease.metadata.name ?? ''}`, () =>
+          api.createNamespacedLease({ namespace: lease.metadata.namespace ?? '', body: body(lease) }),
+        ),
+      ),
+    replace: async (lease) =>
+      leaseFromModel(
+        await call(`replace Lease ${lease.metadata.name ?? ''}`, () =>
+          api.replaceNamespacedLease({
+            namespace: lease.metadata.namespace ?? '',
+            name: lease.metadata.name ?? '',
+            body: body(lease),
+          }),
+        ),
+      ),
   };
 }

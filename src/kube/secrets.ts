@@ -1,27 +1,36 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
+import { secretFromModel } from './convert.js';
 import type { SecretApi, SecretObject } from './types.js';
 
 /** SecretApi over the real API server. */
 export function createSecretApi(kc: KubeConfig): SecretApi {
   const core = kc.makeApiClient(CoreV1Api);
+  // Our SecretObject is the read-only slice of V1Secret the product builds; the API takes it as sent.
+  const body = (secret: SecretObject): V1Secret => secret as V1Secret;
   return {
-    get: (namespace, name) =>
-      callOrUndefined(`get Secret ${namespace}/${name}`, () =>
+    get: async (namespace, name) => {
+      const found = await callOrUndefined(`get Secret ${namespace}/${name}`, () =>
         core.readNamespacedSecret({ namespace, name }),
-      ) as Promise<SecretObject | undefined>,
-    create: (secret) =>
-      call(`create Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
-        core.createNamespacedSecret({ namespace: secret.metadata.namespace ?? '', body: secret as V1Secret }),
-      ) as Promise<SecretObject>,
-    replace: (secret) =>
-      call(`replace Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
-        core.replaceNamespacedSecret({
-          namespace: secret.metadata.namespace ?? '',
-          name: secret.metadata.name ?? '',
-          body: secret as V1Secret,
-        }),
-      ) as Promise<SecretObject>,
+      );
+      return found === undefined ? undefined : secretFromModel(found);
+    },
+    create: async (secret) =>
+      secretFromModel(
+        await call(`create Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
+          core.createNamespacedSecret({ namespace: secret.metadata.namespace ?? '', body: body(secret) }),
+        ),
+      ),
+    replace: async (secret) =>
+      secretFromModel(
+        await call(`replace Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
+          core.replaceNamespacedSecret({
+            namespace: secret.metadata.namespace ?? '',
+            name: secret.metadata.name ?? '',
+            body: body(secret),
+          }),
+        ),
+      ),
     list: async (labelSelector) => {
       const items: SecretObject[] = [];
       let _continue: string | undefined;
@@ -33,7 +42,7 @@ export function createSecretApi(kc: KubeConfig): SecretApi {
             ...(_continue === undefined ? {} : { _continue }),
           }),
         );
-        items.push(...(page.items as SecretObject[]));
+        items.push(...page.items.map(secretFromModel));
         _continue = page.metadata?._continue || undefined;
       } while (_continue !== undefined);
       return items;

@@ -13,6 +13,7 @@ export interface OwnerReference {
   readonly blockOwnerDeletion?: boolean;
 }
 
+/** The metadata fields the product reads and writes. */
 export interface ObjectMeta {
   readonly name?: string;
   readonly generateName?: string;
@@ -26,6 +27,7 @@ export interface ObjectMeta {
   readonly creationTimestamp?: string | Date;
 }
 
+/** A Secret: a workload identity, the CA, or the webhook serving certificate. */
 export interface SecretObject {
   readonly apiVersion?: string;
   readonly kind?: string;
@@ -36,17 +38,20 @@ export interface SecretObject {
   readonly immutable?: boolean;
 }
 
+/** A pod: its metadata, and the spec and status fields read by name (the rest kept as JSON). */
 export interface PodObject {
   readonly metadata: ObjectMeta;
   readonly spec?: { readonly serviceAccountName?: string; readonly [key: string]: unknown };
   readonly status?: { readonly phase?: string; readonly [key: string]: unknown };
 }
 
+/** A Service: its selector decides the DNS SANs of the pods it selects. */
 export interface ServiceObject {
   readonly metadata: ObjectMeta;
   readonly spec?: { readonly selector?: Readonly<Record<string, string>>; readonly [key: string]: unknown };
 }
 
+/** The leader-election Lease (coordination.k8s.io/v1). */
 export interface LeaseObject {
   readonly metadata: ObjectMeta;
   readonly spec?: {
@@ -56,6 +61,118 @@ export interface LeaseObject {
     readonly renewTime?: string | Date;
     readonly leaseTransitions?: number;
   };
+}
+
+/** The workload kinds `onboard` restarts. */
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+
+/** One status condition of a Deployment (Progressing, Available, ...). */
+export interface WorkloadCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string | undefined;
+  readonly message?: string | undefined;
+}
+
+/**
+ * A Deployment, StatefulSet or DaemonSet reduced to what onboarding reads, with the three kinds' status fields
+ * mapped onto one shape (a DaemonSet's desiredNumberScheduled is `desired`, updatedNumberScheduled `updated`…).
+ */
+export interface WorkloadObject {
+  readonly kind: WorkloadKind;
+  readonly metadata: ObjectMeta & { readonly generation?: number | undefined };
+  readonly spec: {
+    /** Deployment/StatefulSet spec.replicas (default 1); undefined for a DaemonSet. */
+    readonly replicas?: number | undefined;
+    readonly paused?: boolean | undefined;
+    /** strategy.type (Deployment) or updateStrategy.type: RollingUpdate, Recreate, OnDelete. */
+    readonly strategy?: string | undefined;
+    readonly templateAnnotations?: Readonly<Record<string, string>> | undefined;
+    readonly templateLabels?: Readonly<Record<string, string>> | undefined;
+  };
+  readonly status: {
+    readonly observedGeneration?: number | undefined;
+    /** Pods wanted: replicas, or a DaemonSet's desiredNumberScheduled. */
+    readonly desired?: number | undefined;
+    /** Pods that exist, old and new (status.replicas, currentNumberScheduled). */
+    readonly current?: number | undefined;
+    /** Pods created from the current template. */
+    readonly updated?: number | undefined;
+    readonly ready?: number | undefined;
+    readonly available?: number | undefined;
+    readonly currentRevision?: string | undefined;
+    readonly updateRevision?: string | undefined;
+    readonly conditions?: readonly WorkloadCondition[] | undefined;
+  };
+}
+
+/** A ReplicaSet: only its ownerReferences matter (Pod → ReplicaSet → Deployment). */
+export interface ReplicaSetObject {
+  readonly metadata: ObjectMeta;
+}
+
+/** A Namespace: only its labels are read (the opt-in label). */
+export interface NamespaceObject {
+  readonly metadata: ObjectMeta;
+}
+
+/** One entry of a MutatingWebhookConfiguration, as `check` reads it. */
+export interface WebhookEntry {
+  readonly name: string;
+  /** base64 PEM, '' when unset. */
+  readonly caBundle: string;
+  readonly service?: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly path?: string | undefined;
+  };
+  readonly url?: string | undefined;
+  readonly failurePolicy?: string | undefined;
+}
+
+/** A MutatingWebhookConfiguration and its entries, as `check` reads it. */
+export interface WebhookConfigurationObject {
+  readonly name: string;
+  readonly webhooks: readonly WebhookEntry[];
+}
+
+/** Ready and not-ready addresses behind a Service, from EndpointSlices (or v1 Endpoints when those fail). */
+export interface EndpointSummary {
+  readonly ready: number;
+  readonly notReady: number;
+  readonly source: 'EndpointSlice' | 'Endpoints';
+}
+
+/** What `onboard` needs: find workloads and their pods, restart one, watch its rollout. */
+export interface WorkloadApi {
+  getNamespace(name: string): Promise<NamespaceObject | undefined>;
+  /** Pods as raw JSON from the API server (never through a client model), so decide() sees every field. */
+  listPods(namespace: string): Promise<PodObject[]>;
+  listReplicaSets(namespace: string): Promise<ReplicaSetObject[]>;
+  /** Every Deployment, StatefulSet and DaemonSet in the namespace. */
+  listWorkloads(namespace: string): Promise<WorkloadObject[]>;
+  getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadObject | undefined>;
+  /** Sets the restartedAt pod-template annotation (a merge patch); answers the patched object. */
+  restartWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    restartedAt: string,
+  ): Promise<WorkloadObject>;
+}
+
+/** What `check` reads besides Secrets. */
+export interface InspectApi {
+  getNamespace(name: string): Promise<NamespaceObject | undefined>;
+  listPods(namespace: string): Promise<PodObject[]>;
+  getPod(namespace: string, name: string): Promise<PodObject | undefined>;
+  /** Pods of every namespace matching a label selector, raw JSON. */
+  listPodsAllNamespaces(labelSelector: string): Promise<PodObject[]>;
+  getWebhookConfiguration(name: string): Promise<WebhookConfigurationObject | undefined>;
+  getService(namespace: string, name: string): Promise<ServiceObject | undefined>;
+  serviceEndpoints(namespace: string, service: string): Promise<EndpointSummary>;
+  /** Secrets of one namespace matching a label selector (one list instead of a get per pod). */
+  listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]>;
 }
 
 /** Who an Event is about. */
@@ -123,6 +240,7 @@ export interface WatchSource<T> {
   list(): readonly T[];
 }
 
+/** What a watch calls: changes, failures and (re)syncs. */
 export interface WatchHandlers<T> {
   readonly upsert: (obj: T) => void;
   readonly remove: (obj: T) => void;
@@ -130,6 +248,18 @@ export interface WatchHandlers<T> {
   readonly error?: (err: unknown) => void;
   /** Called after the initial list (and every relist) has been delivered. */
   readonly synced?: () => void;
+}
+
+/** The four collections the rotator watches, as the product's types. */
+export interface ClusterWatches {
+  /** Pods matching `managedSelector` (the webhook's managed label), in every namespace. */
+  readonly pods: WatchSource<PodObject>;
+  /** Secrets matching `managedSelector`, in every namespace. */
+  readonly secrets: WatchSource<SecretObject>;
+  /** Every Service (their selectors decide the DNS SANs of the pods they select). */
+  readonly services: WatchSource<ServiceObject>;
+  /** Every Namespace (their opt-in labels drive the drift report and automatic onboarding). */
+  readonly namespaces: WatchSource<NamespaceObject>;
 }
 
 /** Namespace/name key used for every map in the rotator. */

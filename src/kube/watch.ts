@@ -1,31 +1,35 @@
 import {
+  CoreV1Api,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   makeInformer,
 } from '@kubernetes/client-node';
-import type { WatchHandlers, WatchSource } from './types.js';
+import { namespaceFromModel, podFromModel, secretFromModel, serviceFromModel } from './convert.js';
+import type { ClusterWatches, WatchHandlers, WatchSource } from './types.js';
 
 /**
  * A list-then-watch of one collection (client-node informer) that restarts itself after a failure with a
- * growing delay, reports errors and (re)syncs to its handlers, and keeps a cache. `labelSelector` keeps the
- * watch to our objects (e.g. pods labelled mtls-injector.io/managed=true), not the whole cluster.
+ * growing delay, reports errors and (re)syncs to its handlers, and keeps a cache. Objects reach the handlers
+ * and `list()` as the product's types (`convert`). `labelSelector` keeps the watch to our objects (e.g. pods
+ * labelled mtls-injector.io/managed=true), not the whole cluster.
  */
-export function createWatchSource<T extends KubernetesObject>(
+function createWatchSource<M extends KubernetesObject, T>(
   kc: KubeConfig,
   path: string,
-  list: () => Promise<KubernetesListObject<T>>,
+  list: () => Promise<KubernetesListObject<M>>,
+  convert: (model: M) => T,
   labelSelector?: string,
 ): WatchSource<T> {
-  const informer = makeInformer<T>(kc, path, list, labelSelector);
+  const informer = makeInformer<M>(kc, path, list, labelSelector);
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   return {
     async start(handlers: WatchHandlers<T>) {
-      informer.on('add', (obj) => handlers.upsert(obj));
-      informer.on('update', (obj) => handlers.upsert(obj));
-      informer.on('delete', (obj) => handlers.remove(obj));
+      informer.on('add', (obj) => handlers.upsert(convert(obj)));
+      informer.on('update', (obj) => handlers.upsert(convert(obj)));
+      informer.on('delete', (obj) => handlers.remove(convert(obj)));
       informer.on('connect', () => {
         failures = 0;
       });
@@ -49,6 +53,34 @@ export function createWatchSource<T extends KubernetesObject>(
       if (timer !== undefined) clearTimeout(timer);
       void informer.stop();
     },
-    list: () => informer.list(),
+    list: () => informer.list().map(convert),
+  };
+}
+
+/** The rotator's watches over the real API server. */
+export function createClusterWatches(kc: KubeConfig, managedSelector: string): ClusterWatches {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    pods: createWatchSource(
+      kc,
+      '/api/v1/pods',
+      () => core.listPodForAllNamespaces({ labelSelector: managedSelector }),
+      podFromModel,
+      managedSelector,
+    ),
+    secrets: createWatchSource(
+      kc,
+      '/api/v1/secrets',
+      () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }),
+      secretFromModel,
+      managedSelector,
+    ),
+    services: createWatchSource(
+      kc,
+      '/api/v1/services',
+      () => core.listServiceForAllNamespaces(),
+      serviceFromModel,
+    ),
+    namespaces: createWatchSource(kc, '/api/v1/namespaces', () => core.listNamespace(), namespaceFromModel),
   };
 }

@@ -4,190 +4,24 @@ import {
   CoreV1Api,
   DiscoveryV1Api,
   type KubeConfig,
-  Observable,
   PatchStrategy,
-  ResponseContext,
-  SelfDecodingBody,
   setHeaderOptions,
-  type V1DaemonSet,
-  type V1Deployment,
-  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { call, callOrUndefined } from './client.js';
 import {
-  apiStatus,
-  type ObjectMeta,
-  type PodObject,
-  type SecretObject,
-  type ServiceObject,
-} from './types.js';
-
-/** The workload kinds `onboard` restarts. */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
+  fromDaemonSet,
+  fromDeployment,
+  fromStatefulSet,
+  namespaceFromModel,
+  replicaSetFromModel,
+  secretFromModel,
+  serviceFromModel,
+} from './convert.js';
+import { listRaw, rawBody } from './raw.js';
+import { apiStatus, type InspectApi, type PodObject, type SecretObject, type WorkloadApi } from './types.js';
 
 /** The pod-template annotation `kubectl rollout restart` sets; changing it rolls the workload. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
-
-export interface WorkloadCondition {
-  readonly type: string;
-  readonly status: string;
-  readonly reason?: string | undefined;
-  readonly message?: string | undefined;
-}
-
-/**
- * A Deployment, StatefulSet or DaemonSet reduced to what onboarding reads, with the three kinds' status fields
- * mapped onto one shape (a DaemonSet's desiredNumberScheduled is `desired`, updatedNumberScheduled `updated`…).
- */
-export interface WorkloadObject {
-  readonly kind: WorkloadKind;
-  readonly metadata: ObjectMeta & { readonly generation?: number | undefined };
-  readonly spec: {
-    /** Deployment/StatefulSet spec.replicas (default 1); undefined for a DaemonSet. */
-    readonly replicas?: number | undefined;
-    readonly paused?: boolean | undefined;
-    /** strategy.type (Deployment) or updateStrategy.type: RollingUpdate, Recreate, OnDelete. */
-    readonly strategy?: string | undefined;
-    readonly templateAnnotations?: Readonly<Record<string, string>> | undefined;
-    readonly templateLabels?: Readonly<Record<string, string>> | undefined;
-  };
-  readonly status: {
-    readonly observedGeneration?: number | undefined;
-    /** Pods wanted: replicas, or a DaemonSet's desiredNumberScheduled. */
-    readonly desired?: number | undefined;
-    /** Pods that exist, old and new (status.replicas, currentNumberScheduled). */
-    readonly current?: number | undefined;
-    /** Pods created from the current template. */
-    readonly updated?: number | undefined;
-    readonly ready?: number | undefined;
-    readonly available?: number | undefined;
-    readonly currentRevision?: string | undefined;
-    readonly updateRevision?: string | undefined;
-    readonly conditions?: readonly WorkloadCondition[] | undefined;
-  };
-}
-
-/** A ReplicaSet: only its ownerReferences matter (Pod → ReplicaSet → Deployment). */
-export interface ReplicaSetObject {
-  readonly metadata: ObjectMeta;
-}
-
-export interface NamespaceObject {
-  readonly metadata: ObjectMeta;
-}
-
-/** One entry of a MutatingWebhookConfiguration, as `check` reads it. */
-export interface WebhookEntry {
-  readonly name: string;
-  /** base64 PEM, '' when unset. */
-  readonly caBundle: string;
-  readonly service?: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly path?: string | undefined;
-  };
-  readonly url?: string | undefined;
-  readonly failurePolicy?: string | undefined;
-}
-
-export interface WebhookConfigurationObject {
-  readonly name: string;
-  readonly webhooks: readonly WebhookEntry[];
-}
-
-/** Ready and not-ready addresses behind a Service, from EndpointSlices (or v1 Endpoints when those fail). */
-export interface EndpointSummary {
-  readonly ready: number;
-  readonly notReady: number;
-  readonly source: 'EndpointSlice' | 'Endpoints';
-}
-
-/** What `onboard` needs: find workloads and their pods, restart one, watch its rollout. */
-export interface WorkloadApi {
-  getNamespace(name: string): Promise<NamespaceObject | undefined>;
-  /** Pods as raw JSON from the API server (never through a client model), so decide() sees every field. */
-  listPods(namespace: string): Promise<PodObject[]>;
-  listReplicaSets(namespace: string): Promise<ReplicaSetObject[]>;
-  /** Every Deployment, StatefulSet and DaemonSet in the namespace. */
-  listWorkloads(namespace: string): Promise<WorkloadObject[]>;
-  getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadObject | undefined>;
-  /** Sets the restartedAt pod-template annotation (a merge patch); answers the patched object. */
-  restartWorkload(
-    kind: WorkloadKind,
-    namespace: string,
-    name: string,
-    restartedAt: string,
-  ): Promise<WorkloadObject>;
-}
-
-/** What `check` reads besides Secrets. */
-export interface InspectApi {
-  getNamespace(name: string): Promise<NamespaceObject | undefined>;
-  listPods(namespace: string): Promise<PodObject[]>;
-  getPod(namespace: string, name: string): Promise<PodObject | undefined>;
-  /** Pods of every namespace matching a label selector, raw JSON. */
-  listPodsAllNamespaces(labelSelector: string): Promise<PodObject[]>;
-  getWebhookConfiguration(name: string): Promise<WebhookConfigurationObject | undefined>;
-  getService(namespace: string, name: string): Promise<ServiceObject | undefined>;
-  serviceEndpoints(namespace: string, service: string): Promise<EndpointSummary>;
-  /** Secrets of one namespace matching a label selector (one list instead of a get per pod). */
-  listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]>;
-}
-
-type CallOptions = Parameters<CoreV1Api['listNamespacedPod']>[1];
-
-/**
- * Options for one client-node call that keep the raw JSON body: client-node's model deserializer drops fields
- * it does not know (STYLE 3), so pods are read from the bytes the API server sent.
- */
-function rawBody(): { readonly options: CallOptions; readonly json: () => unknown } {
-  let captured: unknown;
-  const options: CallOptions = {
-    middleware: [
-      {
-        pre: (ctx) => new Observable(Promise.resolve(ctx)),
-        post: (rsp) =>
-          new Observable(
-            rsp.body.binary().then((bytes) => {
-              if (rsp.httpStatusCode >= 200 && rsp.httpStatusCode < 300) {
-                captured = JSON.parse(bytes.toString('utf8'));
-              }
-              return new ResponseContext(
-                rsp.httpStatusCode,
-                rsp.headers,
-                new SelfDecodingBody(Promise.resolve(bytes)),
-              );
-            }),
-          ),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-  return { options, json: () => captured };
-}
-
-interface RawList {
-  readonly items?: unknown[];
-  readonly metadata?: { readonly continue?: string };
-}
-
-/** Pages through a pod list (500 at a time) and returns the raw items. */
-async function listRaw(
-  what: string,
-  page: (cont: string | undefined, options: CallOptions) => Promise<unknown>,
-): Promise<PodObject[]> {
-  const items: PodObject[] = [];
-  let cont: string | undefined;
-  do {
-    const raw = rawBody();
-    await call(what, () => page(cont, raw.options));
-    const list = raw.json() as RawList | undefined;
-    items.push(...((list?.items ?? []) as PodObject[]));
-    cont = list?.metadata?.continue === '' ? undefined : list?.metadata?.continue;
-  } while (cont !== undefined);
-  return items;
-}
 
 /** WorkloadApi and InspectApi over the real API server. */
 export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
@@ -198,10 +32,10 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   return {
-    getNamespace: (name) =>
-      callOrUndefined(`get Namespace ${name}`, () => core.readNamespace({ name })) as Promise<
-        NamespaceObject | undefined
-      >,
+    async getNamespace(name) {
+      const found = await callOrUndefined(`get Namespace ${name}`, () => core.readNamespace({ name }));
+      return found === undefined ? undefined : namespaceFromModel(found);
+    },
     listPods: (namespace) =>
       listRaw(`list Pods in ${namespace}`, (cont, options) =>
         core.listNamespacedPod(
@@ -227,7 +61,7 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
       const list = await call(`list ReplicaSets in ${namespace}`, () =>
         apps.listNamespacedReplicaSet({ namespace }),
       );
-      return list.items as ReplicaSetObject[];
+      return list.items.map(replicaSetFromModel);
     },
     async listWorkloads(namespace) {
       const [deployments, statefulSets, daemonSets] = await Promise.all([
@@ -312,15 +146,17 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
             ...(cont === undefined ? {} : { _continue: cont }),
           }),
         );
-        items.push(...(page.items as SecretObject[]));
+        items.push(...page.items.map(secretFromModel));
         cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
       } while (cont !== undefined);
       return items;
     },
-    getService: (namespace, name) =>
-      callOrUndefined(`get Service ${namespace}/${name}`, () =>
+    async getService(namespace, name) {
+      const found = await callOrUndefined(`get Service ${namespace}/${name}`, () =>
         core.readNamespacedService({ namespace, name }),
-      ) as Promise<ServiceObject | undefined>,
+      );
+      return found === undefined ? undefined : serviceFromModel(found);
+    },
     async serviceEndpoints(namespace, service) {
       try {
         const slices = await call(`list EndpointSlices of Service ${namespace}/${service}`, () =>
@@ -363,84 +199,4 @@ export function restartPatchBody(restartedAt: string): {
   spec: { template: { metadata: { annotations: Record<string, string> } } };
 } {
   return { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt } } } } };
-}
-
-function templateMeta(template: {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-}) {
-  return {
-    templateAnnotations: template.metadata?.annotations,
-    templateLabels: template.metadata?.labels,
-  };
-}
-
-function fromDeployment(d: V1Deployment): WorkloadObject {
-  const status = d.status ?? {};
-  return {
-    kind: 'Deployment',
-    metadata: d.metadata as WorkloadObject['metadata'],
-    spec: {
-      replicas: d.spec?.replicas ?? 1,
-      paused: d.spec?.paused,
-      strategy: d.spec?.strategy?.type ?? 'RollingUpdate',
-      ...templateMeta(d.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status.observedGeneration,
-      desired: d.spec?.replicas ?? 1,
-      current: status.replicas ?? 0,
-      updated: status.updatedReplicas ?? 0,
-      ready: status.readyReplicas ?? 0,
-      available: status.availableReplicas ?? 0,
-      conditions: status.conditions?.map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message,
-      })),
-    },
-  };
-}
-
-function fromStatefulSet(s: V1StatefulSet): WorkloadObject {
-  const status = s.status;
-  return {
-    kind: 'StatefulSet',
-    metadata: s.metadata as WorkloadObject['metadata'],
-    spec: {
-      replicas: s.spec?.replicas ?? 1,
-      strategy: s.spec?.updateStrategy?.type ?? 'RollingUpdate',
-      ...templateMeta(s.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status?.observedGeneration,
-      desired: s.spec?.replicas ?? 1,
-      current: status?.replicas ?? 0,
-      updated: status?.updatedReplicas ?? 0,
-      ready: status?.readyReplicas ?? 0,
-      available: status?.availableReplicas ?? 0,
-      currentRevision: status?.currentRevision,
-      updateRevision: status?.updateRevision,
-    },
-  };
-}
-
-function fromDaemonSet(d: V1DaemonSet): WorkloadObject {
-  const status = d.status;
-  return {
-    kind: 'DaemonSet',
-    metadata: d.metadata as WorkloadObject['metadata'],
-    spec: {
-      strategy: d.spec?.updateStrategy?.type ?? 'RollingUpdate',
-      ...templateMeta(d.spec?.template ?? {}),
-    },
-    status: {
-      observedGeneration: status?.observedGeneration,
-      desired: status?.desiredNumberScheduled ?? 0,
-      current: status?.currentNumberScheduled ?? 0,
-      updated: status?.updatedNumberScheduled ?? 0,
-      ready: status?.numberReady ?? 0,
-      available: status?.numberAvailable ?? 0,
-    },
-  };
 }

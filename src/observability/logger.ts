@@ -2,6 +2,17 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/schema.js';
 
 /**
+ * The structured logger every component writes to: a message and fields. pino's Logger is one; tests pass a
+ * memory log. Fields are names, reasons and fingerprints, never certificate or key material.
+ */
+export interface Log {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+/**
  * A pino JSON logger: one object per line, level as a label, ISO time. Every string is JSON-escaped, so
  * newlines and terminal escape codes in pod names or annotations cannot forge log lines (G14). Callers log
  * names, reasons and fingerprints, never certificate or key material.

@@ -1,9 +1,10 @@
 import type { InjectionSettings } from '../core/policy/settings.js';
-import type { WorkloadApi } from '../kube/workloads.js';
+import type { WorkloadApi } from '../kube/types.js';
+import type { Log } from '../observability/logger.js';
 import { type OnboardReport, runOnboard, type WorkloadReport } from './run.js';
 
 /** Defaults for `rotator.onboardingAuto`: gentle, because nobody asked for these restarts in person. */
-export const AUTO_ONBOARDING_DEFAULTS = {
+const AUTO_ONBOARDING_DEFAULTS = {
   /** At least this long between two restarts, across every namespace. */
   minIntervalMs: 30_000,
   /** How long one workload's rollout is watched before moving on. */
@@ -11,19 +12,14 @@ export const AUTO_ONBOARDING_DEFAULTS = {
   pollMs: 2_000,
 } as const;
 
-/** Logger slice (pino-compatible). */
-export interface AutoOnboardLog {
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-}
-
+/** What automatic onboarding runs on: the API, time, the injection settings, a log. */
 export interface AutoOnboarderDeps {
   readonly api: WorkloadApi;
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
-  readonly log: AutoOnboardLog;
+  readonly log: Pick<Log, 'info' | 'warn'>;
   readonly signal?: AbortSignal | undefined;
   readonly minIntervalMs?: number | undefined;
   readonly timeoutMs?: number | undefined;

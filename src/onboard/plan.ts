@@ -3,10 +3,10 @@ import type { InjectionSettings } from '../core/policy/settings.js';
 import { OPT_IN_LABEL } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
-import type { ReplicaSetObject, WorkloadKind, WorkloadObject } from '../kube/workloads.js';
-import { ownerKey, podOwner } from './owners.js';
-import { isInjected, isLive, isMirror, webhookDecision } from './pods.js';
-import { namespaceMode, webhookSelection } from './selection.js';
+import type { ReplicaSetObject, WorkloadKind, WorkloadObject } from '../kube/types.js';
+import { ownerKey, podOwner } from '../model/owners.js';
+import { isInjected, isLive, isMirror, webhookDecision } from '../model/pods.js';
+import { namespaceMode, webhookSelection } from '../model/selection.js';
 
 /**
  * Why a workload is restarted or left alone. Stable codes: they are in `onboard -o json` and docs/onboarding.md.

@@ -1,4 +1,4 @@
-import type { WorkloadApi, WorkloadKind, WorkloadObject } from '../kube/workloads.js';
+import type { WorkloadApi, WorkloadKind, WorkloadObject } from '../kube/types.js';
 
 /**
  * Where a rollout stands, read from the workload's status alone:

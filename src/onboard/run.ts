@@ -3,10 +3,10 @@ import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
-import type { WorkloadApi, WorkloadKind } from '../kube/workloads.js';
-import { ownerKey, podOwner } from './owners.js';
+import type { WorkloadApi, WorkloadKind } from '../kube/types.js';
+import { ownerKey, podOwner } from '../model/owners.js';
 import { type OnboardPlan, type PlanReason, planOnboarding, type UnmanagedPod } from './plan.js';
-import { isInjected } from './pods.js';
+import { isInjected } from '../model/pods.js';
 import { type RolloutOutcome, waitForRollout } from './rollout.js';
 
 /** What happened to one workload. `dry_run` and `skipped` mean nothing was written. */
@@ -77,7 +77,7 @@ export function onboardFailed(report: OnboardReport): boolean {
 }
 
 /** Reads the namespace and its workloads, then plans (see planOnboarding). */
-export async function readPlan(
+async function readPlan(
   api: WorkloadApi,
   options: Pick<OnboardOptions, 'namespace' | 'force' | 'settings' | 'excludedNamespaces'>,
 ): Promise<OnboardPlan> {

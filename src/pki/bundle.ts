@@ -3,18 +3,16 @@
  * so every operation here works on several certificates and identifies them by SHA-256 fingerprint.
  */
 import { X509Certificate } from 'node:crypto';
-import { badPem, splitPem, toPem } from './pem.js';
+import { badPem, pemBlocksOf, toPem } from './pem.js';
 
 /**
  * Every CERTIFICATE in a PEM bundle, in order. Throws MTLS_ERR_PKI_BAD_PEM naming `what` when the text holds
  * no certificate or one cannot be parsed. Other block types are ignored.
  */
 export function parseBundle(pem: string, what = 'trust bundle'): X509Certificate[] {
-  const blocks = splitPem(pem, what).filter((b) => b.label === 'CERTIFICATE');
-  if (blocks.length === 0) throw badPem(what, 'expected at least one CERTIFICATE block, found none');
-  return blocks.map((block, index) => {
+  return pemBlocksOf(pem, 'CERTIFICATE', what).map((der, index) => {
     try {
-      return new X509Certificate(block.der);
+      return new X509Certificate(der);
     } catch (err) {
       throw badPem(what, `certificate ${index + 1} cannot be parsed`, err);
     }
@@ -22,7 +20,7 @@ export function parseBundle(pem: string, what = 'trust bundle'): X509Certificate
 }
 
 /** PEM of certificates, one block each, in order. */
-export function bundleToPem(certs: readonly X509Certificate[]): string {
+function bundleToPem(certs: readonly X509Certificate[]): string {
   return certs.map((cert) => toPem('CERTIFICATE', cert.raw)).join('');
 }
 

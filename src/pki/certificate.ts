@@ -52,7 +52,7 @@ export const VERSION_V3 = explicit(0, integer(2));
 const oidCache = new Map<string, Buffer>();
 
 /** The DER of an OBJECT IDENTIFIER, encoded once per process (oid() is too slow for the issuance path). */
-export function oidDer(dotted: string): Buffer {
+function oidDer(dotted: string): Buffer {
   let der = oidCache.get(dotted);
   if (der === undefined) {
     der = oid(dotted);
@@ -77,7 +77,7 @@ export function distinguishedName(attributes: readonly (readonly [string, string
 }
 
 /** X.520 upper bounds (ub-common-name, ub-organization-name): longer values are cut, not refused. */
-export const MAX_NAME_ATTRIBUTE_LENGTH = 64;
+const MAX_NAME_ATTRIBUTE_LENGTH = 64;
 
 /** Cuts a name attribute to its X.520 upper bound. */
 export function boundedAttribute(value: string): string {

@@ -1,6 +1,10 @@
 /**
  * A minimal DER writer and reader for exactly the X.509 shapes this product issues and inspects (X.690).
  * Writers return fresh Buffers; callers precompute whatever is constant and concatenate the rest.
+ *
+ * Over 300 lines: the writer and the reader are the two halves of one encoding over one tag table, and
+ * test/pki/der.test.ts checks each against the other and against openssl; apart, each would need the other
+ * to be read.
  */
 import { ErrorCode, InjectorError } from '../core/errors.js';
 
@@ -212,11 +216,6 @@ function timeOfYear(date: Date): string {
 /** `[n]` EXPLICIT: a constructed context tag wrapping encoded elements. */
 export function explicit(n: number, ...items: readonly Uint8Array[]): Buffer {
   return tlv(0xa0 | n, items);
-}
-
-/** `[n]` IMPLICIT for a primitive: the content bytes under a context tag (e.g. GeneralName dNSName [2]). */
-export function implicitPrimitive(n: number, content: Uint8Array): Buffer {
-  return tlv(0x80 | n, content);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /**
- * Leaf issuance: SPIFFE X509-SVIDs for workloads (DESIGN.md "Identity") and DNS-only serving certificates.
+ * Leaf issuance: SPIFFE X509-SVIDs for workloads (docs/design.md, "Identity") and DNS-only serving certificates.
  * The hot path only encodes what differs per certificate; everything constant comes precomputed.
  */
 import { ErrorCode, InjectorError } from '../core/errors.js';

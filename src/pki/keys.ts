@@ -1,6 +1,6 @@
 /**
  * Key generation for leaves and CAs. Encodings are built from one cheap export plus fixed DER headers: in this
- * OpenSSL, KeyObject SPKI/PKCS#8 exports cost more than the signature itself (DESIGN.md "Platform notes").
+ * OpenSSL, KeyObject SPKI/PKCS#8 exports cost more than the signature itself (docs/design.md, "Platform notes").
  * Never export keys as JWK: it deadlocked Node 20 after ~14k keys.
  */
 import { createECDH, createPrivateKey, type ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -90,7 +90,7 @@ export function generateKeyPair(algorithm: KeyAlgorithm): KeyMaterial {
 }
 
 /** RSA key pair in DER encodings (synchronous: blocks the calling thread for 50–500 ms). */
-export function generateRsa(algorithm: 'rsa-2048' | 'rsa-3072'): KeyMaterial {
+function generateRsa(algorithm: 'rsa-2048' | 'rsa-3072'): KeyMaterial {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: algorithm === 'rsa-2048' ? 2048 : 3072,
     publicExponent: 0x10001,

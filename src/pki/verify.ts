@@ -3,12 +3,12 @@
  * (signatures, validity, CA flags, path length), key/certificate match, and the SPIFFE ID. Expected outcomes are
  * data (a list of problems with stable codes), never exceptions. No message carries PEM or key bytes.
  */
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { isInjectorError } from '../core/errors.js';
-import { labelOf } from './ca.js';
+import { labelOf } from './ca-checks.js';
 import { Oid } from './certificate.js';
 import { type CertificateInfo, readCertificateInfo } from './certificate-info.js';
-import { p256PublicPointOf } from './keys.js';
+import { keyMatchProblem } from './key-match.js';
 import { splitPem } from './pem.js';
 
 /** Stable problem codes: mtls-init, `check` and the rotator switch on them. */
@@ -100,7 +100,7 @@ export interface Parsed {
 }
 
 /** Parses a certificate for verifyChain. Throws InjectorError on malformed input. */
-export function parsedCertificate(cert: X509Certificate): Parsed {
+function parsedCertificate(cert: X509Certificate): Parsed {
   return {
     cert,
     info: readCertificateInfo(cert.raw),
@@ -112,7 +112,7 @@ export function parsedCertificate(cert: X509Certificate): Parsed {
  * Builds a path from `chain[0]` through `chain[1..]` to any of `roots` and checks it at `now`: each signature,
  * each validity window, CA:TRUE and keyCertSign on every issuer, path lengths, and that the leaf is not a CA.
  */
-export function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Date): VerifyProblem[] {
+function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Date): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const [leaf, ...intermediates] = chain;
   if (leaf === undefined) return [{ code: 'no_certificate', message: 'certificate chain: empty' }];
@@ -217,49 +217,8 @@ function identityProblems(leaf: Parsed, expected: string | undefined, required: 
   return problems;
 }
 
-/**
- * undefined when `keyPem` is the private key of `cert`; otherwise why not. `publicKeyBits` (the cert's
- * subjectPublicKey, when the caller has parsed it) enables the fast path for our own P-256 keys: the public
- * point derived from the private scalar must equal the certificate's.
- */
-export function keyMatchProblem(
-  cert: X509Certificate,
-  keyPem: string,
-  publicKeyBits?: Buffer,
-): VerifyProblem | undefined {
-  let key: KeyObject;
-  try {
-    const block = splitPem(keyPem, 'private key (tls.key)').find((b) => b.label.endsWith('PRIVATE KEY'));
-    if (block === undefined || block.label === 'ENCRYPTED PRIVATE KEY') {
-      return { code: 'bad_key', message: 'private key (tls.key): expected an unencrypted PRIVATE KEY block' };
-    }
-    const point =
-      publicKeyBits === undefined || block.label !== 'PRIVATE KEY' ? undefined : p256PublicPointOf(block.der);
-    if (point !== undefined) {
-      return point.equals(publicKeyBits as Buffer)
-        ? undefined
-        : { code: 'key_mismatch', message: 'private key (tls.key) does not match the certificate (tls.crt)' };
-    }
-    key = createPrivateKey({ key: keyPem, format: 'pem' });
-  } catch (err) {
-    return {
-      code: 'bad_key',
-      message: `private key (tls.key): cannot be parsed${isInjectorError(err) ? ` (${err.message})` : ''}`,
-    };
-  }
-  let matches = false;
-  try {
-    matches = cert.checkPrivateKey(key);
-  } catch {
-    matches = false;
-  }
-  return matches
-    ? undefined
-    : { code: 'key_mismatch', message: 'private key (tls.key) does not match the certificate (tls.crt)' };
-}
-
 /** The facts of a leaf; `spiffeId` is its first URI SAN when that is a spiffe:// URI. */
-export function leafFactsOf(leaf: Parsed): LeafFacts {
+function leafFactsOf(leaf: Parsed): LeafFacts {
   const uri = leaf.info.uris[0];
   return {
     spiffeId: uri?.startsWith('spiffe://') === true ? uri : undefined,
@@ -270,12 +229,6 @@ export function leafFactsOf(leaf: Parsed): LeafFacts {
     subject: leaf.label,
     fingerprint256: leaf.cert.fingerprint256,
   };
-}
-
-/** The SPIFFE ID of a certificate (its only URI SAN), or undefined when it has none or several. */
-export function spiffeIdOf(cert: X509Certificate): string | undefined {
-  const { uris } = readCertificateInfo(cert.raw);
-  return uris.length === 1 && uris[0]?.startsWith('spiffe://') === true ? uris[0] : undefined;
 }
 
 function issuedBy(child: Parsed, parent: Parsed): boolean {

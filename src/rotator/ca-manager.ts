@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { apiStatus, type SecretApi, type SecretObject } from '../kube/types.js';
 import { generateRootCa } from '../pki/ca.js';
-import { type CaMaterial, newCaSecret, readCaSecret } from './ca-secret.js';
+import { type CaMaterial, newCaSecret, readCaSecret } from '../model/ca-secret.js';
 
 /**
  * Owns the issuing CA: on first start generates it into the CA Secret (race-safe between replicas: a 409 on

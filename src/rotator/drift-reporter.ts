@@ -1,14 +1,14 @@
 import type { EventRecorder, PodObject } from '../kube/types.js';
-import type { WorkloadApi } from '../kube/workloads.js';
-import { namespaceMode } from '../onboard/selection.js';
-import type { Log } from './controller.js';
-import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from './drift.js';
+import type { WorkloadApi } from '../kube/types.js';
+import { namespaceMode } from '../model/selection.js';
+import type { Log } from '../observability/logger.js';
+import { type DriftedPod, findDrift, findLostOptIn, type NamespaceInfo } from '../model/drift.js';
 
 /** What one drift pass found, for the metrics. */
 export interface DriftSummary {
   /** Live pods in opted-in namespaces without an identity. */
   readonly driftedPods: number;
-  /** Injected pods still running in namespaces that lost the opt-in label (BAD-INPUTS G5). */
+  /** Injected pods still running in namespaces that lost the opt-in label (faults G5). */
   readonly lostOptInPods: number;
 }
 

@@ -1,14 +1,16 @@
 import { apiStatus, type LeaseApi, type LeaseObject } from '../kube/types.js';
+import type { Log } from '../observability/logger.js';
 import { decideLease, leaseFor, releasedLease } from './leader-decision.js';
-import type { Clock } from './token-bucket.js';
+import type { Clock, TimerHandle, Timers } from './time.js';
 
-/** Who leads: the rotator writes only while `isLeader()` is true. A static leader is passed in by tests. */
+/** Who leads: the rotator writes only while `isLeader()` is true. */
 export interface Leadership {
   isLeader(): boolean;
   /** Called with true on gaining and false on losing leadership. */
   onChange(listener: (leading: boolean) => void): void;
 }
 
+/** Where the lease is, who this candidate is, and its timing (seconds). */
 export interface LeaderElectorOptions {
   readonly api: LeaseApi;
   readonly namespace: string;
@@ -18,7 +20,8 @@ export interface LeaderElectorOptions {
   readonly renewDeadlineSeconds: number;
   readonly retryPeriodSeconds: number;
   readonly clock: Clock;
-  readonly log: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  readonly timers: Timers;
+  readonly log: Log;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface LeaderElectorOptions {
 export class LeaderElector implements Leadership {
   private leading = false;
   private lastRenew = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private stopped = false;
   private lease: LeaseObject | undefined;
   private readonly listeners: ((leading: boolean) => void)[] = [];
@@ -53,21 +56,22 @@ export class LeaderElector implements Leadership {
   /** Stops trying and, when leading, releases the lease. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.opts.timers.clearTimeout(this.timer);
     if (this.leading && this.lease !== undefined) {
       try {
         await this.opts.api.replace(releasedLease(this.lease, this.opts.clock()));
-        this.opts.log('info', 'released leader lease', { lease: this.opts.name });
+        this.opts.log.info({ lease: this.opts.name }, 'released leader lease');
       } catch (err) {
-        this.opts.log('warn', 'could not release leader lease; a follower takes over when it expires', {
-          error: String(err),
-        });
+        this.opts.log.warn(
+          { error: String(err) },
+          'could not release leader lease; a follower takes over when it expires',
+        );
       }
     }
     this.setLeading(false);
   }
 
-  /** One round of acquire-or-renew; exposed for tests. */
+  /** One round of acquire-or-renew; answers whether this candidate leads after it. `start()` runs one every retryPeriod. */
   async tryOnce(): Promise<boolean> {
     const { api, namespace, name, identity, leaseDurationSeconds, clock } = this.opts;
     const ref = { namespace, name, identity, durationSeconds: leaseDurationSeconds };
@@ -83,16 +87,15 @@ export class LeaderElector implements Leadership {
       this.lease = action.kind === 'create' ? await api.create(next) : await api.replace(next);
       this.lastRenew = now;
       if (action.kind === 'acquire' && action.previousHolder !== '') {
-        this.opts.log('info', 'took over expired leader lease', { previousHolder: action.previousHolder });
+        this.opts.log.info({ previousHolder: action.previousHolder }, 'took over expired leader lease');
       }
       this.setLeading(true);
       return true;
     } catch (err) {
       const status = apiStatus(err);
-      if (status !== 409)
-        this.opts.log('warn', 'leader election round failed', { error: String(err), status });
+      if (status !== 409) this.opts.log.warn({ error: String(err), status }, 'leader election round failed');
       if (this.leading && clock() - this.lastRenew > this.opts.renewDeadlineSeconds * 1000) {
-        this.opts.log('warn', 'could not renew the leader lease within the renew deadline; stepping down');
+        this.opts.log.warn({}, 'could not renew the leader lease within the renew deadline; stepping down');
         this.setLeading(false);
       }
       return this.leading;
@@ -103,7 +106,7 @@ export class LeaderElector implements Leadership {
     if (this.stopped) return;
     await this.tryOnce();
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.opts.retryPeriodSeconds * 1000);
+    this.timer = this.opts.timers.setTimeout(() => void this.tick(), this.opts.retryPeriodSeconds * 1000);
   }
 
   private setLeading(leading: boolean): void {
@@ -111,9 +114,4 @@ export class LeaderElector implements Leadership {
     this.leading = leading;
     for (const listener of this.listeners) listener(leading);
   }
-}
-
-/** A leadership that never changes: for tests and single-replica runs. */
-export function staticLeadership(leading: boolean): Leadership {
-  return { isLeader: () => leading, onChange: () => undefined };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { LOW_LIFE_FRACTION } from '../model/lifetime.js';
 
 /** The rotator's Prometheus metrics, on a Registry passed in (no global registry). */
 export interface RotatorMetrics {
@@ -72,7 +73,7 @@ export function createRotatorMetrics(
     }),
     lowLifeCertificates: new Gauge({
       name: 'mtls_injector_leaf_low_life_certificates',
-      help: 'Managed certificates with less than 25% of their lifetime left (alert when > 0).',
+      help: `Managed certificates with less than ${LOW_LIFE_FRACTION * 100}% of their lifetime left (alert when > 0).`,
       registers,
       collect: read((s) => s.lowLife),
     }),

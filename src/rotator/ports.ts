@@ -11,7 +11,7 @@ export interface IssuedIdentity {
   readonly keyPem: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  /** True when notAfter was cut to the CA's notAfter (BAD-INPUTS E3). */
+  /** True when notAfter was cut to the CA's notAfter (faults E3). */
   readonly capped: boolean;
 }
 
@@ -31,6 +31,7 @@ export interface FileProblem {
   readonly message: string;
 }
 
+/** The PKI operations the rotator uses, over the CA the CA manager holds. */
 export interface CertOps {
   /** Issues a leaf from the active CA: a workload (spiffeId + DNS SANs) or a server (DNS SANs only). */
   issue(request: {

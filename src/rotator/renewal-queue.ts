@@ -1,6 +1,6 @@
 /**
  * A min-heap of keys by due time with O(log n) upsert and removal, so the rotator learns the next renewal
- * from the Secrets it watches instead of listing every Secret on a tick (DESIGN.md performance budget).
+ * from the Secrets it watches instead of listing every Secret on a tick (docs/design.md, "Budgets").
  */
 export class RenewalQueue {
   private readonly heap: { key: string; due: number }[] = [];

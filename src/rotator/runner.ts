@@ -1,26 +1,30 @@
 import type { RotatorController } from './controller.js';
+import type { Clock, TimerHandle, Timers } from './time.js';
+
+/** The longest the runner sleeps: timers over ~24.8 days overflow, and a periodic pass re-checks the caBundle. */
+const MAX_SLEEP_MS = 60_000;
 
 /**
- * Drives a controller in real time: drains the work queue whenever work arrives, and wakes at the next
- * renewal or retry. Returns a handle whose `kick()` is called by watch handlers after they queue work.
+ * Drives a controller on `timers`: drains the work queue whenever work arrives, and wakes at the next renewal
+ * or retry. `kick()` is called by watch handlers after they queue work and on leadership changes.
  */
 export function runController(
-  controller: RotatorController,
-  clock: () => number,
+  controller: Pick<RotatorController, 'tick' | 'drain' | 'nextWakeup'>,
+  clock: Clock,
+  timers: Timers,
   onError: (err: unknown) => void,
 ): { kick(): void; stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
 
   const schedule = (): void => {
     if (stopped) return;
-    if (timer !== undefined) clearTimeout(timer);
+    timers.clearTimeout(timer);
     const next = controller.nextWakeup();
-    // Cap the sleep: timers over ~24.8 days overflow, and a periodic pass re-checks the webhook caBundle.
-    const delay = next === undefined ? 60_000 : Math.max(0, Math.min(next - clock(), 60_000));
-    timer = setTimeout(kick, delay);
+    const delay = next === undefined ? MAX_SLEEP_MS : Math.max(0, Math.min(next - clock(), MAX_SLEEP_MS));
+    timer = timers.setTimeout(kick, delay);
   };
 
   const pass = async (): Promise<void> => {
@@ -50,7 +54,7 @@ export function runController(
     kick,
     async stop() {
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+      timers.clearTimeout(timer);
       await running;
     },
   };

@@ -1,3 +1,5 @@
+import { RenewalQueue } from './renewal-queue.js';
+
 /** Renewal policy: when a certificate is due, as pure functions of its validity window and a random draw. */
 export interface RenewalPolicy {
   /** Fraction of the lifetime after which a certificate is renewed (0.5 = half-way). */
@@ -17,17 +19,48 @@ export function renewalTime(notBefore: Date, notAfter: Date, policy: RenewalPoli
   return new Date(notBefore.getTime() + lifetime * fraction);
 }
 
-/** Share of the lifetime still left at `now` (1 = fresh, 0 = expired). Alerts fire below 0.25. */
-export function remainingLifeFraction(notBefore: Date, notAfter: Date, now: Date): number {
-  const lifetime = notAfter.getTime() - notBefore.getTime();
-  if (lifetime <= 0) return 0;
-  return Math.max(0, Math.min(1, (notAfter.getTime() - now.getTime()) / lifetime));
-}
-
 /**
- * Whether a certificate must be renewed now, independent of its scheduled time: once the latest possible
- * scheduled point (renewAt + jitter) has passed, e.g. after the rotator was down for a while.
+ * When each managed Secret is renewed, by Secret key: renewal times from each certificate's own validity in a
+ * min-heap, and the keys whose time has come (`isDue`) until their Secret is written again.
  */
-export function isOverdue(notBefore: Date, notAfter: Date, policy: RenewalPolicy, now: Date): boolean {
-  return now >= renewalTime(notBefore, notAfter, policy, 1);
+export class RenewalSchedule {
+  private readonly times = new RenewalQueue();
+  private readonly due = new Set<string>();
+
+  constructor(
+    private readonly policy: RenewalPolicy,
+    private readonly random: () => number,
+  ) {}
+
+  /** A Secret was (re)written: not due any more; renewed again at the time its validity gives, when known. */
+  set(key: string, validity: { readonly notBefore: Date; readonly notAfter: Date } | undefined): void {
+    this.due.delete(key);
+    if (validity === undefined) return;
+    this.times.upsert(
+      key,
+      renewalTime(validity.notBefore, validity.notAfter, this.policy, this.random()).getTime(),
+    );
+  }
+
+  /** A Secret is gone. */
+  remove(key: string): void {
+    this.due.delete(key);
+    this.times.remove(key);
+  }
+
+  /** Marks due, and answers, every key whose renewal time is at or before `now`. */
+  popDue(now: number): string[] {
+    const keys = this.times.popDue(now);
+    for (const key of keys) this.due.add(key);
+    return keys;
+  }
+
+  isDue(key: string): boolean {
+    return this.due.has(key);
+  }
+
+  /** Epoch ms of the next renewal, if any. */
+  next(): number | undefined {
+    return this.times.peekDue();
+  }
 }

@@ -1,9 +1,10 @@
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
+import { secretFile } from '../model/secret-data.js';
+import { describeOwners, type SecretOwner, secretOwnership } from '../model/workload-secret.js';
 import type { CertificateFacts, FileProblem } from './ports.js';
-import { secretFile, type SecretOwner } from './secret-build.js';
 
-/** Why a Secret is (re)written; also the `reason` label of mtls_injector_reissues_total. */
+/** Why a Secret is (re)written: the `reason` field of the rotator's log line and of the renewal Event. */
 export type ReissueReason =
   | 'missing'
   | 'previous_pod'
@@ -39,7 +40,7 @@ export interface SecretContent {
 
 /**
  * Decides, without I/O, what the rotator does with a pod's existing Secret: keep it, refresh only its
- * ca.crt, reissue it (and why), or leave it alone because it is not ours (BAD-INPUTS D1, F6, F7, F11).
+ * ca.crt, reissue it (and why), or leave it alone because it is not ours (faults D1, F6, F7, F11).
  * `renewDue` is true when the renewal schedule fired for it.
  */
 export function judgeSecret(
@@ -48,23 +49,20 @@ export function judgeSecret(
   content: SecretContent,
   renewDue: boolean,
 ): SecretVerdict {
-  if (secret.metadata.labels?.[MANAGED_LABEL] !== 'true') {
+  const ownership = secretOwnership(secret, desired.owner);
+  if (ownership === 'not_managed') {
     return {
       kind: 'foreign',
       detail: `Secret exists without label ${MANAGED_LABEL}=true; it was not made by mtls-injector`,
     };
   }
-  const owners = secret.metadata.ownerReferences ?? [];
-  const ownedByPod = owners.some((o) => o.kind === 'Pod' && o.uid === desired.owner.uid);
-  const previousPod = owners.some(
-    (o) => o.kind === 'Pod' && o.name === desired.owner.name && o.uid !== desired.owner.uid,
-  );
-  if (!ownedByPod && !previousPod) {
+  if (ownership === 'not_owned') {
     return {
       kind: 'foreign',
-      detail: `Secret is owned by ${describeOwners(owners)}, not by pod ${desired.owner.name}`,
+      detail: `Secret is owned by ${describeOwners(secret.metadata.ownerReferences ?? [])}, not by pod ${desired.owner.name}`,
     };
   }
+  const previousPod = ownership === 'previous_pod';
   const verdict = contentVerdict(secret, desired, content, renewDue, previousPod);
   if (secret.immutable === true && verdict.kind !== 'ok') return { kind: 'immutable' };
   return verdict;
@@ -131,8 +129,4 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   const sortedA = [...a].sort();
   const sortedB = [...b].sort();
   return sortedA.every((name, i) => name === sortedB[i]);
-}
-
-function describeOwners(owners: readonly { kind: string; name: string }[]): string {
-  return owners.length === 0 ? 'nobody' : owners.map((o) => `${o.kind} ${o.name}`).join(', ');
 }

@@ -1,8 +1,7 @@
-/** A clock in epoch milliseconds, passed in so tests control time. */
-export type Clock = () => number;
+import type { Clock } from './time.js';
 
 /**
- * Token bucket for API writes (BAD-INPUTS D3/F4): `ratePerSecond` steady, `burst` at most. `reserve()` takes a
+ * Token bucket for API writes (faults D3, F4): `ratePerSecond` steady, `burst` at most. `reserve()` takes a
  * token and says how long to wait before using it, so callers never spin.
  */
 export class TokenBucket {
@@ -38,13 +37,4 @@ export class TokenBucket {
     this.last = now;
     this.tokens = Math.min(this.burst, this.tokens + elapsed * this.ratePerSecond);
   }
-}
-
-/**
- * Full-jitter exponential backoff (BAD-INPUTS D3): attempt 0 waits up to `baseMs`, doubling to at most `maxMs`.
- * `random` in [0, 1) is passed in.
- */
-export function backoffDelay(attempt: number, random: number, baseMs = 500, maxMs = 60_000): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(ceiling / 2 + (random * ceiling) / 2);
 }

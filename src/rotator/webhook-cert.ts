@@ -1,12 +1,15 @@
 import type { Config } from '../config/schema.js';
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
-import { type SecretApi, type SecretObject, type WebhookConfigApi } from '../kube/types.js';
-import type { Log } from './controller.js';
+import type { SecretApi, SecretObject, WebhookConfigApi } from '../kube/types.js';
+import { encodeFiles, secretFile } from '../model/secret-data.js';
+import { tlsData } from '../model/workload-secret.js';
 import type { CertOps } from './ports.js';
-import { secretData, secretFile } from './secret-build.js';
+import type { Reporter } from './reporter.js';
+import type { SecretWriter } from './secret-writer.js';
+import type { Clock } from './time.js';
 
 /** Label that marks the webhook's serving-certificate Secret among the managed ones. */
-export const ROLE_LABEL = 'mtls-injector.io/role';
+const ROLE_LABEL = 'mtls-injector.io/role';
 
 /** DNS SANs of the webhook's serving certificate: the Service's names, plus configured extras. */
 export function webhookDnsNames(config: Config): string[] {
@@ -25,22 +28,26 @@ export function webhookDnsNames(config: Config): string[] {
 }
 
 /**
- * Keeps the webhook's serving certificate fresh in its Secret (mounted by the webhook pods, hot-reloaded),
- * and the caBundle of our MutatingWebhookConfiguration equal to the trust bundle, so during a CA rotation
- * the API server trusts serving certificates from the old and the new CA (BAD-INPUTS H1).
+ * The sync of the webhook's own work item: keeps its serving certificate fresh in its Secret (mounted by the
+ * webhook pods, hot-reloaded), and the caBundle of our MutatingWebhookConfiguration equal to the trust bundle,
+ * so during a CA rotation the API server trusts serving certificates from the old and the new CA (faults H1).
+ * Judges from a fresh read of the Secret, then writes through the writer.
  */
-export function createWebhookCertStep(deps: {
+export function createWebhookSync(deps: {
   readonly config: Config;
-  readonly secrets: SecretApi;
+  readonly secrets: Pick<SecretApi, 'get'>;
   readonly webhookConfig: WebhookConfigApi;
   readonly certs: CertOps;
-  readonly log: Log;
-  readonly clock: () => number;
+  readonly writer: Pick<SecretWriter, 'create' | 'replace'>;
+  readonly reporter: Pick<
+    Reporter,
+    'servingCertificateWritten' | 'caBundleUpdated' | 'webhookConfigurationMissing'
+  >;
+  readonly clock: Clock;
+  /** Whether the serving certificate's renewal time has come. */
   readonly isDue: () => boolean;
-  readonly throttle: () => Promise<void>;
-  readonly written: (secret: SecretObject) => void;
 }): () => Promise<void> {
-  const { config, secrets, certs, log } = deps;
+  const { config, secrets, certs, writer, reporter } = deps;
   const ns = config.installNamespace;
   const name = config.webhook.tlsSecretName;
   const dnsNames = webhookDnsNames(config);
@@ -63,36 +70,32 @@ export function createWebhookCertStep(deps: {
         },
       },
       type: 'kubernetes.io/tls',
-      data: secretData(issued.certPem, issued.keyPem, certs.trustBundle()),
+      data: tlsData(issued.certPem, issued.keyPem, certs.trustBundle()),
     };
-    await deps.throttle();
-    deps.written(existing === undefined ? await secrets.create(secret) : await secrets.replace(secret));
-    log.info(
-      { secret: `${ns}/${name}`, reason: why, notAfter: issued.notAfter.toISOString(), dnsNames },
-      'webhook serving certificate written',
-    );
+    if (existing === undefined) {
+      // A 409 here means another writer created it: the work queue retries, reads it and judges it.
+      const result = await writer.create(secret);
+      if ('exists' in result) throw result.conflict;
+    } else {
+      await writer.replace(secret);
+    }
+    reporter.servingCertificateWritten(`${ns}/${name}`, why, issued.notAfter, dnsNames);
   };
 
   return async () => {
     const existing = await secrets.get(ns, name);
     if (existing === undefined) {
-      // A 409 here means another writer created it: the work queue retries, reads it and judges it.
       await issue(undefined, 'missing');
     } else {
       const why = judgeServing(existing, dnsNames, certs, deps.clock(), deps.isDue());
       if (why === 'bundle') {
-        await deps.throttle();
-        deps.written(
-          await secrets.replace({
-            ...existing,
-            data: { ...(existing.data ?? {}), ...pick(secretData('', '', certs.trustBundle()), CA_FILE) },
-          }),
-        );
+        const data = { ...(existing.data ?? {}), ...encodeFiles({ [CA_FILE]: certs.trustBundle() }) };
+        await writer.replace({ ...existing, data });
       } else if (why !== undefined) {
         await issue(existing, why);
       }
     }
-    await syncCaBundle(deps.webhookConfig, config.webhook.configurationName, certs.trustBundle(), log);
+    await syncCaBundle(deps.webhookConfig, config.webhook.configurationName, certs.trustBundle(), reporter);
   };
 }
 
@@ -124,21 +127,19 @@ function judgeServing(
   return undefined;
 }
 
-async function syncCaBundle(api: WebhookConfigApi, name: string, bundlePem: string, log: Log): Promise<void> {
+async function syncCaBundle(
+  api: WebhookConfigApi,
+  name: string,
+  bundlePem: string,
+  reporter: Pick<Reporter, 'caBundleUpdated' | 'webhookConfigurationMissing'>,
+): Promise<void> {
   const current = await api.getCaBundles(name);
   if (current === undefined) {
-    log.warn(
-      { webhookConfiguration: name },
-      'MutatingWebhookConfiguration not found; caBundle will be set when it exists',
-    );
+    reporter.webhookConfigurationMissing(name);
     return;
   }
   const wanted = Buffer.from(bundlePem).toString('base64');
   if (current.caBundles.length > 0 && current.caBundles.every((b) => b === wanted)) return;
   await api.setCaBundle(name, wanted, current.resourceVersion);
-  log.info({ webhookConfiguration: name, entries: current.caBundles.length }, 'caBundle updated');
-}
-
-function pick(data: Record<string, string>, key: string): Record<string, string> {
-  return { [key]: data[key] ?? '' };
+  reporter.caBundleUpdated(name, current.caBundles.length);
 }

@@ -40,7 +40,7 @@ export interface ServerLimits {
   readonly deadlineSweepMs: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = {
+const DEFAULT_LIMITS: ServerLimits = {
   handshakeTimeoutMs: 5_000,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
@@ -51,6 +51,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   deadlineSweepMs: 100,
 };
 
+/** What the webhook app is built from. */
 export interface WebhookAppOptions {
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
@@ -228,8 +229,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       inFlight.delete(request);
       metrics.admissionDuration.observe({ endpoint }, seconds);
       count(RESULT[decision.kind], decision.reason, endpoint);
-      const failedOpen =
-        decision.kind === 'skip' && decision.warnings.some((w) => w.includes('not injected:'));
+      const failedOpen = decision.kind === 'skip' && decision.failedOpen;
       // One shape for every line (absent fields are undefined, which pino leaves out), so building it is cheap.
       logger[decision.kind === 'deny' || failedOpen ? 'warn' : 'info'](
         {

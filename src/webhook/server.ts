@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { excludedNamespaces, injectionSettings } from '../core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createLogger } from '../observability/logger.js';
+import { type ProbeServer, type Readiness, startProbeServer } from '../observability/probe-server.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../observability/metrics.js';
 import { buildWebhookApp, type ServerLimits } from './app.js';
-import { buildProbeApp } from './probes.js';
 import { loadServingCertificate, type ServingCertificate } from './serving-cert.js';
 
 /** What the webhook process is made of; everything optional has a production default. */
@@ -69,26 +69,29 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     https: initial === undefined ? {} : { cert: initial.cert, key: initial.key },
   });
   live.server = app.server;
-  const probes = buildProbeApp({
-    registry: metrics.registry,
-    readiness: () =>
-      closing
-        ? { ready: false, reason: 'shutting down' }
-        : certificate.current() === undefined
-          ? { ready: false, reason: `serving certificate ${config.webhook.tlsCert} not loaded` }
-          : { ready: true },
-  });
+  const readiness = (): Readiness =>
+    closing
+      ? { ready: false, reason: 'shutting down' }
+      : certificate.current() === undefined
+        ? { ready: false, reason: `serving certificate ${config.webhook.tlsCert} not loaded` }
+        : { ready: true };
 
+  let probes: ProbeServer;
   try {
     await app.listen({ port: config.webhook.port, host: config.webhook.host });
-    await probes.listen({ port: config.webhook.probePort, host: config.webhook.host });
+    probes = await startProbeServer({
+      host: config.webhook.host,
+      port: config.webhook.probePort,
+      registry: metrics.registry,
+      readiness,
+    });
   } catch (err) {
     certificate.close();
-    await Promise.allSettled([app.close(), probes.close()]);
+    await app.close();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
-  const probePort = (probes.server.address() as AddressInfo).port;
+  const probePort = probes.port;
   logger.info({ port, probePort, host: config.webhook.host }, 'webhook listening');
 
   return {

@@ -6,7 +6,7 @@ import {
   checkWebhookConfiguration,
 } from '../../src/check/cluster.js';
 import type { SecretObject } from '../../src/kube/types.js';
-import { encode } from '../../src/rotator/ca-secret.js';
+import { encodeFiles } from '../../src/model/secret-data.js';
 import { caSecret, DAY, NOW, rootCa, servingSecret, webhookConfiguration } from './fixtures.js';
 
 const ca = rootCa({ now: new Date(NOW.getTime() - 10 * DAY * 1000) });
@@ -183,7 +183,7 @@ describe('checkCa', () => {
     const mismatched = caSecret(ca);
     const broken: SecretObject = {
       ...mismatched,
-      data: { ...mismatched.data, ...encode({ 'tls.key': otherCa.keyPem }) },
+      data: { ...mismatched.data, ...encodeFiles({ 'tls.key': otherCa.keyPem }) },
     };
     expect(checkCa(broken, where, NOW)).toMatchObject({ ok: false, reason: 'ca_invalid' });
   });

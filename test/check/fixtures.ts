@@ -1,12 +1,13 @@
 import { loadConfig } from '../../src/config/loader.js';
 import { decide } from '../../src/core/policy/decide.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
-import type { WebhookConfigurationObject } from '../../src/kube/workloads.js';
+import type { WebhookConfigurationObject } from '../../src/kube/types.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
 import { issueLeaf, issueWorkloadIdentity } from '../../src/pki/issue.js';
-import { encode, newCaSecret } from '../../src/rotator/ca-secret.js';
-import { buildWorkloadSecret } from '../../src/rotator/secret-build.js';
+import { encodeFiles } from '../../src/model/secret-data.js';
+import { newCaSecret } from '../../src/model/ca-secret.js';
+import { buildWorkloadSecret } from '../../src/model/workload-secret.js';
 import { WEBHOOK_ENTRIES } from '../../src/check/cluster.js';
 import type { CheckOptions } from '../../src/check/run.js';
 
@@ -47,7 +48,7 @@ export function servingSecret(
   return {
     metadata: { name: 'mtls-injector-webhook-tls', namespace: 'mtls-injector' },
     type: 'kubernetes.io/tls',
-    data: encode({ 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.trustBundlePem }),
+    data: encodeFiles({ 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.trustBundlePem }),
   };
 }
 

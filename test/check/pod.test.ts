@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkPod, type PodCheckInput, settingsFromPod } from '../../src/check/pod.js';
 import type { SecretLookup } from '../../src/check/pod-secret.js';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
-import { encode } from '../../src/rotator/ca-secret.js';
+import { encodeFiles } from '../../src/model/secret-data.js';
 import { DAY, excluded, injectedPod, NOW, plainPod, rootCa, settings, workloadSecret } from './fixtures.js';
 
 const ca = rootCa({ now: new Date(NOW.getTime() - 10 * DAY * 1000) });
@@ -221,7 +221,7 @@ describe('checkPod: the Secret and its certificate', () => {
   it('garbage in tls.crt', () => {
     const secret = workloadSecret(ca, pod);
     const report = run(pod, {
-      secret: found({ ...secret, data: { ...secret.data, ...encode({ 'tls.crt': 'nope' }) } }),
+      secret: found({ ...secret, data: { ...secret.data, ...encodeFiles({ 'tls.crt': 'nope' }) } }),
     });
     expect(byName(report)['certificate-validity']).toMatchObject({ ok: false, reason: 'no_certificate' });
   });

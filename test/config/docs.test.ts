@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configurationMarkdown } from '../../src/config/docs.js';
+import { configurationMarkdown } from './configuration-doc.js';
 import { FIELDS } from '../../src/config/schema.js';
 
 const path = new URL('../../docs/configuration.md', import.meta.url);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { envName, FIELDS, flagName } from '../../src/config/schema.js';
+import { type Config, envName, FIELDS, flagName } from '../../src/config/schema.js';
 import { ErrorCode, InjectorError } from '../../src/core/errors.js';
 
 function writeTemp(name: string, text: string): string {
@@ -119,3 +119,63 @@ describe('schema', () => {
     expect(new Set(FIELDS.map((f) => envName(f.key))).size).toBe(FIELDS.length);
   });
 });
+
+describe('Config, derived from FIELDS', () => {
+  it('holds exactly one value per field, of the type its kind gives', () => {
+    const config = loadConfig() as unknown as Record<string, unknown>;
+    const at = (key: string): unknown =>
+      key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+    const leaves = (node: Record<string, unknown>, prefix = ''): string[] =>
+      Object.entries(node).flatMap(([k, v]) =>
+        v !== null && typeof v === 'object'
+          ? leaves(v as Record<string, unknown>, `${prefix}${k}.`)
+          : [`${prefix}${k}`],
+      );
+    expect(leaves(config).sort()).toEqual(FIELDS.map((f) => f.key).sort());
+    for (const field of FIELDS) {
+      const value = at(field.key);
+      switch (field.kind.type) {
+        case 'string':
+          expect(typeof value, field.key).toBe('string');
+          break;
+        case 'enum':
+          expect(field.kind.values, field.key).toContain(value);
+          break;
+        case 'boolean':
+          expect(typeof value, field.key).toBe('boolean');
+          break;
+        case 'integer':
+        case 'fraction':
+        case 'duration':
+          expect(Number.isFinite(value), field.key).toBe(true);
+          break;
+      }
+    }
+  });
+});
+
+// Compile-time: the derived type has the fields and value types the table gives (tsc fails otherwise).
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const typeChecks: [
+  Same<Config['rotator']['writeQps'], number>,
+  Same<Config['init']['imagePullPolicy'], 'IfNotPresent' | 'Always' | 'Never'>,
+  Same<Config['keyAlgorithm'], 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072' | 'ed25519'>,
+  Same<Config['ca']['bringYourOwn'], boolean>,
+  Same<
+    keyof Config,
+    | 'trustDomain'
+    | 'clusterDomain'
+    | 'installNamespace'
+    | 'keyAlgorithm'
+    | 'leafLifetime'
+    | 'backdate'
+    | 'renewAt'
+    | 'renewJitter'
+    | 'ca'
+    | 'log'
+    | 'webhook'
+    | 'init'
+    | 'rotator'
+  >,
+] = [true, true, true, true, true];
+void typeChecks;

@@ -2,60 +2,35 @@
  * Golden injection cases, discovered from test/fixtures/inject/<case>/:
  *   input.json     the pod as the API server sends it (required, hand-written)
  *   request.json   optional overrides: namespace, mode, operation, failOpen, secretSuffix, settings
- *   decision.json  golden: kind, reason, message, warnings
+ *   decision.json  golden: kind, reason, message, warnings (and failedOpen for a skip)
  *   patch.json     golden: the JSONPatch
  *   pod.json       golden: input.json with the patch applied
  * Each case checks the decision, the patch, the patched pod (applied with rfc6902, an implementation
- * independent of the one that built the patch) and that injecting the result again gives an empty patch.
+ * independent of the one that built the patch), that injecting the result again gives an empty patch, and
+ * that admit() answers the same. The same cases also run over HTTPS through the webhook
+ * (test/webhook/golden-http.test.ts) and through `inject --render` (test/cli/golden-render.test.ts).
  * Stale or orphaned files fail the run. `UPDATE_GOLDENS=1 npx vitest run test/core` rewrites the goldens.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
+import { admit } from '../../src/core/admit.js';
 import { patchJson } from '../../src/core/mutate/json-text.js';
-import { decide, type DecideInput } from '../../src/core/policy/decide.js';
-import type { InjectionSettings } from '../../src/core/policy/settings.js';
-import { EXCLUDED, SETTINGS, SUFFIX } from './helpers.js';
+import { decide } from '../../src/core/policy/decide.js';
+import { encodeAdmissionResponse } from '../../src/core/review.js';
+import { podReview } from './helpers.js';
+import { decideInputFor, GOLDEN_ROOT as ROOT, goldenCaseNames, goldenCases, readJson } from './goldens.js';
 
-const ROOT = join(import.meta.dirname, '..', 'fixtures', 'inject');
 const INPUTS = ['input.json', 'request.json'];
 const GOLDENS = ['decision.json', 'patch.json', 'pod.json'];
 const UPDATE = process.env['UPDATE_GOLDENS'] === '1';
-
-interface RequestOverrides {
-  readonly description?: string;
-  readonly namespace?: string;
-  readonly mode?: DecideInput['mode'];
-  readonly operation?: DecideInput['operation'];
-  readonly failOpen?: boolean;
-  readonly secretSuffix?: string;
-  readonly settings?: Partial<InjectionSettings>;
-}
-
-function readJson(path: string): unknown {
-  return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-}
 
 function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function inputFor(dir: string, pod: unknown): DecideInput {
-  const path = join(dir, 'request.json');
-  const req = (existsSync(path) ? readJson(path) : {}) as RequestOverrides;
-  return {
-    pod,
-    namespace: req.namespace ?? 'team-a',
-    mode: req.mode ?? 'enabled',
-    operation: req.operation ?? 'CREATE',
-    excludedNamespaces: EXCLUDED,
-    settings: { ...SETTINGS, failOpen: req.failOpen ?? false, ...req.settings },
-    secretSuffix: req.secretSuffix ?? SUFFIX,
-  };
-}
-
-const cases = readdirSync(ROOT).sort();
+const cases = goldenCaseNames();
 
 describe('golden fixtures', () => {
   it('has at least 25 cases and no stray files', () => {
@@ -82,14 +57,12 @@ describe('golden fixtures', () => {
     expect(problems).toEqual([]);
   });
 
-  for (const name of cases) {
-    const dir = join(ROOT, name);
-    if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'input.json'))) continue;
+  for (const golden of goldenCases()) {
+    const { name, dir, input, request } = golden;
 
     it(name, () => {
-      const input = readJson(join(dir, 'input.json'));
       const frozen = JSON.stringify(input);
-      const decision = decide(inputFor(dir, input));
+      const decision = decide(golden.decideInput);
       expect(JSON.stringify(input), 'decide must not mutate its input').toBe(frozen);
 
       const summary = {
@@ -97,6 +70,7 @@ describe('golden fixtures', () => {
         reason: decision.reason,
         message: decision.message,
         warnings: decision.warnings,
+        ...(decision.kind === 'skip' ? { failedOpen: decision.failedOpen } : {}),
       };
       const patch = decision.kind === 'inject' ? decision.patch : [];
       const expectedPod = decision.kind === 'inject' ? decision.pod : input;
@@ -119,9 +93,33 @@ describe('golden fixtures', () => {
       const goldenPod = readJson(join(dir, 'pod.json'));
       expect(applied).toEqual(goldenPod);
 
-      const again = decide(inputFor(dir, goldenPod));
+      const again = decide(decideInputFor(goldenPod, request));
       expect(again.kind === 'inject' ? again.patch : []).toEqual([]);
       if (decision.kind === 'inject') expect(again.reason).toBe('already_injected');
+
+      // The same case through admit(), the webhook's door: the same decision, answered as a review.
+      const review = podReview(input, {
+        uid: `golden-${name}`,
+        namespace: golden.decideInput.namespace,
+        operation: golden.decideInput.operation,
+      });
+      const admitted = admit(review, {
+        mode: golden.decideInput.mode,
+        settings: golden.decideInput.settings,
+        excludedNamespaces: golden.decideInput.excludedNamespaces,
+        secretSuffix: golden.decideInput.secretSuffix,
+      });
+      expect(admitted.decision).toEqual(decision);
+      const answer = JSON.parse(encodeAdmissionResponse(admitted.response)) as {
+        response: { uid: string; allowed: boolean; patch?: string };
+      };
+      expect(answer.response.uid).toBe(`golden-${name}`);
+      expect(answer.response.allowed).toBe(decision.kind !== 'deny');
+      const answered =
+        answer.response.patch === undefined
+          ? []
+          : (JSON.parse(Buffer.from(answer.response.patch, 'base64').toString('utf8')) as unknown[]);
+      expect(answered).toEqual(goldenPatch);
     });
   }
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonText, patchJson, template } from '../../src/core/mutate/json-text.js';
+import { patchJson, template } from '../../src/core/mutate/json-text.js';
 import type { PatchOperation } from '../../src/core/mutate/patch.js';
 
 describe('template', () => {
@@ -14,14 +14,15 @@ describe('template', () => {
   });
 });
 
-describe('jsonText and patchJson', () => {
-  it('equal JSON.stringify for any JSON value, templates and lists of templates included', () => {
+describe('patchJson', () => {
+  it('equals JSON.stringify for any JSON value, templates and lists of templates included', () => {
     const shared = template({ name: 'mtls-certs', mountPath: '/var/run/mtls', readOnly: true });
+    const add = (value: unknown): PatchOperation[] => [{ op: 'add', path: '/v', value }];
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
-        expect(jsonText(value)).toBe(JSON.stringify(value));
+        expect(patchJson(add(value))).toBe(JSON.stringify(add(value)));
         const list = [shared, value, shared];
-        expect(jsonText(list)).toBe(JSON.stringify(list));
+        expect(patchJson(add(list))).toBe(JSON.stringify(add(list)));
       }),
       { numRuns: 1000 },
     );

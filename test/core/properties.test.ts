@@ -35,7 +35,7 @@ const suffix = fc
   .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 5, maxLength: 5 })
   .map((c) => c.join(''));
 // Unknown fields of any JSON shape, except own "__proto__" keys: the envelope guard rejects those with 400
-// before decide() runs (BAD-INPUTS A7, test/core/json-guard.test.ts), and rfc6902's clone turns such a key
+// before decide() runs (faults A7, test/core/json-guard.test.ts), and rfc6902's clone turns such a key
 // into a prototype, so the comparison would fail inside the checker, not in our code.
 const jsonValue = fc
   .jsonValue({ maxDepth: 3 })

@@ -11,7 +11,7 @@ import { registerOnboard } from '../../src/cli/onboard.js';
 import { isInjectorError } from '../../src/core/errors.js';
 import type { OnboardReport } from '../../src/onboard/run.js';
 import { generateRootCa } from '../../src/pki/ca.js';
-import { newCaSecret } from '../../src/rotator/ca-secret.js';
+import { newCaSecret } from '../../src/model/ca-secret.js';
 import { apiStatus, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 
 const kc = loadKubeConfig();
@@ -252,7 +252,7 @@ describe('check on the real API server', () => {
       expect(injected(pod)).toBe(true);
       const secretName = pod.metadata?.annotations?.['mtls-injector.io/secret'] ?? '';
       await waitFor('its Secret', () => core.readNamespacedSecret({ namespace: ns, name: secretName }));
-      // Keep the rotator from re-creating it at once (it would, BAD-INPUTS F6): a quota of 0 Secrets makes every
+      // Keep the rotator from re-creating it at once (it would, faults F6): a quota of 0 Secrets makes every
       // create in this namespace 403 (the rotator backs off, D2), while the delete still goes through.
       // This control plane runs no resourcequota controller, so the test writes the quota's status itself.
       const hard = { 'count/secrets': '0' };

@@ -6,6 +6,7 @@ import {
   type LeaseObject,
   type SecretApi,
   type SecretObject,
+  type WebhookConfigApi,
 } from '../../src/kube/types.js';
 
 /** One scripted failure: the next call of `op` (optionally for one name) fails with `status`. */
@@ -150,6 +151,24 @@ export class FakeLeaseApi implements LeaseApi {
       metadata: { ...lease.metadata, resourceVersion: String(++this.version) },
     });
     return structuredClone(this.lease);
+  }
+}
+
+/** One MutatingWebhookConfiguration with three entries, resourceVersion-guarded like the API server. */
+export class FakeWebhookConfig implements WebhookConfigApi {
+  caBundles: string[] = ['', '', ''];
+  version = 1;
+  exists = true;
+  getCaBundles() {
+    return Promise.resolve(
+      this.exists ? { caBundles: [...this.caBundles], resourceVersion: String(this.version) } : undefined,
+    );
+  }
+  setCaBundle(_name: string, caBundle: string, resourceVersion: string) {
+    if (resourceVersion !== String(this.version)) return Promise.reject(apiError(409));
+    this.caBundles = this.caBundles.map(() => caBundle);
+    this.version += 1;
+    return Promise.resolve();
   }
 }
 

@@ -4,13 +4,13 @@ import {
   type EndpointSummary,
   type InspectApi,
   type NamespaceObject,
-  RESTARTED_AT_ANNOTATION,
   type ReplicaSetObject,
   type WebhookConfigurationObject,
   type WorkloadApi,
   type WorkloadKind,
   type WorkloadObject,
-} from '../../src/kube/workloads.js';
+} from '../../src/kube/types.js';
+import { RESTARTED_AT_ANNOTATION } from '../../src/kube/workloads.js';
 import { apiError } from './kube.js';
 
 /**

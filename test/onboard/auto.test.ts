@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
-import type { WorkloadObject } from '../../src/kube/workloads.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
+import type { WorkloadObject } from '../../src/kube/types.js';
 import { createAutoOnboarder } from '../../src/onboard/auto.js';
-import { gainedOptIn } from '../../src/onboard/selection.js';
-import { memoryLog } from '../rotator/harness.js';
+import { gainedOptIn } from '../../src/model/selection.js';
+import { memoryLog } from '../fakes/log.js';
 import { FakeClock } from '../fakes/clock.js';
 import { FakeWorkloadApi, owner, storedPod, workload } from '../fakes/workloads.js';
 

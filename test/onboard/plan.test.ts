@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject } from '../../src/kube/types.js';
-import type { ReplicaSetObject, WorkloadObject } from '../../src/kube/workloads.js';
-import { podOwner } from '../../src/onboard/owners.js';
+import type { ReplicaSetObject, WorkloadObject } from '../../src/kube/types.js';
+import { podOwner } from '../../src/model/owners.js';
 import { type PlanInput, planOnboarding } from '../../src/onboard/plan.js';
 import { owner, replicaSet, storedPod, workload } from '../fakes/workloads.js';
 

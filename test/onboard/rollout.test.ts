@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkloadObject } from '../../src/kube/workloads.js';
+import type { WorkloadObject } from '../../src/kube/types.js';
 import { formatMs, rolloutState, waitForRollout } from '../../src/onboard/rollout.js';
 import { FakeClock } from '../fakes/clock.js';
 import { FakeWorkloadApi, workload } from '../fakes/workloads.js';

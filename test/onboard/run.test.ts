@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
-import { excludedNamespaces, injectionSettings } from '../../src/core/policy/settings.js';
+import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject } from '../../src/kube/types.js';
-import { RESTARTED_AT_ANNOTATION, restartPatchBody, type WorkloadObject } from '../../src/kube/workloads.js';
+import { RESTARTED_AT_ANNOTATION, restartPatchBody } from '../../src/kube/workloads.js';
+import { type WorkloadObject } from '../../src/kube/types.js';
 import { renderFooter, renderOnboardJson, renderWorkload } from '../../src/onboard/render.js';
 import { onboardFailed, type OnboardOptions, rfc3339, runOnboard } from '../../src/onboard/run.js';
 import { FakeClock } from '../fakes/clock.js';

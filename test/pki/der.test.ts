@@ -8,7 +8,6 @@ import {
   explicit,
   generalizedTime,
   ia5String,
-  implicitPrimitive,
   integer,
   namedBits,
   nullValue,
@@ -26,7 +25,7 @@ import {
   x509Time,
 } from '../../src/pki/der.js';
 import { isInjectorError } from '../../src/core/errors.js';
-import { openssl } from './helpers.js';
+import { implicitPrimitive, openssl } from './helpers.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

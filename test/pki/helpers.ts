@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tlv } from '../../src/pki/der.js';
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'mtls-pki-'): {
@@ -64,4 +65,12 @@ export function opensslExtensions(certPem: string): Record<string, { critical: b
 /** A date `seconds` from `base`. */
 export function plus(base: Date, seconds: number): Date {
   return new Date(base.getTime() + seconds * 1000);
+}
+
+/**
+ * `[n]` IMPLICIT for a primitive: the content bytes under a context tag (e.g. GeneralName dNSName [2]). The
+ * leaf encoder writes these bytes itself; tests build the reference encoding with this.
+ */
+export function implicitPrimitive(n: number, content: Uint8Array): Buffer {
+  return tlv(0x80 | n, content);
 }

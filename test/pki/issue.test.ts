@@ -58,7 +58,7 @@ function expectedKeyId(certPem: string): string {
   return createHash('sha1').update(bits).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
-describe('issueLeaf: the X509-SVID shape (DESIGN.md "Identity"), as openssl reads it', () => {
+describe('issueLeaf: the X509-SVID shape (docs/design.md, "Identity"), as openssl reads it', () => {
   it.each(KEY_ALGORITHMS)('%s leaf carries exactly the expected extensions and flags', (keyAlgorithm) => {
     const leaf = issueLeaf(ca(), { ...base, keyAlgorithm, spiffeId: ID, dnsNames: ['web', 'web.demo.svc'] });
     const ext = opensslExtensions(leaf.certPem);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { generateRootCa } from '../../src/pki/ca.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { generateKeyPair, p256PublicPointOf } from '../../src/pki/keys.js';
-import { keyMatchProblem } from '../../src/pki/verify.js';
+import { keyMatchProblem } from '../../src/pki/key-match.js';
 import { readCertificateInfo } from '../../src/pki/certificate-info.js';
 
 const now = new Date();

@@ -8,10 +8,10 @@ import {
   subjectKeyIdExtension,
   VERSION_V3,
 } from '../../src/pki/certificate.js';
-import { bitString, explicit, implicitPrimitive, oid, sequence, x509Time } from '../../src/pki/der.js';
+import { bitString, explicit, oid, sequence, x509Time } from '../../src/pki/der.js';
 import { encodeCertificate, encodeLeafTbs, type LeafFields } from '../../src/pki/leaf-encoder.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
-import { openssl } from './helpers.js';
+import { implicitPrimitive, openssl } from './helpers.js';
 
 const key = generateKeyPair('ecdsa-p256');
 const base: LeafFields = {

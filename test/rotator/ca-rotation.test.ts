@@ -5,7 +5,7 @@ import { CA_FILE, CERT_FILE } from '../../src/core/names.js';
 import type { SecretObject } from '../../src/kube/types.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
 import { CaManager } from '../../src/rotator/ca-manager.js';
-import { secretFile } from '../../src/rotator/secret-build.js';
+import { secretFile } from '../../src/model/secret-data.js';
 import { makeHarness, managedPod } from './harness.js';
 
 function output() {

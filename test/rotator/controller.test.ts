@@ -3,8 +3,9 @@ import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL, POD_LABEL } from '../../sr
 import type { SecretObject } from '../../src/kube/types.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
-import { withRoot } from '../../src/rotator/ca-secret.js';
-import { secretData, secretFile } from '../../src/rotator/secret-build.js';
+import { mergeBundles } from '../../src/pki/bundle.js';
+import { tlsData } from '../../src/model/workload-secret.js';
+import { secretFile } from '../../src/model/secret-data.js';
 import { caMaterial, makeCa, makeHarness, managedPod, service } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -235,7 +236,7 @@ describe('RotatorController: Secrets it must not trust or must repair', () => {
       [files(original).cert, other.keyPem, 'key_mismatch'],
     ] as const) {
       const current = h.secrets.objects.get('shop/web-0-mtls') as SecretObject;
-      h.secrets.put({ ...current, data: secretData(cert, key, h.ca.bundlePem) });
+      h.secrets.put({ ...current, data: tlsData(cert, key, h.ca.bundlePem) });
       await h.settle();
       const repaired = h.secrets.objects.get('shop/web-0-mtls');
       expect(
@@ -339,7 +340,7 @@ describe('RotatorController: restarts and trust changes', () => {
     await h.settle();
     const before = files(h.secrets.objects.get('shop/web-0-mtls'));
     const next = makeCa(h.clock);
-    h.setCa({ ...h.ca, bundlePem: withRoot(h.ca.bundlePem, next.certPem) });
+    h.setCa({ ...h.ca, bundlePem: mergeBundles(h.ca.bundlePem, next.certPem) });
     await h.settle();
     const after = files(h.secrets.objects.get('shop/web-0-mtls'));
     expect(after.cert).toBe(before.cert);
@@ -352,7 +353,7 @@ describe('RotatorController: restarts and trust changes', () => {
     h.controller.upsertPod(managedPod('web-0'));
     await h.settle();
     const next = caMaterial(makeCa(h.clock), h.clock);
-    h.setCa({ ...next, bundlePem: withRoot(h.ca.bundlePem, next.active.certPem) });
+    h.setCa({ ...next, bundlePem: mergeBundles(h.ca.bundlePem, next.active.certPem) });
     await h.settle();
     const leaf = files(h.secrets.objects.get('shop/web-0-mtls'));
     const chainsToNew = verifyLeaf({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDriftReporter } from '../../src/rotator/drift-reporter.js';
 import { FakeEvents } from '../fakes/kube.js';
 import { FakeWorkloadApi, owner, replicaSet, storedPod } from '../fakes/workloads.js';
-import { memoryLog } from './harness.js';
+import { memoryLog } from '../fakes/log.js';
 
 describe('drift reporter', () => {
   it('raises NotInjected on the owning workload and OptInRemoved on a namespace that lost the label', async () => {

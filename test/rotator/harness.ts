@@ -4,23 +4,14 @@ import { MANAGED_LABEL, SECRET_ANNOTATION } from '../../src/core/names.js';
 import type { PodObject, ServiceObject } from '../../src/kube/types.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
 import { createKeyPool } from '../../src/pki/key-pool.js';
-import { type CaMaterial, newCaSecret, readCaSecret } from '../../src/rotator/ca-secret.js';
+import { type CaMaterial, newCaSecret, readCaSecret } from '../../src/model/ca-secret.js';
 import { RotatorController } from '../../src/rotator/controller.js';
-import { staticLeadership } from '../../src/rotator/leader.js';
+import { staticLeadership } from '../fakes/leadership.js';
 import { createPkiCertOps } from '../../src/rotator/pki-adapter.js';
 import type { CertOps } from '../../src/rotator/ports.js';
 import { FakeClock, seededRandom } from '../fakes/clock.js';
 import { FakeEvents, FakeSecretApi } from '../fakes/kube.js';
-
-/** A quiet logger that keeps what was logged, for assertions. */
-export function memoryLog(): {
-  lines: { level: string; fields: Record<string, unknown>; msg: string }[];
-} & Record<'info' | 'warn' | 'error' | 'debug', (fields: Record<string, unknown>, msg: string) => void> {
-  const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (fields: Record<string, unknown>, msg: string) =>
-    lines.push({ level, fields, msg });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
+import { memoryLog } from '../fakes/log.js';
 
 export interface Harness {
   readonly config: Config;

@@ -3,6 +3,7 @@ import { decideLease } from '../../src/rotator/leader-decision.js';
 import { LeaderElector } from '../../src/rotator/leader.js';
 import { FakeClock } from '../fakes/clock.js';
 import { FakeLeaseApi } from '../fakes/kube.js';
+import { memoryLog } from '../fakes/log.js';
 
 function elector(api: FakeLeaseApi, clock: FakeClock, identity: string): LeaderElector {
   return new LeaderElector({
@@ -14,7 +15,8 @@ function elector(api: FakeLeaseApi, clock: FakeClock, identity: string): LeaderE
     renewDeadlineSeconds: 10,
     retryPeriodSeconds: 2,
     clock: clock.read,
-    log: () => undefined,
+    timers: clock,
+    log: memoryLog(),
   });
 }
 

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RenewalQueue } from '../../src/rotator/renewal-queue.js';
-import { isOverdue, remainingLifeFraction, renewalTime } from '../../src/rotator/schedule.js';
-import { backoffDelay, TokenBucket } from '../../src/rotator/token-bucket.js';
+import { renewalTime } from '../../src/rotator/schedule.js';
+import { backoffDelay } from '../../src/rotator/retry.js';
+import { TokenBucket } from '../../src/rotator/token-bucket.js';
 import { FakeClock, seededRandom } from '../fakes/clock.js';
 
 const policy = { renewAt: 0.5, jitter: 0.1 };
@@ -37,15 +38,6 @@ describe('renewalTime', () => {
       expect(count).toBeGreaterThan(800);
       expect(count).toBeLessThan(1200);
     }
-  });
-
-  it('tells remaining life and overdue', () => {
-    expect(remainingLifeFraction(notBefore, notAfter, new Date(notBefore.getTime() + 18 * HOUR))).toBeCloseTo(
-      0.25,
-    );
-    expect(remainingLifeFraction(notBefore, notAfter, new Date(notAfter.getTime() + HOUR))).toBe(0);
-    expect(isOverdue(notBefore, notAfter, policy, new Date(notBefore.getTime() + 14 * HOUR))).toBe(false);
-    expect(isOverdue(notBefore, notAfter, policy, new Date(notBefore.getTime() + 15 * HOUR))).toBe(true);
   });
 });
 

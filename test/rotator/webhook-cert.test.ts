@@ -1,45 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../../src/core/names.js';
-import type { SecretObject, WebhookConfigApi } from '../../src/kube/types.js';
+import type { SecretObject } from '../../src/kube/types.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
-import { withRoot } from '../../src/rotator/ca-secret.js';
-import { secretFile } from '../../src/rotator/secret-build.js';
-import { createWebhookCertStep, webhookDnsNames } from '../../src/rotator/webhook-cert.js';
-import { apiError } from '../fakes/kube.js';
-import { caMaterial, makeCa, makeHarness, memoryLog } from './harness.js';
-
-/** One MutatingWebhookConfiguration with three entries, resourceVersion-guarded like the API server. */
-class FakeWebhookConfig implements WebhookConfigApi {
-  caBundles: string[] = ['', '', ''];
-  version = 1;
-  exists = true;
-  getCaBundles() {
-    return Promise.resolve(
-      this.exists ? { caBundles: [...this.caBundles], resourceVersion: String(this.version) } : undefined,
-    );
-  }
-  setCaBundle(_name: string, caBundle: string, resourceVersion: string) {
-    if (resourceVersion !== String(this.version)) return Promise.reject(apiError(409));
-    this.caBundles = this.caBundles.map(() => caBundle);
-    this.version += 1;
-    return Promise.resolve();
-  }
-}
+import { mergeBundles } from '../../src/pki/bundle.js';
+import { secretFile } from '../../src/model/secret-data.js';
+import { Reporter } from '../../src/rotator/reporter.js';
+import { SecretWriter } from '../../src/rotator/secret-writer.js';
+import { createWebhookSync, webhookDnsNames } from '../../src/rotator/webhook-cert.js';
+import { FakeWebhookConfig } from '../fakes/kube.js';
+import { memoryLog } from '../fakes/log.js';
+import { caMaterial, makeCa, makeHarness } from './harness.js';
 
 function setup(flags: Record<string, string> = {}) {
   const h = makeHarness({ flags: { 'webhook.extraDnsNames': 'localhost', ...flags } });
   const webhookConfig = new FakeWebhookConfig();
   let due = false;
-  const step = createWebhookCertStep({
+  const reporter = new Reporter({
+    events: h.events,
+    log: memoryLog(),
+    counters: { issued: () => undefined, failed: () => undefined, foreign: () => undefined },
+  });
+  const writer = new SecretWriter({
+    secrets: h.secrets,
+    writeQps: 1000,
+    writeBurst: 1000,
+    clock: h.clock.read,
+    sleep: h.clock.sleep,
+    reporter,
+    observer: { upsert: () => undefined, remove: () => undefined },
+  });
+  const step = createWebhookSync({
     config: h.config,
     secrets: h.secrets,
     webhookConfig,
     certs: h.certs,
-    log: memoryLog(),
+    writer,
+    reporter,
     clock: h.clock.read,
     isDue: () => due,
-    throttle: () => Promise.resolve(),
-    written: () => undefined,
   });
   const secret = () => h.secrets.objects.get('mtls-injector/mtls-injector-webhook-tls') as SecretObject;
   return { h, webhookConfig, step, secret, setDue: (v: boolean) => (due = v) };
@@ -81,7 +79,7 @@ describe('webhook serving certificate step', () => {
     await step();
     const first = secretFile(secret(), CERT_FILE);
     const next = caMaterial(makeCa(h.clock), h.clock);
-    const both = withRoot(h.ca.bundlePem, next.active.certPem);
+    const both = mergeBundles(h.ca.bundlePem, next.active.certPem);
     h.ca = { ...h.ca, bundlePem: both };
     await step();
     expect(secretFile(secret(), CERT_FILE)).toBe(first);

@@ -21,7 +21,7 @@ const POD_PATHS: Readonly<Record<string, readonly string[]>> = {
  * Kubernetes' name alphabet, so a Secret name rendered with it never matches a real pod's generated name and
  * the webhook gives every real pod its own Secret even if the preview is applied.
  */
-export const PREVIEW_MARKER = 'preview-';
+const PREVIEW_MARKER = 'preview-';
 
 export interface ManifestOptions {
   /** false: add the opt-in label to each pod (template); true: apply the full patch the webhook would. */

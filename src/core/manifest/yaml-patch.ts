@@ -2,7 +2,7 @@ import { type Document, isSeq, type Node } from 'yaml';
 import type { PatchOperation } from '../mutate/patch.js';
 
 /** `/metadata/labels/mtls-injector.io~1managed` → `['metadata', 'labels', 'mtls-injector.io/managed']`. */
-export function pointerToPath(pointer: string): string[] {
+function pointerToPath(pointer: string): string[] {
   if (pointer === '') return [];
   return pointer
     .slice(1)

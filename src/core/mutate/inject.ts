@@ -4,12 +4,7 @@ import {
   CERT_FILE,
   ENV_CA_FILE,
   ENV_CERT_FILE,
-  ENV_INIT_TRUST_DOMAIN,
-  ENV_INIT_WAIT_TIMEOUT,
   ENV_KEY_FILE,
-  ENV_POD_NAME,
-  ENV_POD_NAMESPACE,
-  ENV_POD_SERVICE_ACCOUNT,
   ENV_SPIFFE_ID,
   INIT_CONTAINER_NAME,
   KEY_FILE,
@@ -20,8 +15,10 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import type { RawContainer, RawEnvVar, RawMetadata, RawPod, RawVolume, RawVolumeMount } from '../pod.js';
+import type { RawContainer, RawEnvVar, RawMetadata, RawPod, RawVolume } from '../pod.js';
+import { ensureInitContainer, initContainerTemplate } from './init-container.js';
 import { template } from './json-text.js';
+import { ensureMount } from './mounts.js';
 import { encodeStatus } from './status.js';
 
 /** Everything decided about a pod before it is mutated. */
@@ -42,31 +39,8 @@ export interface InjectionPlan {
 }
 
 /** Secret file mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
-export const MODE_WITH_FS_GROUP = 0o440;
-export const MODE_WITHOUT_FS_GROUP = 0o444;
-
-/** Resources of mtls-init: it reads three small files and exits. */
-export const INIT_RESOURCES = {
-  requests: { cpu: '10m', memory: '32Mi' },
-  limits: { cpu: '200m', memory: '128Mi' },
-} as const;
-
-/** PodSecurity "restricted" for Linux pods. */
-export const INIT_SECURITY_CONTEXT = {
-  runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;
-
-/** Windows pods reject the Linux-only fields (runAsUser, capabilities, seccomp, …). */
-export const INIT_SECURITY_CONTEXT_WINDOWS = {
-  runAsNonRoot: true,
-  windowsOptions: { runAsUserName: 'ContainerUser' },
-} as const;
+const MODE_WITH_FS_GROUP = 0o440;
+const MODE_WITHOUT_FS_GROUP = 0o444;
 
 /**
  * Returns `original` with everything injection adds, without touching `original` (shared cached objects are
@@ -163,44 +137,6 @@ function copyContainer(container: RawContainer): RawContainer {
   return copy;
 }
 
-/** Normalises a mount path the way the kernel resolves it: `/var/run//mtls/` → `/var/run/mtls`. */
-export function normalizeMountPath(path: string): string {
-  // Fast path for the common case: a path that is already clean is returned as is.
-  if (path.startsWith('/') && !path.includes('//') && !path.includes('/.') && !path.endsWith('/'))
-    return path;
-  const parts: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') parts.pop();
-    else parts.push(segment);
-  }
-  return `/${parts.join('/')}`;
-}
-
-/** True when a mount is exactly ours: our volume at our path, whole (no subPath). */
-export function isOurMount(mount: RawVolumeMount): boolean {
-  return (
-    mount.name === VOLUME_NAME &&
-    normalizeMountPath(mount.mountPath) === MOUNT_PATH &&
-    (mount.subPath == null || mount.subPath === '') &&
-    (mount.subPathExpr == null || mount.subPathExpr === '')
-  );
-}
-
-/** The mount every container gets: one frozen object shared by all pods (see json-text.ts). */
-const OUR_MOUNT: RawVolumeMount = template({ name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true });
-
-function ensureMount(container: RawContainer): void {
-  container.volumeMounts ??= [];
-  const index = container.volumeMounts.findIndex((m) => normalizeMountPath(m.mountPath) === MOUNT_PATH);
-  const existing = container.volumeMounts[index];
-  if (existing !== undefined) {
-    container.volumeMounts[index] = { ...existing, mountPath: MOUNT_PATH, readOnly: true };
-  } else {
-    container.volumeMounts.push(OUR_MOUNT);
-  }
-}
-
 /** The file env entries, the same for every pod (frozen, shared). */
 const FILE_ENV: readonly RawEnvVar[] = [
   template({ name: ENV_CERT_FILE, value: `${MOUNT_PATH}/${CERT_FILE}` }),
@@ -242,71 +178,4 @@ function ensureAppEnv(
       env[index] = variable;
     }
   }
-}
-
-// `apiVersion: v1` is what the API server defaults a fieldRef to; writing it keeps reinvocation patch-free.
-function fieldRef(name: string, fieldPath: string): RawEnvVar {
-  return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
-}
-
-function initEnv(plan: InjectionPlan): RawEnvVar[] {
-  return [
-    fieldRef(ENV_POD_NAMESPACE, 'metadata.namespace'),
-    fieldRef(ENV_POD_NAME, 'metadata.name'),
-    fieldRef(ENV_POD_SERVICE_ACCOUNT, 'spec.serviceAccountName'),
-    { name: ENV_INIT_TRUST_DOMAIN, value: plan.identity.trustDomain },
-    { name: ENV_INIT_WAIT_TIMEOUT, value: `${plan.initWaitTimeoutSeconds}s` },
-  ];
-}
-
-/** mtls-init as a new pod gets it, by everything it depends on; a handful per process, so never evicted in practice. */
-const initTemplates = new Map<string, RawContainer>();
-const MAX_INIT_TEMPLATES = 64;
-
-/** A new mtls-init for the plan: built once, then the same frozen object (and JSON text) for every pod. */
-function initContainerTemplate(plan: InjectionPlan): RawContainer {
-  const key = [
-    plan.initImage,
-    plan.initImagePullPolicy,
-    plan.identity.trustDomain,
-    plan.initWaitTimeoutSeconds,
-    plan.windows,
-  ].join('\n');
-  let container = initTemplates.get(key);
-  if (container === undefined) {
-    if (initTemplates.size >= MAX_INIT_TEMPLATES) initTemplates.clear();
-    container = template(ensureInitContainer({ name: INIT_CONTAINER_NAME }, plan));
-    initTemplates.set(key, container);
-  }
-  return container;
-}
-
-/**
- * mtls-init in its wanted state. An existing one (ours, from an earlier pass) keeps fields other webhooks or
- * API-server defaulting added (terminationMessagePath, extra mounts), so a reinvocation does not undo them.
- * `container` is changed in place: pass a copy.
- */
-function ensureInitContainer(container: RawContainer, plan: InjectionPlan): RawContainer {
-  container.image = plan.initImage;
-  container.imagePullPolicy = plan.initImagePullPolicy;
-  container.args = ['init'];
-  const env = (container.env ??= []);
-  for (const variable of initEnv(plan)) {
-    const index = env.findIndex((e) => e.name === variable.name);
-    if (index >= 0) env[index] = variable;
-    else env.push(variable);
-  }
-  container.resources = { requests: { ...INIT_RESOURCES.requests }, limits: { ...INIT_RESOURCES.limits } };
-  container.securityContext = plan.windows
-    ? {
-        ...INIT_SECURITY_CONTEXT_WINDOWS,
-        windowsOptions: { ...INIT_SECURITY_CONTEXT_WINDOWS.windowsOptions },
-      }
-    : {
-        ...INIT_SECURITY_CONTEXT,
-        capabilities: { drop: [...INIT_SECURITY_CONTEXT.capabilities.drop] },
-        seccompProfile: { ...INIT_SECURITY_CONTEXT.seccompProfile },
-      };
-  ensureMount(container);
-  return container;
 }

@@ -21,16 +21,6 @@ function deepFreeze(value: object): void {
   Object.freeze(value);
 }
 
-/**
- * `JSON.stringify(value)` for JSON data, reusing the remembered text of templates, also as items of a list
- * (mtls-init at the head of `spec.initContainers`).
- */
-export function jsonText(value: unknown): string {
-  const parts: string[] = [];
-  pushJson(parts, value);
-  return parts.join('');
-}
-
 function pushJson(parts: string[], value: unknown): void {
   if (typeof value === 'string') {
     parts.push(quote(value));

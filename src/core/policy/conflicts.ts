@@ -1,4 +1,4 @@
-import { isOurMount, normalizeMountPath } from '../mutate/inject.js';
+import { isOurMount, normalizeMountPath } from '../mutate/mounts.js';
 import type { InjectionStatus } from '../mutate/status.js';
 import { INJECT_ANNOTATION, INIT_CONTAINER_NAME, MOUNT_PATH, VOLUME_NAME } from '../names.js';
 import type { RawPod } from '../pod.js';

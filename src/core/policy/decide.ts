@@ -5,7 +5,8 @@ import {
   type WorkloadIdentity,
   workloadIdentity,
 } from '../identity.js';
-import { injectPod, isOurMount } from '../mutate/inject.js';
+import { injectPod } from '../mutate/inject.js';
+import { isOurMount } from '../mutate/mounts.js';
 import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
 import {
@@ -69,6 +70,11 @@ export type Decision =
       readonly reason: SkipReason;
       readonly message: string;
       readonly warnings: readonly string[];
+      /**
+       * True when the pod would have been denied but `/mutate` fails open (`webhook.failOpen`): allowed
+       * without an identity, and logged as a warning.
+       */
+      readonly failedOpen: boolean;
     }
   | {
       readonly kind: 'deny';
@@ -79,8 +85,8 @@ export type Decision =
 
 const q = JSON.stringify;
 
-function skip(reason: SkipReason, message: string, warn = false): Decision {
-  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [] };
+function skip(reason: SkipReason, message: string, warn = false, failedOpen = false): Decision {
+  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [], failedOpen };
 }
 
 function deny(reason: DenyReason, message: string): Decision {
@@ -93,7 +99,7 @@ function deny(reason: DenyReason, message: string): Decision {
  */
 function undecidable(input: DecideInput, reason: UndecidableReason, message: string): Decision {
   if (input.mode === 'enabled' && input.settings.failOpen) {
-    return skip(reason, `not injected: ${message}`, true);
+    return skip(reason, `not injected: ${message}`, true, true);
   }
   return deny(reason, message);
 }

@@ -24,7 +24,7 @@ export function namespaceMode(labels: Labels): Mode | undefined {
 }
 
 /** Whether the namespace carries the opt-in label key at all (any value keeps the pod-level entry away). */
-export function hasOptInLabel(labels: Labels): boolean {
+function hasOptInLabel(labels: Labels): boolean {
   return labels?.[OPT_IN_LABEL] !== undefined;
 }
 

@@ -1,14 +1,16 @@
-import { X509Certificate } from 'node:crypto';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
+import { bundleContains } from '../pki/bundle.js';
 import { type CertificateAuthority, loadCa } from '../pki/ca.js';
-import { splitPem, toPem } from '../pki/pem.js';
-import { secretFile } from './secret-build.js';
+import { signedBy } from '../pki/x509.js';
+import { encodeFiles, secretFile } from './secret-data.js';
 
-/** Keys of the CA Secret beyond the kubernetes.io/tls three, used during a CA rotation. */
+/** Keys of the CA Secret beyond the kubernetes.io/tls three, used during a CA rotation: the prepared root, */
 export const NEXT_CERT_FILE = 'next.crt';
+/** its key, */
 export const NEXT_KEY_FILE = 'next.key';
+/** and the CA that issued before `ca rotate activate`, kept until `retire`. */
 export const PREVIOUS_CERT_FILE = 'previous.crt';
 /** When ca.crt (the trust bundle) last changed; activation waits `ca.propagationDelay` after it. */
 export const BUNDLE_CHANGED_ANNOTATION = 'mtls-injector.io/bundle-changed-at';
@@ -43,7 +45,7 @@ export function newCaSecret(
       annotations: { [BUNDLE_CHANGED_ANNOTATION]: now.toISOString() },
     },
     type: 'kubernetes.io/tls',
-    data: encode({
+    data: encodeFiles({
       [CERT_FILE]: ca.certPem + ca.chainPem,
       [KEY_FILE]: ca.keyPem,
       [CA_FILE]: ca.trustBundlePem,
@@ -53,7 +55,7 @@ export function newCaSecret(
 
 /**
  * Parses and checks the CA Secret (generated or bring-your-own). Refuses with the pki InjectorError codes
- * (expired, not yet valid, key mismatch, not a CA, no keyCertSign, broken chain: BAD-INPUTS E2–E6), each
+ * (expired, not yet valid, key mismatch, not a CA, no keyCertSign, broken chain: faults E2, E4, E5, E6), each
  * naming the Secret.
  */
 export function readCaSecret(secret: SecretObject, now: Date): CaMaterial {
@@ -87,37 +89,12 @@ export function readCaSecret(secret: SecretObject, now: Date): CaMaterial {
   };
 }
 
-/** Fingerprints (SHA-256) of every certificate in a PEM bundle. */
-export function fingerprints(bundlePem: string): Set<string> {
-  return new Set(
-    splitPem(bundlePem, 'trust bundle')
-      .filter((b) => b.label === 'CERTIFICATE')
-      .map((b) => new X509Certificate(b.der).fingerprint256),
-  );
-}
-
-/** `bundle` with `certPem`'s certificate appended (once). */
-export function withRoot(bundlePem: string, certPem: string): string {
-  const cert = new X509Certificate(certPem);
-  if (fingerprints(bundlePem).has(cert.fingerprint256)) return bundlePem;
-  return normalise(bundlePem) + toPem('CERTIFICATE', cert.raw);
-}
-
-/** `bundle` without `certPem`'s certificate. */
-export function withoutRoot(bundlePem: string, certPem: string): string {
-  const drop = new X509Certificate(certPem).fingerprint256;
-  return splitPem(bundlePem, 'trust bundle')
-    .filter((b) => b.label === 'CERTIFICATE' && new X509Certificate(b.der).fingerprint256 !== drop)
-    .map((b) => toPem('CERTIFICATE', b.der))
-    .join('');
-}
-
-/** Whether a managed Secret's ca.crt trusts `rootPem`. */
+/** Whether a managed Secret's ca.crt trusts `rootPem` (by fingerprint); false when ca.crt does not parse. */
 export function secretTrusts(secret: SecretObject, rootPem: string): boolean {
   const bundle = secretFile(secret, CA_FILE);
   if (bundle === undefined) return false;
   try {
-    return fingerprints(bundle).has(new X509Certificate(rootPem).fingerprint256);
+    return bundleContains(bundle, rootPem);
   } catch {
     return false;
   }
@@ -126,25 +103,5 @@ export function secretTrusts(secret: SecretObject, rootPem: string): boolean {
 /** Whether a managed Secret's leaf was issued by the CA certificate `caPem` (signature check). */
 export function secretIssuedBy(secret: SecretObject, caPem: string): boolean {
   const chain = secretFile(secret, CERT_FILE);
-  if (chain === undefined) return false;
-  try {
-    const [leaf] = splitPem(chain, 'tls.crt').filter((b) => b.label === 'CERTIFICATE');
-    if (leaf === undefined) return false;
-    const ca = new X509Certificate(caPem);
-    return new X509Certificate(leaf.der).verify(ca.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-/** base64 data from PEM text, dropping undefined entries. */
-export function encode(files: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(files)) if (v !== undefined) out[k] = Buffer.from(v).toString('base64');
-  return out;
-}
-
-function normalise(pem: string): string {
-  const trimmed = pem.trim();
-  return trimmed === '' ? '' : `${trimmed}\n`;
+  return chain !== undefined && signedBy(chain, caPem);
 }

@@ -5,16 +5,24 @@ import type { Registry } from 'prom-client';
 /** Readiness with a reason, so `/readyz` tells an operator what is missing. */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
+/** A listening probe server. */
+export interface ProbeServer {
+  readonly port: number;
+  /** Drops open connections and stops listening. */
+  close(): Promise<void>;
+}
+
 /**
- * Plain-HTTP probe and metrics server: `/healthz` (the process serves), `/readyz` (from `readiness()`),
- * `/metrics` (Prometheus text from `registry`). Resolves once listening.
+ * The plain-HTTP probe and metrics server of the webhook and the rotator, apart from any serving port:
+ * `/healthz` (the process serves), `/readyz` (from `readiness()`, with the reason when not ready), `/metrics`
+ * (Prometheus text from `registry`). GET and HEAD only. Resolves once listening; port 0 picks a free port.
  */
 export async function startProbeServer(options: {
   readonly host: string;
   readonly port: number;
   readonly registry: Registry;
   readonly readiness: () => Readiness;
-}): Promise<{ readonly port: number; close(): Promise<void> }> {
+}): Promise<ProbeServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findDrift, findLostOptIn } from '../../src/rotator/drift.js';
+import { findDrift, findLostOptIn } from '../../src/model/drift.js';
 import { owner, replicaSet, storedPod } from '../fakes/workloads.js';
 
 const namespaces = [

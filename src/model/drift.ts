@@ -1,9 +1,9 @@
 import { INJECT_ANNOTATION, OPT_IN_LABEL } from '../core/names.js';
 import type { PodObject } from '../kube/types.js';
-import type { ReplicaSetObject } from '../kube/workloads.js';
-import { podOwner } from '../onboard/owners.js';
-import { isInjected, isLive, isMirror } from '../onboard/pods.js';
-import { namespaceMode, podOptsIn } from '../onboard/selection.js';
+import type { ReplicaSetObject } from '../kube/types.js';
+import { podOwner } from './owners.js';
+import { isInjected, isLive, isMirror } from './pods.js';
+import { namespaceMode, podOptsIn } from './selection.js';
 
 /** A namespace and its labels (only the opt-in label is read). */
 export interface NamespaceInfo {
@@ -22,7 +22,7 @@ export interface DriftedPod {
   readonly restartable: boolean;
 }
 
-/** A namespace that lost the opt-in label while injected pods still run there (BAD-INPUTS G5). */
+/** A namespace that lost the opt-in label while injected pods still run there (faults G5). */
 export interface LostOptIn {
   readonly namespace: string;
   /** The label's value now, or undefined when it is gone. */

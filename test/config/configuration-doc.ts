@@ -1,6 +1,6 @@
-import { envName, FIELDS, type FieldKind, flagName } from './schema.js';
+import { envName, FIELDS, type FieldKind, flagName } from '../../src/config/schema.js';
 
-/** docs/configuration.md, generated from the schema so the two cannot drift (a test compares them). */
+/** docs/configuration.md, generated from the schema so the two cannot drift (docs.test.ts compares them). */
 export function configurationMarkdown(): string {
   const rows = FIELDS.map(
     (f) =>

@@ -1,18 +1,16 @@
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import type { CertificateAuthority } from '../pki/ca.js';
+import { mergeBundles, removeFromBundle } from '../pki/bundle.js';
 import {
   BUNDLE_CHANGED_ANNOTATION,
-  encode,
   NEXT_CERT_FILE,
   NEXT_KEY_FILE,
   PREVIOUS_CERT_FILE,
   secretIssuedBy,
   secretTrusts,
-  withoutRoot,
-  withRoot,
 } from './ca-secret.js';
-import { secretFile } from './secret-build.js';
+import { encodeFiles, secretFile } from './secret-data.js';
 
 /** A rotation step's outcome: the CA Secret to write, or why the step is refused now. */
 export type RotationPlan =
@@ -44,7 +42,7 @@ export function planPrepare(caSecret: SecretObject, next: CertificateAuthority, 
       data: {
         [NEXT_CERT_FILE]: next.certPem,
         [NEXT_KEY_FILE]: next.keyPem,
-        [CA_FILE]: withRoot(bundle, next.certPem),
+        [CA_FILE]: mergeBundles(bundle, next.certPem),
       },
       bundleChangedAt: now,
     }),
@@ -55,7 +53,7 @@ export function planPrepare(caSecret: SecretObject, next: CertificateAuthority, 
 /**
  * `ca rotate activate`: switches issuance to the prepared CA. Refused until every managed Secret's ca.crt
  * trusts the new root and `propagationSeconds` have passed since the bundle changed (kubelets refresh mounted
- * Secrets about once a minute), so no peer ever sees a leaf it cannot verify (BAD-INPUTS E8).
+ * Secrets about once a minute), so no peer ever sees a leaf it cannot verify (faults E8).
  */
 export function planActivate(
   caSecret: SecretObject,
@@ -125,7 +123,7 @@ export function planRetire(
   return {
     ok: true,
     secret: update(caSecret, {
-      data: { [CA_FILE]: withoutRoot(bundle, firstCert(previous)) },
+      data: { [CA_FILE]: removeFromBundle(bundle, previous) },
       remove: [PREVIOUS_CERT_FILE],
       bundleChangedAt: now,
     }),
@@ -137,17 +135,12 @@ function update(
   secret: SecretObject,
   change: { data: Record<string, string>; remove?: readonly string[]; bundleChangedAt?: Date },
 ): SecretObject {
-  const data: Record<string, string> = { ...(secret.data ?? {}), ...encode(change.data) };
+  const data: Record<string, string> = { ...(secret.data ?? {}), ...encodeFiles(change.data) };
   for (const key of change.remove ?? []) delete data[key];
   const annotations = { ...(secret.metadata.annotations ?? {}) };
   if (change.bundleChangedAt !== undefined)
     annotations[BUNDLE_CHANGED_ANNOTATION] = change.bundleChangedAt.toISOString();
   return { ...secret, metadata: { ...secret.metadata, annotations }, data };
-}
-
-function firstCert(pem: string): string {
-  const end = pem.indexOf('-----END CERTIFICATE-----');
-  return end < 0 ? pem : pem.slice(0, end + '-----END CERTIFICATE-----'.length) + '\n';
 }
 
 function names(secrets: readonly SecretObject[]): string {

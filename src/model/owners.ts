@@ -1,5 +1,5 @@
 import type { ObjectMeta, OwnerReference, PodObject } from '../kube/types.js';
-import type { ReplicaSetObject, WorkloadKind } from '../kube/workloads.js';
+import type { ReplicaSetObject, WorkloadKind } from '../kube/types.js';
 
 /** The label the Deployment controller puts on a ReplicaSet's pods: `<deployment>-<hash>` is the RS name. */
 const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -15,7 +15,7 @@ export type PodOwner =
     };
 
 /** The controlling ownerReference (controller: true), else the first one, else undefined. */
-export function controllerOf(meta: ObjectMeta | undefined): OwnerReference | undefined {
+function controllerOf(meta: ObjectMeta | undefined): OwnerReference | undefined {
   const refs = meta?.ownerReferences ?? [];
   return refs.find((r) => r.controller === true) ?? refs[0];
 }

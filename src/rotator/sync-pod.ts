@@ -1,0 +1,159 @@
+import type { Config } from '../config/schema.js';
+import { workloadIdentity } from '../core/identity.js';
+import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
+import { objectKey, type SecretObject } from '../kube/types.js';
+import { encodeFiles, secretFile } from '../model/secret-data.js';
+import { buildWorkloadSecret } from '../model/workload-secret.js';
+import { type PodInfo, type RotatorCache, selects } from './cache.js';
+import type { CertOps } from './ports.js';
+import { podTarget, type Reporter } from './reporter.js';
+import type { SecretWriter } from './secret-writer.js';
+import { type DesiredIdentity, judgeSecret, type SecretContent } from './secret-verdict.js';
+import type { Clock } from './time.js';
+
+/** What syncing a pod reads and uses. */
+export interface PodSyncDeps {
+  readonly config: Pick<Config, 'trustDomain' | 'clusterDomain'>;
+  readonly certs: CertOps;
+  readonly cache: RotatorCache;
+  /** Whether the renewal time of the Secret `secretKey` has come. */
+  readonly isDue: (secretKey: string) => boolean;
+  readonly writer: SecretWriter;
+  readonly reporter: Reporter;
+  readonly clock: Clock;
+}
+
+/**
+ * One sync of one pod's Secret: judge, then act. Judging is pure (`judgeSecret` on what the cache holds); the
+ * act is one create or one replace through the writer, and every outcome is told by the reporter. A Secret
+ * that is not ours is never written (faults D1).
+ */
+export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void> {
+  const { cache, certs, writer, reporter } = deps;
+
+  const desiredFor = (pod: PodInfo): DesiredIdentity | undefined => {
+    let spiffeId: string;
+    try {
+      spiffeId = workloadIdentity(deps.config.trustDomain, pod.namespace, pod.serviceAccount).spiffeId;
+    } catch (err) {
+      reporter.invalidIdentity(pod, err instanceof Error ? err.message : String(err));
+      return undefined;
+    }
+    return {
+      owner: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      spiffeId,
+      dnsNames: dnsNamesFor(pod),
+      trustBundlePem: certs.trustBundle(),
+      issuerKeyId: certs.activeIssuerKeyId(),
+    };
+  };
+
+  /** DNS SANs for every Service in the pod's namespace whose selector matches the pod's labels. */
+  const dnsNamesFor = (pod: PodInfo): string[] => {
+    const names: string[] = [];
+    const domain = deps.config.clusterDomain;
+    for (const [service, selector] of cache.servicesIn(pod.namespace)) {
+      if (!selects(selector, pod.labels)) continue;
+      names.push(
+        service,
+        `${service}.${pod.namespace}`,
+        `${service}.${pod.namespace}.svc`,
+        `${service}.${pod.namespace}.svc.${domain}`,
+      );
+    }
+    return names.sort();
+  };
+
+  /** The judged contents of `secret`, computed once per resourceVersion. */
+  const contentOf = (secretKey: string, secret: SecretObject, desired: DesiredIdentity): SecretContent => {
+    const info = cache.secret(secretKey);
+    const current =
+      info !== undefined && info.object.metadata.resourceVersion === secret.metadata.resourceVersion;
+    if (current && info.content !== undefined) return info.content;
+    const certPem = secretFile(secret, CERT_FILE);
+    const keyPem = secretFile(secret, KEY_FILE);
+    let content: SecretContent;
+    if (certPem === undefined || keyPem === undefined) {
+      content = {
+        facts: undefined,
+        problems: [{ code: 'missing_file', message: 'tls.crt or tls.key missing' }],
+      };
+    } else {
+      const facts = certs.inspect(certPem);
+      const problems = certs.check({
+        certPem,
+        keyPem,
+        bundlePem: desired.trustBundlePem,
+        now: new Date(deps.clock()),
+      });
+      content =
+        'notAfter' in facts ? { facts, problems } : { facts: undefined, problems: [facts, ...problems] };
+    }
+    if (current) info.content = content;
+    return content;
+  };
+
+  const issue = async (pod: PodInfo, desired: DesiredIdentity, resourceVersion?: string) => {
+    const issued = await certs.issue({ spiffeId: desired.spiffeId, dnsNames: desired.dnsNames });
+    if (issued.capped) reporter.capped(pod);
+    const secret = buildWorkloadSecret(
+      pod.secretName,
+      desired.owner,
+      desired.spiffeId,
+      issued,
+      desired.trustBundlePem,
+      resourceVersion,
+    );
+    return { issued, secret };
+  };
+
+  const syncExisting = async (
+    pod: PodInfo,
+    desired: DesiredIdentity,
+    secret: SecretObject,
+  ): Promise<void> => {
+    const secretKey = objectKey(pod.namespace, pod.secretName);
+    const verdict = judgeSecret(
+      secret,
+      desired,
+      contentOf(secretKey, secret, desired),
+      deps.isDue(secretKey),
+    );
+    switch (verdict.kind) {
+      case 'ok':
+        return;
+      case 'foreign':
+        reporter.foreign(pod, verdict.detail);
+        return;
+      case 'immutable':
+        reporter.immutable(pod);
+        return;
+      case 'refresh_bundle': {
+        const data = { ...(secret.data ?? {}), ...encodeFiles({ [CA_FILE]: desired.trustBundlePem }) };
+        await writer.replace({ ...secret, data }, podTarget(pod));
+        reporter.bundleRefreshed();
+        return;
+      }
+      case 'reissue': {
+        const { issued, secret: next } = await issue(pod, desired, secret.metadata.resourceVersion);
+        await writer.replace(next, podTarget(pod));
+        reporter.reissued(pod, desired.spiffeId, verdict.reason, issued.notAfter);
+        return;
+      }
+    }
+  };
+
+  return async (pod) => {
+    const desired = desiredFor(pod);
+    if (desired === undefined) return;
+    const cached = cache.secret(objectKey(pod.namespace, pod.secretName));
+    if (cached !== undefined) {
+      await syncExisting(pod, desired, cached.object);
+      return;
+    }
+    const { issued, secret } = await issue(pod, desired);
+    const result = await writer.create(secret, podTarget(pod));
+    if ('exists' in result) await syncExisting(pod, desired, result.exists);
+    else reporter.issued(pod, desired.spiffeId, issued.notAfter);
+  };
+}

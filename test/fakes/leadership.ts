@@ -1,0 +1,6 @@
+import type { Leadership } from '../../src/rotator/leader.js';
+
+/** A leadership that never changes, for driving a controller without an election. */
+export function staticLeadership(leading: boolean): Leadership {
+  return { isLeader: () => leading, onChange: () => undefined };
+}

@@ -1,0 +1,98 @@
+/**
+ * README's "Measured" table says what bench/results/ holds: each figure is rebuilt here from its results file
+ * and compared with the README's cell, so a new benchmark run without a README update (or a README edit
+ * without a run) fails, with the text to write.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+type Json = Record<string, unknown>;
+function results(name: string): Json {
+  return JSON.parse(readFileSync(join(ROOT, 'bench', 'results', name), 'utf8')) as Json;
+}
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const pct = (fraction: number): string => `${Math.round(fraction * 100)} %`;
+
+interface Row {
+  readonly what: string;
+  readonly figure: string;
+  readonly command: string;
+}
+
+/** Every row the table must hold, from the results files. */
+function expectedRows(): Row[] {
+  const pki = results('pki.json');
+  const byAlgorithm = (a: string): Json => (pki['results'] as Json[]).find((r) => r['algorithm'] === a) ?? {};
+  const ecdsa = byAlgorithm('ecdsa-p256');
+  const rsa = byAlgorithm('rsa-2048');
+
+  const e2e = results('e2e-latency.json');
+
+  const scale = results('rotator-scale.json');
+  const limited = (scale['results'] as Json[]).find((r) => r['qps'] === 50) ?? {};
+  const qps = limited['qps'] as number;
+  expect(limited['simulatedWritesPerSecond'] as number, 'the storm held to writeQps').toBeLessThanOrEqual(
+    qps * 1.05,
+  );
+
+  const admission = results('admission.json');
+  const steady = admission['steady500'] as Json;
+  const oneConnection = (admission['comparisons'] as Json[]).find((c) => c['connections'] === 1) ?? {};
+  const [low = 0, high = 0] = oneConnection['throughputRatioRange'] as number[];
+  const webhookAtOne =
+    (admission['runs'] as Json[]).find((r) => r['server'] === 'webhook /mutate' && r['connections'] === 1) ??
+    {};
+
+  return [
+    {
+      what: 'ECDSA P-256 issuance',
+      figure: `${int(ecdsa['certsPerSecond'] as number)} certs/s per core, ${pct(ecdsa['shareOfLimit'] as number)} of the \`openssl speed\` keygen+sign limit`,
+      command: '`npm run bench:pki`',
+    },
+    {
+      what: 'RSA-2048 issuance from the warm key pool',
+      figure: `${int(rsa['certsPerSecond'] as number)} certs/s`,
+      command: '`npm run bench:pki`',
+    },
+    {
+      what: `pod CREATE → Secret present, ${int(e2e['pods'] as number)} pods, real API server`,
+      figure: `p50 ${int(e2e['p50Ms'] as number)} ms, p99 ${int(e2e['p99Ms'] as number)} ms`,
+      command: '`npm run test:e2e` (`bench/results/e2e-latency.json`)',
+    },
+    {
+      what: `${int(scale['secrets'] as number)} managed Secrets`,
+      figure: `schedule built in ${((limited['buildScheduleMs'] as number) / 1000).toFixed(1)} s, startup check ${((limited['startupCheckMs'] as number) / 1000).toFixed(1)} s CPU, RSS ${int(limited['rssMb'] as number)} MB, renewal storm held to writeQps ${qps}`,
+      command: '`npm run bench:rotator`',
+    },
+    {
+      what: 'admission inside the webhook at 500 reviews/s',
+      figure: `p99 ≤ ${String(steady['inWebhookP99MsAtMost'])} ms`,
+      command: '`npm run bench:admission`',
+    },
+    {
+      what: 'admission over HTTPS, 1 connection',
+      figure: `${pct(oneConnection['throughputRatio'] as number)} of a bare fastify echo's throughput (${Math.round(low * 100)}–${Math.round(high * 100)} % by round), p99 ${(webhookAtOne['p99Ms'] as number).toFixed(1)} ms`,
+      command: '`npm run bench:admission`',
+    },
+  ];
+}
+
+/** The rows of README's "Measured" table. */
+function readmeRows(): Row[] {
+  const section = README.split(/^## /m).find((s) => s.startsWith('Measured')) ?? '';
+  return section
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| what') && !l.startsWith('| ---'))
+    .map((l) => l.split('|').map((c) => c.trim()))
+    .map(([, what = '', figure = '', command = '']) => ({ what, figure, command }));
+}
+
+describe('README "Measured"', () => {
+  it('holds exactly the figures of bench/results/', () => {
+    expect(readmeRows()).toEqual(expectedRows());
+  });
+});
