@@ -123,12 +123,15 @@ up() {
   in_sandbox sh -ec 'mount -t tmpfs -o mode=0755 e2e-run /run; mkdir -p /run/netns /run/containerd /run/lock
     mount -t tmpfs -o mode=0755 e2e-log /var/log; mount -t tmpfs -o mode=0755 e2e-cni /var/lib/cni'
 
-  # Network: lo, the veth to the host, forwarding, the routes of this slot's ranges on the host.
+  # Network: lo, the veth to the host, forwarding, the routes of this slot's ranges on the host. Inside, a
+  # route for the Service range (a ClusterIP must be routable before kube-proxy's DNAT rewrites it) and no
+  # default route: nothing in the sandbox can reach beyond this machine.
   ip link add "$HOST_LINK" type veth peer name eth0 netns "$HOLDER_PID"
   ip addr add "$HOST_IP/30" dev "$HOST_LINK"
   ip link set "$HOST_LINK" up
   in_sandbox sh -ec "ip link set lo up; ip addr add $NODE_IP/30 dev eth0; ip link set eth0 up
-    echo 1 >/proc/sys/net/ipv4/ip_forward; echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables"
+    echo 1 >/proc/sys/net/ipv4/ip_forward; echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
+    ip route add $SERVICE_CIDR dev eth0 src $NODE_IP"
   ip route add "$POD_CIDR" via "$NODE_IP" dev "$HOST_LINK"
   ip route add "$SERVICE_CIDR" via "$NODE_IP" dev "$HOST_LINK"
 
