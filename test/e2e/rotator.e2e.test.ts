@@ -1,3 +1,4 @@
+import { connect } from 'node:tls';
 import { CoordinationV1Api, CoreV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
@@ -44,6 +45,31 @@ async function managedSecrets(): Promise<V1Secret[]> {
 
 function certCount(pem: string): number {
   return (pem.match(/BEGIN CERTIFICATE/g) ?? []).length;
+}
+
+/** The webhook's HTTPS port in its pod (chart value webhook.port). */
+const WEBHOOK_PORT = 10250;
+
+/** True if the webhook at podIp completes a handshake whose chain verifies against `rootPem` alone. */
+function servesChainTo(podIp: string, rootPem: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: podIp,
+      port: WEBHOOK_PORT,
+      servername: `mtls-injector-webhook.${install()}.svc`,
+      ca: rootPem,
+      timeout: 3000,
+    });
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 function caSecretFile(file: string): Promise<string> {
@@ -129,6 +155,18 @@ describe('the rotator on the real control plane', () => {
     await mutualTrust();
     await newPodInjected();
 
+    // The kubelet delivers the webhook's reissued serving certificate to its pods at its next sync of each pod
+    // (up to about a minute); `retire` does not wait for that, so wait as an operator must: until every
+    // webhook pod serves a certificate that chains to the new root. (docs/e2e.md, "What the node showed".)
+    await waitFor(
+      'every webhook pod serves a certificate from the new CA',
+      async () => {
+        const pods = await productPods(core, 'webhook');
+        const served = await Promise.all(pods.map((p) => servesChainTo(p.status?.podIP ?? '', newRoot)));
+        return pods.length > 0 && served.every(Boolean);
+      },
+      { timeoutMs: 180_000, intervalMs: 2000 },
+    );
     expect(cli(['ca', 'rotate', 'retire', ...flags]).code).toBe(0);
     await waitFor(
       'the old root gone from every bundle',
