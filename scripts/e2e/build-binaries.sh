@@ -37,6 +37,14 @@ fi
 
 command -v go >/dev/null || { log "go not found (expected /usr/local/go/bin)"; exit 1; }
 mkdir -p "$BIN"
+# One build per cache at a time: a second checkout waits here, then finds the binaries built.
+exec 8>"$CACHE/.binaries.lock"
+flock 8
+if k8s_ok && [[ -x $BIN/etcd ]]; then
+  log "built meanwhile by another run: $BIN"
+  echo "$BIN"
+  exit 0
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 T0=$SECONDS

@@ -32,8 +32,10 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 # Node (NODE_EXTRA_CA_CERTS, e.g. a TLS-intercepting proxy's), the build base carries them the same way.
 EXTRA_CA=${NODE_EXTRA_CA_CERTS:-}
 [[ -n $EXTRA_CA && -s $EXTRA_CA ]] || EXTRA_CA=
-BASE_KEY=$( (printf '%s %s %s\n' "$NODE_VERSION" "$NPM_VERSION" "$DEBIAN_SUITE"; cat "${BASH_SOURCE[0]}" ${EXTRA_CA:+"$EXTRA_CA"}) |
-  sha256sum | cut -c1-16)
+# The bases' key: the pinned versions, the extra CA and the code that makes them (between the two markers).
+BASE_KEY=$( (printf '%s %s %s\n' "$NODE_VERSION" "$NPM_VERSION" "$DEBIAN_SUITE"
+  sed -n '/^# --- inputs from the registries/,/^# --- the images under test/p' "${BASH_SOURCE[0]}"
+  [[ -z $EXTRA_CA ]] || cat "$EXTRA_CA") | sha256sum | cut -c1-16)
 BUILD_BASE=localhost/mtls-e2e/node:$NODE_VERSION-bookworm-slim-$BASE_KEY
 RUNTIME_BASE=localhost/mtls-e2e/distroless-nodejs:$NODE_VERSION-nonroot-$BASE_KEY
 
@@ -72,8 +74,12 @@ if all_cached; then
 fi
 
 # Everything below runs in a private mount namespace: debootstrap's /proc mounts and buildah's overlay mounts
-# can never outlive this script on the host.
+# can never outlive this script on the host. One build per cache at a time (the lock is inherited).
 if [[ -z ${MTLS_E2E_IMAGES_NS:-} ]]; then
+  mkdir -p "$IMAGES"
+  exec 8>"$CACHE/.images.lock"
+  flock 8
+  all_cached && { write_env; log "images built meanwhile by another run"; echo "$IMAGES"; exit 0; }
   exec env MTLS_E2E_IMAGES_NS=1 unshare --mount --propagation private -- bash "${BASH_SOURCE[0]}" "$@"
 fi
 
@@ -221,9 +227,14 @@ if [[ ! -s $(tar_of "$PRODUCT_IMAGE") || ! -s $(tar_of "$APP_IMAGE") ]]; then
   [[ -s $(tar_of "$APP_IMAGE") ]] || bud "$APP_IMAGE" "$E2E_ROOT/test/e2e/app"
 fi
 # Keep the cache to the current images: drop tarballs and buildah images of older keys.
-for f in "$IMAGES"/localhost_mtls-injector_*.tar "$IMAGES"/localhost_mtls-e2e_app_*.tar "$IMAGES"/localhost_mtls-e2e_pause_*.tar; do
+current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") "
+for f in "$IMAGES"/localhost_*.tar; do
   [[ -e $f ]] || continue
-  case " $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") " in *" $f "*) ;; *) rm -f "$f" ;; esac
+  case $current in *" $f "*) ;; *) rm -f "$f" ;; esac
+done
+names=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE "
+"${BUILDAH[@]}" images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | while read -r name; do
+  case $names in *" $name "*) ;; *) "${BUILDAH[@]}" rmi --force "$name" >/dev/null 2>&1 || true ;; esac
 done
 "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
 write_env
