@@ -142,7 +142,9 @@ function serve() {
       emit('reload-error', { message: err instanceof Error ? err.message : String(err) });
     }
   }, 500).unref();
-  server.listen(port, () => emit('listening', { port, serverSerial: current.leaf.serialNumber }));
+  server.listen(port, () =>
+    emit('listening', { port: server.address().port, serverSerial: current.leaf.serialNumber }),
+  );
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
