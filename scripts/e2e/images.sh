@@ -125,7 +125,8 @@ rootfs_tar() { # Debian bookworm minbase + ca-certificates, as a tarball
   echo "$tar"
 }
 npm_pack() { # PACKAGE@VERSION -> tarball path (npm pack, cached)
-  local out=$IMAGES/npm-$(tr '/@' '__' <<<"$1").tgz
+  local out
+  out=$IMAGES/npm-$(tr '/@' '__' <<<"$1").tgz
   if [[ ! -s $out ]]; then
     (cd "$WORK" && npm pack --silent "$1" >"$WORK/packed") || die "npm pack $1 failed"
     mv "$WORK/$(tail -1 "$WORK/packed")" "$out"
@@ -210,7 +211,7 @@ bud() { # NAME CONTEXT [buildah bud args...]: the real Dockerfile build (chroot 
 build_pause() {
   local c t=$SECONDS
   mkdir -p "$WORK/pause"
-  (cd test/e2e/app/pause && CGO_ENABLED=0 GOFLAGS= GO111MODULE=off go build -trimpath -ldflags='-s -w' -o "$WORK/pause/pause" main.go)
+  (cd test/e2e/app/pause && CGO_ENABLED=0 GOFLAGS='' GO111MODULE=off go build -trimpath -ldflags='-s -w' -o "$WORK/pause/pause" main.go)
   c=$("${BUILDAH[@]}" from --quiet scratch)
   "${BUILDAH[@]}" copy --quiet "$c" "$WORK/pause/pause" /pause >/dev/null
   "${BUILDAH[@]}" config --user 65535:65535 --entrypoint '["/pause"]' "$c"
@@ -232,9 +233,9 @@ for f in "$IMAGES"/localhost_*.tar; do
   [[ -e $f ]] || continue
   case $current in *" $f "*) ;; *) rm -f "$f" ;; esac
 done
-names=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE "
+keep=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE "
 "${BUILDAH[@]}" images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | while read -r name; do
-  case $names in *" $name "*) ;; *) "${BUILDAH[@]}" rmi --force "$name" >/dev/null 2>&1 || true ;; esac
+  case $keep in *" $name "*) ;; *) "${BUILDAH[@]}" rmi --force "$name" >/dev/null 2>&1 || true ;; esac
 done
 "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
 write_env

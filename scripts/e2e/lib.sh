@@ -8,8 +8,8 @@ E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_DIR="$E2E_ROOT/.e2e"
 E2E_PIDS="$E2E_DIR/pids"
 E2E_LOGS="$E2E_DIR/logs"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 E2E_NODE="$E2E_DIR/node"
-E2E_CACHE=${MTLS_E2E_CACHE:-$HOME/.cache/mtls-injector/e2e}
 E2E_KUBECONFIG="$E2E_DIR/kubeconfig"
 export PATH="$E2E_ROOT/.tools/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
