@@ -82,6 +82,17 @@ function crossFieldProblems(config: Config): string[] {
       `renewAt ± renewJitter: ${config.renewAt} ± ${config.renewJitter} must stay inside (0, 1) of the lifetime`,
     );
   }
+  // The latest a leaf is renewed must leave the kubelets time to deliver its successor into running pods
+  // (they write a changed Secret only at their next sync of the pod), or pods serve an expired certificate.
+  const margin = Math.floor(config.leafLifetime * (1 - config.renewAt - config.renewJitter));
+  if (margin < config.ca.propagationDelay) {
+    problems.push(
+      `leafLifetime × (1 − renewAt − renewJitter) = ${margin}s must be at least ca.propagationDelay ` +
+        `${config.ca.propagationDelay}s: a certificate renewed that late could expire in a running pod before ` +
+        'the kubelet delivers its successor; lengthen leafLifetime, lower renewAt, or lower ca.propagationDelay ' +
+        'only if your kubelets deliver Secret updates faster (their syncFrequency, 1m by default)',
+    );
+  }
   if (config.rotator.renewDeadline >= config.rotator.leaseDuration) {
     problems.push(
       `rotator.renewDeadline: ${config.rotator.renewDeadline}s must be shorter than rotator.leaseDuration ${config.rotator.leaseDuration}s`,

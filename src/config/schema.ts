@@ -113,7 +113,8 @@ export const FIELDS = [
     key: 'ca.propagationDelay',
     kind: { type: 'duration', minSeconds: 0, maxSeconds: DAY },
     default: '5m',
-    description: 'Time a new trust bundle is given to reach every kubelet before a CA rotation may activate.',
+    description:
+      "Time the kubelets are given to write a changed Secret into running pods (they do at their next sync of each pod, about a minute by default): a CA rotation's activate and retire wait this long after every managed Secret is ready, and leafLifetime × (1 − renewAt − renewJitter) must be at least this long.",
   },
   {
     key: 'log.level',

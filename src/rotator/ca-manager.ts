@@ -50,9 +50,11 @@ export class CaManager {
     if (this.material !== undefined && this.material.resourceVersion === secret.metadata.resourceVersion)
       return false;
     try {
+      const before = this.material;
       this.material = readCaSecret(secret, new Date(this.deps.clock()));
       this.problem = undefined;
-      return true;
+      // Annotations alone (the rotation's propagation mark) change nothing the controller uses.
+      return before === undefined || !sameTrust(before, this.material);
     } catch (err) {
       this.problem = err instanceof Error ? err.message : String(err);
       throw err;
@@ -78,4 +80,15 @@ export class CaManager {
       return winner;
     }
   }
+}
+
+/** Whether two loads of the CA Secret issue from the same CA and trust, prepare and retire the same roots. */
+function sameTrust(a: CaMaterial, b: CaMaterial): boolean {
+  return (
+    a.active.certPem === b.active.certPem &&
+    a.active.keyPem === b.active.keyPem &&
+    a.bundlePem === b.bundlePem &&
+    a.nextCertPem === b.nextCertPem &&
+    a.previousCertPem === b.previousCertPem
+  );
 }

@@ -140,7 +140,7 @@ describe('RotatorController: renewing', () => {
   });
 
   it('keeps every certificate valid over two hours with a 3-minute lifetime', async () => {
-    const h = makeHarness({ flags: { leafLifetime: '3m', backdate: '10s' } });
+    const h = makeHarness({ flags: { leafLifetime: '3m', backdate: '10s', 'ca.propagationDelay': '60s' } });
     for (let i = 0; i < 5; i++) h.controller.upsertPod(managedPod(`web-${i}`));
     await h.settle();
     for (let t = 0; t < 240; t++) {
