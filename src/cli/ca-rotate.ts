@@ -5,7 +5,8 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { SecretApi, SecretObject } from '../kube/types.js';
+import type { InspectApi, SecretApi, SecretObject } from '../kube/types.js';
+import { createWorkloadApi } from '../kube/workloads.js';
 import { generateRootCa } from '../pki/ca.js';
 import {
   planActivate,
@@ -13,6 +14,7 @@ import {
   planRetire,
   propagationStartedAt,
   type RotationPlan,
+  secretsInUse,
 } from '../model/ca-rotation.js';
 import {
   NEXT_CERT_FILE,
@@ -72,9 +74,11 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
     command.action(async () => {
       const config = configFromOptions(command, KEYS, ctx);
       const opts = command.opts<{ kubeconfig?: string; wait?: boolean; waitTimeout?: string }>();
-      const secrets = createSecretApi(loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']));
+      const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+      const secrets = createSecretApi(kc);
+      const pods = createWorkloadApi(kc);
       if (opts.wait !== true) {
-        done(await runStep(step, config, secrets, ctx, new Date()));
+        done(await runStep(step, config, secrets, ctx, new Date(), pods));
         return;
       }
       const timeout = parseDurationSeconds(opts.waitTimeout ?? '');
@@ -84,7 +88,7 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
           `--wait-timeout: expected a duration such as 90s, 15m or 1h, got ${JSON.stringify(opts.waitTimeout)}`,
         );
       }
-      done(await waitForStep(step, config, secrets, ctx, timeout));
+      done(await waitForStep(step, config, secrets, pods, ctx, timeout));
     });
   }
 };
@@ -96,13 +100,14 @@ async function waitForStep(
   step: Step,
   config: Config,
   secrets: SecretApi,
+  pods: PodLister,
   ctx: Pick<CliContext, 'stdout' | 'stderr' | 'signal'>,
   timeoutSeconds: number,
 ): Promise<number> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let told = '';
   for (;;) {
-    const result = await attemptStep(step, config, secrets, new Date());
+    const result = await attemptStep(step, config, secrets, new Date(), pods);
     if (result.code === ExitCode.Ok || !result.retryable || Date.now() >= deadline || ctx.signal.aborted) {
       report(step, result, ctx);
       return result.code;
@@ -127,20 +132,33 @@ function report(step: Step, result: StepResult, ctx: Pick<CliContext, 'stdout' |
   else ctx.stderr.write(`ca rotate ${step}: refused: ${result.message}\n`);
 }
 
-/** Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). */
+/** Lists the pods the webhook marked, in every namespace (to tell which Secrets are still read). */
+type PodLister = Pick<InspectApi, 'listPodsAllNamespaces'>;
+
+/**
+ * Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). With
+ * `pods`, Secrets of finished or deleted pods are not waited for (secretsInUse); without, every one is.
+ */
 export async function runStep(
   step: Step,
   config: Config,
   secrets: SecretApi,
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
+  pods?: PodLister,
 ): Promise<number> {
-  const result = await attemptStep(step, config, secrets, now);
+  const result = await attemptStep(step, config, secrets, now, pods);
   report(step, result, ctx);
   return result.code;
 }
 
-async function attemptStep(step: Step, config: Config, secrets: SecretApi, now: Date): Promise<StepResult> {
+async function attemptStep(
+  step: Step,
+  config: Config,
+  secrets: SecretApi,
+  now: Date,
+  pods: PodLister | undefined,
+): Promise<StepResult> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
   const caSecret = await secrets.get(ns, name);
@@ -151,9 +169,13 @@ async function attemptStep(step: Step, config: Config, secrets: SecretApi, now: 
     );
   }
   readCaSecret(caSecret, now); // refuse to act on a CA that does not load
-  const managed = (await secrets.list(`${MANAGED_LABEL}=true`)).filter(
+  const listed = (await secrets.list(`${MANAGED_LABEL}=true`)).filter(
     (s) => !(s.metadata.namespace === ns && s.metadata.name === name),
   );
+  const managed =
+    pods === undefined
+      ? listed
+      : secretsInUse(listed, await pods.listPodsAllNamespaces(`${MANAGED_LABEL}=true`));
 
   if (step === 'status') {
     return {

@@ -1,5 +1,5 @@
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
-import type { SecretObject } from '../kube/types.js';
+import type { PodObject, SecretObject } from '../kube/types.js';
 import type { CertificateAuthority } from '../pki/ca.js';
 import { mergeBundles, removeFromBundle } from '../pki/bundle.js';
 import {
@@ -11,6 +11,7 @@ import {
   secretIssuedBy,
   secretTrusts,
 } from './ca-secret.js';
+import { isLive } from './pods.js';
 import { encodeFiles, secretFile } from './secret-data.js';
 
 /**
@@ -156,6 +157,23 @@ export function planRetire(
     }),
     summary: 'previous root removed from the trust bundle; the rotator refreshes every ca.crt',
   };
+}
+
+/**
+ * The managed Secrets a rotation step waits for: those of pods that run or will run, and those owned by no
+ * pod (the webhook's serving certificate). A finished pod (a completed Job's) or a deleted one keeps its Secret
+ * until the garbage collector removes it, but the rotator no longer refreshes it and no process reads it; were
+ * it counted, such Secrets would hold `activate` and `retire` back for good.
+ */
+export function secretsInUse(
+  managed: readonly SecretObject[],
+  managedPods: readonly PodObject[],
+): SecretObject[] {
+  const live = new Set(managedPods.filter(isLive).map((p) => p.metadata.uid));
+  return managed.filter((s) => {
+    const owners = (s.metadata.ownerReferences ?? []).filter((o) => o.kind === 'Pod');
+    return owners.length === 0 || owners.some((o) => live.has(o.uid));
+  });
 }
 
 /** When the propagation wait of `step` started, from the CA Secret's mark; undefined without one. */
