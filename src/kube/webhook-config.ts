@@ -22,6 +22,7 @@ export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
       return {
         caBundles: (obj.webhooks ?? []).map((w) => w.clientConfig.caBundle ?? ''),
         resourceVersion: obj.metadata?.resourceVersion ?? '',
+        uid: obj.metadata?.uid ?? '',
       };
     },
     async setCaBundle(name, caBundleBase64, resourceVersion) {

@@ -74,6 +74,36 @@ describe('webhook serving certificate step', () => {
     expect(h.secrets.writes()).toBe(writes);
   });
 
+  it('has the MutatingWebhookConfiguration own its Secret, so uninstalling the configuration deletes it', async () => {
+    const { h, webhookConfig, step, secret } = setup();
+    await step();
+    const owner = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      name: 'mtls-injector',
+      uid: 'mwc-uid-1',
+    };
+    expect(secret().metadata.ownerReferences).toEqual([owner]);
+    // A Secret from before (no owner) gets the owner added, without a new certificate.
+    const cert = secretFile(secret(), CERT_FILE);
+    await h.secrets.replace({ ...secret(), metadata: { ...secret().metadata, ownerReferences: [] } });
+    await step();
+    expect(secret().metadata.ownerReferences).toEqual([owner]);
+    expect(secretFile(secret(), CERT_FILE)).toBe(cert);
+    // A re-created configuration (new uid) takes over; other owners are kept.
+    webhookConfig.uid = 'mwc-uid-2';
+    const other = { apiVersion: 'v1', kind: 'ConfigMap', name: 'keep', uid: 'cm-1' };
+    await h.secrets.replace({
+      ...secret(),
+      metadata: { ...secret().metadata, ownerReferences: [other, owner] },
+    });
+    await step();
+    expect(secret().metadata.ownerReferences).toEqual([other, { ...owner, uid: 'mwc-uid-2' }]);
+    const writes = h.secrets.writes();
+    await step();
+    expect(h.secrets.writes()).toBe(writes);
+  });
+
   it('keeps old and new roots in the caBundle during a rotation, then reissues from the new CA (H1)', async () => {
     const { h, webhookConfig, step, secret } = setup();
     await step();
