@@ -20,7 +20,6 @@ import {
   plainPod,
   productEnv,
   repoRoot,
-  scaleProduct,
   SECRET_ANNOTATION,
   secretOf,
 } from './product.js';
@@ -202,30 +201,6 @@ describe('injection through the real API server', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-  });
-
-  it('fails closed in labelled namespaces while the webhook is down, and only there', async () => {
-    const ns = await namespace('down', { 'mtls-injection': 'enabled' });
-    const plain = await namespace('updown');
-    // The webhook Deployment scaled to 0: its Service has no endpoints, so the API server's call fails.
-    await scaleProduct(core, 'webhook', 0);
-    try {
-      const err = await apiError(() =>
-        core.createNamespacedPod({ namespace: ns, body: plainPod('x-', { unschedulable: true }) }),
-      );
-      expect(statusMessage(err)).toMatch(/failed calling webhook "enabled\.mtls-injector\.io"/);
-      const elsewhere = await core.createNamespacedPod({
-        namespace: plain,
-        body: plainPod('y-', { unschedulable: true }),
-      });
-      expect(injected(elsewhere)).toBe(false);
-    } finally {
-      await scaleProduct(core, 'webhook', 2);
-    }
-    const again = await waitFor('a pod created through the webhook again', () =>
-      core.createNamespacedPod({ namespace: ns, body: plainPod('z-', { unschedulable: true }) }),
-    );
-    expect(injected(again)).toBe(true);
   });
 
   it('measures pod CREATE → Secret present over 200 pods', async () => {

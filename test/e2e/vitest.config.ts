@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
-    include: ['test/e2e/**/*.e2e.test.ts'],
+    include: ['test/e2e/*.e2e.test.ts'],
+    // test/e2e/disruptive/ takes the product's own pods away: vitest.disruptive.config.ts runs it afterwards.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest/e2e.json' }]] : ['default'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
