@@ -1,0 +1,164 @@
+// Helpers of the admission benchmark: child processes, CPU time from /proc, statistics over rounds.
+import { execFileSync, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { get } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** User + system CPU time of a process, all its threads, in µs, from /proc/<pid>/stat. */
+export function processCpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis): the
+  // 12th and 13th of those are utime and stime.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+/**
+ * Starts a server child (bench/admission/server.mjs). Its stdout is read here, as a container runtime reads
+ * a pod's, and the review log lines in it are counted.
+ */
+export function startServer(kind, job, execArgv = []) {
+  const child = fork(SERVER, [kind], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
+  const server = { kind, child, reviewLogLines: 0, stdoutBytes: 0 };
+  let tail = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    server.stdoutBytes += text.length;
+    const lines = (tail + text).split('\n');
+    tail = lines.pop() ?? '';
+    for (const line of lines) if (line.includes('"msg":"admission review"')) server.reviewLogLines++;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => {
+      if (message.error) reject(new Error(`${kind} server: ${message.error}`));
+      else resolve(Object.assign(server, message));
+    });
+    child.once('error', reject);
+    child.send(job);
+  });
+}
+
+/** Stops a server child and waits for it to exit and for the last of its stdout. */
+export function stopServer(server) {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  const drained = new Promise((resolve) => server.child.stdout.once('end', resolve));
+  server.child.send('stop');
+  return Promise.all([exited, drained]);
+}
+
+/**
+ * Runs one load job (bench/admission/load.mjs) against a server; `pid` is the server process whose CPU time
+ * is read when the measured window opens and closes.
+ */
+export function runLoad(job, pid) {
+  return new Promise((resolve, reject) => {
+    const child = fork(LOAD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let cpuAtStart;
+    let cpuMicros;
+    child.on('message', (message) => {
+      if (message.mark === 'start') cpuAtStart = processCpuMicros(pid);
+      else if (message.mark === 'stop') cpuMicros = processCpuMicros(pid) - cpuAtStart;
+      else if (message.error) reject(new Error(message.error));
+      else resolve({ ...message, cpuMicrosPerReview: cpuMicros / message.requests });
+    });
+    child.once('error', reject);
+    child.send(job);
+  });
+}
+
+/** POSTs `body` once over HTTPS; resolves with the status and the answer's text. */
+export function postOnce(port, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The text of a plain-HTTP GET. */
+export function getText(port, path) {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}
+
+/** Sum of a Prometheus counter's samples whose labels include every `labels` pair. */
+export function counterSum(exposition, name, labels) {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Cumulative counts of the /mutate admission-duration buckets, by upper bound (`le`, seconds). */
+export function bucketCounts(exposition) {
+  const counts = new Map();
+  for (const line of exposition.split('\n')) {
+    const match = /^mtls_injector_admission_duration_seconds_bucket\{(.*)\} (\S+)$/.exec(line);
+    if (match === null || !match[1].includes('endpoint="/mutate"')) continue;
+    const le = /le="([^"]+)"/.exec(match[1])?.[1];
+    if (le !== undefined) counts.set(le, Number(match[2]));
+  }
+  return counts;
+}
+
+/** The smallest bucket bound (ms) holding each percentile of the reviews between two snapshots. */
+export function percentilesFromBuckets(before, after, percentiles) {
+  const bounds = [...after.keys()]
+    .filter((le) => le !== '+Inf')
+    .map(Number)
+    .sort((a, b) => a - b);
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  const out = {};
+  for (const p of percentiles) {
+    const bound = bounds.find(
+      (le) => (after.get(String(le)) ?? 0) - (before.get(String(le)) ?? 0) >= (p / 100) * total,
+    );
+    out[p] = bound === undefined ? Infinity : bound * 1000;
+  }
+  return out;
+}
+
+/** Median (the middle value; the upper middle for an even count), lowest and highest of a list. */
+export function summary(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const min = sorted[0];
+  const max = sorted[sorted.length - 1];
+  return {
+    median,
+    min,
+    max,
+    // The farthest any round lies from the median, as a fraction of it.
+    spread: Math.max(median - min, max - median) / median,
+  };
+}
