@@ -5,7 +5,7 @@
 // Optionally a peer, HashiCorp's vault-k8s injector, started by bench/peer/vault-k8s.sh (BENCH_PEER_URL and
 // BENCH_PEER_PID name it).
 //
-// Every server runs in its own process (bench/admission/server.mjs), the load generator in another
+// Every server runs in its own process (ours as `mtls-injector webhook`, the floor from bench/admission/floor.mjs), the load generator in another
 // (bench/admission/load.mjs; autocannon by default, BENCH_CLIENT=lean for the minimal client). Per round and
 // connection count (1 and 16), each server gets one run, in an order that alternates round by round; per cell
 // the median and range over the rounds of req/s, p50, p99 and the server's CPU µs per review, read from

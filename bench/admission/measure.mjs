@@ -1,12 +1,14 @@
 // Helpers of the admission benchmark: child processes, CPU time from /proc, statistics over rounds.
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { createServer } from 'node:net';
 import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
-const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./floor.mjs', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -19,37 +21,81 @@ export function processCpuMicros(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
-/**
- * Starts a server child (bench/admission/server.mjs). Its stdout is read here, as a container runtime reads
- * a pod's, and the review log lines in it are counted.
- */
-export function startServer(kind, job, execArgv = []) {
-  const child = fork(SERVER, [kind], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
-  const server = { kind, child, reviewLogLines: 0, stdoutBytes: 0 };
-  let tail = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (text) => {
-    server.stdoutBytes += text.length;
-    const lines = (tail + text).split('\n');
-    tail = lines.pop() ?? '';
-    for (const line of lines) if (line.includes('"msg":"admission review"')) server.reviewLogLines++;
-  });
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
-    child.once('message', (message) => {
-      if (message.error) reject(new Error(`${kind} server: ${message.error}`));
-      else resolve(Object.assign(server, message));
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
     });
-    child.once('error', reject);
-    child.send(job);
   });
 }
 
-/** Stops a server child and waits for it to exit and for the last of its stdout. */
+/**
+ * Starts our webhook as production does (`mtls-injector webhook`, dist/main.js, configured by environment)
+ * or the floor (bench/admission/floor.mjs), each in its own process. Our webhook's stdout is read here, as
+ * a container runtime reads a pod's, and its review log lines are counted.
+ */
+export async function startServer(kind, { certFile, keyFile, response }, execArgv = []) {
+  if (kind === 'floor') {
+    const child = fork(FLOOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+    const ready = await new Promise((resolve, reject) => {
+      child.once('message', (message) =>
+        message.error ? reject(new Error(`floor: ${message.error}`)) : resolve(message),
+      );
+      child.once('error', reject);
+      child.send({ certFile, keyFile, response });
+    });
+    return {
+      kind,
+      ...ready,
+      stop: () => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.send('stop');
+        return exited;
+      },
+    };
+  }
+  const [port, probePort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [...execArgv, MAIN, 'webhook'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      MTLS_INJECTOR_WEBHOOK_PORT: String(port),
+      MTLS_INJECTOR_WEBHOOK_PROBE_PORT: String(probePort),
+      MTLS_INJECTOR_WEBHOOK_HOST: '127.0.0.1',
+      MTLS_INJECTOR_WEBHOOK_TLS_CERT: certFile,
+      MTLS_INJECTOR_WEBHOOK_TLS_KEY: keyFile,
+    },
+  });
+  const server = { kind, port, probePort, pid: child.pid, reviewLogLines: 0, stop: undefined };
+  const drained = new Promise((resolve) => child.stdout.once('end', resolve));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  server.stop = () => {
+    child.kill('SIGTERM');
+    return Promise.all([exited, drained]);
+  };
+  await new Promise((resolve, reject) => {
+    let tail = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text) => {
+      const lines = (tail + text).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('"msg":"admission review"')) server.reviewLogLines++;
+        else if (line.includes('"msg":"webhook listening"')) resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`our webhook exited with ${code} before listening`)));
+  });
+  return server;
+}
+
+/** Stops a server and waits for it to exit (and for the last of our webhook's stdout). */
 export function stopServer(server) {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  const drained = new Promise((resolve) => server.child.stdout.once('end', resolve));
-  server.child.send('stop');
-  return Promise.all([exited, drained]);
+  return server.stop();
 }
 
 /**
