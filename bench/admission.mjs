@@ -141,6 +141,8 @@ for (const connections of CONNECTIONS) {
       p50Ms: summary(mine.map((r) => r.p50Ms)),
       p99Ms: summary(mine.map((r) => r.p99Ms)),
       cpuMicrosPerReview: summary(mine.map((r) => r.cpuMicrosPerReview)),
+      serverRunQueueWaitShare: summary(mine.map((r) => r.serverRunQueueWaitShare)),
+      clientRunQueueWaitShare: summary(mine.map((r) => r.clientRunQueueWaitShare)),
       errors: mine.reduce((sum, r) => sum + r.errors, 0),
     });
   }
@@ -216,11 +218,11 @@ console.log(
   [
     `node ${process.version}, ${result.cpus} CPUs (${result.cpuModel}), request ${result.requestBodyBytes} B, response ${result.responseBodyBytes} B, client ${CLIENT}, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up; median (range)`,
     '',
-    '| server    | conns | req/s                 | p50 ms              | p99 ms              | server CPU µs/review | errors |',
-    '| --------- | ----- | --------------------- | ------------------- | ------------------- | -------------------- | ------ |',
+    '| server    | conns | req/s                 | p50 ms              | p99 ms               | server CPU µs/review | server waiting for a CPU | errors |',
+    '| --------- | ----- | --------------------- | ------------------- | -------------------- | -------------------- | ------------------------ | ------ |',
     ...cells.map(
       (c) =>
-        `| ${c.server.padEnd(9)} | ${String(c.connections).padEnd(5)} | ${range(c.requestsPerSecond).padEnd(21)} | ${range(c.p50Ms, 3).padEnd(19)} | ${range(c.p99Ms, 3).padEnd(19)} | ${range(c.cpuMicrosPerReview).padEnd(20)} | ${String(c.errors).padEnd(6)} |`,
+        `| ${c.server.padEnd(9)} | ${String(c.connections).padEnd(5)} | ${range(c.requestsPerSecond).padEnd(21)} | ${range(c.p50Ms, 3).padEnd(19)} | ${range(c.p99Ms, 3).padEnd(20)} | ${range(c.cpuMicrosPerReview).padEnd(20)} | ${`${pct(c.serverRunQueueWaitShare.median)} (${pct(c.serverRunQueueWaitShare.min)}–${pct(c.serverRunQueueWaitShare.max)})`.padEnd(24)} | ${String(c.errors).padEnd(6)} |`,
     ),
     '',
     ...comparisons.map(

@@ -1,6 +1,6 @@
 // Helpers of the admission benchmark: child processes, CPU time from /proc, statistics over rounds.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
@@ -19,6 +19,22 @@ export function processCpuMicros(pid) {
   // 12th and 13th of those are utime and stime.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+/**
+ * Time a process's threads spent runnable but waiting for a CPU, in ms, from each /proc/<pid>/task/<tid>/schedstat
+ * (its second field, ns): on a shared machine, what other processes took from this one.
+ */
+export function processRunQueueWaitMs(pid) {
+  let waitNs = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      waitNs += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return waitNs / 1e6;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -105,13 +121,31 @@ export function stopServer(server) {
 export function runLoad(job, pid) {
   return new Promise((resolve, reject) => {
     const child = fork(LOAD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let cpuAtStart;
-    let cpuMicros;
+    let atStart;
+    let used;
+    const sample = () => ({
+      cpuMicros: processCpuMicros(pid),
+      serverWaitMs: processRunQueueWaitMs(pid),
+      clientWaitMs: processRunQueueWaitMs(child.pid),
+    });
     child.on('message', (message) => {
-      if (message.mark === 'start') cpuAtStart = processCpuMicros(pid);
-      else if (message.mark === 'stop') cpuMicros = processCpuMicros(pid) - cpuAtStart;
-      else if (message.error) reject(new Error(message.error));
-      else resolve({ ...message, cpuMicrosPerReview: cpuMicros / message.requests });
+      if (message.mark === 'start') {
+        atStart = sample();
+      } else if (message.mark === 'stop') {
+        const now = sample();
+        used = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - atStart[k]]));
+      } else if (message.error) {
+        reject(new Error(message.error));
+      } else {
+        const seconds = job.durationMs / 1000;
+        resolve({
+          ...message,
+          cpuMicrosPerReview: used.cpuMicros / message.requests,
+          // Share of the window the server (and the client) were runnable but had no CPU: other load.
+          serverRunQueueWaitShare: used.serverWaitMs / 1000 / seconds,
+          clientRunQueueWaitShare: used.clientWaitMs / 1000 / seconds,
+        });
+      }
     });
     child.once('error', reject);
     child.send(job);
