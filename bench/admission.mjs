@@ -70,16 +70,18 @@ execFileSync(
 
 const body = JSON.stringify(replicaSetPodReview());
 const ours = await startServer('ours', { certFile, keyFile }, OURS_FLAGS);
-const sample = await postOnce(ours.port, '/mutate', body);
+const sample = await postOnce(ours.port, '/mutate?timeout=5s', body);
 if (sample.status !== 200 || JSON.parse(sample.text).response?.patchType !== 'JSONPatch')
   throw new Error(`our webhook did not patch the bench pod: ${sample.status} ${sample.text}`);
 const floor = await startServer('floor', { certFile, keyFile, response: sample.text });
-const floorSample = await postOnce(floor.port, '/mutate', body);
+const floorSample = await postOnce(floor.port, '/mutate?timeout=5s', body);
 if (floorSample.text !== sample.text) throw new Error('the floor does not answer our response bytes');
 
+// The path as the API server calls it: with the webhook's timeoutSeconds (5 in our chart) as ?timeout=.
+const PATH = '/mutate?timeout=5s';
 const servers = [
-  { name: 'ours', port: ours.port, path: '/mutate', pid: ours.pid },
-  { name: 'floor', port: floor.port, path: '/mutate', pid: floor.pid },
+  { name: 'ours', port: ours.port, path: PATH, pid: ours.pid },
+  { name: 'floor', port: floor.port, path: PATH, pid: floor.pid },
 ];
 if (process.env['BENCH_PEER_URL'] !== undefined) {
   const url = new URL(process.env['BENCH_PEER_URL']);
