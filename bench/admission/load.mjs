@@ -23,32 +23,52 @@ process.once('message', (job) => {
   );
 });
 
-/** Counts and times the answers that arrive inside the measured window; marks its edges for the parent. */
+/**
+ * Counts and times the answers that arrive inside the measured window and marks its edges for the parent.
+ * The window is opened and closed by timers, and its length is what actually passed between them (a loaded
+ * machine fires timers late), so the parent's CPU readings and the count cover the same span.
+ */
 function window({ warmupMs, durationMs }) {
   const latencies = [];
   let errors = 0;
   let responseBytes = 0;
-  const start = performance.now();
-  const measureFrom = start + warmupMs;
-  const stopAt = measureFrom + durationMs;
-  setTimeout(() => process.send({ mark: 'start' }), warmupMs);
-  setTimeout(() => process.send({ mark: 'stop' }), warmupMs + durationMs);
+  let measuring = false;
+  let openedAt = 0;
+  let closedAt = 0;
+  let closed;
+  const done = new Promise((resolve) => (closed = resolve));
+  setTimeout(() => {
+    process.send({ mark: 'start' });
+    openedAt = performance.now();
+    measuring = true;
+  }, warmupMs);
+  setTimeout(() => {
+    measuring = false;
+    closedAt = performance.now();
+    process.send({ mark: 'stop' });
+    closed();
+  }, warmupMs + durationMs);
   return {
-    stopAt,
+    /** True once the window has closed: closed-loop clients stop then. */
+    get over() {
+      return closedAt !== 0;
+    },
     record(status, bytes, latencyMs) {
-      const now = performance.now();
-      if (now < measureFrom || now > stopAt) return;
+      if (!measuring) return;
       latencies.push(latencyMs);
       if (status !== 200) errors++;
       responseBytes = bytes;
     },
-    result() {
+    /** The results, once the window has closed. */
+    async result() {
+      await done;
       latencies.sort((a, b) => a - b);
       const pct = (p) =>
         latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
       return {
         requests: latencies.length,
-        requestsPerSecond: latencies.length / (durationMs / 1000),
+        windowMs: closedAt - openedAt,
+        requestsPerSecond: latencies.length / ((closedAt - openedAt) / 1000),
         p50Ms: pct(50),
         p99Ms: pct(99),
         maxMs: latencies[latencies.length - 1] ?? NaN,
@@ -102,8 +122,8 @@ async function leanLoad(job) {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           next += interval;
         }
+        if (measured.over) return;
         const t0 = performance.now();
-        if (t0 >= measured.stopAt) return;
         const answer = await connection.send(requestBytes);
         measured.record(answer.status, answer.bytes, performance.now() - t0);
       }

@@ -137,7 +137,7 @@ export function runLoad(job, pid) {
       } else if (message.error) {
         reject(new Error(message.error));
       } else {
-        const seconds = job.durationMs / 1000;
+        const seconds = message.windowMs / 1000;
         resolve({
           ...message,
           cpuMicrosPerReview: used.cpuMicros / message.requests,
