@@ -2,19 +2,22 @@
 //
 // The floor is a fastify HTTPS route that parses the same review (fastify's JSON parser) and answers our real
 // response to it, byte for byte: what any Node webhook on this stack pays before doing any work of its own.
-// Optionally a peer, HashiCorp's vault-k8s injector, started by bench/peer/vault-k8s.sh (BENCH_PEER_URL and
-// BENCH_PEER_PID name it).
+// A third server started outside the bench (a peer such as HashiCorp's vault-k8s injector) joins the rounds
+// when BENCH_PEER_URL (its https URL) and BENCH_PEER_PID (the process whose CPU time to read) name it;
+// BENCH_PEER_NAME labels it.
 //
-// Every server runs in its own process (ours as `mtls-injector webhook`, the floor from bench/admission/floor.mjs), the load generator in another
-// (bench/admission/load.mjs; autocannon by default, BENCH_CLIENT=lean for the minimal client). Per round and
-// connection count (1 and 16), each server gets one run, in an order that alternates round by round; per cell
-// the median and range over the rounds of req/s, p50, p99 and the server's CPU µs per review, read from
-// /proc/<pid>/stat; per round the ratio of our req/s to the floor's in that round. Then a steady 500
-// reviews/s against ours for the time spent inside the webhook (its own histogram).
+// Every server runs in its own process (ours as `mtls-injector webhook`, the floor from
+// bench/admission/floor.mjs), the load generator in another (bench/admission/load.mjs; autocannon by default,
+// BENCH_CLIENT=lean for the minimal client). Per round and connection count (1 and 16), each server gets one
+// run, in an order that alternates round by round; per cell the median and range over the rounds of req/s,
+// p50, p99, the server's CPU µs per review (/proc/<pid>/stat) and the share of the window it waited for a CPU
+// (/proc/<pid>/task/<tid>/schedstat); per round the ratio of our req/s to the floor's in that round. Then a
+// steady 500 reviews/s against ours for the time spent inside the webhook (its own histogram).
 //
 // Run with `npm run bench:admission` (builds first). Writes bench/results/admission.json and prints a table.
 // BENCH_ROUNDS, BENCH_WARMUP_MS, BENCH_DURATION_MS change the shape; BENCH_OURS_FLAGS passes node flags to our
-// server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc").
+// server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"). Profiling one server:
+// bench/admission/profile.mjs; instructions per review: bench/admission/instructions.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
