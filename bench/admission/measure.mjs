@@ -57,6 +57,7 @@ export function freePort() {
 export async function startServer(kind, { certFile, keyFile, response }, execArgv = []) {
   if (kind === 'floor') {
     const child = fork(FLOOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+    process.once('exit', () => child.kill('SIGKILL'));
     const ready = await new Promise((resolve, reject) => {
       child.once('message', (message) =>
         message.error ? reject(new Error(`floor: ${message.error}`)) : resolve(message),
@@ -86,6 +87,8 @@ export async function startServer(kind, { certFile, keyFile, response }, execArg
       MTLS_INJECTOR_WEBHOOK_TLS_KEY: keyFile,
     },
   });
+  // A bench that dies must not leave its servers running.
+  process.once('exit', () => child.kill('SIGKILL'));
   const server = { kind, port, probePort, pid: child.pid, reviewLogLines: 0, stop: undefined };
   const drained = new Promise((resolve) => child.stdout.once('end', resolve));
   const exited = new Promise((resolve) => child.once('exit', resolve));
