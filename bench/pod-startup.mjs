@@ -1,6 +1,6 @@
-// Pod start-up latency a user feels (docs/pod-startup.md): N pods created at once, time from the pod CREATE
+// Pod start-up latency a user feels (docs/using-mtls.md, "Start-up time"): N pods created at once, time from the pod CREATE
 // request to the app container Running, client-side watch timestamps, on the e2e cluster (docs/e2e.md) with the
-// product installed by its chart. Four kinds of pod, in alternating order round by round, so each round's
+// product installed by its chart. Three kinds of pod, in alternating order round by round, so each round's
 // figures see the same machine:
 //
 //   bare              unlabelled namespace, one app container (the pause image)
@@ -8,10 +8,8 @@
 //                     init container on this runtime
 //   injected          namespace labelled mtls-injection=enabled: admission, the rotator's Secret, the kubelet's
 //                     mount and mtls-init
-//   injected-no-init  the same with the pod annotation mtls-injector.io/init: "false" (no mtls-init)
 //
-// The product's own share is injected − bare-init of the same round (and injected-no-init − bare without the
-// init container). Per injected pod it also records when the Secret appeared (watch) and how many
+// The product's own share is injected − bare-init of the same round. Per injected pod it also records when the Secret appeared (watch) and how many
 // `MountVolume.SetUp failed` lines the kubelet logged during the round (a Secret that was not there yet).
 //
 //   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
@@ -40,7 +38,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
 const PODS = (process.env.BENCH_PODS ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-no-init'];
+const ALL_VARIANTS = ['bare', 'bare-init', 'injected'];
 const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',');
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
@@ -149,7 +147,7 @@ async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
 // ---- one round of one variant ------------------------------------------------------------------------------
 
 function podBody(variant, i) {
-  const annotations = variant === 'injected-no-init' ? { 'mtls-injector.io/init': 'false' } : {};
+  const annotations = {};
   const initContainers =
     variant === 'bare-init'
       ? [{ name: 'init', image: images.PAUSE_IMAGE, args: ['exit'], imagePullPolicy: 'IfNotPresent' }]
@@ -234,10 +232,6 @@ async function round(variant, n) {
     throw new Error(`${variant}: a pod in ${ns} was not injected`);
   if (variant === 'injected' && !all.every((p) => p.withInit))
     throw new Error(`injected: a pod in ${ns} has no mtls-init`);
-  if (variant === 'injected-no-init' && all.some((p) => p.withInit))
-    throw new Error(
-      `injected-no-init: a pod in ${ns} has mtls-init (the product ignored mtls-injector.io/init: "false")`,
-    );
   await api('DELETE', `/api/v1/namespaces/${ns}`);
   await waitUntil(`namespace ${ns} gone`, () =>
     api('GET', `/api/v1/namespaces/${ns}`).then(
@@ -320,7 +314,7 @@ for (const n of PODS) {
         : {}),
     };
   }
-  // The product's share, paired within each round: injected − bare-init, injected-no-init − bare.
+  // The product's share, paired within each round: injected − bare-init.
   const share = (a, b) => {
     const pairs = of(a)
       .map((x) => [x, of(b).find((y) => y.round === x.round)])
@@ -337,9 +331,7 @@ for (const n of PODS) {
     };
   };
   const productShare = share('injected', 'bare-init');
-  const productShareNoInit = share('injected-no-init', 'bare');
   if (productShare) row.productShare = productShare;
-  if (productShareNoInit) row.productShareNoInit = productShareNoInit;
   rows.push(row);
 }
 
@@ -375,13 +367,11 @@ const cell = (c) => (c === undefined ? '–' : `${c.p50Ms} / ${c.p99Ms}`);
 console.log(
   `\npod CREATE → app container Running, p50 / p99 ms (median of ${ROUNDS} rounds; load average ${result.loadAverage.min}–${result.loadAverage.max})`,
 );
-console.log(
-  `| pods | ${VARIANTS.join(' | ')} | product share (injected − bare-init) | without mtls-init (injected-no-init − bare) |`,
-);
-console.log(`| ---: | ${VARIANTS.map(() => '---:').join(' | ')} | ---: | ---: |`);
+console.log(`| pods | ${VARIANTS.join(' | ')} | product share (injected − bare-init) |`);
+console.log(`| ---: | ${VARIANTS.map(() => '---:').join(' | ')} | ---: |`);
 for (const row of rows)
   console.log(
-    `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} | ${cell(row.productShareNoInit)} |`,
+    `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} |`,
   );
 console.log(`\nwrote ${OUT}`);
 if (!existsSync(OUT)) process.exitCode = 1;

@@ -187,7 +187,7 @@ describe('injection through the real API server', () => {
     expect(injected(notOptedIn)).toBe(false);
   });
 
-  it('admits injected pods in a namespace enforcing PodSecurity restricted', async () => {
+  it('runs injected pods in a namespace enforcing PodSecurity restricted', async () => {
     const ns = await namespace('restricted', {
       'mtls-injection': 'enabled',
       'pod-security.kubernetes.io/enforce': 'restricted',
@@ -201,6 +201,21 @@ describe('injection through the real API server', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
+    // Admitted is not enough: the kubelet runs mtls-init and the app under the profile.
+    const running = await waitFor(
+      'the restricted pod Running',
+      async () => {
+        const p = await core.readNamespacedPod({ namespace: ns, name: 'app' });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    const init = running.status?.initContainerStatuses?.find((c) => c.name === 'mtls-init');
+    expect(init?.state?.terminated?.exitCode).toBe(0);
+    expect(running.status?.containerStatuses?.[0]?.state?.running).toBeDefined();
+    expect(opensslVerify(await secretOf(core, running)).uri).toBe(
+      `spiffe://cluster.local/ns/${ns}/sa/default`,
+    );
   });
 
   it('measures pod CREATE → Secret present over 200 pods', async () => {
