@@ -363,7 +363,8 @@ describe('mTLS between injected workloads, under live traffic', () => {
     for (const pod of [server, client]) {
       const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
       expect(now.metadata?.uid).toBe(pod.metadata?.uid);
-      expect(now.status?.containerStatuses?.find((c) => c.name === 'app')?.restartCount).toBe(0);
+      const app = now.status?.containerStatuses?.find((c) => c.name === 'app');
+      expect(app?.restartCount, `${name(pod)} restarted: ${JSON.stringify(app?.lastState)}`).toBe(0);
     }
 
     // How long after the Secret update the running container saw it (or a later version).
@@ -552,7 +553,8 @@ describe('mTLS between injected workloads, under live traffic', () => {
     for (const pod of [server, client]) {
       const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
       expect(now.metadata?.uid).toBe(pod.metadata?.uid);
-      expect(now.status?.containerStatuses?.find((c) => c.name === 'app')?.restartCount).toBe(0);
+      const app = now.status?.containerStatuses?.find((c) => c.name === 'app');
+      expect(app?.restartCount, `${name(pod)} restarted: ${JSON.stringify(app?.lastState)}`).toBe(0);
     }
   }, 900_000);
 });

@@ -26,6 +26,8 @@ export function appContainer(args: readonly string[], extra: Partial<V1Container
     name: 'app',
     image: images().app,
     args: [...args],
+    // A container that ends unexpectedly reports its last log lines in lastState (the test app logs why).
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,

@@ -200,8 +200,21 @@ function call() {
   const once = () =>
     new Promise((resolve) => {
       totals.attempted += 1;
-      // Re-read each time: a renewed certificate is used at once.
-      const f = anonymous ? { leaf: { serialNumber: undefined } } : load();
+      // Re-read each time: a renewed certificate is used at once. A file that cannot be read is a failed
+      // call with its reason, not a crash of the client.
+      let f;
+      try {
+        f = anonymous ? { leaf: { serialNumber: undefined } } : load();
+      } catch (err) {
+        totals.failed += 1;
+        emit('call', {
+          ok: false,
+          error: 'READ_ERROR',
+          message: err instanceof Error ? err.message : String(err),
+        });
+        resolve();
+        return;
+      }
       const req = request(
         {
           host: opts.address ?? url.hostname,
@@ -257,6 +270,12 @@ function call() {
   };
   void loop();
 }
+
+// Whatever ends the process unexpectedly is logged as an event first (kubectl logs --previous shows it).
+process.on('uncaughtException', (err) => fail(`uncaught: ${err instanceof Error ? err.stack : String(err)}`));
+process.on('unhandledRejection', (err) =>
+  fail(`unhandled: ${err instanceof Error ? err.stack : String(err)}`),
+);
 
 const modes = { whoami, serve, call };
 if (!(mode in modes)) fail(`unknown mode ${mode}: use whoami, serve or call`);
