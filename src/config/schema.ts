@@ -159,6 +159,13 @@ export const FIELDS = [
     description: 'Largest AdmissionReview body accepted (the API server sends pods up to 3 MiB).',
   },
   {
+    key: 'webhook.shutdownDelay',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: 60 },
+    default: '5s',
+    description:
+      'On SIGTERM the webhook reports not ready and keeps serving this long before it stops accepting connections, so the API server is not sent to a closed port while the endpoint is being removed (rolling updates; helm uninstall, which deletes the Deployments before the webhook configuration). Keep it below terminationGracePeriodSeconds.',
+  },
+  {
     key: 'webhook.failOpen',
     kind: { type: 'boolean' },
     default: false,

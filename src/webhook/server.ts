@@ -19,6 +19,8 @@ export interface WebhookDeps {
   /** Poll interval of the serving-cert files (default 10 s); directory watches react sooner. */
   readonly certPollIntervalMs?: number;
   readonly watchCertificates?: boolean;
+  /** Waits out webhook.shutdownDelay on close (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** A listening webhook. `close()` stops accepting, lets in-flight reviews finish, then resolves. */
@@ -102,7 +104,17 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     metrics,
     close: async () => {
       if (closing) return;
+      // Not ready at once (the endpoint goes), still serving until the delay is over (callers routed here
+      // meanwhile are answered), then no new connections.
       closing = true;
+      const delayMs = config.webhook.shutdownDelay * 1000;
+      if (delayMs > 0) {
+        logger.info(
+          { shutdownDelaySeconds: config.webhook.shutdownDelay },
+          'webhook not ready, still serving',
+        );
+        await (deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delayMs);
+      }
       logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
       await app.close();
       certificate.close();

@@ -177,6 +177,35 @@ describe('graceful shutdown', () => {
     await closing;
     expect(closed).toBe(true);
   });
+
+  it('with webhook.shutdownDelay, reports not ready at once but serves new connections until the delay is over', async () => {
+    const volume = secretVolume(pairA);
+    volumes.push(volume);
+    // The delay ends when the test says so, not on a timer.
+    let endDelay = (): void => undefined;
+    const delays: number[] = [];
+    const webhook = await startWebhookServer(
+      testConfig(volume.certFile, volume.keyFile, { shutdownDelay: 7 }),
+      {
+        logger: captureLogger().logger,
+        sleep: (ms) => {
+          delays.push(ms);
+          return new Promise<void>((resolve) => (endDelay = resolve));
+        },
+      },
+    );
+    await eventually(async () => (await probeStatus(webhook.probePort, '/readyz')) === 200);
+    let closed = false;
+    const closing = webhook.close().then(() => (closed = true));
+    expect(delays).toEqual([7000]);
+    // During the delay: not ready (the endpoint goes), and a caller routed here anyway is still served.
+    expect(await probeStatus(webhook.probePort, '/readyz')).toBe(503);
+    expect(await servedFingerprint(webhook.port)).toBe(fingerprint(pairA.cert));
+    expect(closed).toBe(false);
+    endDelay();
+    await closing;
+    await expect(servedFingerprint(webhook.port)).rejects.toThrow();
+  });
 });
 
 describe('mtls-injector webhook', () => {

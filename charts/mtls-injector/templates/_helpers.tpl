@@ -91,6 +91,7 @@ webhook:
   tlsKey: {{ printf "%s/tls.key" (include "mtls-injector.tlsDir" .) | quote }}
   bodyLimitBytes: {{ $v.webhook.bodyLimitBytes | int64 }}
   failOpen: {{ $v.webhook.failOpen }}
+  shutdownDelay: {{ $v.webhook.shutdownDelay | quote }}
   serviceName: {{ include "mtls-injector.webhookName" . | quote }}
   extraDnsNames: {{ join "," $v.webhook.extraDnsNames | quote }}
   tlsSecretName: {{ $v.webhook.tlsSecretName | quote }}
