@@ -119,7 +119,13 @@ export async function rolledOut(
       const s = d.status;
       if (s?.observedGeneration !== d.metadata?.generation) return undefined;
       if (s?.updatedReplicas !== want || s?.readyReplicas !== want || s?.replicas !== want) return undefined;
-      const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${name}` })).items;
+      // The Deployment's own selector: the product's pods carry app.kubernetes.io labels, not app=<name>.
+      const labelSelector = Object.entries(d.spec?.selector.matchLabels ?? { app: name })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector })).items.filter(
+        (p) => p.metadata?.deletionTimestamp === undefined,
+      );
       return pods.length === want && pods.every(ready) ? pods : undefined;
     },
     { timeoutMs, intervalMs: 1000 },
