@@ -163,7 +163,7 @@ export const FIELDS = [
     kind: { type: 'duration', minSeconds: 0, maxSeconds: 60 },
     default: '5s',
     description:
-      'On SIGTERM the webhook reports not ready and keeps serving this long before it stops accepting connections, so the API server is not sent to a closed port while the endpoint is being removed (rolling updates; helm uninstall, which deletes the Deployments before the webhook configuration). Keep it below terminationGracePeriodSeconds.',
+      'On SIGTERM the webhook keeps serving (and ready: its terminating endpoint stays serving, which kube-proxy falls back to when no other endpoint is ready) this long before it stops accepting connections, so the API server is not sent to a closed port (rolling updates; helm uninstall, which deletes the Deployments before the webhook configuration). Keep it below terminationGracePeriodSeconds.',
   },
   {
     key: 'webhook.failOpen',

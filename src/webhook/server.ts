@@ -45,6 +45,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
   // The HTTPS server exists only once the app is built; the first load happens before that.
   const live: { server?: unknown } = {};
   let closing = false;
+  let stopping = false;
 
   const certificate = await loadServingCertificate({
     certFile: config.webhook.tlsCert,
@@ -103,18 +104,21 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     certificate,
     metrics,
     close: async () => {
-      if (closing) return;
-      // Not ready at once (the endpoint goes), still serving until the delay is over (callers routed here
-      // meanwhile are answered), then no new connections.
-      closing = true;
+      if (stopping) return;
+      stopping = true;
+      // Still ready and serving until the delay is over: the terminating endpoint stays "serving", so
+      // kube-proxy keeps routing to it while no other endpoint is ready (helm uninstall deletes every webhook
+      // pod before the webhook configuration), and prefers ready pods otherwise (a rolling update). Then
+      // not ready, no new connections.
       const delayMs = config.webhook.shutdownDelay * 1000;
       if (delayMs > 0) {
         logger.info(
           { shutdownDelaySeconds: config.webhook.shutdownDelay },
-          'webhook not ready, still serving',
+          'webhook terminating, still serving',
         );
         await (deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delayMs);
       }
+      closing = true;
       logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
       await app.close();
       certificate.close();

@@ -178,7 +178,7 @@ describe('graceful shutdown', () => {
     expect(closed).toBe(true);
   });
 
-  it('with webhook.shutdownDelay, reports not ready at once but serves new connections until the delay is over', async () => {
+  it('with webhook.shutdownDelay, stays ready and serves new connections until the delay is over', async () => {
     const volume = secretVolume(pairA);
     volumes.push(volume);
     // The delay ends when the test says so, not on a timer.
@@ -198,8 +198,8 @@ describe('graceful shutdown', () => {
     let closed = false;
     const closing = webhook.close().then(() => (closed = true));
     expect(delays).toEqual([7000]);
-    // During the delay: not ready (the endpoint goes), and a caller routed here anyway is still served.
-    expect(await probeStatus(webhook.probePort, '/readyz')).toBe(503);
+    // During the delay: still ready (a terminating endpoint kube-proxy may fall back to) and serving.
+    expect(await probeStatus(webhook.probePort, '/readyz')).toBe(200);
     expect(await servedFingerprint(webhook.port)).toBe(fingerprint(pairA.cert));
     expect(closed).toBe(false);
     endDelay();
