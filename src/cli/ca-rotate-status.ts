@@ -1,14 +1,17 @@
 import type { RotationStatus, StepReadiness } from '../model/ca-rotation-status.js';
 
 const PHASES: Record<RotationStatus['phase'], { readonly what: string; readonly ready: string }> = {
-  steady: { what: 'steady (no rotation in progress)', ready: 'managed Secrets' },
+  steady: {
+    what: 'steady (no rotation in progress)',
+    ready: 'managed certificates issued by the current CA',
+  },
   prepared: {
     what: 'prepared (new root in the bundle, issuing from the current CA)',
     ready: 'managed Secrets trusting the new root',
   },
   activated: {
     what: 'activated (issuing from the new CA; previous root still trusted)',
-    ready: 'managed certificates issued by the new CA',
+    ready: 'managed certificates not from the previous CA',
   },
 };
 

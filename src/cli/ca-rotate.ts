@@ -19,6 +19,7 @@ const KEYS = [
   'installNamespace',
   'trustDomain',
   'ca.secretName',
+  'ca.bringYourOwn',
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
@@ -99,7 +100,15 @@ export async function runStep(
     return ExitCode.Ok;
   }
   let plan: RotationPlan;
-  if (step === 'prepare') {
+  if (step === 'prepare' && config.ca.bringYourOwn) {
+    // prepare makes a self-signed root, and activate would then replace the intermediate of your PKI with it.
+    plan = {
+      ok: false,
+      message:
+        'ca.bringYourOwn is set: mtls-injector does not generate your CA; rotate your intermediate as ' +
+        'docs/runbooks/ca-rotation.md says (edit the CA Secret, follow with ca rotate status)',
+    };
+  } else if (step === 'prepare') {
     const next = generateRootCa({
       keyAlgorithm: config.ca.keyAlgorithm,
       trustDomain: config.trustDomain,

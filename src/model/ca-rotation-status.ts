@@ -1,3 +1,4 @@
+import { CERT_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import { planActivate, planRetire } from './ca-rotation.js';
 import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, secretIssuedBy, secretTrusts } from './ca-secret.js';
@@ -25,7 +26,11 @@ export interface StepReadiness {
 /** What `ca rotate status` shows: the phase, the progress counts, and every step's readiness. */
 export interface RotationStatus {
   readonly phase: RotationPhase;
-  /** Managed Secrets in total, and how many are ready for the next step (trust the new root / hold a new leaf). */
+  /**
+   * Managed Secrets in total, and how many are ready: prepared, they trust the new root; activated, their
+   * leaf is not from the previous CA; steady, their leaf is from the current CA (a bring-your-own
+   * intermediate swapped in place shows its reissue here).
+   */
   readonly managed: number;
   readonly ready: number;
   readonly steps: readonly StepReadiness[];
@@ -45,12 +50,13 @@ export function rotationStatus(
   const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
   const phase: RotationPhase =
     next !== undefined ? 'prepared' : previous !== undefined ? 'activated' : 'steady';
+  const current = secretFile(caSecret, CERT_FILE) ?? '';
   const ready =
     next !== undefined
       ? managed.filter((s) => secretTrusts(s, next)).length
       : previous !== undefined
         ? managed.filter((s) => !secretIssuedBy(s, previous)).length
-        : managed.length;
+        : managed.filter((s) => secretIssuedBy(s, current)).length;
 
   const prepare: StepReadiness =
     phase === 'steady'

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
+import { loadConfig } from '../../src/config/loader.js';
 import { CaManager } from '../../src/rotator/ca-manager.js';
 import { makeHarness, managedPod } from './harness.js';
 
@@ -105,5 +106,28 @@ describe('ca rotate status', () => {
     expect([s.ready, s.managed]).toEqual([4, 4]);
     expect(await runAgreeing('retire')).toBe(0);
     expect((await status()).phase).toBe('steady');
+  });
+
+  it('refuses prepare for a bring-your-own CA, pointing at the runbook, and writes nothing', async () => {
+    const h = makeHarness();
+    await new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read }).refresh();
+    const writes = h.secrets.writes();
+    const byo = loadConfig({ flags: { 'ca.bringYourOwn': 'true' } });
+    const { ctx, text } = output();
+    expect(await runStep('prepare', byo, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toContain('ca.bringYourOwn is set');
+    expect(text.err).toContain('docs/runbooks/ca-rotation.md');
+    expect(h.secrets.writes()).toBe(writes);
+  });
+
+  it('counts, when steady, the certificates issued by the current CA', async () => {
+    const h = makeHarness();
+    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
+    for (const name of ['a', 'b']) h.controller.upsertPod(managedPod(name));
+    await h.settle();
+    const { ctx, text } = output();
+    await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now));
+    expect(text.out).toContain('managed certificates issued by the current CA: 2/2');
   });
 });
