@@ -164,6 +164,6 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
     expect(bad.stderr).toContain(`RELEASE_IMAGE_ARCHIVE=${notOci} is not an OCI image-layout archive`);
     const missing = release(['--require-image'], { RELEASE_IMAGE_ARCHIVE: '' });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain('--require-image: set RELEASE_IMAGE_ARCHIVE');
+    expect(missing.stderr).toContain('--require-image: pass --image (build it) or set RELEASE_IMAGE_ARCHIVE');
   });
 });
