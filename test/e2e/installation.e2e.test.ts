@@ -4,12 +4,15 @@
  * ca.propagationDelay (the e2e install sets 5s; the CLI's own default is 5m), and `ca rotate status` says
  * when each step may run, agreeing with the step.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { cli, kubectl, plainPod, productEnv, productPods, secretOf } from './product.js';
+import { kubeconfigPath, loadKubeConfig, readEnvFile, testNamespaces, waitFor } from './helpers.js';
+import { cli, e2eDir, kubectl, plainPod, productEnv, productPods, repoRoot, secretOf } from './product.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -88,6 +91,28 @@ interface CheckView {
     }[];
   };
 }
+
+describe('the installation', () => {
+  it('was installed with helm from the packaged chart', () => {
+    const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    const packaged = readEnvFile(join(e2eDir, 'product.env')).CHART_PACKAGE ?? '';
+    expect(packaged.endsWith(`/mtls-injector-${version}.tgz`), packaged).toBe(true);
+    expect(existsSync(packaged)).toBe(true);
+    const helm = spawnSync(
+      join(repoRoot, '.tools/bin/helm'),
+      ['get', 'metadata', 'mtls-injector', '-n', install(), '--kubeconfig', kubeconfigPath, '-o', 'json'],
+      { encoding: 'utf8' },
+    );
+    expect(helm.status, helm.stderr).toBe(0);
+    expect(JSON.parse(helm.stdout)).toMatchObject({
+      chart: 'mtls-injector',
+      version,
+      appVersion: version,
+      status: 'deployed',
+    });
+  });
+});
 
 describe('the CLI reads the installation', () => {
   it('check with no flags judges identities by the installed trust domain; a disagreeing flag is reported', async () => {
