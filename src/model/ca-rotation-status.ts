@@ -73,9 +73,15 @@ export function rotationStatus(
   ): StepReadiness => {
     if (plan.ok) return { step, state: 'now', reason: '' };
     if (!inPhase) return { step, state: 'blocked', reason: plan.message };
+    // A refusal that still asks for a write records when its wait starts: status writes nothing, so that wait
+    // has not started yet and begins at the step's next attempt.
+    const reason =
+      'secret' in plan && plan.secret !== undefined
+        ? `${plan.message}; the wait starts when you run \`mtls-injector ca rotate ${step}\``
+        : plan.message;
     return plan.retryInSeconds === undefined
-      ? { step, state: 'waiting', reason: plan.message }
-      : { step, state: 'waiting', reason: plan.message, retryInSeconds: plan.retryInSeconds };
+      ? { step, state: 'waiting', reason }
+      : { step, state: 'waiting', reason, retryInSeconds: plan.retryInSeconds };
   };
   return {
     phase,
