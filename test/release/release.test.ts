@@ -113,7 +113,8 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
 
     const plugin = run(TOOLS.kubectl, ['mtls', '--help'], { cwd: elsewhere, env });
     expect(plugin.status, plugin.output).toBe(0);
-    expect(plugin.stdout).toContain('Usage: mtls-injector');
+    // kubectl runs the plugin as kubectl-mtls: its usage names the command as the user typed it.
+    expect(plugin.stdout).toContain('Usage: kubectl mtls [options] [command]');
     for (const command of ['check', 'onboard', 'inject', 'ca'])
       expect(plugin.stdout).toContain(`  ${command}`);
 
