@@ -14,7 +14,7 @@ export interface AdmitOptions {
   readonly mode: Mode;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
-  /** Five characters of Kubernetes' name alphabet, drawn by the caller; used only for generateName pods. */
+  /** SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet, drawn by the caller; used only for generateName pods. */
   readonly secretSuffix: string;
 }
 

@@ -5,7 +5,7 @@ import type { PodObject } from '../kube/types.js';
 import type { Selection } from './selection.js';
 
 /** Characters decide() uses only for pods that have no name yet; stored pods always have one. */
-const UNUSED_SUFFIX = 'bcdfg';
+const UNUSED_SUFFIX = 'bcdfgbcdfg';
 
 /** Whether the webhook marked the pod (`mtls-injector.io/managed: "true"`). */
 export function isInjected(pod: PodObject): boolean {

@@ -45,8 +45,8 @@ export interface DecideInput {
   readonly excludedNamespaces: readonly string[];
   readonly settings: InjectionSettings;
   /**
-   * Five characters of Kubernetes' name alphabet for a pod that has only `generateName` (the caller draws it
-   * at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
+   * SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet for a pod that has only `generateName`
+   * (the caller draws it at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
    */
   readonly secretSuffix: string;
 }
@@ -201,8 +201,11 @@ export function decide(input: DecideInput): Decision {
     return undecidable(input, 'malformed_pod', 'the pod has neither metadata.name nor metadata.generateName');
   }
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  // The name a first pass recorded is kept on reinvocation only when the pod mounts that very Secret, so an
+  // annotation alone never picks a Secret (a pod's author can write both, which is why the rotator, not this
+  // check, keeps Secrets of live pods apart).
   const secretName =
-    status !== undefined && isSecretNameOfPod(status.secret, meta)
+    status !== undefined && isSecretNameOfPod(status.secret, meta) && mountedSecret(spec) === status.secret
       ? status.secret
       : name !== ''
         ? secretNameForPodName(name)
@@ -261,6 +264,12 @@ export function decide(input: DecideInput): Decision {
     patch,
     pod: mutated,
   };
+}
+
+/** The secretName of the pod's mtls-certs Secret volume, when it has exactly one. */
+function mountedSecret(spec: RawPod['spec']): unknown {
+  const volumes = (spec.volumes ?? []).filter((v) => v.name === VOLUME_NAME);
+  return volumes.length === 1 ? volumes[0]?.secret?.['secretName'] : undefined;
 }
 
 function hasStructure(pod: RawPod): boolean {
