@@ -9,6 +9,7 @@ import { injectPod } from '../mutate/inject.js';
 import { isOurMount } from '../mutate/mounts.js';
 import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
+import { stripOwnKeys } from '../mutate/strip.js';
 import {
   INIT_CONTAINER_NAME,
   INJECT_ANNOTATION,
@@ -71,6 +72,11 @@ export type Decision =
       readonly message: string;
       readonly warnings: readonly string[];
       /**
+       * Removes the `mtls-injector.io/*` labels and annotations the pod's author set (stripOwnKeys); empty when
+       * there are none. A pod that is not injected never keeps keys claiming it was.
+       */
+      readonly patch: readonly PatchOperation[];
+      /**
        * True when the pod would have been denied but `/mutate` fails open (`webhook.failOpen`): allowed
        * without an identity, and logged as a warning.
        */
@@ -86,7 +92,14 @@ export type Decision =
 const q = JSON.stringify;
 
 function skip(reason: SkipReason, message: string, warn = false, failedOpen = false): Decision {
-  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [], failedOpen };
+  return {
+    kind: 'skip',
+    reason,
+    message,
+    warnings: warn ? [`mtls-injector: ${message}`] : [],
+    patch: [],
+    failedOpen,
+  };
 }
 
 function deny(reason: DenyReason, message: string): Decision {
@@ -107,9 +120,18 @@ function undecidable(input: DecideInput, reason: UndecidableReason, message: str
 /**
  * Decides whether and how to inject a pod. Pure and total: every input gives a Decision (no throw), the same
  * input gives the same Decision, and the input is never mutated. An `inject` decision carries the patch; a pod
- * whose patch would be empty is `skip: already_injected`.
+ * whose patch would be empty is `skip: already_injected`. A pod skipped on CREATE (other than an injected one)
+ * loses the `mtls-injector.io/*` keys its author set: the skip carries the patch that removes them.
  */
 export function decide(input: DecideInput): Decision {
+  const decision = judge(input);
+  if (decision.kind !== 'skip' || input.operation !== 'CREATE' || decision.reason === 'already_injected')
+    return decision;
+  const patch = stripOwnKeys(input.pod);
+  return patch.length === 0 ? decision : { ...decision, patch };
+}
+
+function judge(input: DecideInput): Decision {
   const { namespace, mode, settings } = input;
   if (input.operation !== 'CREATE') {
     return skip('operation_not_create', `${input.operation} is never mutated; only pods being created are`);
@@ -162,6 +184,12 @@ export function decide(input: DecideInput): Decision {
 
   const windows = spec.os?.name === 'windows';
   if (windows && settings.windowsInitImage === '') {
+    if (mode === 'strict') {
+      return deny(
+        'windows_image_required',
+        `namespace ${q(namespace)} requires mTLS injection (${OPT_IN_LABEL}=strict) and Windows pods cannot be injected: no init.windowsImage is configured; configure init.windowsImage or run the pod in another namespace`,
+      );
+    }
     return skip('windows_unsupported', 'Windows pod not injected: no init.windowsImage is configured', true);
   }
 
