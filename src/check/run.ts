@@ -1,9 +1,9 @@
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import { CA_FILE, MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
+import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
 import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
 import type { InspectApi, NamespaceObject } from '../kube/types.js';
-import { isLive } from '../model/pods.js';
+import { isLive, mountedSecretName } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
 import { secretFile } from '../model/secret-data.js';
@@ -178,6 +178,7 @@ async function namespaceReport(
   const mode = namespaceMode(labels) ?? null;
 
   let pods: PodObject[];
+  let everyPod: PodObject[] = [];
   const podChecks: CheckResult[] = [];
   if (options.pod !== undefined) {
     const podName = options.pod;
@@ -198,16 +199,16 @@ async function namespaceReport(
   } else {
     const all = await read('pods', `pods in ${name}`, () => deps.inspect.listPods(name));
     if (!all.ok) podChecks.push(all.result);
-    pods = all.ok ? all.value.filter(isLive) : [];
+    everyPod = all.ok ? all.value : [];
+    pods = everyPod.filter(isLive);
   }
 
+  // The G5 judgement and collisions need every pod of the namespace, not only the one asked about.
+  const context = options.pod === undefined ? everyPod : await deps.inspect.listPods(name).catch(() => pods);
+  const uids = new Set(context.map((p) => p.metadata.uid));
   const checks: CheckResult[] = [];
   if (!ns.ok) checks.push(ns.result);
-  else {
-    // The G5 judgement needs every pod of the namespace, not only the one asked about.
-    const context = options.pod === undefined ? pods : await deps.inspect.listPods(name).catch(() => pods);
-    checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
-  }
+  else checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
@@ -221,6 +222,7 @@ async function namespaceReport(
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
         clusterBundlePem,
+        podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),
     )
@@ -247,7 +249,7 @@ async function secretLookups(
     if (all.ok) listed = new Map(all.value.map((s) => [s.metadata.name ?? '', s]));
   }
   return mapLimit(pods, 8, (pod) => {
-    const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
+    const secretName = mountedSecretName(pod);
     const secret = secretName === undefined ? undefined : listed?.get(secretName);
     if (secret !== undefined && pod.metadata.labels?.[MANAGED_LABEL] === 'true') {
       return Promise.resolve<SecretLookup>({ kind: 'found', secret });
@@ -261,8 +263,8 @@ async function secretLookup(
   namespace: string,
   pod: PodObject,
 ): Promise<SecretLookup> {
-  const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
-  if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true' || secretName === undefined || secretName === '') {
+  const secretName = mountedSecretName(pod);
+  if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true' || secretName === undefined) {
     return { kind: 'unread' };
   }
   const got = await read<SecretObject | undefined>('secret', `Secret ${namespace}/${secretName}`, () =>

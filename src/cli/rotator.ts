@@ -90,6 +90,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       ),
       webhookConfig: createWebhookConfigApi(kc),
       workloads,
+      pods: workloads,
       watches: createClusterWatches(kc, `${MANAGED_LABEL}=true`),
       identity: opts.identity ?? ctx.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
       log,

@@ -48,6 +48,13 @@ export const FIELDS = [
     description: 'Cluster DNS domain used for the <svc>.<ns>.svc.<clusterDomain> DNS SANs.',
   },
   {
+    key: 'dnsShortNames',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'Also put the short forms <svc> and <svc>.<ns> in workload certificates. Off by default: they can be public names (web.dev), and only the .svc forms are names the cluster DNS alone answers.',
+  },
+  {
     key: 'installNamespace',
     kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' },
     default: 'mtls-injector',

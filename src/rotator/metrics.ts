@@ -6,6 +6,7 @@ export interface RotatorMetrics {
   readonly issued: Counter<'kind'>;
   readonly failures: Counter<'reason'>;
   readonly foreignSecrets: Counter;
+  readonly secretCollisions: Counter;
   readonly queueDepth: Gauge;
   readonly managedSecrets: Gauge;
   readonly soonestExpiry: Gauge;
@@ -51,6 +52,11 @@ export function createRotatorMetrics(
     foreignSecrets: new Counter({
       name: 'mtls_injector_foreign_secrets_total',
       help: 'Times a pod named a Secret that mtls-injector does not own (never overwritten).',
+      registers,
+    }),
+    secretCollisions: new Counter({
+      name: 'mtls_injector_secret_collisions_total',
+      help: 'Times a pod mounted a Secret owned by another pod that still exists (the Secret stays with its owner).',
       registers,
     }),
     queueDepth: new Gauge({

@@ -4,10 +4,10 @@ import type { Config } from '../config/schema.js';
 import type {
   ClusterWatches,
   EventRecorder,
+  InspectApi,
   LeaseApi,
   NamespaceObject,
   SecretApi,
-  WatchHandlers,
   WebhookConfigApi,
   WorkloadApi,
 } from '../kube/types.js';
@@ -18,12 +18,13 @@ import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from './ca-manager.js';
 import { type ControllerStats, RotatorController } from './controller.js';
 import { createDriftReporter, type DriftSummary } from './drift-reporter.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector, type Leadership } from './leader.js';
 import { createLoop } from './loop.js';
 import { createRotatorMetrics } from './metrics.js';
 import { createPkiCertOps } from './pki-adapter.js';
 import { runController } from './runner.js';
 import { type Clock, sleepOn, systemClock, systemTimers, type Timers } from './time.js';
+import { WatchSync } from './watch-sync.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
 const CA_POLL_MS = 10_000;
@@ -41,6 +42,8 @@ export interface RotatorDeps {
   readonly webhookConfig: WebhookConfigApi;
   /** Pods and ReplicaSets of one namespace, read by the drift report. */
   readonly workloads: Pick<WorkloadApi, 'listPods' | 'listReplicaSets'>;
+  /** One pod by name: whether the pod that owns a Secret still exists. */
+  readonly pods: Pick<InspectApi, 'getPod'>;
   readonly watches: ClusterWatches;
   /** Leader-election identity (the pod name). */
   readonly identity: string;
@@ -103,12 +106,22 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
 
   const registry = new Registry();
   let drift: DriftSummary = { driftedPods: 0, lostOptInPods: 0 };
+  // Namespaces: their opt-in labels decide whether pods there may have an identity (re-checked on every sync),
+  // and drive the drift report and automatic onboarding.
+  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+  // Nothing is issued before every watch has listed once: until then the caches (and the opt-in labels the
+  // rotator judges by) are incomplete.
+  const sync = new WatchSync(['pods', 'secrets', 'services', 'namespaces'], log, () => runner.kick());
+  const mayAct: Leadership = {
+    isLeader: () => elector.isLeader() && sync.listedOnce(),
+    onChange: (listener) => elector.onChange(listener),
+  };
   const controller = new RotatorController({
     config,
     secrets: deps.secrets,
     events: deps.events,
     certs,
-    leadership: elector,
+    leadership: mayAct,
     clock,
     random,
     sleep,
@@ -116,9 +129,12 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       issued: (kind) => metrics.issued.inc({ kind }),
       failed: (reason) => metrics.failures.inc({ reason }),
       foreign: () => metrics.foreignSecrets.inc(),
+      collision: () => metrics.secretCollisions.inc(),
     },
     log,
     webhookConfig: deps.webhookConfig,
+    namespaceLabels: (name) => namespaceLabels.get(name),
+    getPod: (namespace, name) => deps.pods.getPod(namespace, name),
   });
   const metrics = createRotatorMetrics(registry, () => {
     const s = controller.stats();
@@ -156,8 +172,6 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   };
   const caLoop = createLoop(timers, CA_POLL_MS, pollCa);
 
-  // Namespaces: their opt-in labels drive the drift report and, when enabled, automatic onboarding.
-  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   const driftReporter = createDriftReporter({
     api: deps.workloads,
     namespaces: () => [...namespaceLabels].map(([name, labels]) => ({ name, labels })),
@@ -179,6 +193,10 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     const before = namespaceLabels.get(name);
     const after = ns.metadata.labels ?? {};
     namespaceLabels.set(name, after);
+    if (before !== undefined && !sameLabels(before, after)) {
+      controller.namespaceChanged(name);
+      runner.kick();
+    }
     if (before === undefined || !gainedOptIn(before, after) || excluded.includes(name)) return;
     log.info({ namespace: name }, 'namespace opted in');
     if (elector.isLeader()) deps.onboarder?.enqueue(name);
@@ -192,30 +210,11 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     runner.kick();
   });
 
-  const unsynced = new Set(['pods', 'secrets', 'services']);
-  const feed = <T>(name: string, upsert: (o: T) => void, remove: (o: T) => void): WatchHandlers<T> => ({
-    upsert: (o) => {
-      upsert(o);
-      runner.kick();
-    },
-    remove: (o) => {
-      remove(o);
-      runner.kick();
-    },
-    synced: () => {
-      unsynced.delete(name);
-      runner.kick();
-    },
-    error: (err) => {
-      unsynced.add(name);
-      log.warn({ watch: name, error: String(err) }, 'watch failed; re-listing with backoff');
-    },
-  });
   const readiness = (): Readiness => {
     if (caManager.current() === undefined)
       return { ready: false, reason: caManager.notReadyReason() ?? 'CA not loaded yet' };
-    if (unsynced.size > 0) return { ready: false, reason: `watches not synced: ${[...unsynced].join(', ')}` };
-    return { ready: true };
+    const watching = sync.notReady();
+    return watching === undefined ? { ready: true } : { ready: false, reason: watching };
   };
 
   const probes = await startProbeServer({
@@ -233,28 +232,25 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   caLoop.start(CA_POLL_MS);
   const { watches } = deps;
   await Promise.all([
-    watches.namespaces.start({
-      upsert: onNamespace,
-      remove: (ns) => namespaceLabels.delete(ns.metadata.name ?? ''),
-      error: (err) =>
-        log.warn({ watch: 'namespaces', error: String(err) }, 'watch failed; re-listing with backoff'),
-    }),
+    watches.namespaces.start(
+      sync.feed('namespaces', onNamespace, (ns) => namespaceLabels.delete(ns.metadata.name ?? '')),
+    ),
     watches.pods.start(
-      feed(
+      sync.feed(
         'pods',
         (p) => controller.upsertPod(p),
         (p) => controller.removePod(p),
       ),
     ),
     watches.secrets.start(
-      feed(
+      sync.feed(
         'secrets',
         (s) => controller.upsertSecret(s),
         (s) => controller.removeSecret(s),
       ),
     ),
     watches.services.start(
-      feed(
+      sync.feed(
         'services',
         (s) => controller.upsertService(s),
         (s) => controller.removeService(s),
@@ -283,4 +279,9 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       await probes.close();
     },
   };
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

@@ -165,6 +165,7 @@ const typeChecks: [
     keyof Config,
     | 'trustDomain'
     | 'clusterDomain'
+    | 'dnsShortNames'
     | 'installNamespace'
     | 'keyAlgorithm'
     | 'leafLifetime'

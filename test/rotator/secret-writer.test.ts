@@ -23,7 +23,12 @@ function setup() {
     reporter: new Reporter({
       events,
       log: memoryLog(),
-      counters: { issued: () => undefined, failed: () => undefined, foreign: () => undefined },
+      counters: {
+        issued: () => undefined,
+        failed: () => undefined,
+        foreign: () => undefined,
+        collision: () => undefined,
+      },
     }),
     observer: {
       upsert: (s, own) => seen.push({ op: 'upsert', name: s.metadata.name ?? '', own }),

@@ -58,6 +58,12 @@ function world(flags: Record<string, string> = {}) {
       events,
       webhookConfig,
       workloads,
+      pods: {
+        getPod: (ns, name) =>
+          Promise.resolve(
+            cluster.pods.list().find((p) => p.metadata.namespace === ns && p.metadata.name === name),
+          ),
+      },
       watches: {
         pods: cluster.pods.watch(),
         secrets: cluster.secrets.watch(),

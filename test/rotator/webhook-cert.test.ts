@@ -18,7 +18,12 @@ function setup(flags: Record<string, string> = {}) {
   const reporter = new Reporter({
     events: h.events,
     log: memoryLog(),
-    counters: { issued: () => undefined, failed: () => undefined, foreign: () => undefined },
+    counters: {
+      issued: () => undefined,
+      failed: () => undefined,
+      foreign: () => undefined,
+      collision: () => undefined,
+    },
   });
   const writer = new SecretWriter({
     secrets: h.secrets,

@@ -69,6 +69,7 @@ share every setting; test/chart proves the product's own loader accepts it.
 {{- $v := .Values -}}
 trustDomain: {{ $v.trustDomain | quote }}
 clusterDomain: {{ $v.clusterDomain | quote }}
+dnsShortNames: {{ $v.dnsShortNames }}
 installNamespace: {{ .Release.Namespace | quote }}
 keyAlgorithm: {{ $v.keyAlgorithm | quote }}
 leafLifetime: {{ $v.leafLifetime | quote }}

@@ -11,7 +11,6 @@ import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
 import { stripOwnKeys } from '../mutate/strip.js';
 import {
-  INIT_CONTAINER_NAME,
   INJECT_ANNOTATION,
   MIRROR_POD_ANNOTATION,
   OPT_IN_LABEL,
@@ -19,7 +18,7 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import { checkPodShape, type RawPod } from '../pod.js';
+import { checkPodShape, hasInjectedStructure, mountedSecretOf, type RawPod } from '../pod.js';
 import type { DenyReason, InjectReason, SkipReason, UndecidableReason } from '../reasons.js';
 import {
   isDns1123Subdomain,
@@ -233,7 +232,7 @@ function judge(input: DecideInput): Decision {
   // annotation alone never picks a Secret (a pod's author can write both, which is why the rotator, not this
   // check, keeps Secrets of live pods apart).
   const secretName =
-    status !== undefined && isSecretNameOfPod(status.secret, meta) && mountedSecret(spec) === status.secret
+    status !== undefined && isSecretNameOfPod(status.secret, meta) && mountedSecretOf(spec) === status.secret
       ? status.secret
       : name !== ''
         ? secretNameForPodName(name)
@@ -266,7 +265,7 @@ function judge(input: DecideInput): Decision {
   }
 
   const warnings: string[] = [];
-  if (annotations[STATUS_ANNOTATION] !== undefined && !hasStructure(pod)) {
+  if (annotations[STATUS_ANNOTATION] !== undefined && !hasInjectedStructure(pod)) {
     warnings.push(
       `mtls-injector: pod carried ${STATUS_ANNOTATION} without the injected volume or init container; injected again`,
     );
@@ -292,17 +291,4 @@ function judge(input: DecideInput): Decision {
     patch,
     pod: mutated,
   };
-}
-
-/** The secretName of the pod's mtls-certs Secret volume, when it has exactly one. */
-function mountedSecret(spec: RawPod['spec']): unknown {
-  const volumes = (spec.volumes ?? []).filter((v) => v.name === VOLUME_NAME);
-  return volumes.length === 1 ? volumes[0]?.secret?.['secretName'] : undefined;
-}
-
-function hasStructure(pod: RawPod): boolean {
-  return (
-    (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
-    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
-  );
 }
