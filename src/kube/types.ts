@@ -200,22 +200,31 @@ export function apiStatus(err: unknown): number | undefined {
   return err instanceof KubeApiError ? err.status : undefined;
 }
 
+/**
+ * Options of one API call. Every call has a deadline (DEFAULT_CALL_TIMEOUT_MS in src/kube/client.ts unless
+ * given): at it the request is aborted and its connection destroyed, so a call on a half-open connection
+ * can neither hang nor land later. The call then fails with MTLS_ERR_KUBE_API and no HTTP status.
+ */
+export interface CallOptions {
+  readonly timeoutMs?: number | undefined;
+}
+
 /** CRUD on Secrets; reads answer undefined for 404, writes throw KubeApiError. */
 export interface SecretApi {
-  get(namespace: string, name: string): Promise<SecretObject | undefined>;
-  create(secret: SecretObject): Promise<SecretObject>;
+  get(namespace: string, name: string, options?: CallOptions): Promise<SecretObject | undefined>;
+  create(secret: SecretObject, options?: CallOptions): Promise<SecretObject>;
   /** Replaces with the resourceVersion in `secret.metadata`; 409 when it moved on. */
-  replace(secret: SecretObject): Promise<SecretObject>;
-  delete(namespace: string, name: string): Promise<void>;
+  replace(secret: SecretObject, options?: CallOptions): Promise<SecretObject>;
+  delete(namespace: string, name: string, options?: CallOptions): Promise<void>;
   /** Every Secret in the cluster matching a label selector (e.g. the managed ones). */
   list(labelSelector: string): Promise<SecretObject[]>;
 }
 
 /** Lease reads and writes for leader election. */
 export interface LeaseApi {
-  get(namespace: string, name: string): Promise<LeaseObject | undefined>;
-  create(lease: LeaseObject): Promise<LeaseObject>;
-  replace(lease: LeaseObject): Promise<LeaseObject>;
+  get(namespace: string, name: string, options?: CallOptions): Promise<LeaseObject | undefined>;
+  create(lease: LeaseObject, options?: CallOptions): Promise<LeaseObject>;
+  replace(lease: LeaseObject, options?: CallOptions): Promise<LeaseObject>;
 }
 
 /** Records Kubernetes Events; never throws (an Event that cannot be written is logged and dropped). */
@@ -228,9 +237,15 @@ export interface WebhookConfigApi {
   /** The caBundle of every webhook entry (base64 PEM), or undefined when the configuration does not exist. */
   getCaBundles(
     name: string,
+    options?: CallOptions,
   ): Promise<{ readonly caBundles: readonly string[]; readonly resourceVersion: string } | undefined>;
   /** Sets every entry's caBundle; 409 when resourceVersion moved on. */
-  setCaBundle(name: string, caBundleBase64: string, resourceVersion: string): Promise<void>;
+  setCaBundle(
+    name: string,
+    caBundleBase64: string,
+    resourceVersion: string,
+    options?: CallOptions,
+  ): Promise<void>;
 }
 
 /** A watched collection: callbacks for changes, and the current cache. */

@@ -41,6 +41,8 @@ export interface CacheFigures {
   readonly lowLife: number;
   /** Managed pods. */
   readonly pods: number;
+  /** Workload Secrets (owned by a pod, finished or not): a CA may not be generated while any exists. */
+  readonly workloadSecrets: number;
 }
 
 /** What the rotator needs from a pod the webhook marked. */
@@ -192,8 +194,10 @@ export class RotatorCache {
     let soonest = Number.POSITIVE_INFINITY;
     let lowLife = 0;
     let managed = 0;
+    let workloadSecrets = 0;
     for (const { object, facts } of this.secrets.values()) {
       const owner = controllingPod(object);
+      if (owner !== undefined) workloadSecrets += 1;
       if (owner !== undefined && this.finished.has(owner.uid)) continue;
       managed += 1;
       if (facts === undefined) continue;
@@ -205,14 +209,8 @@ export class RotatorCache {
       soonestExpiry: Number.isFinite(soonest) ? soonest / 1000 : 0,
       lowLife,
       pods: this.pods.size,
+      workloadSecrets,
     };
-  }
-
-  /** Workload Secrets (those a pod owns): a CA may not be generated while any exists. */
-  workloadSecrets(): number {
-    let count = 0;
-    for (const { object } of this.secrets.values()) if (controllingPod(object) !== undefined) count += 1;
-    return count;
   }
 
   /** Forgets every judged content (the trust bundle or the active CA changed). */

@@ -28,8 +28,6 @@ import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
 
-export type { ControllerDeps } from './controller-deps.js';
-
 /** Figures for metrics and readiness. */
 export interface ControllerStats extends CacheFigures {
   readonly queueDepth: number;
@@ -70,6 +68,7 @@ export class RotatorController {
       clock: deps.clock,
       sleep: deps.sleep,
       reporter: this.reporter,
+      leadership: deps.leadership,
       observer: {
         upsert: (secret, ownWrite) => this.upsertSecret(secret, ownWrite),
         remove: (secret) => this.removeSecret(secret),
@@ -105,6 +104,7 @@ export class RotatorController {
             reporter: this.reporter,
             clock: deps.clock,
             isDue: () => this.renewals.isDue(webhookSecretKey),
+            leadership: deps.leadership,
           });
     if (this.syncWebhook !== undefined) this.queue.add(WEBHOOK_ITEM);
     deps.leadership.onChange((leading) => {

@@ -12,6 +12,7 @@ export interface RotatorMetrics {
   readonly soonestExpiry: Gauge;
   readonly lowLifeCertificates: Gauge;
   readonly caExpiry: Gauge;
+  readonly caLost: Gauge;
   readonly leader: Gauge;
   readonly driftPods: Gauge;
   readonly lostOptInPods: Gauge;
@@ -26,6 +27,7 @@ export function createRotatorMetrics(
     soonestExpiry: number;
     lowLife: number;
     caExpiry: number;
+    caLost: boolean;
     leader: boolean;
     driftPods: number;
     lostOptInPods: number;
@@ -88,6 +90,12 @@ export function createRotatorMetrics(
       help: 'notAfter of the active issuing CA.',
       registers,
       collect: read((s) => s.caExpiry),
+    }),
+    caLost: new Gauge({
+      name: 'mtls_injector_ca_lost',
+      help: 'The CA Secret is missing while workload Secrets issued from it exist (a new CA is not generated; restore it or rotate).',
+      registers,
+      collect: read((s) => (s.caLost ? 1 : 0)),
     }),
     driftPods: new Gauge({
       name: 'mtls_injector_drift_pods',

@@ -9,7 +9,7 @@ import type { Log } from '../observability/logger.js';
  */
 export class WatchSync {
   private readonly unsynced: Set<string>;
-  private readonly listed = new Set<string>();
+  private readonly everListed = new Set<string>();
 
   constructor(
     private readonly names: readonly string[],
@@ -33,7 +33,7 @@ export class WatchSync {
       },
       synced: () => {
         this.unsynced.delete(name);
-        this.listed.add(name);
+        this.everListed.add(name);
         this.kick();
       },
       error: (err) => {
@@ -50,6 +50,11 @@ export class WatchSync {
 
   /** Whether every watch has listed at least once. */
   listedOnce(): boolean {
-    return this.listed.size === this.names.length;
+    return this.everListed.size === this.names.length;
+  }
+
+  /** Whether the watch `name` has listed at least once. */
+  listed(name: string): boolean {
+    return this.everListed.has(name);
   }
 }

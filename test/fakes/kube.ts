@@ -1,4 +1,5 @@
 import {
+  type CallOptions,
   type EventRecorder,
   type EventTarget,
   KubeApiError,
@@ -26,7 +27,7 @@ export interface Fault {
 export class FakeSecretApi implements SecretApi {
   readonly objects = new Map<string, SecretObject>();
   readonly faults: Fault[] = [];
-  readonly calls: { op: string; name: string }[] = [];
+  readonly calls: { op: string; name: string; timeoutMs?: number | undefined }[] = [];
   readonly watchers: { upsert: (s: SecretObject) => void; remove: (s: SecretObject) => void }[] = [];
   private version = 1;
 
@@ -36,9 +37,9 @@ export class FakeSecretApi implements SecretApi {
     return Promise.resolve(clone(this.objects.get(`${namespace}/${name}`)));
   }
 
-  create(secret: SecretObject): Promise<SecretObject> {
+  create(secret: SecretObject, options?: CallOptions): Promise<SecretObject> {
     const { namespace = '', name = '' } = secret.metadata;
-    this.calls.push({ op: 'create', name });
+    this.calls.push({ op: 'create', name, timeoutMs: options?.timeoutMs });
     const fault = this.takeFault('create', name);
     if (fault !== undefined && fault.afterWrite !== true) return Promise.reject(apiError(fault.status));
     if (this.objects.has(`${namespace}/${name}`)) return Promise.reject(apiError(409, 'AlreadyExists'));
@@ -47,9 +48,9 @@ export class FakeSecretApi implements SecretApi {
     return Promise.resolve(stored);
   }
 
-  replace(secret: SecretObject): Promise<SecretObject> {
+  replace(secret: SecretObject, options?: CallOptions): Promise<SecretObject> {
     const { namespace = '', name = '' } = secret.metadata;
-    this.calls.push({ op: 'replace', name });
+    this.calls.push({ op: 'replace', name, timeoutMs: options?.timeoutMs });
     this.fail('replace', name);
     const current = this.objects.get(`${namespace}/${name}`);
     if (current === undefined) return Promise.reject(apiError(404));

@@ -33,6 +33,7 @@ function setup(flags: Record<string, string> = {}) {
     sleep: h.clock.sleep,
     reporter,
     observer: { upsert: () => undefined, remove: () => undefined },
+    leadership: { validUntil: () => Number.POSITIVE_INFINITY },
   });
   const step = createWebhookSync({
     config: h.config,
@@ -43,6 +44,7 @@ function setup(flags: Record<string, string> = {}) {
     reporter,
     clock: h.clock.read,
     isDue: () => due,
+    leadership: { validUntil: () => Number.POSITIVE_INFINITY },
   });
   const secret = () => h.secrets.objects.get('mtls-injector/mtls-injector-webhook-tls') as SecretObject;
   return { h, webhookConfig, step, secret, setDue: (v: boolean) => (due = v) };
