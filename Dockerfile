@@ -3,8 +3,13 @@
 # Build with dev dependencies, run with production dependencies only, on a distroless Node LTS base that has
 # no shell and runs as a non-root user. scripts/check-dockerfile.sh proves this recipe without Docker: keep
 # every instruction in the simple forms it understands (it fails loudly on anything else).
+#
+# The base images are build arguments whose defaults are the public images; the e2e suite builds this same file
+# with buildah against locally assembled stand-ins (scripts/e2e/images.sh), since nothing can be pulled there.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +18,7 @@ COPY src ./src
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="mtls-injector" \
       org.opencontainers.image.description="Per-pod SPIFFE X.509 identities for mutual TLS in Kubernetes" \
       org.opencontainers.image.source="https://github.com/mtls-injector/mtls-injector" \

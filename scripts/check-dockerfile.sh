@@ -39,11 +39,22 @@ while IFS= read -r line || [[ -n $line ]]; do
   line_acc=''
 done <"$DOCKERFILE"
 
+# Global ARGs (before the first FROM, NAME=default) may name the base images: FROM ${NAME} takes the default,
+# the public image users build against (the e2e suite passes local stand-ins with --build-arg).
+declare -A global_args=()
 stages=() final_from=""
 for ins in "${instructions[@]}"; do
-  if [[ $ins =~ ^FROM[[:space:]]+([^[:space:]]+)([[:space:]]+[Aa][Ss][[:space:]]+([^[:space:]]+))?$ ]]; then
+  if [[ $ins =~ ^ARG[[:space:]]+([A-Za-z_][A-Za-z0-9_]*)=([^[:space:]]+)$ ]] && ((${#stages[@]} == 0)); then
+    global_args[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+  elif [[ $ins =~ ^ARG ]]; then
+    fail "unsupported ARG (only NAME=default before the first FROM): $ins"
+  elif [[ $ins =~ ^FROM[[:space:]]+([^[:space:]]+)([[:space:]]+[Aa][Ss][[:space:]]+([^[:space:]]+))?$ ]]; then
     stages+=("${BASH_REMATCH[3]:-stage${#stages[@]}}")
     final_from=${BASH_REMATCH[1]}
+    if [[ $final_from =~ ^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$ ]]; then
+      [[ -n ${global_args[${BASH_REMATCH[1]}]:-} ]] || fail "FROM $final_from: no ARG ${BASH_REMATCH[1]}=default before it"
+      final_from=${global_args[${BASH_REMATCH[1]}]}
+    fi
   elif [[ $ins =~ ^FROM ]]; then
     fail "unsupported FROM form: $ins"
   fi
@@ -106,6 +117,7 @@ for ins in "${instructions[@]}"; do
   args=${args#"${args%%[![:space:]]*}"}
   case ${keyword^^} in
     FROM) stage=$((stage + 1)); wd=/ ;;
+    ARG) ((stage < 0)) || fail "ARG inside a stage is not replayed: $ins" ;;
     WORKDIR)
       wd=$(realpath -m --no-symlinks "$([[ $args == /* ]] && echo "$args" || echo "$wd/$args")")
       if ((stage == 0)); then mkdir -p "$BUILD$wd" && build_wd=$wd; else mkdir -p "$FINAL$wd"; fi ;;

@@ -2,14 +2,21 @@
 # Shared helpers for the e2e scripts. Source it; do not execute it.
 # Every long-running process is started with start_bg: its own session/process group (setsid), PID file in
 # .e2e/pids/<name>.pid (PID == PGID), log in .e2e/logs/<name>.log. stop_all kills every group it finds there.
+# Cluster processes run inside this checkout's node sandbox (scripts/e2e/sandbox.sh): start_in_sandbox.
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_DIR="$E2E_ROOT/.e2e"
 E2E_PIDS="$E2E_DIR/pids"
 E2E_LOGS="$E2E_DIR/logs"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+E2E_NODE="$E2E_DIR/node"
+E2E_KUBECONFIG="$E2E_DIR/kubeconfig"
+export PATH="$E2E_ROOT/.tools/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
 log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+kc() { kubectl --kubeconfig "$E2E_KUBECONFIG" "$@"; }
 
 # start_bg NAME CMD [ARGS...]  -> starts CMD in a new process group, records its PID.
 start_bg() {
@@ -21,14 +28,41 @@ start_bg() {
   log "started $name (pid $!), log: ${E2E_LOGS#"$E2E_ROOT"/}/$name.log"
 }
 
+# load_sandbox -> the variables sandbox.sh recorded (SLOT, HOLDER_PID, NETNS, NODE_IP, …); false if none.
+load_sandbox() {
+  [[ -f $E2E_DIR/sandbox.env ]] || return 1
+  # shellcheck source=/dev/null
+  source "$E2E_DIR/sandbox.env"
+}
+
+# sandbox_alive -> true if the recorded holder still runs in the recorded network namespace (guards against
+# a reused PID: we never enter a namespace that is not ours).
+sandbox_alive() {
+  load_sandbox || return 1
+  [[ $(stat -L -c %i "/proc/$HOLDER_PID/ns/net" 2>/dev/null) == "$NETNS" ]]
+}
+
+# in_sandbox CMD [ARGS...] -> runs CMD in the node sandbox's network and mount namespaces.
+in_sandbox() {
+  sandbox_alive || die "the node sandbox is not running (npm run e2e:up)"
+  nsenter -t "$HOLDER_PID" -n -m -- "$@"
+}
+
+# start_in_sandbox NAME CMD [ARGS...] -> start_bg inside the node sandbox.
+start_in_sandbox() {
+  local name=$1; shift
+  sandbox_alive || die "the node sandbox is not running"
+  start_bg "$name" nsenter -t "$HOLDER_PID" -n -m -- "$@"
+}
+
 # alive NAME -> true if the recorded process group still has a member.
 alive() {
   local f="$E2E_PIDS/$1.pid"
   [[ -f $f ]] && kill -0 -- "-$(<"$f")" 2>/dev/null
 }
 
-# stop_all -> stop every recorded process group, newest first (product, then KCM, apiserver, etcd):
-# SIGTERM, up to 5s grace, then SIGKILL; fails if a group survives.
+# stop_all -> stop every recorded process group, newest first: SIGTERM, up to 5s grace, then SIGKILL; fails
+# if a group survives.
 stop_all() {
   [[ -d $E2E_PIDS ]] || return 0
   local names=() n f

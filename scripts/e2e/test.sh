@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# npm run test:e2e — up, run the e2e suites, always down; exits with the suites' status.
+# npm run test:e2e — up, run the e2e suites, then the teardown suite (it runs `npm run e2e:down` itself and
+# checks nothing is left); down always runs. Exits non-zero if any suite failed.
+#   MTLS_E2E_TEARDOWN_TEST=0   skip the teardown suite (plain down instead)
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -12,5 +14,9 @@ bash scripts/e2e/up.sh
 T1=$SECONDS
 rc=0
 npx vitest run --config test/e2e/vitest.config.ts "$@" || rc=$?
-log "up $((T1 - T0))s, tests $((SECONDS - T1))s, exit $rc"
+T2=$SECONDS
+if [[ ${MTLS_E2E_TEARDOWN_TEST:-1} != 0 ]]; then
+  npx vitest run --config test/e2e/vitest.teardown.config.ts || { r=$?; ((rc != 0)) || rc=$r; }
+fi
+log "up $((T1 - T0))s, tests $((T2 - T1))s, teardown $((SECONDS - T2))s, exit $rc"
 exit "$rc"

@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api, VersionApi, type V1Pod } from '@kubernetes/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiError,
+  images,
   isGone,
   loadKubeConfig,
   testNamespaces,
@@ -38,9 +39,7 @@ describe('control plane', () => {
     const privileged: V1Pod = {
       metadata: { name: 'privileged' },
       spec: {
-        containers: [
-          { name: 'app', image: 'registry.k8s.io/pause:3.10', securityContext: { privileged: true } },
-        ],
+        containers: [{ name: 'app', image: images().pause, securityContext: { privileged: true } }],
       },
     };
     const err = await apiError(() => core.createNamespacedPod({ namespace: ns, body: privileged }));
@@ -53,7 +52,7 @@ describe('control plane', () => {
     expect(created.metadata?.uid).toBeTruthy();
   });
 
-  it('runs the deployment and replicaset controllers: a Deployment gets a (Pending) pod', async () => {
+  it('runs the deployment and replicaset controllers, the scheduler and the kubelet: a Deployment pod runs', async () => {
     const ns = await namespace('e2e-deploy');
     const labels = { app: 'web' };
     await apps.createNamespacedDeployment({
@@ -63,15 +62,18 @@ describe('control plane', () => {
         spec: { replicas: 1, selector: { matchLabels: labels }, template: restrictedPod('', labels) },
       },
     });
-    const pod = await waitFor('a pod of deployment web', async () => {
+    const pod = await waitFor('a Running pod of deployment web', async () => {
       const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' });
-      return pods.items[0];
+      const first = pods.items[0];
+      return first?.status?.phase === 'Running' ? first : undefined;
     });
     expect(pod.metadata?.ownerReferences?.[0]?.kind).toBe('ReplicaSet');
     expect(pod.metadata?.name).toMatch(/^web-[a-z0-9]+-[a-z0-9]+$/);
-    // No scheduler and no kubelet: the pod stays Pending and unbound.
-    expect(pod.status?.phase).toBe('Pending');
-    expect(pod.spec?.nodeName).toBeUndefined();
+    // Scheduled to the node, given an address from its pod range, started by containerd.
+    const [node] = (await core.listNode()).items;
+    expect(pod.spec?.nodeName).toBe(node?.metadata?.name);
+    expect(pod.status?.podIP).toMatch(/^198\.18\.\d+\.\d+$/);
+    expect(pod.status?.containerStatuses?.[0]?.containerID).toMatch(/^containerd:\/\//);
     // ServiceAccount admission ran: the projected token volume was added.
     expect(pod.spec?.volumes?.some((v) => v.name.startsWith('kube-api-access-'))).toBe(true);
   });
@@ -86,7 +88,7 @@ describe('control plane', () => {
     });
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'unowned' } } });
 
-    // An unscheduled pod is removed at once (no kubelet to wait for).
+    // Force-deleted: the object is removed at once; the kubelet stops its containers afterwards.
     await core.deleteNamespacedPod({ name: 'owner', namespace: ns, gracePeriodSeconds: 0 });
     expect(await isGone(() => core.readNamespacedPod({ name: 'owner', namespace: ns }))).toBe(true);
 

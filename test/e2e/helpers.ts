@@ -1,10 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 /** The admin kubeconfig written by scripts/e2e/control-plane.sh (override with MTLS_E2E_KUBECONFIG). */
 export const kubeconfigPath =
   process.env.MTLS_E2E_KUBECONFIG ?? fileURLToPath(new URL('../../.e2e/kubeconfig', import.meta.url));
+
+/** KEY=value lines of a file written by the e2e scripts (e.g. .e2e/images.env, .e2e/sandbox.env). */
+export function readEnvFile(path: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^"|"$/g, '')]),
+  );
+}
+
+/** The images scripts/e2e/images.sh built and the node imported (.e2e/images.env). */
+export function images(): { product: string; app: string; pause: string } {
+  const env = readEnvFile(fileURLToPath(new URL('../../.e2e/images.env', import.meta.url)));
+  const get = (k: string): string => {
+    const v = env[k];
+    if (v === undefined) throw new Error(`.e2e/images.env has no ${k}: run npm run e2e:up`);
+    return v;
+  };
+  return { product: get('PRODUCT_IMAGE'), app: get('APP_IMAGE'), pause: get('PAUSE_IMAGE') };
+}
 
 export function loadKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -128,7 +150,7 @@ export function restrictedPod(name: string, labels: Record<string, string> = {})
       containers: [
         {
           name: 'app',
-          image: 'registry.k8s.io/pause:3.10',
+          image: images().pause,
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         },
       ],

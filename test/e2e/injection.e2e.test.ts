@@ -5,6 +5,7 @@ import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kuberne
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiError,
+  images,
   isGone,
   loadKubeConfig,
   testNamespaces,
@@ -13,13 +14,13 @@ import {
   waitFor,
 } from './helpers.js';
 import {
-  e2eShell,
   MANAGED,
   opensslVerify,
   percentile,
   plainPod,
   productEnv,
   repoRoot,
+  scaleProduct,
   SECRET_ANNOTATION,
   secretOf,
 } from './product.js';
@@ -73,7 +74,7 @@ describe('injection through the real API server', () => {
           selector: { matchLabels: { app: 'web' } },
           template: {
             metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] },
+            spec: { containers: [{ name: 'web', image: images().pause }] },
           },
         },
       },
@@ -127,7 +128,10 @@ describe('injection through the real API server', () => {
     for (const ns of [plain, 'kube-system', productEnv().installNamespace]) {
       const pod = await core.createNamespacedPod({
         namespace: ns,
-        body: plainPod('untouched-', { labels: ns === plain ? {} : { 'mtls-injection': 'enabled' } }),
+        body: plainPod('untouched-', {
+          labels: ns === plain ? {} : { 'mtls-injection': 'enabled' },
+          unschedulable: true,
+        }),
       });
       expect(injected(pod), ns).toBe(false);
       expect(pod.spec?.initContainers ?? []).toEqual([]);
@@ -203,19 +207,24 @@ describe('injection through the real API server', () => {
   it('fails closed in labelled namespaces while the webhook is down, and only there', async () => {
     const ns = await namespace('down', { 'mtls-injection': 'enabled' });
     const plain = await namespace('updown');
-    e2eShell('stop_one webhook');
+    // The webhook Deployment scaled to 0: its Service has no endpoints, so the API server's call fails.
+    await scaleProduct(core, 'webhook', 0);
     try {
-      const err = await apiError(() => core.createNamespacedPod({ namespace: ns, body: plainPod('x-') }));
+      const err = await apiError(() =>
+        core.createNamespacedPod({ namespace: ns, body: plainPod('x-', { unschedulable: true }) }),
+      );
       expect(statusMessage(err)).toMatch(/failed calling webhook "enabled\.mtls-injector\.io"/);
-      const elsewhere = await core.createNamespacedPod({ namespace: plain, body: plainPod('y-') });
+      const elsewhere = await core.createNamespacedPod({
+        namespace: plain,
+        body: plainPod('y-', { unschedulable: true }),
+      });
       expect(injected(elsewhere)).toBe(false);
     } finally {
-      const p = productEnv();
-      e2eShell(
-        `start_webhook; wait_for "webhook /readyz" 30 curl -fsS "http://127.0.0.1:${p.webhookProbePort}/readyz"`,
-      );
+      await scaleProduct(core, 'webhook', 2);
     }
-    const again = await core.createNamespacedPod({ namespace: ns, body: plainPod('z-') });
+    const again = await waitFor('a pod created through the webhook again', () =>
+      core.createNamespacedPod({ namespace: ns, body: plainPod('z-', { unschedulable: true }) }),
+    );
     expect(injected(again)).toBe(true);
   });
 
@@ -239,7 +248,11 @@ describe('injection through the real API server', () => {
       while (next < N) {
         next += 1;
         const start = performance.now();
-        const pod = await core.createNamespacedPod({ namespace: ns, body: plainPod('lat-') });
+        // Unschedulable: this measures admission and the rotator, not 200 pods starting on a 2-core node.
+        const pod = await core.createNamespacedPod({
+          namespace: ns,
+          body: plainPod('lat-', { unschedulable: true }),
+        });
         created.set(pod.metadata?.annotations?.[SECRET_ANNOTATION] ?? '', start);
       }
     };

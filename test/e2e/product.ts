@@ -1,57 +1,88 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoreV1Api, V1Pod, V1Secret } from '@kubernetes/client-node';
-import { waitFor } from './helpers.js';
+import { images, readEnvFile, waitFor } from './helpers.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const e2eDir = join(repoRoot, '.e2e');
 export const MANAGED = 'mtls-injector.io/managed';
 export const SECRET_ANNOTATION = 'mtls-injector.io/secret';
 
-/** Ports and names written by scripts/e2e/product.sh. */
-export function productEnv(): {
-  webhookPort: number;
-  webhookProbePort: number;
-  rotatorProbePort: number;
-  installNamespace: string;
-} {
-  const env = Object.fromEntries(
-    readFileSync(join(e2eDir, 'product.env'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => l.split('=') as [string, string]),
-  );
-  return {
-    webhookPort: Number(env.WEBHOOK_PORT),
-    webhookProbePort: Number(env.WEBHOOK_PROBE_PORT),
-    rotatorProbePort: Number(env.ROTATOR_PROBE_PORT),
-    installNamespace: env.INSTALL_NAMESPACE ?? 'mtls-injector',
-  };
+/** What scripts/e2e/product.sh recorded: the namespace the chart is installed in. */
+export function productEnv(): { installNamespace: string } {
+  const env = readEnvFile(join(e2eDir, 'product.env'));
+  return { installNamespace: env.INSTALL_NAMESPACE ?? 'mtls-injector' };
 }
 
-/** Runs a function of scripts/e2e/lib.sh + product.sh (start_bg, stop_one, start_webhook, start_rotator …). */
-export function e2eShell(script: string, env: Record<string, string> = {}): string {
-  const p = productEnv();
+/**
+ * Runs a script with scripts/e2e/lib.sh and node.sh sourced (in_sandbox, ctr_k8s, kc …) and the sandbox
+ * loaded; returns its stdout and stderr. Throws with stderr when it fails.
+ */
+export function e2eShell(script: string): string {
   const result = spawnSync(
     'bash',
-    ['-c', `set -euo pipefail; source scripts/e2e/lib.sh; source scripts/e2e/product.sh; ${script}`],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        WEBHOOK_PORT: String(p.webhookPort),
-        WEBHOOK_PROBE_PORT: String(p.webhookProbePort),
-        ROTATOR_PROBE_PORT: String(p.rotatorProbePort),
-        ...env,
-      },
-    },
+    [
+      '-c',
+      `set -euo pipefail; source scripts/e2e/lib.sh; source scripts/e2e/node.sh; load_sandbox; ${script}`,
+    ],
+    { cwd: repoRoot, encoding: 'utf8' },
   );
   if (result.status !== 0) throw new Error(`e2e shell failed (${script}): ${result.stderr}`);
   return result.stdout + result.stderr;
+}
+
+/** `kubectl <args>` (the one setup-tools.sh installs) with the admin kubeconfig; throws on failure. */
+export function kubectl(args: readonly string[]): string {
+  return execFileSync(
+    join(repoRoot, '.tools/bin/kubectl'),
+    ['--kubeconfig', join(e2eDir, 'kubeconfig'), ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+}
+
+/** The chart's running pods of one component (webhook or rotator), not being deleted. */
+export async function productPods(core: CoreV1Api, component: 'webhook' | 'rotator'): Promise<V1Pod[]> {
+  const list = await core.listNamespacedPod({
+    namespace: productEnv().installNamespace,
+    labelSelector: `app.kubernetes.io/component=${component}`,
+  });
+  return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined);
+}
+
+/** Scales a Deployment of the chart and waits until exactly that many of its pods are Ready (and no others). */
+export async function scaleProduct(
+  core: CoreV1Api,
+  component: 'webhook' | 'rotator',
+  replicas: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  kubectl([
+    '-n',
+    productEnv().installNamespace,
+    'scale',
+    `deployment/mtls-injector-${component}`,
+    `--replicas=${replicas}`,
+  ]);
+  await waitFor(
+    `${replicas} ready ${component} pod(s)`,
+    async () => {
+      const all = await core.listNamespacedPod({
+        namespace: productEnv().installNamespace,
+        labelSelector: `app.kubernetes.io/component=${component}`,
+      });
+      const ready = all.items.filter((p) =>
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return all.items.length === replicas && ready.length === replicas;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 /** `mtls-injector <args>` against the e2e cluster with the admin kubeconfig. */
@@ -121,27 +152,32 @@ export async function secretOf(core: CoreV1Api, pod: V1Pod, timeoutMs = 30_000):
   );
 }
 
-/** A plain pod the API server accepts (no kubelet will run it). */
+/**
+ * A plain pod running the pause image. `unschedulable` gives it a node selector no node matches, so it stays
+ * Pending: for tests of admission and the rotator that create many pods and need none of them to run.
+ */
 export function plainPod(
   generateName: string,
   extra: {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     serviceAccountName?: string;
+    unschedulable?: boolean;
   } = {},
 ): V1Pod {
   return {
     metadata: { generateName, labels: extra.labels ?? {}, annotations: extra.annotations ?? {} },
     spec: {
       ...(extra.serviceAccountName === undefined ? {} : { serviceAccountName: extra.serviceAccountName }),
-      containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+      ...(extra.unschedulable === true ? { nodeSelector: { 'mtls-e2e.test/no-such-node': 'true' } } : {}),
+      containers: [{ name: 'app', image: images().pause }],
     },
   };
 }
 
-/** Reads a Prometheus gauge or counter value from a /metrics endpoint (sum over label sets). */
-export async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+/** Reads a Prometheus gauge or counter from a pod's /metrics (sum over label sets); pod IPs are routed from the host. */
+export async function metric(podIp: string, port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://${podIp}:${port}/metrics`)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{'))
