@@ -28,11 +28,9 @@ import { WatchSync } from './watch-sync.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
 const CA_POLL_MS = 10_000;
-/** While leading: the first drift report this long after gaining leadership, then one every DRIFT_EVERY_MS. */
-const DRIFT_FIRST_MS = 30_000;
-const DRIFT_EVERY_MS = 120_000;
-/** A drift report this soon after a namespace opts in. */
-const DRIFT_AFTER_OPT_IN_MS = 10_000;
+/** While leading: the first drift report DRIFT_FIRST_MS after gaining leadership, then one every DRIFT_EVERY_MS;
+ * one DRIFT_AFTER_OPT_IN_MS after a namespace opts in. */
+const [DRIFT_FIRST_MS, DRIFT_EVERY_MS, DRIFT_AFTER_OPT_IN_MS] = [30_000, 120_000, 10_000];
 
 /** The outside world the rotator runs against; production passes the real API and Node's clock. */
 export interface RotatorDeps {
@@ -125,7 +123,12 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   });
   // Nothing is issued before every watch has listed once: until then the caches (and the opt-in labels the
   // rotator judges by) are incomplete.
-  const sync = new WatchSync(['pods', 'secrets', 'services', 'namespaces'], log, () => runner.kick());
+  const sync = new WatchSync(
+    ['pods', 'secrets', 'services', 'namespaces'],
+    log,
+    () => runner.kick(),
+    () => void pollCa(), // a first install's CA is generated once the leader knows no workload Secret exists
+  );
   const mayAct: Leadership = {
     isLeader: () => elector.isLeader() && sync.listedOnce(),
     validUntil: () => (sync.listedOnce() ? elector.validUntil() : 0),
@@ -222,10 +225,11 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   const readiness = (): Readiness => {
     const lost = caManager.caLost();
     if (lost !== undefined) return { ready: false, reason: lost.message };
+    const watching = sync.notReady();
+    if (watching !== undefined) return { ready: false, reason: watching };
     if (caManager.current() === undefined)
       return { ready: false, reason: caManager.notReadyReason() ?? 'CA not loaded yet' };
-    const watching = sync.notReady();
-    return watching === undefined ? { ready: true } : { ready: false, reason: watching };
+    return { ready: true };
   };
 
   const probes = await startProbeServer({
@@ -284,10 +288,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       log.info({ identity: deps.identity }, 'shutting down');
       caLoop.stop();
       driftLoop.stop();
-      watches.namespaces.stop();
-      watches.pods.stop();
-      watches.secrets.stop();
-      watches.services.stop();
+      for (const watch of [watches.namespaces, watches.pods, watches.secrets, watches.services]) watch.stop();
       await runner.stop();
       await elector.stop();
       await keyPool.close();

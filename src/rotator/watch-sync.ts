@@ -16,6 +16,8 @@ export class WatchSync {
     private readonly log: Log,
     /** Called after every change a watch delivers, so the controller runs. */
     private readonly kick: () => void,
+    /** Called once, when every watch has listed for the first time. */
+    private readonly onListedOnce: () => void = () => undefined,
   ) {
     this.unsynced = new Set(names);
   }
@@ -32,8 +34,10 @@ export class WatchSync {
         this.kick();
       },
       synced: () => {
+        const first = !this.listedOnce();
         this.unsynced.delete(name);
         this.everListed.add(name);
+        if (first && this.listedOnce()) this.onListedOnce();
         this.kick();
       },
       error: (err) => {

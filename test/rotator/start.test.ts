@@ -129,3 +129,24 @@ describe('startRotator', () => {
     expect(w.secrets.writes()).toBe(writes);
   });
 });
+
+describe('startRotator: watches tell the truth', () => {
+  it('stays not ready and issues nothing while a watch cannot list, backing off; then catches up', async () => {
+    const w = world();
+    w.cluster.pods.put(managedPod('web-0'));
+    w.cluster.namespaces.listFailures = 4;
+    const rotator = await w.start('rotator-a', {
+      watches: { namespaces: w.cluster.namespaces.listWatch(w.loopTime) },
+    });
+    // The namespace list failed: the rotator cannot tell which namespaces opted in.
+    expect(rotator.readiness()).toEqual({ ready: false, reason: 'watches not synced: namespaces' });
+    await w.clock.tick(5_000);
+    expect(rotator.readiness().ready).toBe(false);
+    expect(w.secrets.objects.has('shop/web-0-mtls')).toBe(false);
+    // Backoff 1, 2, 4, 8 s (each between half and all of it): the fifth list, at 7.5–15 s, succeeds.
+    await w.clock.tick(10_000);
+    expect(w.log.lines.filter((l) => l.msg === 'watch failed; re-listing with backoff').length).toBe(4);
+    expect(rotator.readiness()).toEqual({ ready: true });
+    expect(w.secrets.objects.has('shop/web-0-mtls')).toBe(true);
+  });
+});

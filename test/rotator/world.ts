@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/loader.js';
 import type { Config } from '../../src/config/schema.js';
 import { MANAGED_LABEL, OPT_IN_LABEL } from '../../src/core/names.js';
 import type {
+  ClusterWatches,
   LeaseApi,
   NamespaceObject,
   PodObject,
@@ -73,7 +74,10 @@ export function world(flags: Record<string, string> = {}) {
   const enqueued: string[] = [];
   const cancelled: string[] = [];
   const links = new Map<string, Link>();
-  const start = async (identity = 'rotator-a'): Promise<RunningRotator> => {
+  const start = async (
+    identity = 'rotator-a',
+    options: { watches?: Partial<ClusterWatches> } = {},
+  ): Promise<RunningRotator> => {
     const secretLink = new Stallable<SecretApi>(secrets, clock);
     const leaseLink = new Stallable<LeaseApi>(leases, clock);
     const webhookLink = new Stallable<WebhookConfigApi>(webhookConfig, clock);
@@ -103,6 +107,7 @@ export function world(flags: Record<string, string> = {}) {
         secrets: cluster.secrets.watch(),
         services: cluster.services.watch(),
         namespaces: cluster.namespaces.watch(),
+        ...options.watches,
       },
       identity,
       log,
@@ -122,7 +127,15 @@ export function world(flags: Record<string, string> = {}) {
     if (found === undefined) throw new Error(`no rotator ${identity}`);
     return found;
   };
+  /** The timers and randomness of the product's own list-then-watch loop, on the fake clock. */
+  const loopTime = {
+    now: clock.read,
+    setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
+    clearTimeout: (h: unknown) => clock.clearTimeout(h as object),
+    random: seededRandom(5),
+  };
   return {
+    loopTime,
     config,
     clock,
     secrets,
