@@ -110,6 +110,13 @@ export const FIELDS = [
       'Secret in installNamespace holding the issuing CA (generated on first start unless ca.bringYourOwn).',
   },
   {
+    key: 'ca.trustBundleConfigMap',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-trust-bundle',
+    description:
+      'ConfigMap in installNamespace the rotator publishes the trust bundle (ca.crt) and issuing CA (issuer.crt) to: the public half of the CA Secret, readable without access to the CA key.',
+  },
+  {
     key: 'ca.bringYourOwn',
     kind: { type: 'boolean' },
     default: false,

@@ -31,6 +31,7 @@ export class CaManager {
   private material: CaMaterial | undefined;
   private problem: string | undefined;
   private loss: CaLoss | undefined;
+  private invalid: string | undefined;
 
   constructor(
     private readonly deps: {
@@ -52,6 +53,11 @@ export class CaManager {
   /** Why there is no usable CA, or why it needs attention (a loss), for /readyz and logs. */
   notReadyReason(): string | undefined {
     return this.loss?.message ?? this.problem;
+  }
+
+  /** Why the CA Secret in place cannot be used (expired, key mismatch, …), undefined when it can or is absent. */
+  invalidReason(): string | undefined {
+    return this.invalid;
   }
 
   /** The CA Secret is missing while workload Secrets exist (or a CA was loaded before): a loss. */
@@ -98,14 +104,18 @@ export class CaManager {
       secret = await this.generate(ns, name, Math.min(WRITE_TIMEOUT_MS, left));
     }
     this.loss = undefined;
-    if (this.material !== undefined && this.material.resourceVersion === secret.metadata.resourceVersion)
+    if (this.material !== undefined && this.material.resourceVersion === secret.metadata.resourceVersion) {
+      this.invalid = undefined;
       return false;
+    }
     try {
       this.material = readCaSecret(secret, new Date(this.deps.clock()));
       this.problem = undefined;
+      this.invalid = undefined;
       return true;
     } catch (err) {
       this.problem = err instanceof Error ? err.message : String(err);
+      this.invalid = this.problem;
       throw err;
     }
   }

@@ -3,12 +3,13 @@ import type { EventRecorder } from '../kube/types.js';
 import type { Log } from '../observability/logger.js';
 import type { CaManager } from './ca-manager.js';
 import type { Leadership } from './leader.js';
+import type { CaState } from './trust-bundle.js';
 
 /**
  * One read of the CA Secret, told the way an operator needs it: the CA loaded (the controller checks every
  * Secret again), a CA that cannot be used, or a lost CA Secret, which the leader reports as a Warning Event
  * `CALost` on the CA Secret's name (the message says what to do; `mtls_injector_ca_lost` and /readyz say it
- * too). Never throws.
+ * too). Then the state is published (the trust-bundle ConfigMap, leader only). Never throws.
  */
 export function createCaPoll(deps: {
   readonly config: Pick<Config, 'installNamespace' | 'ca'>;
@@ -18,9 +19,20 @@ export function createCaPoll(deps: {
   readonly log: Log;
   /** The CA or trust bundle changed. */
   readonly changed: () => void;
+  /** Told the CA state after every read (the leader publishes the trust-bundle ConfigMap from it). */
+  readonly publish: (state: CaState) => Promise<void>;
 }): () => Promise<void> {
   const { caManager, log } = deps;
   return async () => {
+    await read();
+    await deps.publish({
+      material: caManager.current(),
+      lost: caManager.caLost()?.message,
+      problem: caManager.invalidReason(),
+    });
+  };
+
+  async function read(): Promise<void> {
     try {
       if (await caManager.refresh()) {
         const ca = caManager.current();
@@ -51,5 +63,5 @@ export function createCaPoll(deps: {
         );
       }
     }
-  };
+  }
 }

@@ -1,21 +1,11 @@
 import { Registry } from 'prom-client';
 import { excludedNamespaces } from '../config/injection.js';
 import type { Config } from '../config/schema.js';
-import type {
-  ClusterWatches,
-  EventRecorder,
-  InspectApi,
-  LeaseApi,
-  SecretApi,
-  WebhookConfigApi,
-  WorkloadApi,
-} from '../kube/types.js';
-import type { Log } from '../observability/logger.js';
 import { type Readiness, startProbeServer } from '../observability/probe-server.js';
 import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from './ca-manager.js';
 import { createCaPoll } from './ca-poll.js';
-import { type ControllerStats, RotatorController } from './controller.js';
+import { RotatorController } from './controller.js';
 import { createDriftReporter, type DriftSummary } from './drift-reporter.js';
 import { LeaderElector, type Leadership } from './leader.js';
 import { createLoop } from './loop.js';
@@ -23,7 +13,8 @@ import { createRotatorMetrics } from './metrics.js';
 import { NamespaceLabels } from './namespaces.js';
 import { createPkiCertOps } from './pki-adapter.js';
 import { runController } from './runner.js';
-import { type Clock, sleepOn, systemClock, systemTimers, type Timers } from './time.js';
+import { createTrustBundlePublisher } from './trust-bundle.js';
+import { sleepOn, systemClock, systemTimers } from './time.js';
 import { WatchSync } from './watch-sync.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
@@ -32,44 +23,9 @@ const CA_POLL_MS = 10_000;
  * one DRIFT_AFTER_OPT_IN_MS after a namespace opts in. */
 const [DRIFT_FIRST_MS, DRIFT_EVERY_MS, DRIFT_AFTER_OPT_IN_MS] = [30_000, 120_000, 10_000];
 
-/** The outside world the rotator runs against; production passes the real API and Node's clock. */
-export interface RotatorDeps {
-  readonly secrets: SecretApi;
-  readonly leases: LeaseApi;
-  readonly events: EventRecorder;
-  readonly webhookConfig: WebhookConfigApi;
-  /** Pods and ReplicaSets of one namespace, read by the drift report. */
-  readonly workloads: Pick<WorkloadApi, 'listPods' | 'listReplicaSets'>;
-  /** One pod by name: whether the pod that owns a Secret still exists. */
-  readonly pods: Pick<InspectApi, 'getPod'>;
-  readonly watches: ClusterWatches;
-  /** Leader-election identity (the pod name). */
-  readonly identity: string;
-  readonly log: Log;
-  /** Address of the probe and metrics server (port: `rotator.probePort`; 0 picks a free one). */
-  readonly probeHost: string;
-  /**
-   * Automatic onboarding (`rotator.onboardingAuto`): told each namespace that opts in while this replica
-   * leads, and cancelled the moment it stops leading.
-   */
-  readonly onboarder?: { enqueue(namespace: string): void; cancel(): void } | undefined;
-  readonly clock?: Clock;
-  readonly timers?: Timers;
-  /** Waits (the write throttle); defaults to a sleep on `timers`. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-}
+import type { RotatorDeps, RunningRotator } from './rotator-deps.js';
 
-/** A started rotator. */
-export interface RunningRotator {
-  readonly probePort: number;
-  readonly registry: Registry;
-  readiness(): Readiness;
-  isLeader(): boolean;
-  stats(): ControllerStats;
-  /** Stops every loop and watch, finishes the work in flight, releases the lease, closes the probe server. */
-  stop(): Promise<void>;
-}
+export type { RotatorDeps, RunningRotator } from './rotator-deps.js';
 
 /**
  * Assembles and starts the rotator, the one place its parts are wired:
@@ -190,6 +146,13 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       controller.trustChanged();
       runner.kick();
     },
+    publish: createTrustBundlePublisher({
+      config,
+      configMaps: deps.configMaps,
+      leadership: mayAct,
+      clock,
+      log,
+    }),
   });
   const caLoop = createLoop(timers, CA_POLL_MS, pollCa);
 

@@ -152,6 +152,7 @@ export const checkOptions: CheckOptions = {
   webhookConfigurationName: 'mtls-injector',
   webhookTlsSecretName: 'mtls-injector-webhook-tls',
   caSecretName: 'mtls-injector-ca',
+  trustBundleConfigMap: 'mtls-injector-trust-bundle',
   caMinValidDays: 60,
   settings,
   excludedNamespaces: excluded,

@@ -1,4 +1,5 @@
 import { ErrorCode, InjectorError } from '../../src/core/errors.js';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../../src/kube/client.js';
 import type { FakeClock } from './clock.js';
 
 /** One call that reached the API server: which method, and when (on the fake clock). */
@@ -9,9 +10,9 @@ export interface Delivered {
 
 /**
  * A view of an in-memory API whose connection can go half-open: while stalled, calls neither reach the API
- * nor answer. A call that carries a deadline (`{ timeoutMs }`, as src/kube passes it) fails at that deadline
- * on the fake clock and is dropped; one without a deadline waits, and reaches the API when the connection
- * recovers (`resume`), late. `delivered` lists every call that reached the API, so a test can tell whether
+ * nor answer. A call fails at its deadline on the fake clock (`{ timeoutMs }`, or src/kube's default for a
+ * call without one) and is dropped; a call still waiting reaches the API when the connection recovers
+ * (`resume`), late. `delivered` lists every call that reached the API, so a test can tell whether
  * a replica wrote after it should have stopped.
  */
 export class Stallable<T extends object> {
@@ -65,8 +66,9 @@ export class Stallable<T extends object> {
         },
       };
       this.pending.push(entry);
-      const timeoutMs = options?.timeoutMs;
-      if (timeoutMs !== undefined) {
+      // src/kube gives a call without its own deadline DEFAULT_CALL_TIMEOUT_MS; so does this connection.
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+      {
         this.clock.setTimeout(() => {
           if (entry.dropped) return;
           entry.dropped = true;

@@ -13,6 +13,7 @@ import { get, stopAll, world } from './world.js';
 afterEach(stopAll);
 
 const CA_KEY = 'mtls-injector/mtls-injector-ca';
+const BUNDLE_KEY = 'mtls-injector/mtls-injector-trust-bundle';
 
 describe('a lost CA Secret', () => {
   it('is not regenerated while workload Secrets exist: Event, metric and /readyz say what to do', async () => {
@@ -41,6 +42,10 @@ describe('a lost CA Secret', () => {
     const readyz = await get(rotator.probePort, '/readyz');
     expect(readyz.status).toBe(503);
     expect(readyz.text).toContain('not generating a new root CA');
+    // The trust-bundle ConfigMap (what `check` reads) keeps the bundle and says the CA is lost.
+    const published = w.configMaps.objects.get(BUNDLE_KEY);
+    expect(published?.data?.['ca.crt']).toBe(bundle);
+    expect(published?.metadata.annotations?.['mtls-injector.io/ca-lost']).toBe(lost[0]?.message);
 
     // Nothing was reissued with another bundle; renewals go on from the CA the rotator still holds.
     expect(JSON.stringify([...w.secrets.objects.entries()].filter(([k]) => k !== CA_KEY))).toBe(
@@ -81,6 +86,23 @@ describe('a lost CA Secret', () => {
     await w.clock.tick(10_000);
     expect(rotator.readiness()).toEqual({ ready: true });
     expect((await get(rotator.probePort, '/metrics')).text).toMatch(/^mtls_injector_ca_lost 0$/m);
+    expect(w.configMaps.objects.get(BUNDLE_KEY)?.metadata.annotations).toEqual({});
+  });
+
+  it('is published, public half only, to the trust-bundle ConfigMap by the leader', async () => {
+    const w = world();
+    await w.start('rotator-a');
+    await w.start('rotator-b');
+    const caSecret = w.secrets.objects.get(CA_KEY)!;
+    const published = w.configMaps.objects.get(BUNDLE_KEY);
+    expect(published?.data).toEqual({
+      'ca.crt': secretFile(caSecret, CA_FILE),
+      'issuer.crt': secretFile(caSecret, 'tls.crt'),
+    });
+    expect(JSON.stringify(published)).not.toContain('PRIVATE KEY');
+    expect(w.configMaps.calls.filter((c) => c.op !== 'get')).toEqual([
+      { op: 'create', name: 'mtls-injector-trust-bundle' },
+    ]);
   });
 
   it('is generated on a first install, by the leader only', async () => {

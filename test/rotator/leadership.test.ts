@@ -60,5 +60,6 @@ describe('two rotators, the leader stalled', () => {
     await w.clock.tick(11_000);
     expect(w.cancelled).toEqual(['rotator-a']);
     expect(running).toHaveLength(2);
+    w.link('rotator-a').resume();
   });
 });

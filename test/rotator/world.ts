@@ -20,7 +20,13 @@ import type {
 } from '../../src/kube/types.js';
 import { type RunningRotator, startRotator } from '../../src/rotator/start.js';
 import { FakeClock, seededRandom, settleMicrotasks } from '../fakes/clock.js';
-import { FakeEvents, FakeLeaseApi, FakeSecretApi, FakeWebhookConfig } from '../fakes/kube.js';
+import {
+  FakeConfigMapApi,
+  FakeEvents,
+  FakeLeaseApi,
+  FakeSecretApi,
+  FakeWebhookConfig,
+} from '../fakes/kube.js';
 import { memoryLog } from '../fakes/log.js';
 import { Stallable } from '../fakes/stall.js';
 import { FakeCollection } from '../fakes/watch.js';
@@ -56,6 +62,7 @@ export function world(flags: Record<string, string> = {}) {
   const leases = new FakeLeaseApi();
   const events = new FakeEvents();
   const webhookConfig = new FakeWebhookConfig();
+  const configMaps = new FakeConfigMapApi();
   const workloads = new FakeWorkloadApi();
   const log = memoryLog();
   const cluster = {
@@ -95,6 +102,7 @@ export function world(flags: Record<string, string> = {}) {
       leases: leaseLink.api,
       events,
       webhookConfig: webhookLink.api,
+      configMaps,
       workloads,
       pods: {
         getPod: (ns, name) =>
@@ -142,6 +150,7 @@ export function world(flags: Record<string, string> = {}) {
     leases,
     events,
     webhookConfig,
+    configMaps,
     workloads,
     log,
     cluster,

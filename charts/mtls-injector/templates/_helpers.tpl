@@ -80,6 +80,7 @@ ca:
   keyAlgorithm: {{ $v.ca.keyAlgorithm | quote }}
   lifetime: {{ $v.ca.lifetime | quote }}
   secretName: {{ $v.ca.secretName | quote }}
+  trustBundleConfigMap: {{ $v.ca.trustBundleConfigMap | quote }}
   bringYourOwn: {{ $v.ca.bringYourOwn }}
   propagationDelay: {{ $v.ca.propagationDelay | quote }}
 log:
