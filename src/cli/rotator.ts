@@ -21,6 +21,7 @@ import { ExitCode } from './context.js';
 const KEYS = [
   'trustDomain',
   'clusterDomain',
+  'dnsShortNames',
   'installNamespace',
   'keyAlgorithm',
   'leafLifetime',
@@ -30,6 +31,7 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.secretName',
+  'ca.nameConstraints',
   'ca.trustBundleConfigMap',
   'ca.bringYourOwn',
   'log.level',

@@ -110,6 +110,13 @@ export const FIELDS = [
       'Secret in installNamespace holding the issuing CA (generated on first start unless ca.bringYourOwn).',
   },
   {
+    key: 'ca.nameConstraints',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'Give a generated root CA a critical NameConstraints extension: it may then only certify <x>.svc and <x>.svc.<clusterDomain> DNS names, webhook.extraDnsNames, and URIs of the trust domain, so a leaked key cannot mint a certificate for a public name. Applies to CAs generated from then on (first install, ca rotate prepare); not with dnsShortNames.',
+  },
+  {
     key: 'ca.trustBundleConfigMap',
     kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
     default: 'mtls-injector-trust-bundle',

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { apiStatus, type SecretApi, type SecretObject } from '../kube/types.js';
 import { generateRootCa } from '../pki/ca.js';
+import type { PermittedNames } from '../pki/certificate.js';
 import { type CaMaterial, newCaSecret, readCaSecret } from '../model/ca-secret.js';
 import type { Leadership } from './leader.js';
 import { WRITE_TIMEOUT_MS } from './secret-writer.js';
@@ -12,6 +13,22 @@ export interface CaLoss {
   readonly workloadSecrets: number;
   /** What happened and what to do, for the Event, the log and /readyz. */
   readonly message: string;
+}
+
+/**
+ * What a generated root may certify with `ca.nameConstraints`: DNS names under `svc` and
+ * `svc.<clusterDomain>` (every name a workload or the webhook gets without `dnsShortNames`), the webhook's
+ * extra DNS names, and SPIFFE URIs of the trust domain. Undefined when the setting is off.
+ */
+export function permittedNamesOf(
+  config: Pick<Config, 'ca' | 'clusterDomain' | 'trustDomain' | 'webhook'>,
+): PermittedNames | undefined {
+  if (!config.ca.nameConstraints) return undefined;
+  const extra = config.webhook.extraDnsNames === '' ? [] : config.webhook.extraDnsNames.split(',');
+  return {
+    dnsNames: [...new Set(['svc', `svc.${config.clusterDomain}`, ...extra])],
+    uriHosts: [config.trustDomain],
+  };
 }
 
 /** Where the runbook for a lost CA is, named in every message about it. */
@@ -128,6 +145,7 @@ export class CaManager {
       trustDomain: config.trustDomain,
       lifetimeSeconds: config.ca.lifetime,
       now,
+      permittedNames: permittedNamesOf(config),
     });
     try {
       return await this.deps.secrets.create(newCaSecret(ca, ns, name, now), { timeoutMs });

@@ -12,15 +12,17 @@ import type { Clock } from './time.js';
 /** Label that marks the webhook's serving-certificate Secret among the managed ones. */
 const ROLE_LABEL = 'mtls-injector.io/role';
 
-/** DNS SANs of the webhook's serving certificate: the Service's names, plus configured extras. */
+/**
+ * DNS SANs of the webhook's serving certificate: the Service's `.svc` names (the API server calls
+ * `<svc>.<ns>.svc`), the short forms only with `dnsShortNames`, plus configured extras.
+ */
 export function webhookDnsNames(config: Config): string[] {
   const svc = config.webhook.serviceName;
   const ns = config.installNamespace;
   const extra = config.webhook.extraDnsNames === '' ? [] : config.webhook.extraDnsNames.split(',');
   return [
     ...new Set([
-      svc,
-      `${svc}.${ns}`,
+      ...(config.dnsShortNames ? [svc, `${svc}.${ns}`] : []),
       `${svc}.${ns}.svc`,
       `${svc}.${ns}.svc.${config.clusterDomain}`,
       ...extra,

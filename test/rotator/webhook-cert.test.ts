@@ -67,12 +67,16 @@ describe('webhook serving certificate step', () => {
     const result = serving(secret(), h.ca.bundlePem, h.clock.now);
     expect(result.problems).toEqual([]);
     expect([...(result.leaf?.dnsNames ?? [])].sort()).toEqual([...webhookDnsNames(h.config)].sort());
+    // The API server calls <svc>.<ns>.svc; the short forms only with dnsShortNames (they fall outside
+    // ca.nameConstraints and can be public names).
     expect(webhookDnsNames(h.config)).toEqual([
-      'mtls-injector-webhook',
-      'mtls-injector-webhook.mtls-injector',
       'mtls-injector-webhook.mtls-injector.svc',
       'mtls-injector-webhook.mtls-injector.svc.cluster.local',
       'localhost',
+    ]);
+    expect(webhookDnsNames({ ...h.config, dnsShortNames: true }).slice(0, 2)).toEqual([
+      'mtls-injector-webhook',
+      'mtls-injector-webhook.mtls-injector',
     ]);
     const expected = Buffer.from(h.ca.bundlePem).toString('base64');
     expect(webhookConfig.caBundles).toEqual([expected, expected, expected]);

@@ -81,6 +81,7 @@ ca:
   lifetime: {{ $v.ca.lifetime | quote }}
   secretName: {{ $v.ca.secretName | quote }}
   trustBundleConfigMap: {{ $v.ca.trustBundleConfigMap | quote }}
+  nameConstraints: {{ $v.ca.nameConstraints }}
   bringYourOwn: {{ $v.ca.bringYourOwn }}
   propagationDelay: {{ $v.ca.propagationDelay | quote }}
 log:
