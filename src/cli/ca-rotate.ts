@@ -5,6 +5,7 @@ import { MANAGED_LABEL } from '../core/names.js';
 import { createSecretApi } from '../kube/secrets.js';
 import type { SecretApi } from '../kube/types.js';
 import { generateRootCa } from '../pki/ca.js';
+import { permittedNamesOf } from '../rotator/ca-manager.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
 import { rotationStatus } from '../model/ca-rotation-status.js';
 import { readCaSecret } from '../model/ca-secret.js';
@@ -18,6 +19,9 @@ import { ExitCode } from './context.js';
 const KEYS = [
   'installNamespace',
   'trustDomain',
+  'clusterDomain',
+  'webhook.extraDnsNames',
+  'ca.nameConstraints',
   'ca.secretName',
   'ca.bringYourOwn',
   'ca.keyAlgorithm',
@@ -114,6 +118,7 @@ export async function runStep(
       trustDomain: config.trustDomain,
       lifetimeSeconds: config.ca.lifetime,
       now,
+      permittedNames: permittedNamesOf(config),
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {

@@ -3,7 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
 import { loadConfig } from '../../src/config/loader.js';
 import { CaManager } from '../../src/rotator/ca-manager.js';
-import { makeHarness, managedPod } from './harness.js';
+import { staticLeadership } from '../fakes/leadership.js';
+import { type Harness, makeHarness, managedPod } from './harness.js';
+
+/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
+function caManagerOf(h: Harness): CaManager {
+  return new CaManager({
+    config: h.config,
+    secrets: h.secrets,
+    clock: h.clock.read,
+    leadership: staticLeadership(true),
+    workloadSecrets: () => h.controller.stats().workloadSecrets,
+  });
+}
 
 interface StepView {
   readonly step: string;
@@ -30,7 +42,7 @@ function output() {
 describe('ca rotate status', () => {
   it('says for every step whether it may run now and how long is left, and the step agrees', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     const reload = async () => {
       if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
       await h.settle();
@@ -110,7 +122,7 @@ describe('ca rotate status', () => {
 
   it('refuses prepare for a bring-your-own CA, pointing at the runbook, and writes nothing', async () => {
     const h = makeHarness();
-    await new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read }).refresh();
+    await caManagerOf(h).refresh();
     const writes = h.secrets.writes();
     const byo = loadConfig({ flags: { 'ca.bringYourOwn': 'true' } });
     const { ctx, text } = output();
@@ -122,7 +134,7 @@ describe('ca rotate status', () => {
 
   it('counts, when steady, the certificates issued by the current CA', async () => {
     const h = makeHarness();
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
     for (const name of ['a', 'b']) h.controller.upsertPod(managedPod(name));
     await h.settle();
