@@ -1,38 +1,37 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { InspectApi, SecretApi, SecretObject } from '../kube/types.js';
+import type { InspectApi, SecretApi } from '../kube/types.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { generateRootCa } from '../pki/ca.js';
+import { permittedNamesOf } from '../rotator/ca-manager.js';
 import {
   planActivate,
   planPrepare,
   planRetire,
-  propagationStartedAt,
   type RotationPlan,
   secretsInUse,
 } from '../model/ca-rotation.js';
-import {
-  NEXT_CERT_FILE,
-  PREVIOUS_CERT_FILE,
-  readCaSecret,
-  secretIssuedBy,
-  secretTrusts,
-} from '../model/ca-secret.js';
-import { secretFile } from '../model/secret-data.js';
+import { rotationStatus } from '../model/ca-rotation-status.js';
+import { readCaSecret } from '../model/ca-secret.js';
+import { renderRotationStatus } from './ca-rotate-status.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 import type { CliContext } from './context.js';
 import { ExitCode } from './context.js';
 
 const KEYS = [
   'installNamespace',
   'trustDomain',
+  'clusterDomain',
+  'webhook.extraDnsNames',
+  'ca.nameConstraints',
   'ca.secretName',
+  'ca.bringYourOwn',
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
@@ -58,7 +57,8 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
       'issue from the new CA (refused until every managed Secret trusts it, then for ca.propagationDelay while the kubelets deliver it)',
     retire:
       'remove the previous root from the trust bundle (refused while any leaf still chains to it, then for ca.propagationDelay while the kubelets deliver the new leaves)',
-    status: 'show the rotation phase and how far the rotator has carried it',
+    status:
+      'show the rotation phase, how far the rotator has carried it, and for each step whether it may run now and how long is left',
   };
   for (const step of Object.keys(steps) as Step[]) {
     const command: Command = rotate
@@ -70,15 +70,19 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
         .option('--wait', 'while the step is refused only for now, retry it every 5s until it runs')
         .option('--wait-timeout <duration>', 'with --wait, give up after this long', '20m');
     }
-    addConfigOptions(command, KEYS);
+    if (step === 'status') {
+      command.addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      );
+    }
+    addConfigOptions(command, KEYS, { installed: true });
     command.action(async () => {
-      const config = configFromOptions(command, KEYS, ctx);
-      const opts = command.opts<{ kubeconfig?: string; wait?: boolean; waitTimeout?: string }>();
-      const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+      const { config, kc } = await configFromInstallation(command, KEYS, ctx);
+      const opts = command.opts<{ wait?: boolean; waitTimeout?: string; output?: 'text' | 'json' }>();
       const secrets = createSecretApi(kc);
       const pods = createWorkloadApi(kc);
       if (opts.wait !== true) {
-        done(await runStep(step, config, secrets, ctx, new Date(), pods));
+        done(await runStep(step, config, secrets, ctx, new Date(), pods, opts.output));
         return;
       }
       const timeout = parseDurationSeconds(opts.waitTimeout ?? '');
@@ -146,8 +150,9 @@ export async function runStep(
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
   pods?: PodLister,
+  output: 'text' | 'json' = 'text',
 ): Promise<number> {
-  const result = await attemptStep(step, config, secrets, now, pods);
+  const result = await attemptStep(step, config, secrets, now, pods, output);
   report(step, result, ctx);
   return result.code;
 }
@@ -158,6 +163,7 @@ async function attemptStep(
   secrets: SecretApi,
   now: Date,
   pods: PodLister | undefined,
+  output: 'text' | 'json' = 'text',
 ): Promise<StepResult> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
@@ -178,19 +184,33 @@ async function attemptStep(
       : secretsInUse(listed, await pods.listPodsAllNamespaces(`${MANAGED_LABEL}=true`));
 
   if (step === 'status') {
+    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay);
     return {
       code: ExitCode.Ok,
       retryable: false,
-      message: describeStatus(caSecret, managed, now, config.ca.propagationDelay),
+      message:
+        output === 'json'
+          ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
+          : renderRotationStatus(status, config.ca.propagationDelay),
     };
   }
   let plan: RotationPlan;
-  if (step === 'prepare') {
+  if (step === 'prepare' && config.ca.bringYourOwn) {
+    // prepare makes a self-signed root, and activate would then replace the intermediate of your PKI with it.
+    plan = {
+      ok: false,
+      retryable: false,
+      message:
+        'ca.bringYourOwn is set: mtls-injector does not generate your CA; rotate your intermediate as ' +
+        'docs/runbooks/ca-rotation.md says (edit the CA Secret, follow with ca rotate status)',
+    };
+  } else if (step === 'prepare') {
     const next = generateRootCa({
       keyAlgorithm: config.ca.keyAlgorithm,
       trustDomain: config.trustDomain,
       lifetimeSeconds: config.ca.lifetime,
       now,
+      permittedNames: permittedNamesOf(config),
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {
@@ -206,31 +226,4 @@ async function attemptStep(
     retryable: false,
     message: `ca rotate ${step}: done: ${plan.summary}\nnext: mtls-injector ca rotate status\n`,
   };
-}
-
-function describeStatus(
-  caSecret: SecretObject,
-  managed: readonly SecretObject[],
-  now: Date,
-  propagationSeconds: number,
-): string {
-  const next = secretFile(caSecret, NEXT_CERT_FILE);
-  const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
-  const delivery = (step: 'activate' | 'retire'): string => {
-    const started = propagationStartedAt(caSecret, step);
-    if (started === undefined) return '';
-    const left = Math.ceil((started.getTime() + propagationSeconds * 1000 - now.getTime()) / 1000);
-    return left > 0
-      ? `  kubelets delivering since ${started.toISOString()}: ${step} possible in ${left}s\n`
-      : `  kubelets had ca.propagationDelay (${propagationSeconds}s) since ${started.toISOString()}\n`;
-  };
-  if (next !== undefined) {
-    const trusting = managed.filter((s) => secretTrusts(s, next)).length;
-    return `phase: prepared (new root in the bundle, issuing from the current CA)\n  managed Secrets trusting the new root: ${trusting}/${managed.length}\n${delivery('activate')}next: mtls-injector ca rotate activate\n`;
-  }
-  if (previous !== undefined) {
-    const stale = managed.filter((s) => secretIssuedBy(s, previous)).length;
-    return `phase: activated (issuing from the new CA; previous root still trusted)\n  managed certificates still from the previous CA: ${stale}/${managed.length}\n${delivery('retire')}next: mtls-injector ca rotate retire (once every leaf was reissued)\n`;
-  }
-  return `phase: steady (no rotation in progress)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate prepare\n`;
 }

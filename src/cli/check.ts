@@ -2,23 +2,22 @@ import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
-import { CA_MIN_VALID_DAYS } from '../check/cluster.js';
+import { CA_MIN_VALID_DAYS } from '../check/ca.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 
 const KEYS = [
   'trustDomain',
   'installNamespace',
   'ca.secretName',
+  'ca.trustBundleConfigMap',
   'webhook.configurationName',
   'webhook.tlsSecretName',
-  'init.windowsImage',
-  'webhook.failOpen',
 ] as const;
 
 /**
@@ -38,9 +37,8 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--ca-min-valid <duration>', 'warn when the CA expires sooner than this', `${CA_MIN_VALID_DAYS}d`)
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)');
-  addConfigOptions(command, KEYS);
+  addConfigOptions(command, KEYS, { installed: true });
   command.action(async () => {
-    const config = configFromOptions(command, KEYS, ctx);
     const opts = command.opts<{
       namespace?: string;
       pod?: string;
@@ -55,7 +53,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         `--ca-min-valid ${JSON.stringify(opts.caMinValid)}; expected a duration such as 60d`,
       );
     }
-    const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+    const { config, kc } = await configFromInstallation(command, KEYS, ctx);
     const namespace =
       opts.namespace ??
       (opts.pod === undefined
@@ -68,6 +66,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         webhookConfigurationName: config.webhook.configurationName,
         webhookTlsSecretName: config.webhook.tlsSecretName,
         caSecretName: config.ca.secretName,
+        trustBundleConfigMap: config.ca.trustBundleConfigMap,
         caMinValidDays: minValidSeconds / 86_400,
         settings: injectionSettings(config),
         excludedNamespaces: excludedNamespaces(config),

@@ -16,7 +16,7 @@ export async function runCli(
 ): Promise<number> {
   const registered = commands ?? (await import('./commands.js')).COMMANDS;
   let exitCode: number = ExitCode.Ok;
-  const program = new Command('mtls-injector')
+  const program = new Command(ctx.invokedAs ?? 'mtls-injector')
     .description('Per-pod SPIFFE X.509 identities for mutual TLS in Kubernetes')
     .version(ctx.version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')

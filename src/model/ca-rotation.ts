@@ -16,8 +16,9 @@ import { encodeFiles, secretFile } from './secret-data.js';
 
 /**
  * A rotation step's outcome: the CA Secret to write, or why the step is refused now. A `retryable` refusal
- * clears by itself (the rotator or the kubelets are still carrying the previous step out); its `secret`, when
- * set, must still be written: it records or clears the propagation mark (PROPAGATION_ANNOTATION).
+ * clears by itself (the rotator or the kubelets are still carrying the previous step out); `retryInSeconds`
+ * when only time has to pass (`ca rotate status` shows it as the time left). A refusal's `secret`, when set,
+ * must still be written: it records or clears the propagation mark (PROPAGATION_ANNOTATION).
  */
 export type RotationPlan =
   | { readonly ok: true; readonly secret: SecretObject; readonly summary: string }
@@ -25,6 +26,7 @@ export type RotationPlan =
       readonly ok: false;
       readonly message: string;
       readonly retryable: boolean;
+      readonly retryInSeconds?: number;
       readonly secret?: SecretObject;
     };
 
@@ -213,11 +215,13 @@ function propagationGate(
   const message =
     `every managed Secret ${ready}, but ${DELIVERY_NOTE}; ca.propagationDelay is ${propagationSeconds}s: ` +
     `retry in ${wait}s (after ${readyAt.toISOString()})`;
-  if (started !== undefined) return { ok: false, retryable: true, message };
+  if (started !== undefined) return { ok: false, retryable: true, message, retryInSeconds: wait };
+  // This refusal starts the wait: written, the mark makes the step possible propagationSeconds from now.
   return {
     ok: false,
     retryable: true,
     message,
+    retryInSeconds: wait,
     secret: update(caSecret, { data: {}, mark: `${step} ${now.toISOString()}` }),
   };
 }

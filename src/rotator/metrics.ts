@@ -6,11 +6,13 @@ export interface RotatorMetrics {
   readonly issued: Counter<'kind'>;
   readonly failures: Counter<'reason'>;
   readonly foreignSecrets: Counter;
+  readonly secretCollisions: Counter;
   readonly queueDepth: Gauge;
   readonly managedSecrets: Gauge;
   readonly soonestExpiry: Gauge;
   readonly lowLifeCertificates: Gauge;
   readonly caExpiry: Gauge;
+  readonly caLost: Gauge;
   readonly leader: Gauge;
   readonly driftPods: Gauge;
   readonly lostOptInPods: Gauge;
@@ -25,6 +27,7 @@ export function createRotatorMetrics(
     soonestExpiry: number;
     lowLife: number;
     caExpiry: number;
+    caLost: boolean;
     leader: boolean;
     driftPods: number;
     lostOptInPods: number;
@@ -51,6 +54,11 @@ export function createRotatorMetrics(
     foreignSecrets: new Counter({
       name: 'mtls_injector_foreign_secrets_total',
       help: 'Times a pod named a Secret that mtls-injector does not own (never overwritten).',
+      registers,
+    }),
+    secretCollisions: new Counter({
+      name: 'mtls_injector_secret_collisions_total',
+      help: 'Times a pod mounted a Secret owned by another pod that still exists (the Secret stays with its owner).',
       registers,
     }),
     queueDepth: new Gauge({
@@ -82,6 +90,12 @@ export function createRotatorMetrics(
       help: 'notAfter of the active issuing CA.',
       registers,
       collect: read((s) => s.caExpiry),
+    }),
+    caLost: new Gauge({
+      name: 'mtls_injector_ca_lost',
+      help: 'The CA Secret is missing while workload Secrets issued from it exist (a new CA is not generated; restore it or rotate).',
+      registers,
+      collect: read((s) => (s.caLost ? 1 : 0)),
     }),
     driftPods: new Gauge({
       name: 'mtls_injector_drift_pods',

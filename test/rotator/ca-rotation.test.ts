@@ -7,7 +7,8 @@ import { verifyLeaf } from '../../src/pki/verify.js';
 import { PROPAGATION_ANNOTATION } from '../../src/model/ca-secret.js';
 import { CaManager } from '../../src/rotator/ca-manager.js';
 import { secretFile } from '../../src/model/secret-data.js';
-import { makeHarness, managedPod } from './harness.js';
+import { staticLeadership } from '../fakes/leadership.js';
+import { type Harness, makeHarness, managedPod } from './harness.js';
 
 function output() {
   const stdout = new PassThrough();
@@ -32,10 +33,21 @@ function expectMutualTrust(workloads: readonly SecretObject[], now: number): voi
   }
 }
 
+/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
+function caManagerOf(h: Harness): CaManager {
+  return new CaManager({
+    config: h.config,
+    secrets: h.secrets,
+    clock: h.clock.read,
+    leadership: staticLeadership(true),
+    workloadSecrets: () => h.controller.stats().workloadSecrets,
+  });
+}
+
 describe('CA rotation prepare → activate → retire', () => {
   it('keeps every pod able to verify every other pod at every step', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     const reload = async () => {
       if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
       await h.settle();
@@ -88,8 +100,9 @@ describe('CA rotation prepare → activate → retire', () => {
     expect(await runStep('retire', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
     expect(text.err).toMatch(/holds a leaf from the new CA, but .*retry in 300s/);
     expect(await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
-    expect(text.out).toContain('managed certificates still from the previous CA: 0/3');
-    expect(text.out).toContain('retire possible in 300s');
+    expect(text.out).toContain('managed certificates not from the previous CA: 3/3');
+    expect(text.out).toContain('retire    may run in 300s');
+    expect(text.out).toContain('next: mtls-injector ca rotate retire in 300s');
     h.clock.advance(300_000);
     expect(await runStep('retire', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
     await reload();
@@ -110,7 +123,7 @@ describe('CA rotation prepare → activate → retire', () => {
 
   it('starts the delivery wait again when a Secret falls behind after it began', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '2m' } });
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     const reload = async () => {
       if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
       await h.settle();
@@ -143,7 +156,7 @@ describe('CA rotation prepare → activate → retire', () => {
 
   it('refuses activate without prepare, retire without activate, and a second prepare', async () => {
     const h = makeHarness();
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     await caManager.refresh();
     const { ctx, text } = output();
     const now = new Date(h.clock.now);
@@ -162,8 +175,8 @@ describe('CA rotation prepare → activate → retire', () => {
 describe('CaManager', () => {
   it('generates one CA even when two replicas race (E1, 409 re-read)', async () => {
     const h = makeHarness();
-    const a = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
-    const b = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const a = caManagerOf(h);
+    const b = caManagerOf(h);
     await Promise.all([a.refresh(), b.refresh()]);
     expect(a.current()?.active.certPem).toBe(b.current()?.active.certPem);
     expect(h.secrets.calls.filter((c) => c.op === 'create').length).toBeGreaterThanOrEqual(1);
@@ -171,7 +184,7 @@ describe('CaManager', () => {
 
   it('is not ready with a message when bring-your-own is set and the Secret is missing', async () => {
     const h = makeHarness({ flags: { 'ca.bringYourOwn': 'true' } });
-    const m = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const m = caManagerOf(h);
     await expect(m.refresh()).rejects.toThrow(/not found and ca.bringYourOwn is set/);
     expect(m.notReadyReason()).toContain('create it with tls.crt');
     expect(h.secrets.writes()).toBe(0);
@@ -179,10 +192,10 @@ describe('CaManager', () => {
 
   it('refuses an expired CA and keeps saying why (E2)', async () => {
     const h = makeHarness({ flags: { 'ca.lifetime': '1d' } });
-    const m = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const m = caManagerOf(h);
     await m.refresh();
     h.clock.advance(2 * 86_400_000);
-    const fresh = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const fresh = caManagerOf(h);
     await expect(fresh.refresh()).rejects.toMatchObject({ code: 'MTLS_ERR_PKI_CA_EXPIRED' });
     expect(fresh.current()).toBeUndefined();
     expect(fresh.notReadyReason()).toContain('CA Secret mtls-injector/mtls-injector-ca');
