@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import {
   caSecretFile,
@@ -218,6 +219,39 @@ function foreignIdentity(spiffeId: string): { cert: string; key: string } {
   };
 }
 
+/** `ca rotate status -o json`, as the CLI prints it. */
+interface StatusView {
+  readonly phase: string;
+  readonly steps: readonly {
+    readonly step: string;
+    readonly state: 'now' | 'waiting' | 'blocked';
+    readonly reason: string;
+    readonly retryInSeconds?: number;
+    readonly startsWait?: boolean;
+  }[];
+  readonly propagationDelaySeconds: number;
+}
+
+async function rotationStatus(): Promise<StatusView> {
+  const result = await cliAsync(['ca', 'rotate', 'status', '-o', 'json']);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as StatusView;
+}
+
+function stepOf(s: StatusView, step: string): StatusView['steps'][number] {
+  const found = s.steps.find((x) => x.step === step);
+  if (found === undefined) throw new Error(`status has no step ${step}: ${JSON.stringify(s)}`);
+  return found;
+}
+
+/** The installed ca.propagationDelay in seconds, read the way an operator would: the chart's ConfigMap. */
+function installedPropagationSeconds(): number {
+  const installed = parseYaml(readFileSync(installedConfigFile(), 'utf8')) as {
+    ca?: { propagationDelay?: string };
+  };
+  return Number(/^(\d+)s$/.exec(installed.ca?.propagationDelay ?? '')?.[1]);
+}
+
 describe('mTLS between injected workloads, under live traffic', () => {
   it('runs a server and a client Deployment with mTLS and no app change; refuses pods without our identity', async () => {
     for (const [pod, sa] of [
@@ -414,7 +448,15 @@ describe('mTLS between injected workloads, under live traffic', () => {
 
   it('rotates the CA prepare → activate → retire under live traffic: zero failed handshakes', async () => {
     const since = Date.now();
-    const config = installedConfigFile();
+    // The CLI runs as an operator would, with no --config and no setting flag: it reads the installation
+    // (src/cli/installation.ts), so every wait below is the installed ca.propagationDelay, not its default.
+    const delay = installedPropagationSeconds();
+    expect(delay, 'the e2e install sets ca.propagationDelay in seconds').toBeGreaterThan(0);
+    let s = await rotationStatus();
+    expect(s.propagationDelaySeconds).toBe(delay); // the installation's, not the CLI's default (300)
+    expect(s.phase).toBe('steady');
+    expect(stepOf(s, 'prepare').state).toBe('now');
+    expect(stepOf(s, 'activate').state).toBe('blocked');
     const oldRoot = await caSecretFile(core, 'tls.crt');
     const workloadSecrets = async () => [await secretOf(core, server), await secretOf(core, client)];
     /** Every workload leaf verifies against every workload's own ca.crt (openssl): any pod trusts any other. */
@@ -430,8 +472,12 @@ describe('mTLS between injected workloads, under live traffic', () => {
       expect(pod.metadata?.labels?.[MANAGED]).toBe('true');
     };
 
-    const prepare = await cliAsync(['ca', 'rotate', 'prepare', '--config', config]);
+    const prepare = await cliAsync(['ca', 'rotate', 'prepare']);
     expect(prepare.code, prepare.stderr).toBe(0);
+    expect(prepare.stderr).not.toContain('warning:');
+    s = await rotationStatus();
+    expect(s.phase).toBe('prepared');
+    expect(stepOf(s, 'activate').state).toBe('waiting');
     const newRoot = await caSecretFile(core, 'next.crt');
     expect(newRoot).toContain('BEGIN CERTIFICATE');
     await waitFor(
@@ -442,20 +488,41 @@ describe('mTLS between injected workloads, under live traffic', () => {
     await mutualTrust();
     await newPodInjected();
 
+    // Every Secret trusts the new root: only the delivery wait is left, and it starts at activate's next
+    // attempt. status writes nothing, so it says so and, asked twice, still does (no countdown).
+    await waitFor(
+      'status says the activate wait starts at its next attempt',
+      async () => stepOf(await rotationStatus(), 'activate').startsWait === true,
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    const before = stepOf(await rotationStatus(), 'activate');
+    expect(before).toMatchObject({ state: 'waiting', retryInSeconds: delay, startsWait: true });
+    expect(before.reason).toContain('the wait starts when you run `mtls-injector ca rotate activate`');
+
     // activate waits ca.propagationDelay from the moment every Secret trusts the new root (the kubelets write
-    // it into the running pods at their next sync of each pod); --wait retries until then.
-    const activate = await cliAsync([
-      'ca',
-      'rotate',
-      'activate',
-      '--config',
-      config,
-      '--wait',
-      '--wait-timeout',
-      '10m',
-    ]);
+    // it into the running pods at their next sync of each pod); --wait retries until then, and status counts
+    // the wait down meanwhile, never from more than the installed delay.
+    const activating = cliAsync(['ca', 'rotate', 'activate', '--wait', '--wait-timeout', '10m']);
+    const countdowns: number[] = [];
+    await waitFor(
+      'status counts the activate wait down',
+      async () => {
+        const step = stepOf(await rotationStatus(), 'activate');
+        if (step.startsWait !== true && step.retryInSeconds !== undefined)
+          countdowns.push(step.retryInSeconds);
+        return countdowns.length > 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const activate = await activating;
     expect(activate.code, activate.stderr).toBe(0);
     expect(activate.stderr).toMatch(/waiting: every managed Secret trusts the new root, but/);
+    expect(activate.stderr).toContain(`ca.propagationDelay is ${delay}s`);
+    expect(activate.stderr).not.toContain('warning:');
+    for (const left of countdowns) expect(left).toBeLessThanOrEqual(delay);
+    s = await rotationStatus();
+    expect(s.phase).toBe('activated');
+    expect(stepOf(s, 'prepare').state).toBe('blocked');
     expect(await caSecretFile(core, 'tls.crt')).not.toBe(oldRoot);
     await waitFor(
       'every leaf reissued from the new CA',
@@ -476,18 +543,10 @@ describe('mTLS between injected workloads, under live traffic', () => {
 
     // retire waits again, until the reissued leaves are in every running pod: the webhook's serving
     // certificate included, which the API server checks against a caBundle without the old root afterwards.
-    const retire = await cliAsync([
-      'ca',
-      'rotate',
-      'retire',
-      '--config',
-      config,
-      '--wait',
-      '--wait-timeout',
-      '10m',
-    ]);
+    const retire = await cliAsync(['ca', 'rotate', 'retire', '--wait', '--wait-timeout', '10m']);
     expect(retire.code, retire.stderr).toBe(0);
     expect(retire.stderr).toMatch(/waiting: every managed Secret holds a leaf from the new CA, but/);
+    expect(retire.stderr).toContain(`ca.propagationDelay is ${delay}s`);
     // No waiting here on the test's side: right after retire every webhook pod serves a new-CA certificate.
     for (const pod of await productPods(core, 'webhook')) {
       expect(await servesChainTo(pod.status?.podIP ?? '', newRoot), pod.metadata?.name).toBe(true);
@@ -513,9 +572,9 @@ describe('mTLS between injected workloads, under live traffic', () => {
     );
     await mutualTrust();
     await newPodInjected();
-    expect((await cliAsync(['ca', 'rotate', 'status', '--config', config])).stdout).toContain(
-      'phase: steady',
-    );
+    s = await rotationStatus();
+    expect(s.phase).toBe('steady');
+    expect(stepOf(s, 'prepare').state).toBe('now');
 
     // Afterwards every pod's leaf chains to the new root only: in its Secret (openssl) and in the files the
     // running container reads (whoami inside it).
