@@ -23,6 +23,7 @@ import {
   SECRET_ANNOTATION,
   secretOf,
 } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -40,6 +41,8 @@ beforeAll(() => {
 });
 
 afterAll(() => namespaces.deleteAll());
+
+sharesCluster('injection.e2e.test.ts');
 
 describe('injection through the real API server', () => {
   it('runs against the chart installed with helm install (release deployed, objects accepted)', () => {

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { kubeconfigPath, loadKubeConfig, readEnvFile, testNamespaces } from './helpers.js';
 import { cli, e2eDir, kubectl, plainPod, productEnv, repoRoot, secretOf } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -43,6 +44,8 @@ interface CheckView {
     }[];
   };
 }
+
+sharesCluster('installation.e2e.test.ts');
 
 describe('the installation', () => {
   it('was installed with helm from the packaged chart', () => {

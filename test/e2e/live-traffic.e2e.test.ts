@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { holdClusterExclusive, LOCK_WAIT_MS } from './cluster-lock.js';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import {
   caSecretFile,
@@ -446,174 +447,188 @@ describe('mTLS between injected workloads, under live traffic', () => {
     expect(serverDelays.length).toBeGreaterThan(0);
   }, 600_000);
 
-  it('rotates the CA prepare → activate → retire under live traffic: zero failed handshakes', async () => {
-    const since = Date.now();
-    // The CLI runs as an operator would, with no --config and no setting flag: it reads the installation
-    // (src/cli/installation.ts), so every wait below is the installed ca.propagationDelay, not its default.
-    const delay = installedPropagationSeconds();
-    expect(delay, 'the e2e install sets ca.propagationDelay in seconds').toBeGreaterThan(0);
-    let s = await rotationStatus();
-    expect(s.propagationDelaySeconds).toBe(delay); // the installation's, not the CLI's default (300)
-    expect(s.phase).toBe('steady');
-    expect(stepOf(s, 'prepare').state).toBe('now');
-    expect(stepOf(s, 'activate').state).toBe('blocked');
-    const oldRoot = await caSecretFile(core, 'tls.crt');
-    const workloadSecrets = async () => [await secretOf(core, server), await secretOf(core, client)];
-    /** Every workload leaf verifies against every workload's own ca.crt (openssl): any pod trusts any other. */
-    const mutualTrust = async (): Promise<void> => {
-      const secrets = await workloadSecrets();
-      for (const a of secrets) for (const b of secrets) opensslVerify(a, secretFiles(b).ca);
-    };
-    const newPodInjected = async (): Promise<void> => {
-      const pod = await core.createNamespacedPod({
-        namespace: ns,
-        body: plainPod('during-', { unschedulable: true }),
-      });
-      expect(pod.metadata?.labels?.[MANAGED]).toBe('true');
-    };
-
-    const prepare = await cliAsync(['ca', 'rotate', 'prepare']);
-    expect(prepare.code, prepare.stderr).toBe(0);
-    expect(prepare.stderr).not.toContain('warning:');
-    s = await rotationStatus();
-    expect(s.phase).toBe('prepared');
-    expect(stepOf(s, 'activate').state).toBe('waiting');
-    const newRoot = await caSecretFile(core, 'next.crt');
-    expect(newRoot).toContain('BEGIN CERTIFICATE');
-    await waitFor(
-      'every managed Secret trusts both roots',
-      async () => (await managedSecrets(core)).every((s) => certCount(secretFiles(s).ca) === 2),
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-    await mutualTrust();
-    await newPodInjected();
-
-    // Every Secret trusts the new root: only the delivery wait is left, and it starts at activate's next
-    // attempt. status writes nothing, so it says so and, asked twice, still does (no countdown).
-    await waitFor(
-      'status says the activate wait starts at its next attempt',
-      async () => stepOf(await rotationStatus(), 'activate').startsWait === true,
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-    const before = stepOf(await rotationStatus(), 'activate');
-    expect(before).toMatchObject({ state: 'waiting', retryInSeconds: delay, startsWait: true });
-    expect(before.reason).toContain('the wait starts when you run `mtls-injector ca rotate activate`');
-
-    // activate waits ca.propagationDelay from the moment every Secret trusts the new root (the kubelets write
-    // it into the running pods at their next sync of each pod); --wait retries until then, and status counts
-    // the wait down meanwhile, never from more than the installed delay.
-    const activating = cliAsync(['ca', 'rotate', 'activate', '--wait', '--wait-timeout', '10m']);
-    const countdowns: number[] = [];
-    await waitFor(
-      'status counts the activate wait down',
-      async () => {
-        const step = stepOf(await rotationStatus(), 'activate');
-        if (step.startsWait !== true && step.retryInSeconds !== undefined)
-          countdowns.push(step.retryInSeconds);
-        return countdowns.length > 0;
-      },
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
-    const activate = await activating;
-    expect(activate.code, activate.stderr).toBe(0);
-    expect(activate.stderr).toMatch(/waiting: every managed Secret trusts the new root, but/);
-    expect(activate.stderr).toContain(`ca.propagationDelay is ${delay}s`);
-    expect(activate.stderr).not.toContain('warning:');
-    for (const left of countdowns) expect(left).toBeLessThanOrEqual(delay);
-    s = await rotationStatus();
-    expect(s.phase).toBe('activated');
-    expect(stepOf(s, 'prepare').state).toBe('blocked');
-    expect(await caSecretFile(core, 'tls.crt')).not.toBe(oldRoot);
-    await waitFor(
-      'every leaf reissued from the new CA',
-      async () => {
-        for (const s of await managedSecrets(core)) {
-          try {
-            opensslVerify(s, newRoot);
-          } catch {
-            return false;
-          }
-        }
-        return true;
-      },
-      { timeoutMs: 120_000, intervalMs: 1000 },
-    );
-    await mutualTrust();
-    await newPodInjected();
-
-    // retire waits again, until the reissued leaves are in every running pod: the webhook's serving
-    // certificate included, which the API server checks against a caBundle without the old root afterwards.
-    const retire = await cliAsync(['ca', 'rotate', 'retire', '--wait', '--wait-timeout', '10m']);
-    expect(retire.code, retire.stderr).toBe(0);
-    expect(retire.stderr).toMatch(/waiting: every managed Secret holds a leaf from the new CA, but/);
-    expect(retire.stderr).toContain(`ca.propagationDelay is ${delay}s`);
-    // No waiting here on the test's side: right after retire every webhook pod serves a new-CA certificate.
-    for (const pod of await productPods(core, 'webhook')) {
-      expect(await servesChainTo(pod.status?.podIP ?? '', newRoot), pod.metadata?.name).toBe(true);
-    }
-    await waitFor(
-      'the old root gone from every bundle',
-      async () => (await managedSecrets(core)).every((s) => certCount(secretFiles(s).ca) === 1),
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-    await waitFor(
-      'caBundle holds only the new root',
-      () => {
-        const text = kubectl([
-          'get',
-          'mutatingwebhookconfiguration',
-          'mtls-injector',
-          '-o',
-          'jsonpath={.webhooks[0].clientConfig.caBundle}',
-        ]);
-        return Promise.resolve(certCount(Buffer.from(text, 'base64').toString('utf8')) === 1);
-      },
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-    await mutualTrust();
-    await newPodInjected();
-    s = await rotationStatus();
-    expect(s.phase).toBe('steady');
-    expect(stepOf(s, 'prepare').state).toBe('now');
-
-    // Afterwards every pod's leaf chains to the new root only: in its Secret (openssl) and in the files the
-    // running container reads (whoami inside it).
-    const newFingerprint = fingerprint(newRoot);
-    for (const pod of [server, client]) {
-      const secret = await secretOf(core, pod);
-      opensslVerify(secret, newRoot);
-      expect(() => opensslVerify(secret, oldRoot)).toThrow(/openssl verify failed/);
-      await waitFor(
-        `${name(pod)} reads a leaf from the new CA`,
-        () =>
-          Promise.resolve(
-            JSON.stringify(whoamiInside(ns, name(pod)).issuedBy) === JSON.stringify([newFingerprint]),
-          ),
-        { timeoutMs: 60_000, intervalMs: 2000 },
-      );
-    }
-
-    // Zero failed handshakes across the whole rotation, on both sides; the same pods, never restarted.
-    const until = Date.now();
-    await moreCalls(until, 1);
-    const t = traffic(since, until);
-    const report = {
-      window: { from: new Date(since).toISOString(), to: new Date(until).toISOString() },
-      handshakes: { attempted: t.calls.length, failed: t.failed.length, refusedByServer: t.refused.length },
-      serverReloads: t.reloads.length,
-      activate: activate.stderr.trim().split('\n'),
-      retire: retire.stderr.trim().split('\n'),
-    };
-    writeReport('e2e-ca-rotation', report);
-    console.log('CA rotation under live traffic:', JSON.stringify(report));
-    expect(t.calls.length).toBeGreaterThan(60);
-    expect(t.failed).toEqual([]);
-    expect(t.refused).toEqual([]);
-    for (const pod of [server, client]) {
-      const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
-      expect(now.metadata?.uid).toBe(pod.metadata?.uid);
-      const app = now.status?.containerStatuses?.find((c) => c.name === 'app');
-      expect(app?.restartCount, `${name(pod)} restarted: ${JSON.stringify(app?.lastState)}`).toBe(0);
-    }
-  }, 900_000);
+  it(
+    'rotates the CA prepare → activate → retire under live traffic: zero failed handshakes',
+    async () => {
+      // The CA is every file's: the rotation starts once no other file runs, and none starts until it is done.
+      const release = await holdClusterExclusive('live-traffic.e2e.test.ts (CA rotation)');
+      try {
+        await rotateUnderTraffic();
+      } finally {
+        release();
+      }
+    },
+    LOCK_WAIT_MS + 900_000,
+  );
 });
+
+/** Scenario 3: the whole rotation with the CLI, under the client's calls; everything it checks. */
+async function rotateUnderTraffic(): Promise<void> {
+  const since = Date.now();
+  // The CLI runs as an operator would, with no --config and no setting flag: it reads the installation
+  // (src/cli/installation.ts), so every wait below is the installed ca.propagationDelay, not its default.
+  const delay = installedPropagationSeconds();
+  expect(delay, 'the e2e install sets ca.propagationDelay in seconds').toBeGreaterThan(0);
+  let s = await rotationStatus();
+  expect(s.propagationDelaySeconds).toBe(delay); // the installation's, not the CLI's default (300)
+  expect(s.phase).toBe('steady');
+  expect(stepOf(s, 'prepare').state).toBe('now');
+  expect(stepOf(s, 'activate').state).toBe('blocked');
+  const oldRoot = await caSecretFile(core, 'tls.crt');
+  const workloadSecrets = async () => [await secretOf(core, server), await secretOf(core, client)];
+  /** Every workload leaf verifies against every workload's own ca.crt (openssl): any pod trusts any other. */
+  const mutualTrust = async (): Promise<void> => {
+    const secrets = await workloadSecrets();
+    for (const a of secrets) for (const b of secrets) opensslVerify(a, secretFiles(b).ca);
+  };
+  const newPodInjected = async (): Promise<void> => {
+    const pod = await core.createNamespacedPod({
+      namespace: ns,
+      body: plainPod('during-', { unschedulable: true }),
+    });
+    expect(pod.metadata?.labels?.[MANAGED]).toBe('true');
+  };
+
+  const prepare = await cliAsync(['ca', 'rotate', 'prepare']);
+  expect(prepare.code, prepare.stderr).toBe(0);
+  expect(prepare.stderr).not.toContain('warning:');
+  s = await rotationStatus();
+  expect(s.phase).toBe('prepared');
+  expect(stepOf(s, 'activate').state).toBe('waiting');
+  const newRoot = await caSecretFile(core, 'next.crt');
+  expect(newRoot).toContain('BEGIN CERTIFICATE');
+  await waitFor(
+    'every managed Secret trusts both roots',
+    async () => (await managedSecrets(core)).every((s) => certCount(secretFiles(s).ca) === 2),
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+  await mutualTrust();
+  await newPodInjected();
+
+  // Every Secret trusts the new root: only the delivery wait is left, and it starts at activate's next
+  // attempt. status writes nothing, so it says so and, asked twice, still does (no countdown).
+  await waitFor(
+    'status says the activate wait starts at its next attempt',
+    async () => stepOf(await rotationStatus(), 'activate').startsWait === true,
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+  const before = stepOf(await rotationStatus(), 'activate');
+  expect(before).toMatchObject({ state: 'waiting', retryInSeconds: delay, startsWait: true });
+  expect(before.reason).toContain('the wait starts when you run `mtls-injector ca rotate activate`');
+
+  // activate waits ca.propagationDelay from the moment every Secret trusts the new root (the kubelets write
+  // it into the running pods at their next sync of each pod); --wait retries until then, and status counts
+  // the wait down meanwhile, never from more than the installed delay.
+  const activating = cliAsync(['ca', 'rotate', 'activate', '--wait', '--wait-timeout', '10m']);
+  const countdowns: number[] = [];
+  await waitFor(
+    'status counts the activate wait down',
+    async () => {
+      const step = stepOf(await rotationStatus(), 'activate');
+      if (step.startsWait !== true && step.retryInSeconds !== undefined) countdowns.push(step.retryInSeconds);
+      return countdowns.length > 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
+  const activate = await activating;
+  expect(activate.code, activate.stderr).toBe(0);
+  expect(activate.stderr).toMatch(/waiting: every managed Secret trusts the new root, but/);
+  expect(activate.stderr).toContain(`ca.propagationDelay is ${delay}s`);
+  expect(activate.stderr).not.toContain('warning:');
+  for (const left of countdowns) expect(left).toBeLessThanOrEqual(delay);
+  s = await rotationStatus();
+  expect(s.phase).toBe('activated');
+  expect(stepOf(s, 'prepare').state).toBe('blocked');
+  expect(await caSecretFile(core, 'tls.crt')).not.toBe(oldRoot);
+  await waitFor(
+    'every leaf reissued from the new CA',
+    async () => {
+      for (const s of await managedSecrets(core)) {
+        try {
+          opensslVerify(s, newRoot);
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  await mutualTrust();
+  await newPodInjected();
+
+  // retire waits again, until the reissued leaves are in every running pod: the webhook's serving
+  // certificate included, which the API server checks against a caBundle without the old root afterwards.
+  const retire = await cliAsync(['ca', 'rotate', 'retire', '--wait', '--wait-timeout', '10m']);
+  expect(retire.code, retire.stderr).toBe(0);
+  expect(retire.stderr).toMatch(/waiting: every managed Secret holds a leaf from the new CA, but/);
+  expect(retire.stderr).toContain(`ca.propagationDelay is ${delay}s`);
+  // No waiting here on the test's side: right after retire every webhook pod serves a new-CA certificate.
+  for (const pod of await productPods(core, 'webhook')) {
+    expect(await servesChainTo(pod.status?.podIP ?? '', newRoot), pod.metadata?.name).toBe(true);
+  }
+  await waitFor(
+    'the old root gone from every bundle',
+    async () => (await managedSecrets(core)).every((s) => certCount(secretFiles(s).ca) === 1),
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+  await waitFor(
+    'caBundle holds only the new root',
+    () => {
+      const text = kubectl([
+        'get',
+        'mutatingwebhookconfiguration',
+        'mtls-injector',
+        '-o',
+        'jsonpath={.webhooks[0].clientConfig.caBundle}',
+      ]);
+      return Promise.resolve(certCount(Buffer.from(text, 'base64').toString('utf8')) === 1);
+    },
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+  await mutualTrust();
+  await newPodInjected();
+  s = await rotationStatus();
+  expect(s.phase).toBe('steady');
+  expect(stepOf(s, 'prepare').state).toBe('now');
+
+  // Afterwards every pod's leaf chains to the new root only: in its Secret (openssl) and in the files the
+  // running container reads (whoami inside it).
+  const newFingerprint = fingerprint(newRoot);
+  for (const pod of [server, client]) {
+    const secret = await secretOf(core, pod);
+    opensslVerify(secret, newRoot);
+    expect(() => opensslVerify(secret, oldRoot)).toThrow(/openssl verify failed/);
+    await waitFor(
+      `${name(pod)} reads a leaf from the new CA`,
+      () =>
+        Promise.resolve(
+          JSON.stringify(whoamiInside(ns, name(pod)).issuedBy) === JSON.stringify([newFingerprint]),
+        ),
+      { timeoutMs: 60_000, intervalMs: 2000 },
+    );
+  }
+
+  // Zero failed handshakes across the whole rotation, on both sides; the same pods, never restarted.
+  const until = Date.now();
+  await moreCalls(until, 1);
+  const t = traffic(since, until);
+  const report = {
+    window: { from: new Date(since).toISOString(), to: new Date(until).toISOString() },
+    handshakes: { attempted: t.calls.length, failed: t.failed.length, refusedByServer: t.refused.length },
+    serverReloads: t.reloads.length,
+    activate: activate.stderr.trim().split('\n'),
+    retire: retire.stderr.trim().split('\n'),
+  };
+  writeReport('e2e-ca-rotation', report);
+  console.log('CA rotation under live traffic:', JSON.stringify(report));
+  expect(t.calls.length).toBeGreaterThan(60);
+  expect(t.failed).toEqual([]);
+  expect(t.refused).toEqual([]);
+  for (const pod of [server, client]) {
+    const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
+    expect(now.metadata?.uid).toBe(pod.metadata?.uid);
+    const app = now.status?.containerStatuses?.find((c) => c.name === 'app');
+    expect(app?.restartCount, `${name(pod)} restarted: ${JSON.stringify(app?.lastState)}`).toBe(0);
+  }
+}

@@ -14,6 +14,7 @@ import { generateRootCa } from '../../src/pki/ca.js';
 import { newCaSecret } from '../../src/model/ca-secret.js';
 import { apiStatus, images, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { opensslVerify, secretOf } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -89,6 +90,8 @@ async function podsOf(ns: string, app: string): Promise<V1Pod[]> {
 const injected = (p: V1Pod): boolean => p.metadata?.labels?.['mtls-injector.io/managed'] === 'true';
 const ready = (p: V1Pod): boolean =>
   p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+sharesCluster('onboard-check.e2e.test.ts');
 
 describe('onboard on the real API server', () => {
   it('restarts a Deployment and a StatefulSet created before the namespace label, one at a time', async () => {

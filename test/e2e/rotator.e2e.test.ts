@@ -2,6 +2,7 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { opensslVerify, plainPod, secretOf } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -21,6 +22,8 @@ async function createPods(ns: string, n: number): Promise<V1Pod[]> {
 }
 
 afterAll(() => namespaces.deleteAll());
+
+sharesCluster('rotator.e2e.test.ts');
 
 describe('the rotator on the real control plane', () => {
   it('renews every Secret before it expires (the e2e install: 4-minute lifetime)', async () => {

@@ -1,0 +1,87 @@
+/**
+ * A readers-writer lock on the cluster's shared state, across the e2e files that vitest runs side by side
+ * (test/e2e/vitest.config.ts runs them in several worker processes). Most files work in namespaces of their
+ * own and may overlap: they hold the lock shared, for the whole file (`sharesCluster()`). A test that changes
+ * what every file depends on (the CA rotation in live-traffic.e2e.test.ts) holds it exclusively
+ * (`holdClusterExclusive()`): it starts once no file holds it shared, and a file that would start meanwhile
+ * waits until it is done. Suites that change the install itself run in another vitest run, alone
+ * (test/e2e/disruptive/).
+ *
+ * The lock is a directory under .e2e/locks (cleared by test/e2e/global-setup.ts at the start of each run):
+ * a holder publishes itself first and then looks for the other kind, so of two racing holders at least one
+ * sees the other and backs off (a reader withdraws; the writer waits for readers to leave).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { e2eDir } from './product.js';
+
+/** Where the lock lives; test/e2e/global-setup.ts removes it before a run. */
+export const LOCK_DIR = join(e2eDir, 'locks');
+const SHARED_DIR = join(LOCK_DIR, 'shared');
+const EXCLUSIVE = join(LOCK_DIR, 'exclusive');
+
+/** How long a file waits for the lock: longer than the CA rotation holds it on a loaded machine. */
+export const LOCK_WAIT_MS = 20 * 60_000;
+const POLL_MS = 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Takes the lock shared for `holder`; resolves with its release once no exclusive holder is there. */
+export async function holdClusterShared(holder: string): Promise<() => void> {
+  mkdirSync(SHARED_DIR, { recursive: true });
+  const mine = join(SHARED_DIR, `${holder.replace(/[^\w.-]/g, '_')}-${process.pid}`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let told = false;
+  for (;;) {
+    writeFileSync(mine, new Date().toISOString());
+    if (!existsSync(EXCLUSIVE)) return () => rmSync(mine, { force: true });
+    rmSync(mine, { force: true });
+    if (!told) console.log(`${holder}: waiting for the exclusive holder of the cluster (${EXCLUSIVE})`);
+    told = true;
+    if (Date.now() > deadline) throw new Error(`${holder}: the cluster was held exclusively for too long`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Takes the lock exclusively for `holder`; resolves with its release once no file holds it shared. */
+export async function holdClusterExclusive(holder: string): Promise<() => void> {
+  mkdirSync(LOCK_DIR, { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(EXCLUSIVE);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > deadline) throw new Error(`${holder}: another exclusive holder kept the cluster`);
+      await sleep(POLL_MS);
+    }
+  }
+  const release = (): void => rmSync(EXCLUSIVE, { recursive: true, force: true });
+  const readers = (): string[] => (existsSync(SHARED_DIR) ? readdirSync(SHARED_DIR) : []);
+  let last = '';
+  while (readers().length > 0) {
+    const now = readers().join(', ');
+    if (now !== last) console.log(`${holder}: waiting for files sharing the cluster to finish: ${now}`);
+    last = now;
+    if (Date.now() > deadline) {
+      release();
+      throw new Error(`${holder}: files kept sharing the cluster: ${now}`);
+    }
+    await sleep(POLL_MS);
+  }
+  return release;
+}
+
+/**
+ * Declares that this file only works in namespaces of its own but must not run during a change to the
+ * cluster's shared state: holds the lock shared from before its first test to after its last hook.
+ */
+export function sharesCluster(file: string): void {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await holdClusterShared(file);
+  }, LOCK_WAIT_MS + 60_000);
+  afterAll(() => release?.());
+}
