@@ -277,7 +277,8 @@ describe('the lifecycle of the install', () => {
     );
 
     // What is left, on purpose (docs/install.md, "Uninstall"): the CA Secret (running pods keep trusting each
-    // other, and a reinstall issues from the same CA) and the rotator's leader-election Lease (no data; reused).
+    // other, and a reinstall issues from the same CA), its public half in the trust-bundle ConfigMap (the old
+    // root, should the CA Secret be lost) and the rotator's leader-election Lease (no data; reused).
     // The webhook's serving-certificate Secret is owned by the configuration, so the garbage collector removes
     // it; workload Secrets go with their pods.
     await waitFor(
@@ -317,17 +318,29 @@ describe('the lifecycle of the install', () => {
         .trim()
         .split('\n')
         .filter(Boolean),
+      admissionPolicies: kubectl([
+        'get',
+        'validatingadmissionpolicies,validatingadmissionpolicybindings',
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE}`,
+        '-o',
+        'name',
+      ])
+        .trim()
+        .split('\n')
+        .filter(Boolean),
     };
     console.log('left after helm uninstall:', JSON.stringify(left));
     expect(left).toEqual({
       secrets: ['mtls-injector-ca'],
-      configMaps: ['kube-root-ca.crt'],
+      configMaps: ['kube-root-ca.crt', 'mtls-injector-trust-bundle'],
       serviceAccounts: ['default'],
       services: [],
       deployments: [],
       leases: ['lease.coordination.k8s.io/mtls-injector-rotator'],
       webhookConfigurations: [],
       clusterRbac: [],
+      admissionPolicies: [],
     });
     // The running pod keeps its Secret (owned by the pod) and its identity.
     expect(opensslVerify(await secretOf(core, running)).uri).toBe(
