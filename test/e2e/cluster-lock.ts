@@ -3,8 +3,8 @@
  * (test/e2e/vitest.config.ts runs them in several worker processes). Most files work in namespaces of their
  * own and may overlap: they hold the lock shared, for the whole file (`sharesCluster()`). A test that changes
  * what every file depends on (the CA rotation in live-traffic.e2e.test.ts) holds it exclusively
- * (`holdClusterExclusive()`): it starts once no file holds it shared, and a file that would start meanwhile
- * waits until it is done. Suites that change the install itself run in another vitest run, alone
+ * (`exclusively()`): it starts once no other file holds it, and a file that would start meanwhile waits until
+ * it is done. Suites that change the install itself run in another vitest run, alone
  * (test/e2e/disruptive/).
  *
  * The lock is a directory under .e2e/locks (cleared by test/e2e/global-setup.ts at the start of each run):
@@ -74,14 +74,39 @@ export async function holdClusterExclusive(holder: string): Promise<() => void> 
   return release;
 }
 
+/** A file's hold on the cluster lock (`sharesCluster()`). */
+export interface ClusterHold {
+  /**
+   * Runs `change` with the lock held exclusively: gives up this file's shared hold, waits until no other file
+   * holds the lock, and keeps every other file from starting until `change` is done. For a test that changes
+   * the cluster's shared state (a CA rotation).
+   */
+  exclusively<T>(what: string, change: () => Promise<T>): Promise<T>;
+}
+
 /**
- * Declares that this file only works in namespaces of its own but must not run during a change to the
- * cluster's shared state: holds the lock shared from before its first test to after its last hook.
+ * Declares that this file works in namespaces of its own and must not run during a change to the cluster's
+ * shared state: holds the lock shared from before its first test to after its last hook.
  */
-export function sharesCluster(file: string): void {
+export function sharesCluster(file: string): ClusterHold {
   let release: (() => void) | undefined;
   beforeAll(async () => {
     release = await holdClusterShared(file);
   }, LOCK_WAIT_MS + 60_000);
-  afterAll(() => release?.());
+  afterAll(() => {
+    release?.();
+    release = undefined;
+  });
+  return {
+    async exclusively(what, change) {
+      release?.();
+      release = undefined;
+      const done = await holdClusterExclusive(`${file} (${what})`);
+      try {
+        return await change();
+      } finally {
+        done();
+      }
+    },
+  };
 }

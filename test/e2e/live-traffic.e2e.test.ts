@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod, type V1Secret, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { holdClusterExclusive, LOCK_WAIT_MS } from './cluster-lock.js';
+import { LOCK_WAIT_MS, sharesCluster } from './cluster-lock.js';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import {
   caSecretFile,
@@ -253,6 +253,10 @@ function installedPropagationSeconds(): number {
   return Number(/^(\d+)s$/.exec(installed.ca?.propagationDelay ?? '')?.[1]);
 }
 
+// The whole file shares the cluster (its traffic runs from the first test to the last); the CA rotation
+// takes it alone.
+const cluster = sharesCluster('live-traffic.e2e.test.ts');
+
 describe('mTLS between injected workloads, under live traffic', () => {
   it('runs a server and a client Deployment with mTLS and no app change; refuses pods without our identity', async () => {
     for (const [pod, sa] of [
@@ -451,12 +455,7 @@ describe('mTLS between injected workloads, under live traffic', () => {
     'rotates the CA prepare → activate → retire under live traffic: zero failed handshakes',
     async () => {
       // The CA is every file's: the rotation starts once no other file runs, and none starts until it is done.
-      const release = await holdClusterExclusive('live-traffic.e2e.test.ts (CA rotation)');
-      try {
-        await rotateUnderTraffic();
-      } finally {
-        release();
-      }
+      await cluster.exclusively('CA rotation', rotateUnderTraffic);
     },
     LOCK_WAIT_MS + 900_000,
   );
