@@ -7,6 +7,7 @@ import { registerInit } from './init.js';
 import { registerInject } from './inject.js';
 import { registerOnboard } from './onboard.js';
 import { registerRotator } from './rotator.js';
+import { registerUnregister } from './unregister.js';
 import { registerWebhook } from './webhook.js';
 
 /** A subcommand registers itself on the root program; its action sets the exit code through `done`. */
@@ -22,4 +23,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCaRotate,
   registerCheck,
   registerOnboard,
+  registerUnregister,
 ];

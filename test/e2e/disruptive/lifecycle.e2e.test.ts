@@ -243,6 +243,7 @@ describe('the lifecycle of the install', () => {
     const webhooks = await deletions('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations');
     const deployments = await deletions(`/apis/apps/v1/namespaces/${install()}/deployments`);
     const pods = await deletions(`/api/v1/namespaces/${install()}/pods`);
+    const services = await deletions(`/api/v1/namespaces/${install()}/services`);
     const webhookPods = (await productPods(core, 'webhook')).map((p) => p.metadata?.name ?? '');
     const loop = podLoop(ns);
     await new Promise((r) => setTimeout(r, 1000));
@@ -259,13 +260,17 @@ describe('the lifecycle of the install', () => {
     webhooks.stop();
     deployments.stop();
     pods.stop();
+    services.stop();
 
-    // Helm deletes cluster-scoped webhook configurations after the Deployments (its kind order), but the
-    // configuration was gone before the last webhook pod: each keeps serving for webhook.shutdownDelay after
-    // SIGTERM. So no pod creation failed for want of a webhook; once it was gone, pods were simply created
-    // without an identity.
+    // Helm deletes Services, then Deployments, and cluster-scoped webhook configurations last (its kind
+    // order); the chart's pre-delete hook deletes the configuration first, and each webhook pod keeps serving
+    // for webhook.shutdownDelay after SIGTERM. So no pod creation failed for want of a webhook; once the
+    // configuration was gone, pods were simply created without an identity.
     const mwcGone = webhooks.times.get('mtls-injector');
     expect(mwcGone).toBeDefined();
+    // The chart's pre-delete hook deletes the configuration before Helm deletes anything, the webhook's
+    // Service first among them (with the configuration left, the API server would call a Service that is gone).
+    expect(services.times.get('mtls-injector-webhook')).toBeGreaterThan(mwcGone ?? Infinity);
     for (const p of webhookPods) expect(pods.times.get(p), p).toBeGreaterThan(mwcGone ?? Infinity);
     expect(results.filter((r) => r.error !== undefined)).toEqual([]);
     expect(results.some((r) => r.injected === false)).toBe(true);
