@@ -223,6 +223,14 @@ export interface EventRecorder {
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
+/** Writes one Event and resolves once it is stored; throws KubeApiError when it cannot be written. */
+export type EventWriter = (
+  target: EventTarget,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+) => Promise<void>;
+
 /** The caBundle of our own MutatingWebhookConfiguration, and nothing else. */
 export interface WebhookConfigApi {
   /** The caBundle of every webhook entry (base64 PEM), or undefined when the configuration does not exist. */
@@ -248,6 +256,22 @@ export interface WatchHandlers<T> {
   readonly error?: (err: unknown) => void;
   /** Called after the initial list (and every relist) has been delivered. */
   readonly synced?: () => void;
+}
+
+/** A ConfigMap: the delivery facts the rotator publishes, and per-namespace trust bundles. */
+export interface ConfigMapObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/** Gets and writes ConfigMaps; reads answer undefined for 404, writes throw KubeApiError (409 on a stale write). */
+export interface ConfigMapApi {
+  get(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
+  create(configMap: ConfigMapObject): Promise<ConfigMapObject>;
+  /** Replaces with the resourceVersion in `configMap.metadata`. */
+  replace(configMap: ConfigMapObject): Promise<ConfigMapObject>;
 }
 
 /** The four collections the rotator watches, as the product's types. */
