@@ -9,6 +9,7 @@ import {
 } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
 import { isInjected, webhookDecision } from '../model/pods.js';
 import { type Selection, webhookSelection } from '../model/selection.js';
@@ -50,6 +51,8 @@ export interface PodCheckInput {
   readonly secret: SecretLookup;
   /** ca.crt of the CA Secret (the cluster's trust bundle), when it could be read. */
   readonly clusterBundlePem: string | undefined;
+  /** The revocation record's entries; undefined when it could not be read. */
+  readonly revocations: readonly RevocationEntry[] | undefined;
   readonly now: Date;
 }
 
@@ -95,6 +98,7 @@ export function checkPod(input: PodCheckInput): PodReport {
       secret: input.secret,
       expectedSpiffeId,
       clusterBundlePem: input.clusterBundlePem,
+      revocations: input.revocations,
       trustDomain: input.settings.trustDomain,
       now: input.now,
     });

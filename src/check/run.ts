@@ -2,7 +2,8 @@ import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { CA_FILE, MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
 import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
-import type { InspectApi, NamespaceObject } from '../kube/types.js';
+import type { ConfigMapApi, InspectApi, NamespaceObject } from '../kube/types.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
@@ -12,6 +13,7 @@ import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
 import type { SecretLookup } from './pod-secret.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
+import { checkRevocationRecord, readRevocationLookup } from './revocation.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
 export interface CheckReport {
@@ -51,6 +53,8 @@ export interface CheckOptions {
 export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;
+  /** Reads the revocation record in the install namespace. */
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
   readonly now: Date;
 }
 
@@ -104,10 +108,13 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
   const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
   cluster.push(ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result);
   const clusterBundlePem = ca.ok && ca.value !== undefined ? secretFile(ca.value, CA_FILE) : undefined;
+  const record = await readRevocationLookup(deps.configMaps, install);
+  cluster.push(checkRevocationRecord(record, install, deps.now));
+  const revocations = record.kind === 'read' ? record.entries : undefined;
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
-    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem);
+    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem, revocations);
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
   }
@@ -171,6 +178,7 @@ async function namespaceReport(
   options: CheckOptions,
   name: string,
   clusterBundlePem: string | undefined,
+  revocations: readonly RevocationEntry[] | undefined,
 ): Promise<NamespaceReport> {
   const ns = await read('namespace', `namespace ${name}`, () => deps.inspect.getNamespace(name));
   const nsObject: NamespaceObject | undefined = ns.ok ? ns.value : undefined;
@@ -221,6 +229,7 @@ async function namespaceReport(
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
         clusterBundlePem,
+        revocations,
         now: deps.now,
       }),
     )

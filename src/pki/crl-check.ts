@@ -34,8 +34,15 @@ export type RevocationStatus =
       readonly reason: string | undefined;
       readonly revokedAt: Date;
       readonly crl: CrlFacts;
+      /** Every serial that CRL lists (canonical hex). */
+      readonly listed: ReadonlySet<string>;
     }
-  | { readonly kind: 'not_revoked'; readonly serialHex: string; readonly crl: CrlFacts }
+  | {
+      readonly kind: 'not_revoked';
+      readonly serialHex: string;
+      readonly crl: CrlFacts;
+      readonly listed: ReadonlySet<string>;
+    }
   /** No CRL of the leaf's issuer to consult (no ca.crl, or none naming this issuer). */
   | { readonly kind: 'no_crl'; readonly serialHex: string | undefined; readonly why: string };
 
@@ -140,11 +147,19 @@ export function leafRevocation(input: LeafRevocationInput): {
     });
   }
   const entry = crl.revoked.get(serialHex);
+  const listed = new Set(crl.revoked.keys());
   return {
     status:
       entry === undefined
-        ? { kind: 'not_revoked', serialHex, crl: facts }
-        : { kind: 'revoked', serialHex, reason: entry.reason, revokedAt: entry.revokedAt, crl: facts },
+        ? { kind: 'not_revoked', serialHex, crl: facts, listed }
+        : {
+            kind: 'revoked',
+            serialHex,
+            reason: entry.reason,
+            revokedAt: entry.revokedAt,
+            crl: facts,
+            listed,
+          },
     problems,
   };
 }

@@ -58,6 +58,7 @@ describe('leafRevocation', () => {
       reason: 'keyCompromise',
       revokedAt: crl.thisUpdate,
       crl: { crlNumber: '3', thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, entries: 1 },
+      listed: new Set([revoked.serialHex]),
     });
   });
 
