@@ -47,6 +47,10 @@ function expectedRows(): Row[] {
     (admission['runs'] as Json[]).find((r) => r['server'] === 'webhook /mutate' && r['connections'] === 1) ??
     {};
 
+  const crl = results('crl.json');
+  const crl10k =
+    (crl['results'] as Json[]).find((r) => r['algorithm'] === 'ecdsa-p256' && r['revoked'] === 10_000) ?? {};
+
   return [
     {
       what: 'ECDSA P-256 issuance',
@@ -77,6 +81,11 @@ function expectedRows(): Row[] {
       what: 'admission over HTTPS, 1 connection',
       figure: `${pct(oneConnection['throughputRatio'] as number)} of a bare fastify echo's throughput (${Math.round(low * 100)}–${Math.round(high * 100)} % by round), p99 ${(webhookAtOne['p99Ms'] as number).toFixed(1)} ms`,
       command: '`npm run bench:admission`',
+    },
+    {
+      what: 'CRL of 10,000 revoked serials (ECDSA P-256 CA)',
+      figure: `built and signed in ${String(crl10k['buildCpuMs'])} ms CPU, ${int((crl10k['pemBytes'] as number) / 1024)} KB PEM, read back in ${String(crl10k['readCpuMs'])} ms`,
+      command: '`npm run bench:crl`',
     },
   ];
 }
