@@ -46,7 +46,7 @@ export const MUTATE_PATH = '/mutate';
 export const MUTATE_STRICT_PATH = '/mutate/strict';
 /**
  * The revocation record: a ConfigMap in the install namespace listing every revoked certificate that has not
- * expired yet, the source of truth for CRLs (docs/revocation.md; docs/adr/0005-revocation-record.md).
+ * expired yet, the source of truth for CRLs (docs/revocation.md; docs/adr/0006-revocation-record.md).
  */
 export const REVOCATIONS_CONFIGMAP = 'mtls-injector-revocations';
 /** The key of the revocation record's ConfigMap that holds the entries (JSON). */

@@ -20,7 +20,7 @@ export const REVOCATIONS_SCHEMA_VERSION = 1;
 /**
  * The record's JSON must stay well under the 1 MiB a ConfigMap can hold. An entry takes 300–420 bytes
  * (longer names, more bytes), so this is about 2,200–3,000 live revocations: more than a CRL copied into every
- * managed Secret can sensibly carry (`npm run bench:crl`; docs/adr/0005-revocation-record.md). Past it,
+ * managed Secret can sensibly carry (`npm run bench:crl`; docs/adr/0006-revocation-record.md). Past it,
  * `revoke` refuses and points at a CA rotation.
  */
 export const MAX_RECORD_BYTES = 900 * 1024;
