@@ -1,17 +1,12 @@
 import type { Decision } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { workloadIdentity } from '../core/identity.js';
-import {
-  ENV_INIT_WAIT_TIMEOUT,
-  INIT_CONTAINER_NAME,
-  OPT_IN_LABEL,
-  SECRET_ANNOTATION,
-} from '../core/names.js';
+import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, OPT_IN_LABEL } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
-import { isInjected, webhookDecision } from '../model/pods.js';
+import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js';
 import { type Selection, webhookSelection } from '../model/selection.js';
 import { type CertificateFacts, checkPodSecret, type SecretLookup } from './pod-secret.js';
 import { type CheckResult, fail, pass } from './result.js';
@@ -53,6 +48,8 @@ export interface PodCheckInput {
   readonly clusterBundlePem: string | undefined;
   /** The revocation record's entries; undefined when it could not be read. */
   readonly revocations: readonly RevocationEntry[] | undefined;
+  /** Whether a pod with this uid exists in the namespace (default: none but this one). */
+  readonly podExists?: ((uid: string) => boolean) | undefined;
   readonly now: Date;
 }
 
@@ -90,11 +87,12 @@ export function checkPod(input: PodCheckInput): PodReport {
   const expectedSpiffeId = expectedId(input.settings.trustDomain, namespace, serviceAccount);
   const checks: CheckResult[] = [injectionCheck(input, injected, selection, decision, owner)];
   let certificate: CertificateFacts | null = null;
-  const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION] ?? null;
+  const secretName = mountedSecretName(pod) ?? null;
   if (injected) {
     const secretChecks = checkPodSecret({
       pod,
       secretName,
+      podExists: input.podExists ?? ((uid) => uid === pod.metadata.uid),
       secret: input.secret,
       expectedSpiffeId,
       clusterBundlePem: input.clusterBundlePem,

@@ -1,19 +1,21 @@
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import { CA_FILE, MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
-import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
+import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
+import { apiStatus, type PodObject, type SecretApi } from '../kube/types.js';
 import type { ConfigMapApi, InspectApi, NamespaceObject } from '../kube/types.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
 import { secretFile } from '../model/secret-data.js';
-import { checkCa, checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
+import { readTrustBundleConfigMap } from '../model/trust-bundle.js';
+import { checkCa, checkTrustBundle } from './ca.js';
+import { checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
-import type { SecretLookup } from './pod-secret.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
 import { checkRevocationRecord, readRevocationLookup } from './revocation.js';
+import { secretLookups } from './secrets.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
 export interface CheckReport {
@@ -40,6 +42,8 @@ export interface CheckOptions {
   readonly webhookConfigurationName: string;
   readonly webhookTlsSecretName: string;
   readonly caSecretName: string;
+  /** The trust-bundle ConfigMap the rotator publishes (read instead of the CA Secret, which holds the key). */
+  readonly trustBundleConfigMap: string;
   readonly caMinValidDays: number;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
@@ -104,10 +108,8 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     }
   }
 
-  const caWhere = `${install}/${options.caSecretName}`;
-  const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
-  cluster.push(ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result);
-  const clusterBundlePem = ca.ok && ca.value !== undefined ? secretFile(ca.value, CA_FILE) : undefined;
+  const { result: caResult, bundlePem: clusterBundlePem } = await caCheck(deps, options);
+  cluster.push(caResult);
   const record = await readRevocationLookup(deps.configMaps, install);
   cluster.push(checkRevocationRecord(record, install, deps.now));
   const revocations = record.kind === 'read' ? record.entries : undefined;
@@ -128,6 +130,34 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     summary,
     cluster,
     namespace,
+  };
+}
+
+/**
+ * `ca` and the cluster's trust bundle: from the trust-bundle ConfigMap the rotator publishes, which holds no
+ * key. Only when it does not exist (a rotator that predates it, or one that has not run) from the CA Secret.
+ */
+async function caCheck(
+  deps: CheckDeps,
+  options: CheckOptions,
+): Promise<{ result: CheckResult; bundlePem: string | undefined }> {
+  const install = options.installNamespace;
+  const bundleWhere = `${install}/${options.trustBundleConfigMap}`;
+  const cm = await read('ca', `ConfigMap ${bundleWhere}`, () =>
+    deps.inspect.getConfigMap(install, options.trustBundleConfigMap),
+  );
+  if (cm.ok && cm.value !== undefined) {
+    const bundle = readTrustBundleConfigMap(cm.value);
+    return {
+      result: checkTrustBundle(bundle, bundleWhere, deps.now, options.caMinValidDays),
+      bundlePem: bundle.bundlePem === '' ? undefined : bundle.bundlePem,
+    };
+  }
+  const caWhere = `${install}/${options.caSecretName}`;
+  const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
+  return {
+    result: ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result,
+    bundlePem: ca.ok && ca.value !== undefined ? secretFile(ca.value, CA_FILE) : undefined,
   };
 }
 
@@ -186,6 +216,7 @@ async function namespaceReport(
   const mode = namespaceMode(labels) ?? null;
 
   let pods: PodObject[];
+  let everyPod: PodObject[] = [];
   const podChecks: CheckResult[] = [];
   if (options.pod !== undefined) {
     const podName = options.pod;
@@ -206,16 +237,16 @@ async function namespaceReport(
   } else {
     const all = await read('pods', `pods in ${name}`, () => deps.inspect.listPods(name));
     if (!all.ok) podChecks.push(all.result);
-    pods = all.ok ? all.value.filter(isLive) : [];
+    everyPod = all.ok ? all.value : [];
+    pods = everyPod.filter(isLive);
   }
 
+  // The G5 judgement and collisions need every pod of the namespace, not only the one asked about.
+  const context = options.pod === undefined ? everyPod : await deps.inspect.listPods(name).catch(() => pods);
+  const uids = new Set(context.map((p) => p.metadata.uid));
   const checks: CheckResult[] = [];
   if (!ns.ok) checks.push(ns.result);
-  else {
-    // The G5 judgement needs every pod of the namespace, not only the one asked about.
-    const context = options.pod === undefined ? pods : await deps.inspect.listPods(name).catch(() => pods);
-    checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
-  }
+  else checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
@@ -230,67 +261,10 @@ async function namespaceReport(
         secret: lookups[i] ?? { kind: 'unread' },
         clusterBundlePem,
         revocations,
+        podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),
     )
     .sort((a, b) => a.name.localeCompare(b.name));
   return { name, mode, checks, pods: reports };
-}
-
-/**
- * The Secret of every injected pod. For a namespace, one list of the managed Secrets answers most pods; a get
- * per pod is left only for names the list lacks (missing, or there but not ours), so `check -n` on a large
- * namespace costs one list, not one request per pod.
- */
-async function secretLookups(
-  deps: CheckDeps,
-  namespace: string,
-  pods: readonly PodObject[],
-  useList: boolean,
-): Promise<SecretLookup[]> {
-  let listed: Map<string, SecretObject> | undefined;
-  if (useList && pods.some((p) => p.metadata.labels?.[MANAGED_LABEL] === 'true')) {
-    const all = await read('secret', `Secrets in ${namespace}`, () =>
-      deps.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`),
-    );
-    if (all.ok) listed = new Map(all.value.map((s) => [s.metadata.name ?? '', s]));
-  }
-  return mapLimit(pods, 8, (pod) => {
-    const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
-    const secret = secretName === undefined ? undefined : listed?.get(secretName);
-    if (secret !== undefined && pod.metadata.labels?.[MANAGED_LABEL] === 'true') {
-      return Promise.resolve<SecretLookup>({ kind: 'found', secret });
-    }
-    return secretLookup(deps.secrets, namespace, pod);
-  });
-}
-
-async function secretLookup(
-  secrets: Pick<SecretApi, 'get'>,
-  namespace: string,
-  pod: PodObject,
-): Promise<SecretLookup> {
-  const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
-  if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true' || secretName === undefined || secretName === '') {
-    return { kind: 'unread' };
-  }
-  const got = await read<SecretObject | undefined>('secret', `Secret ${namespace}/${secretName}`, () =>
-    secrets.get(namespace, secretName),
-  );
-  if (!got.ok) return { kind: 'error', result: got.result };
-  return got.value === undefined ? { kind: 'missing' } : { kind: 'found', secret: got.value };
-}
-
-/** Maps with at most `limit` calls in flight, keeping order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
 import { createEventRecorder } from '../kube/events.js';
 import { createLeaseApi } from '../kube/leases.js';
 import { createSecretApi } from '../kube/secrets.js';
@@ -20,6 +21,7 @@ import { ExitCode } from './context.js';
 const KEYS = [
   'trustDomain',
   'clusterDomain',
+  'dnsShortNames',
   'installNamespace',
   'keyAlgorithm',
   'leafLifetime',
@@ -29,6 +31,8 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.secretName',
+  'ca.nameConstraints',
+  'ca.trustBundleConfigMap',
   'ca.bringYourOwn',
   'log.level',
   'webhook.serviceName',
@@ -89,7 +93,9 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
         log.warn({ error: String(err) }, 'could not record an Event'),
       ),
       webhookConfig: createWebhookConfigApi(kc),
+      configMaps: createConfigMapApi(kc),
       workloads,
+      pods: workloads,
       watches: createClusterWatches(kc, `${MANAGED_LABEL}=true`),
       identity: opts.identity ?? ctx.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
       log,

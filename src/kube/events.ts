@@ -1,6 +1,6 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { call } from './client.js';
-import type { EventRecorder, EventTarget, EventWriter } from './types.js';
+import type { EventRecorder, EventTarget } from './types.js';
 
 /**
  * Records core/v1 Events (what `kubectl describe` and `kubectl get events` show). Writes are fire-and-forget:
@@ -34,7 +34,10 @@ export function createEventRecorder(
  * Writes one Event and resolves once the API server stored it (throws KubeApiError otherwise): for a CLI
  * command, which must not exit before its Events are written.
  */
-export function createEventWriter(kc: KubeConfig, component: string): EventWriter {
+export function createEventWriter(
+  kc: KubeConfig,
+  component: string,
+): (...event: Parameters<EventRecorder['record']>) => Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   return async (target, type, reason, message) => {
     const body = eventBody(component, target, type, reason, message, new Date());

@@ -11,8 +11,8 @@ import {
   apiStatus,
   type ConfigMapApi,
   type ConfigMapObject,
+  type EventRecorder,
   type EventTarget,
-  type EventWriter,
 } from '../kube/types.js';
 import {
   mergeRevocations,
@@ -27,6 +27,9 @@ import {
   type RevokeTarget,
   type TargetApi,
 } from './targets.js';
+
+/** Writes one Event and resolves once it is stored; throws KubeApiError when it cannot be written. */
+export type EventWriter = (...event: Parameters<EventRecorder['record']>) => Promise<void>;
 
 /** The API the command uses; the real one in src/cli/revoke.ts, in-memory ones in tests. */
 export interface RevokeDeps extends TargetApi {

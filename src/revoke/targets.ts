@@ -6,16 +6,17 @@
  */
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { namespaceProblem, serviceAccountProblem, workloadIdentity } from '../core/identity.js';
-import { CERT_FILE, MANAGED_LABEL, VOLUME_NAME } from '../core/names.js';
+import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
 import { canonicalSerial, serialProblem } from '../core/revocation.js';
 import {
   apiStatus,
   type InspectApi,
-  type PodObject,
   type SecretApi,
   type SecretObject,
 } from '../kube/types.js';
+import { mountedSecretName } from '../model/pods.js';
 import { secretFile } from '../model/secret-data.js';
+import { controllingPod } from '../model/workload-secret.js';
 import { leafSummary, type LeafSummary } from '../pki/x509.js';
 
 /** What the user asked to revoke. */
@@ -112,7 +113,7 @@ async function podCandidates(
   const uid = pod.metadata.uid;
   const mounted = mountedSecretName(pod);
   const owned = (await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`)).filter(
-    (s) => controllingPodUid(s) === uid && (mounted === undefined || s.metadata.name === mounted),
+    (s) => controllingPod(s)?.uid === uid && (mounted === undefined || s.metadata.name === mounted),
   );
   if (owned.length === 0) {
     throw new InjectorError(
@@ -262,32 +263,11 @@ function leafOf(secret: SecretObject): LeafSummary | undefined {
   return pem === undefined ? undefined : leafSummary(pem);
 }
 
-/** The controlling Pod ownerReference (or the first Pod one, for Secrets written before the flag was set). */
-function controllingPodRef(secret: SecretObject) {
-  const pods = (secret.metadata.ownerReferences ?? []).filter((o) => o.kind === 'Pod');
-  return pods.find((o) => o.controller === true) ?? pods[0];
-}
-
-function controllingPodUid(secret: SecretObject): string | undefined {
-  return controllingPodRef(secret)?.uid;
-}
-
 function podOf(secret: SecretObject): Candidate['pod'] {
-  const owner = controllingPodRef(secret);
+  const owner = controllingPod(secret);
   return owner === undefined
     ? null
     : { namespace: secret.metadata.namespace ?? '', name: owner.name, uid: owner.uid };
-}
-
-/** secretName of the pod's one `mtls-certs` Secret volume (spec.volumes cannot change after creation). */
-function mountedSecretName(pod: PodObject): string | undefined {
-  const volumes = pod.spec?.['volumes'];
-  if (!Array.isArray(volumes)) return undefined;
-  const ours = (volumes as { name?: unknown; secret?: { secretName?: unknown } }[]).filter(
-    (v) => v.name === VOLUME_NAME,
-  );
-  const name = ours.length === 1 ? ours[0]?.secret?.secretName : undefined;
-  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 function checkNamespace(namespace: string): void {

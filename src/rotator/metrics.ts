@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LOW_LIFE_FRACTION } from '../model/lifetime.js';
 
 /** The rotator's Prometheus metrics, on a Registry passed in (no global registry). */
@@ -6,14 +6,19 @@ export interface RotatorMetrics {
   readonly issued: Counter<'kind'>;
   readonly failures: Counter<'reason'>;
   readonly foreignSecrets: Counter;
+  readonly secretCollisions: Counter;
   readonly queueDepth: Gauge;
   readonly managedSecrets: Gauge;
   readonly soonestExpiry: Gauge;
   readonly lowLifeCertificates: Gauge;
   readonly caExpiry: Gauge;
+  readonly caLost: Gauge;
   readonly leader: Gauge;
   readonly driftPods: Gauge;
   readonly lostOptInPods: Gauge;
+  readonly revokedCertificates: Gauge;
+  readonly crlAge: Gauge;
+  readonly revokeToReissue: Histogram;
 }
 
 /** Registers the rotator metrics. `snapshot` is read at scrape time for the gauges derived from state. */
@@ -25,9 +30,14 @@ export function createRotatorMetrics(
     soonestExpiry: number;
     lowLife: number;
     caExpiry: number;
+    caLost: boolean;
     leader: boolean;
     driftPods: number;
     lostOptInPods: number;
+    /** Live entries of the revocation record (as the leader last read it). */
+    revoked: number;
+    /** Seconds since the thisUpdate of the oldest CRL published (0 while none is). */
+    crlAge: number;
   },
 ): RotatorMetrics {
   const registers = [registry];
@@ -51,6 +61,11 @@ export function createRotatorMetrics(
     foreignSecrets: new Counter({
       name: 'mtls_injector_foreign_secrets_total',
       help: 'Times a pod named a Secret that mtls-injector does not own (never overwritten).',
+      registers,
+    }),
+    secretCollisions: new Counter({
+      name: 'mtls_injector_secret_collisions_total',
+      help: 'Times a pod mounted a Secret owned by another pod that still exists (the Secret stays with its owner).',
       registers,
     }),
     queueDepth: new Gauge({
@@ -83,6 +98,12 @@ export function createRotatorMetrics(
       registers,
       collect: read((s) => s.caExpiry),
     }),
+    caLost: new Gauge({
+      name: 'mtls_injector_ca_lost',
+      help: 'The CA Secret is missing while workload Secrets issued from it exist (a new CA is not generated; restore it or rotate).',
+      registers,
+      collect: read((s) => (s.caLost ? 1 : 0)),
+    }),
     driftPods: new Gauge({
       name: 'mtls_injector_drift_pods',
       help: 'Live pods in opted-in namespaces without an mTLS identity (see Warning Events NotInjected).',
@@ -94,6 +115,24 @@ export function createRotatorMetrics(
       help: 'Injected pods still running in namespaces that lost the opt-in label.',
       registers,
       collect: read((s) => s.lostOptInPods),
+    }),
+    revokedCertificates: new Gauge({
+      name: 'mtls_injector_revoked_certificates',
+      help: 'Revoked certificates still within their validity (live entries of the revocation record; leader only).',
+      registers,
+      collect: read((s) => s.revoked),
+    }),
+    crlAge: new Gauge({
+      name: 'mtls_injector_crl_age_seconds',
+      help: 'Seconds since the thisUpdate of the oldest CRL in the published ca.crl (0 while none is published; leader only).',
+      registers,
+      collect: read((s) => s.crlAge),
+    }),
+    revokeToReissue: new Histogram({
+      name: 'mtls_injector_revoke_to_reissue_seconds',
+      help: 'From a revocation being recorded (revokedAt) to the affected Secret holding a new certificate.',
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
     }),
     leader: new Gauge({
       name: 'mtls_injector_rotator_leader',

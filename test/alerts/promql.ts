@@ -23,8 +23,11 @@ export async function exportedSeries(): Promise<Set<string>> {
     soonestExpiry: 0,
     lowLife: 0,
     caExpiry: 0,
+    caLost: false,
     leader: false,
     driftPods: 0,
+    revoked: 0,
+    crlAge: 0,
     lostOptInPods: 0,
   }));
   const names = new Set<string>();

@@ -23,30 +23,30 @@ function grants(rules: readonly IPolicyRule[]): string[] {
 }
 
 const READ = ['get', 'list', 'watch'];
+/** Every verb a use in src/rotator (and src/onboard with rotator.onboardingAuto): nothing more. */
 const baseClusterGrants = [
-  ...['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'].map((v) => `core/secrets ${v}`),
-  ...['pods', 'services', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
+  ...['create', 'get', 'list', 'watch', 'update'].map((v) => `core/secrets ${v}`),
+  ...['pods', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
+  'core/services list',
+  'core/services watch',
   'core/events create',
-  'core/events patch',
-  'events.k8s.io/events create',
-  'events.k8s.io/events patch',
-  ...['get', 'list', 'watch', 'patch', 'update'].map(
+  ...['get', 'update'].map(
     (v) => `admissionregistration.k8s.io/mutatingwebhookconfigurations[mtls-injector] ${v}`,
   ),
-  ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].flatMap((r) =>
-    READ.map((v) => `apps/${r} ${v}`),
-  ),
+  'apps/replicasets list',
 ];
 
 describeWithHelm('chart RBAC', () => {
-  it('grants the rotator exactly what it needs cluster-wide (no apps patch without rotator.onboardingAuto)', () => {
+  it('grants the rotator exactly what it uses cluster-wide: no patch or delete of Secrets, no workloads', () => {
     const role = find<IClusterRole>(render(), 'ClusterRole', ROTATOR);
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants].sort());
   });
 
-  it('adds patch on Deployments, StatefulSets and DaemonSets only with rotator.onboardingAuto', () => {
+  it('adds get, list and patch on Deployments, StatefulSets and DaemonSets only with rotator.onboardingAuto', () => {
     const role = find<IClusterRole>(render(['--set', 'rotator.onboardingAuto=true']), 'ClusterRole', ROTATOR);
-    const extra = ['deployments', 'statefulsets', 'daemonsets'].map((r) => `apps/${r} patch`);
+    const extra = ['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
+      ['get', 'list', 'patch'].map((v) => `apps/${r} ${v}`),
+    );
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants, ...extra].sort());
   });
 
@@ -60,7 +60,7 @@ describeWithHelm('chart RBAC', () => {
     expect(rule?.resourceNames).toEqual(['custom-name']);
   });
 
-  it('keeps leases in a namespaced Role: create, and get/update on the lease by name', () => {
+  it('keeps leases, the trust-bundle and CRL ConfigMaps and the revocation record in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -68,6 +68,9 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases create',
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
+      'core/configmaps create',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] get',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });

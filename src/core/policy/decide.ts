@@ -9,8 +9,8 @@ import { injectPod } from '../mutate/inject.js';
 import { isOurMount } from '../mutate/mounts.js';
 import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
+import { stripOwnKeys } from '../mutate/strip.js';
 import {
-  INIT_CONTAINER_NAME,
   INJECT_ANNOTATION,
   MIRROR_POD_ANNOTATION,
   OPT_IN_LABEL,
@@ -18,7 +18,7 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import { checkPodShape, type RawPod } from '../pod.js';
+import { checkPodShape, hasInjectedStructure, mountedSecretOf, type RawPod } from '../pod.js';
 import type { DenyReason, InjectReason, SkipReason, UndecidableReason } from '../reasons.js';
 import {
   isDns1123Subdomain,
@@ -45,8 +45,8 @@ export interface DecideInput {
   readonly excludedNamespaces: readonly string[];
   readonly settings: InjectionSettings;
   /**
-   * Five characters of Kubernetes' name alphabet for a pod that has only `generateName` (the caller draws it
-   * at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
+   * SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet for a pod that has only `generateName`
+   * (the caller draws it at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
    */
   readonly secretSuffix: string;
 }
@@ -71,6 +71,11 @@ export type Decision =
       readonly message: string;
       readonly warnings: readonly string[];
       /**
+       * Removes the `mtls-injector.io/*` labels and annotations the pod's author set (stripOwnKeys); empty when
+       * there are none. A pod that is not injected never keeps keys claiming it was.
+       */
+      readonly patch: readonly PatchOperation[];
+      /**
        * True when the pod would have been denied but `/mutate` fails open (`webhook.failOpen`): allowed
        * without an identity, and logged as a warning.
        */
@@ -86,7 +91,14 @@ export type Decision =
 const q = JSON.stringify;
 
 function skip(reason: SkipReason, message: string, warn = false, failedOpen = false): Decision {
-  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [], failedOpen };
+  return {
+    kind: 'skip',
+    reason,
+    message,
+    warnings: warn ? [`mtls-injector: ${message}`] : [],
+    patch: [],
+    failedOpen,
+  };
 }
 
 function deny(reason: DenyReason, message: string): Decision {
@@ -107,9 +119,18 @@ function undecidable(input: DecideInput, reason: UndecidableReason, message: str
 /**
  * Decides whether and how to inject a pod. Pure and total: every input gives a Decision (no throw), the same
  * input gives the same Decision, and the input is never mutated. An `inject` decision carries the patch; a pod
- * whose patch would be empty is `skip: already_injected`.
+ * whose patch would be empty is `skip: already_injected`. A pod skipped on CREATE (other than an injected one)
+ * loses the `mtls-injector.io/*` keys its author set: the skip carries the patch that removes them.
  */
 export function decide(input: DecideInput): Decision {
+  const decision = judge(input);
+  if (decision.kind !== 'skip' || input.operation !== 'CREATE' || decision.reason === 'already_injected')
+    return decision;
+  const patch = stripOwnKeys(input.pod);
+  return patch.length === 0 ? decision : { ...decision, patch };
+}
+
+function judge(input: DecideInput): Decision {
   const { namespace, mode, settings } = input;
   if (input.operation !== 'CREATE') {
     return skip('operation_not_create', `${input.operation} is never mutated; only pods being created are`);
@@ -162,6 +183,12 @@ export function decide(input: DecideInput): Decision {
 
   const windows = spec.os?.name === 'windows';
   if (windows && settings.windowsInitImage === '') {
+    if (mode === 'strict') {
+      return deny(
+        'windows_image_required',
+        `namespace ${q(namespace)} requires mTLS injection (${OPT_IN_LABEL}=strict) and Windows pods cannot be injected: no init.windowsImage is configured; configure init.windowsImage or run the pod in another namespace`,
+      );
+    }
     return skip('windows_unsupported', 'Windows pod not injected: no init.windowsImage is configured', true);
   }
 
@@ -201,8 +228,11 @@ export function decide(input: DecideInput): Decision {
     return undecidable(input, 'malformed_pod', 'the pod has neither metadata.name nor metadata.generateName');
   }
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  // The name a first pass recorded is kept on reinvocation only when the pod mounts that very Secret, so an
+  // annotation alone never picks a Secret (a pod's author can write both, which is why the rotator, not this
+  // check, keeps Secrets of live pods apart).
   const secretName =
-    status !== undefined && isSecretNameOfPod(status.secret, meta)
+    status !== undefined && isSecretNameOfPod(status.secret, meta) && mountedSecretOf(spec) === status.secret
       ? status.secret
       : name !== ''
         ? secretNameForPodName(name)
@@ -235,7 +265,7 @@ export function decide(input: DecideInput): Decision {
   }
 
   const warnings: string[] = [];
-  if (annotations[STATUS_ANNOTATION] !== undefined && !hasStructure(pod)) {
+  if (annotations[STATUS_ANNOTATION] !== undefined && !hasInjectedStructure(pod)) {
     warnings.push(
       `mtls-injector: pod carried ${STATUS_ANNOTATION} without the injected volume or init container; injected again`,
     );
@@ -261,11 +291,4 @@ export function decide(input: DecideInput): Decision {
     patch,
     pod: mutated,
   };
-}
-
-function hasStructure(pod: RawPod): boolean {
-  return (
-    (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
-    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
-  );
 }
