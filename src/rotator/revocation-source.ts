@@ -69,7 +69,16 @@ export function createRevocationSource(deps: {
       });
       if (cm === null) return;
       const version = cm?.metadata.resourceVersion ?? '';
-      if (entries !== undefined && version === seen) return;
+      if (entries !== undefined && version === seen) {
+        // Unchanged; entries whose certificate has expired since are dropped (and pruned from the record).
+        const now = new Date(deps.clock());
+        const live = entries.filter((e) => !isExpiredEntry(e, now));
+        if (live.length === entries.length) return;
+        entries = live;
+        deps.changed(live);
+        if (cm !== undefined) await prune(live, version);
+        return;
+      }
       let all: readonly RevocationEntry[];
       try {
         all = readRevocationRecord(cm).entries;

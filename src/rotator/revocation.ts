@@ -17,6 +17,8 @@ export interface RotatorRevocation {
   readonly hooks: Omit<RevocationHooks, 'reissued'>;
   /** Reads the record and publishes the CRLs every REVOCATION_POLL_MS (started once the watches listed). */
   readonly loop: Loop;
+  /** One pass of the loop: read the record, then sign and publish what changed. */
+  pass(): Promise<void>;
   /** Live entries of the record as the leader last read it (0 on a follower). */
   revoked(): number;
   /** Seconds since the oldest thisUpdate of the published ca.crl (0 while none, or on a follower). */
@@ -60,10 +62,11 @@ export function createRotatorRevocation(deps: {
     entries: () => source.entries(),
     changed: () => deps.crlChanged(),
   });
-  const loop = createLoop(deps.timers, REVOCATION_POLL_MS, async () => {
+  const pass = async (): Promise<void> => {
     await source.poll();
     await publisher.run();
-  });
+  };
+  const loop = createLoop(deps.timers, REVOCATION_POLL_MS, pass);
   return {
     hooks: {
       find: (serial, issuer) => source.find(serial, issuer),
@@ -71,6 +74,7 @@ export function createRotatorRevocation(deps: {
       crlValidityMs: crlValiditySeconds(deps.config.leafLifetime) * 1000,
     },
     loop,
+    pass,
     revoked: () => (deps.leadership.isLeader() ? (source.entries()?.length ?? 0) : 0),
     crlAgeSeconds: () => {
       const published = deps.leadership.isLeader() ? publisher.current() : undefined;
