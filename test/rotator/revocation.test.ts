@@ -217,6 +217,45 @@ describe('the leader acts on revocations', () => {
   });
 });
 
+describe('what the leader does when the record or the API fails (faults F13)', () => {
+  it('acts on the last good record when it stops parsing, and never overwrites it', async () => {
+    const w = world();
+    const { h } = w;
+    h.addPod(managedPod('a'));
+    await h.settle();
+    const entry = revoke(w, secretOf(h, 'a'), 'shop/a');
+    await w.step();
+    const key = `${NS}/${REVOCATIONS_CONFIGMAP}`;
+    const broken = w.configMaps.objects.get(key);
+    if (broken === undefined) throw new Error('no record');
+    await w.configMaps.replace({ ...broken, data: { 'revocations.json': '{ not json' } });
+    const writes = () => w.configMaps.calls.filter((c) => c.op !== 'get').length;
+    const before = writes();
+    h.clock.now += 10_000;
+    await w.step();
+    expect(writes()).toBe(before);
+    expect(w.configMaps.objects.get(key)?.data?.['revocations.json']).toBe('{ not json');
+    expect(parseCrls(crlConfigMap(w))[0]?.revoked.has(entry.serial)).toBe(true);
+    expect(w.revocation.revoked()).toBe(1);
+  });
+
+  it('retries a CRL write that failed on the next pass, from what the API holds', async () => {
+    const w = world();
+    const { h } = w;
+    h.addPod(managedPod('a'));
+    await h.settle();
+    const create = w.configMaps.create.bind(w.configMaps);
+    w.configMaps.create = () => Promise.reject(new Error('connection reset'));
+    await w.step();
+    expect(crlConfigMap(w)).toBe('');
+    expect(secretFile(secretOf(h, 'a'), CRL_FILE)).toBeUndefined();
+    w.configMaps.create = create;
+    await w.step();
+    expect(parseCrls(crlConfigMap(w))).toHaveLength(1);
+    expect(secretFile(secretOf(h, 'a'), CRL_FILE)).toBe(crlConfigMap(w));
+  });
+});
+
 describe('one CRL per issuing CA during a CA rotation', () => {
   it('signs for the prepared CA, keeps the previous CA key until retire, and each CRL lists only its own', async () => {
     const w = world();
