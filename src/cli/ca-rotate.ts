@@ -1,17 +1,18 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { SecretApi, SecretObject } from '../kube/types.js';
+import type { SecretApi } from '../kube/types.js';
 import { generateRootCa } from '../pki/ca.js';
 import { permittedNamesOf } from '../rotator/ca-manager.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
-import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../model/ca-secret.js';
-import { secretFile } from '../model/secret-data.js';
+import { rotationStatus } from '../model/ca-rotation-status.js';
+import { readCaSecret } from '../model/ca-secret.js';
+import { renderRotationStatus } from './ca-rotate-status.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 import type { CliContext } from './context.js';
 import { ExitCode } from './context.js';
 
@@ -22,6 +23,7 @@ const KEYS = [
   'webhook.extraDnsNames',
   'ca.nameConstraints',
   'ca.secretName',
+  'ca.bringYourOwn',
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
@@ -46,19 +48,25 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
     activate:
       'issue from the new CA (refused until every managed Secret trusts it and ca.propagationDelay has passed)',
     retire: 'remove the previous root from the trust bundle (refused while any leaf still chains to it)',
-    status: 'show the rotation phase and how far the rotator has carried it',
+    status:
+      'show the rotation phase, how far the rotator has carried it, and for each step whether it may run now and how long is left',
   };
   for (const step of Object.keys(steps) as Step[]) {
     const command: Command = rotate
       .command(step)
       .description(steps[step])
       .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)');
-    addConfigOptions(command, KEYS);
+    if (step === 'status') {
+      command.addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      );
+    }
+    addConfigOptions(command, KEYS, { installed: true });
     command.action(async () => {
-      const config = configFromOptions(command, KEYS, ctx);
-      const opts = command.opts<{ kubeconfig?: string }>();
-      const secrets = createSecretApi(loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']));
-      done(await runStep(step, config, secrets, ctx, new Date()));
+      const { config, kc } = await configFromInstallation(command, KEYS, ctx);
+      const secrets = createSecretApi(kc);
+      const { output } = command.opts<{ output?: 'text' | 'json' }>();
+      done(await runStep(step, config, secrets, ctx, new Date(), output));
     });
   }
 };
@@ -70,6 +78,7 @@ export async function runStep(
   secrets: SecretApi,
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
+  output: 'text' | 'json' = 'text',
 ): Promise<number> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
@@ -86,11 +95,24 @@ export async function runStep(
   );
 
   if (step === 'status') {
-    ctx.stdout.write(describeStatus(caSecret, managed));
+    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay);
+    ctx.stdout.write(
+      output === 'json'
+        ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
+        : renderRotationStatus(status, config.ca.propagationDelay),
+    );
     return ExitCode.Ok;
   }
   let plan: RotationPlan;
-  if (step === 'prepare') {
+  if (step === 'prepare' && config.ca.bringYourOwn) {
+    // prepare makes a self-signed root, and activate would then replace the intermediate of your PKI with it.
+    plan = {
+      ok: false,
+      message:
+        'ca.bringYourOwn is set: mtls-injector does not generate your CA; rotate your intermediate as ' +
+        'docs/runbooks/ca-rotation.md says (edit the CA Secret, follow with ca rotate status)',
+    };
+  } else if (step === 'prepare') {
     const next = generateRootCa({
       keyAlgorithm: config.ca.keyAlgorithm,
       trustDomain: config.trustDomain,
@@ -111,17 +133,4 @@ export async function runStep(
   await secrets.replace(plan.secret);
   ctx.stdout.write(`ca rotate ${step}: done: ${plan.summary}\nnext: mtls-injector ca rotate status\n`);
   return ExitCode.Ok;
-}
-
-function describeStatus(caSecret: SecretObject, managed: readonly SecretObject[]): string {
-  const next = secretFile(caSecret, NEXT_CERT_FILE);
-  const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
-  if (next !== undefined) {
-    const trusting = managed.filter((s) => secretTrusts(s, next)).length;
-    return `phase: prepared (new root in the bundle, issuing from the current CA)\n  managed Secrets trusting the new root: ${trusting}/${managed.length}\nnext: mtls-injector ca rotate activate\n`;
-  }
-  if (previous !== undefined) {
-    return `phase: activated (issuing from the new CA; previous root still trusted)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate retire (once every leaf was reissued)\n`;
-  }
-  return `phase: steady (no rotation in progress)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate prepare\n`;
 }

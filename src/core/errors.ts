@@ -31,6 +31,7 @@ export const ErrorCode = {
   RevokeUnknownSerial: 'MTLS_ERR_REVOKE_UNKNOWN_SERIAL',
   RevokeRecordInvalid: 'MTLS_ERR_REVOKE_RECORD_INVALID',
   RevokeRecordFull: 'MTLS_ERR_REVOKE_RECORD_FULL',
+  InstallAmbiguous: 'MTLS_ERR_INSTALL_AMBIGUOUS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
