@@ -8,12 +8,7 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import { namespaceProblem, serviceAccountProblem, workloadIdentity } from '../core/identity.js';
 import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
 import { canonicalSerial, serialProblem } from '../core/revocation.js';
-import {
-  apiStatus,
-  type InspectApi,
-  type SecretApi,
-  type SecretObject,
-} from '../kube/types.js';
+import { apiStatus, type InspectApi, type SecretApi, type SecretObject } from '../kube/types.js';
 import { mountedSecretName } from '../model/pods.js';
 import { secretFile } from '../model/secret-data.js';
 import { controllingPod } from '../model/workload-secret.js';
