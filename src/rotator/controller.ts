@@ -29,9 +29,7 @@ import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
-export interface ControllerStats extends CacheFigures {
-  readonly queueDepth: number;
-}
+export type ControllerStats = CacheFigures & { readonly queueDepth: number };
 
 /** Work items in flight at once during a drain. */
 const WORKERS = 8;
