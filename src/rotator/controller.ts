@@ -29,9 +29,7 @@ import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
-export interface ControllerStats extends CacheFigures {
-  readonly queueDepth: number;
-}
+export type ControllerStats = CacheFigures & { readonly queueDepth: number };
 
 /** Work items in flight at once during a drain. */
 const WORKERS = 8;
@@ -85,6 +83,7 @@ export class RotatorController {
       writer,
       reporter: this.reporter,
       clock: deps.clock,
+      revocation: deps.revocation,
     });
     this.syncOrphan = createOrphanSync({
       cache: this.cache,
@@ -188,8 +187,9 @@ export class RotatorController {
     this.requeueSelected(namespace, [this.cache.removeService(namespace, name)]);
   }
 
-  /** The trust bundle or the active CA changed: every Secret gets checked again (ca.crt refresh, reissue). */
-  trustChanged(): void {
+  /** Trust changed (CA, ca.crt, ca.crl, revocations): every Secret judged again, pods `first` (ns/name) first. */
+  trustChanged(first: readonly string[] = []): void {
+    for (const [ns = '', name = ''] of first.map((p) => p.split('/'))) this.queue.add(podItem(ns, name));
     this.cache.forgetContents();
     this.resyncAll();
   }
