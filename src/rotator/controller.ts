@@ -7,6 +7,7 @@ import {
   type ServiceObject,
 } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
+import { projectSecret } from '../model/projection.js';
 import {
   type CacheFigures,
   orphanSecretKey,
@@ -146,7 +147,10 @@ export class RotatorController {
     for (const item of this.cache.podsSelected(namespace, () => true)) this.queue.add(item);
   }
 
-  /** A managed Secret was added or changed: remember its validity and schedule its renewal. */
+  /**
+   * A managed Secret was added or changed: remember it (its projection: src/model/projection.ts), its
+   * validity, and schedule its renewal.
+   */
   upsertSecret(secret: SecretObject, ownWrite = false): void {
     const { namespace, name } = secret.metadata;
     if (namespace === undefined || name === undefined) return;
@@ -155,7 +159,7 @@ export class RotatorController {
     if (known !== undefined && known.object.metadata.resourceVersion === secret.metadata.resourceVersion)
       return;
     const facts = validityOf(secret, this.deps.certs);
-    this.cache.setSecret(key, { object: secret, content: undefined, facts });
+    this.cache.setSecret(key, { object: projectSecret(secret), content: undefined, facts });
     this.renewals.set(key, facts);
     const owner = this.cache.ownerOf(key);
     if (owner !== undefined && !ownWrite) this.queue.add(owner);
