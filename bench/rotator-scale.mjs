@@ -471,6 +471,8 @@ async function main() {
   const peakAfterStartup = process.resourceUsage().maxRSS * 1024;
   const loadStartup = load();
 
+  if (process.env.HEAP_SNAPSHOT !== undefined)
+    (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
   if (process.env.STOP_AFTER === 'startup') {
     console.log(
       JSON.stringify({

@@ -61,7 +61,8 @@ export interface SecretInfo {
   readonly object: SecretObject;
   /** The judged contents, filled on first use and dropped when the trust bundle changes. */
   content: SecretContent | undefined;
-  readonly facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'> | undefined;
+  /** What its tls.crt says, read once per resourceVersion; undefined when there is none or it does not parse. */
+  readonly facts: CertificateFacts | undefined;
 }
 
 /** Whether a pod is known to the cache: one that runs, one that has finished, or neither. */
@@ -272,14 +273,30 @@ export function podInfo(pod: PodObject): PodInfo | undefined {
   return podFacts(pod);
 }
 
-/** The validity of the certificate in a Secret's tls.crt, or undefined when there is none or it does not parse. */
+/**
+ * What the certificate in a Secret's tls.crt says (validity, identity, issuer), or undefined when there is
+ * none or it does not parse. Read once per resourceVersion; the judging of the Secret reuses it. The issuer
+ * key id is the same string for every Secret of one CA, so one instance of it is kept.
+ */
 export function validityOf(
   secret: SecretObject,
   certs: Pick<CertOps, 'inspect'>,
-): Pick<CertificateFacts, 'notBefore' | 'notAfter'> | undefined {
+): CertificateFacts | undefined {
   const certPem = secretFile(secret, CERT_FILE);
   const inspected = certPem === undefined ? undefined : certs.inspect(certPem);
-  return inspected !== undefined && 'notAfter' in inspected ? inspected : undefined;
+  if (inspected === undefined || !('notAfter' in inspected)) return undefined;
+  return { ...inspected, issuerKeyId: internKeyId(inspected.issuerKeyId) };
+}
+
+const keyIds = new Map<string, string>();
+
+/** One instance of each issuer key id (there are one or two CAs at a time; a few are kept). */
+function internKeyId(id: string): string {
+  const kept = keyIds.get(id);
+  if (kept !== undefined) return kept;
+  if (keyIds.size >= 8) keyIds.delete(keyIds.keys().next().value as string);
+  keyIds.set(id, id);
+  return id;
 }
 
 /** Whether a non-empty `selector` matches `labels` (an empty selector selects nothing here). */

@@ -93,7 +93,8 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
         problems: [{ code: 'missing_file', message: 'tls.crt or tls.key missing' }],
       };
     } else {
-      const facts = certs.inspect(certPem);
+      // read when the Secret arrived (same resourceVersion): not parsed twice
+      const facts = current && info.facts !== undefined ? info.facts : certs.inspect(certPem);
       const problems = certs.check({
         certPem,
         keyPem,
