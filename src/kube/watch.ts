@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { call, type ClientOptions, deadline } from './client.js';
 import { namespaceFromModel, podFromModel, secretFromModel, serviceFromModel } from './convert.js';
-import { projectPod, projectSecret } from '../model/projection.js';
+import { projectPod, projectSecret } from './projection.js';
 import { createListWatch, listInPages, type ListWatchTransport, type WatchEvent } from './list-watch.js';
 import type { ClusterWatches, PodObject, SecretObject, WatchSource } from './types.js';
 
@@ -85,12 +85,12 @@ function source<M extends KubernetesObject, T extends { metadata?: { namespace?:
   return createListWatch(transport(kc, path, list, convert, labelSelector), (object: T) => object);
 }
 
-/** A pod of the rotator's pod watch as it is kept: its projection (src/model/projection.ts). */
+/** A pod of the rotator's pod watch as it is kept: its projection (src/kube/projection.ts). */
 export function watchedPod(pod: V1Pod): PodObject {
   return projectPod(podFromModel(pod));
 }
 
-/** A Secret of the rotator's Secret watch as it is kept: its projection (src/model/projection.ts). */
+/** A Secret of the rotator's Secret watch as it is kept: its projection (src/kube/projection.ts). */
 export function watchedSecret(secret: V1Secret): SecretObject {
   return projectSecret(secretFromModel(secret));
 }
@@ -99,7 +99,7 @@ export function watchedSecret(secret: V1Secret): SecretObject {
  * The rotator's watches over the real API server (`createListWatch`: synced only after a good list,
  * backoff with jitter). `managedSelector` keeps the pod and Secret watches to our objects (labelled
  * mtls-injector.io/managed=true), not the whole cluster. Pods and Secrets are kept as the projections of
- * src/model/projection.ts (the fields the rotator reads), not as the API server sent them.
+ * src/kube/projection.ts (the fields the rotator reads), not as the API server sent them.
  */
 export function createClusterWatches(kc: KubeConfig, managedSelector: string): ClusterWatches {
   const core = kc.makeApiClient(CoreV1Api);

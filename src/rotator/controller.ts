@@ -7,7 +7,7 @@ import {
   type ServiceObject,
 } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
-import { projectSecret } from '../model/projection.js';
+import { projectSecret } from '../kube/projection.js';
 import {
   type CacheFigures,
   orphanSecretKey,
@@ -148,7 +148,7 @@ export class RotatorController {
   }
 
   /**
-   * A managed Secret was added or changed: remember it (its projection: src/model/projection.ts), its
+   * A managed Secret was added or changed: remember it (its projection: src/kube/projection.ts), its
    * validity, and schedule its renewal.
    */
   upsertSecret(secret: SecretObject, ownWrite = false): void {

@@ -183,15 +183,15 @@ describe('listInPages', () => {
     const log: string[] = [];
     const all = Array.from({ length: 7 }, (_, i) => `o${i}`);
     const listed = await listInPages(
-      async (limit, token) => {
+      (limit, token) => {
         log.push(`fetch ${limit} ${token ?? '-'}`);
         const from = token === undefined ? 0 : Number(token);
         const next = from + limit;
-        return {
+        return Promise.resolve({
           items: all.slice(from, next),
           resourceVersion: '99',
           continueToken: next < all.length ? String(next) : '',
-        };
+        });
       },
       (o: string) => {
         log.push(`project ${o}`);
@@ -217,10 +217,10 @@ describe('listInPages', () => {
   it('fails the whole list when a page fails (an expired continue token): nothing half-listed is answered', async () => {
     let calls = 0;
     const failing = listInPages(
-      async () => {
+      () => {
         calls += 1;
-        if (calls === 2) throw new Error('410 Gone: continue token expired');
-        return { items: ['a'], resourceVersion: '1', continueToken: 'next' };
+        if (calls === 2) return Promise.reject(new Error('410 Gone: continue token expired'));
+        return Promise.resolve({ items: ['a'], resourceVersion: '1', continueToken: 'next' });
       },
       (o: string) => o,
     );

@@ -1,5 +1,5 @@
 import { CA_FILE, VOLUME_NAME } from '../core/names.js';
-import type { ObjectMeta, PodObject, SecretObject } from '../kube/types.js';
+import type { ObjectMeta, PodObject, SecretObject } from './types.js';
 
 /*
  * What the rotator keeps of the pods and Secrets it watches. The API server sends whole objects (a pod's

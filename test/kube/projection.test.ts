@@ -1,11 +1,11 @@
 /**
- * What the rotator keeps of watched pods and Secrets (src/model/projection.ts): every field it reads, and
+ * What the rotator keeps of watched pods and Secrets (src/kube/projection.ts): every field it reads, and
  * none of the rest.
  */
 import { describe, expect, it } from 'vitest';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
 import { mountedSecretName, isLive } from '../../src/model/pods.js';
-import { projectPod, projectSecret } from '../../src/model/projection.js';
+import { projectPod, projectSecret } from '../../src/kube/projection.js';
 
 const managedFields = [{ manager: 'kubelet', operation: 'Update', fieldsV1: { 'f:status': {} } }];
 
