@@ -16,9 +16,9 @@ import {
   type PodInfo,
   RotatorCache,
   selects,
-  validityOf,
   WEBHOOK_ITEM,
 } from './cache.js';
+import { validityOf } from './certificate-facts.js';
 import type { ControllerDeps } from './controller-deps.js';
 import { Reporter } from './reporter.js';
 import { RenewalSchedule } from './schedule.js';
@@ -147,10 +147,7 @@ export class RotatorController {
     for (const item of this.cache.podsSelected(namespace, () => true)) this.queue.add(item);
   }
 
-  /**
-   * A managed Secret was added or changed: remember it (its projection: src/kube/projection.ts), its
-   * validity, and schedule its renewal.
-   */
+  /** A managed Secret was added or changed: remember its projection and facts, schedule its renewal. */
   upsertSecret(secret: SecretObject, ownWrite = false): void {
     const { namespace, name } = secret.metadata;
     if (namespace === undefined || name === undefined) return;
