@@ -61,6 +61,10 @@ function expectedRows(): Row[] {
     return `${pct(ratio['median'] as number)} of the floor's req/s (${pct(ratio['min'] as number)}–${pct(ratio['max'] as number)} by round)${p99}${spread}; ${int(median(ours['cpuMicrosPerReview']))} vs ${int(median(floor['cpuMicrosPerReview']))} µs CPU per review`;
   };
 
+  const crl = results('crl.json');
+  const crl10k =
+    (crl['results'] as Json[]).find((r) => r['algorithm'] === 'ecdsa-p256' && r['revoked'] === 10_000) ?? {};
+
   return [
     {
       what: 'ECDSA P-256 issuance',
@@ -78,8 +82,8 @@ function expectedRows(): Row[] {
       command: '`npm run test:e2e` (`bench/results/e2e-latency.json`)',
     },
     {
-      what: `${int(scale['secrets'] as number)} managed Secrets`,
-      figure: `schedule built in ${((limited['buildScheduleMs'] as number) / 1000).toFixed(1)} s, startup check ${((limited['startupCheckMs'] as number) / 1000).toFixed(1)} s CPU, RSS ${int(limited['rssMb'] as number)} MB, renewal storm held to writeQps ${qps}`,
+      what: `${int(scale['secrets'] as number)} managed pods on one rotator`,
+      figure: `startup check ${((limited['startupCheckMs'] as number) / 1000).toFixed(1)} s CPU, schedule built in ${((limited['buildScheduleMs'] as number) / 1000).toFixed(1)} s CPU, rotator RSS ${int(limited['rotatorRssMb'] as number)} MB (process with the bench's API server ${int(limited['rssMb'] as number)} MB), renewal storm held to writeQps ${qps}`,
       command: '`npm run bench:rotator`',
     },
     {
@@ -96,6 +100,11 @@ function expectedRows(): Row[] {
       what: 'admission over HTTPS against the stack floor, 16 connections',
       figure: againstFloor(16),
       command: '`npm run bench:admission`',
+    },
+    {
+      what: 'CRL of 10,000 revoked serials (ECDSA P-256 CA)',
+      figure: `built and signed in ${String(crl10k['buildCpuMs'])} ms CPU, ${int((crl10k['pemBytes'] as number) / 1024)} KB PEM, read back in ${String(crl10k['readCpuMs'])} ms`,
+      command: '`npm run bench:crl`',
     },
   ];
 }

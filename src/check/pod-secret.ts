@@ -1,11 +1,13 @@
-import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
+import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { PodObject, SecretObject } from '../kube/types.js';
 import { isLowOnLife, LOW_LIFE_FRACTION } from '../model/lifetime.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { secretFile } from '../model/secret-data.js';
 import { controllingPod, secretOwnership } from '../model/workload-secret.js';
 import { bundleFingerprints } from '../pki/bundle.js';
 import { type VerifyProblem, type VerifyProblemCode, verifyLeaf } from '../pki/verify.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
+import { checkLeafRevocation, type CrlView, type RevokedFacts } from './revocation.js';
 
 /** The pod's Secret as the runner read it. */
 export type SecretLookup =
@@ -25,6 +27,10 @@ export interface CertificateFacts {
   readonly notAfter: string;
   /** Negative once expired. */
   readonly expiresInSeconds: number;
+  /** Set when the revocation record or the Secret's ca.crl revokes it. */
+  readonly revoked: RevokedFacts | null;
+  /** The CRL of its issuer in the Secret's ca.crl, when there is one. */
+  readonly crl: CrlView | null;
 }
 
 const ROTATOR_HINT =
@@ -54,7 +60,8 @@ const GROUPS: readonly {
  * The Secret of an injected pod: present (named by its `mtls-certs` volume, as the rotator reads it), ours
  * and owned by this pod (or, owned by another pod that still exists, a collision); its certificate valid,
  * chained to the Secret's ca.crt, carrying the pod's SPIFFE ID (namespace + service account), matching
- * tls.key; the time to expiry; and whether ca.crt holds every root of the cluster's trust bundle. Pure.
+ * tls.key; the time to expiry; whether it is revoked and what the Secret's ca.crl says
+ * (docs/revocation.md); and whether ca.crt holds every root of the cluster's trust bundle. Pure.
  */
 export function checkPodSecret(input: {
   readonly pod: PodObject;
@@ -64,6 +71,8 @@ export function checkPodSecret(input: {
   readonly secret: SecretLookup;
   readonly expectedSpiffeId: string | null;
   readonly clusterBundlePem: string | undefined;
+  /** The revocation record's entries; undefined when it could not be read. */
+  readonly revocations: readonly RevocationEntry[] | undefined;
   readonly trustDomain: string;
   readonly now: Date;
 }): { checks: CheckResult[]; certificate: CertificateFacts | null } {
@@ -164,6 +173,14 @@ export function checkPodSecret(input: {
   }
   const leaf = verdict.leaf;
   let certificate: CertificateFacts | null = null;
+  const revocation = checkLeafRevocation({
+    certChainPem,
+    trustBundlePem: bundlePem,
+    crlPem: secretFile(secret, CRL_FILE),
+    entries: input.revocations,
+    where,
+    now,
+  });
   if (leaf !== undefined) {
     const left = leaf.notAfter.getTime() - now.getTime();
     certificate = {
@@ -173,6 +190,8 @@ export function checkPodSecret(input: {
       notBefore: leaf.notBefore.toISOString(),
       notAfter: leaf.notAfter.toISOString(),
       expiresInSeconds: Math.floor(left / 1000),
+      revoked: revocation.revoked,
+      crl: revocation.crl,
     };
     if (left > 0) {
       const message = `expires in ${humanDuration(left)} (${leaf.notAfter.toISOString()})`;
@@ -189,6 +208,7 @@ export function checkPodSecret(input: {
       );
     }
   }
+  checks.push(...revocation.checks);
   if (input.clusterBundlePem !== undefined)
     checks.push(bundleCheck(bundlePem, input.clusterBundlePem, where));
   return { checks, certificate };

@@ -4,6 +4,7 @@ import { workloadIdentity } from '../core/identity.js';
 import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, OPT_IN_LABEL } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import type { PodObject } from '../kube/types.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
 import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js';
 import { type Selection, webhookSelection } from '../model/selection.js';
@@ -45,6 +46,8 @@ export interface PodCheckInput {
   readonly secret: SecretLookup;
   /** ca.crt of the CA Secret (the cluster's trust bundle), when it could be read. */
   readonly clusterBundlePem: string | undefined;
+  /** The revocation record's entries; undefined when it could not be read. */
+  readonly revocations: readonly RevocationEntry[] | undefined;
   /** Whether a pod with this uid exists in the namespace (default: none but this one). */
   readonly podExists?: ((uid: string) => boolean) | undefined;
   readonly now: Date;
@@ -93,6 +96,7 @@ export function checkPod(input: PodCheckInput): PodReport {
       secret: input.secret,
       expectedSpiffeId,
       clusterBundlePem: input.clusterBundlePem,
+      revocations: input.revocations,
       trustDomain: input.settings.trustDomain,
       now: input.now,
     });

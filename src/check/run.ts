@@ -2,7 +2,8 @@ import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
 import { apiStatus, type PodObject, type SecretApi } from '../kube/types.js';
-import type { InspectApi, NamespaceObject } from '../kube/types.js';
+import type { ConfigMapApi, InspectApi, NamespaceObject } from '../kube/types.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
@@ -13,6 +14,7 @@ import { checkEndpoints, checkServingCertificate, checkWebhookConfiguration } fr
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
+import { checkRevocationRecord, readRevocationLookup } from './revocation.js';
 import { secretLookups } from './secrets.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
@@ -55,6 +57,8 @@ export interface CheckOptions {
 export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;
+  /** Reads the revocation record in the install namespace. */
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
   readonly now: Date;
 }
 
@@ -106,10 +110,13 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
 
   const { result: caResult, bundlePem: clusterBundlePem } = await caCheck(deps, options);
   cluster.push(caResult);
+  const record = await readRevocationLookup(deps.configMaps, install);
+  cluster.push(checkRevocationRecord(record, install, deps.now));
+  const revocations = record.kind === 'read' ? record.entries : undefined;
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
-    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem);
+    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem, revocations);
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
   }
@@ -201,6 +208,7 @@ async function namespaceReport(
   options: CheckOptions,
   name: string,
   clusterBundlePem: string | undefined,
+  revocations: readonly RevocationEntry[] | undefined,
 ): Promise<NamespaceReport> {
   const ns = await read('namespace', `namespace ${name}`, () => deps.inspect.getNamespace(name));
   const nsObject: NamespaceObject | undefined = ns.ok ? ns.value : undefined;
@@ -252,6 +260,7 @@ async function namespaceReport(
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
         clusterBundlePem,
+        revocations,
         podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),

@@ -5,6 +5,7 @@ import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { CA_MIN_VALID_DAYS } from '../check/ca.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import type { RegisterCommand } from './commands.js';
@@ -60,7 +61,12 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         ? undefined
         : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'));
     const report = await runCheck(
-      { inspect: createWorkloadApi(kc), secrets: createSecretApi(kc), now: new Date() },
+      {
+        inspect: createWorkloadApi(kc),
+        secrets: createSecretApi(kc),
+        configMaps: createConfigMapApi(kc),
+        now: new Date(),
+      },
       {
         installNamespace: config.installNamespace,
         webhookConfigurationName: config.webhook.configurationName,

@@ -7,6 +7,7 @@ import {
   NEXT_CERT_FILE,
   NEXT_KEY_FILE,
   PREVIOUS_CERT_FILE,
+  PREVIOUS_KEY_FILE,
   PROPAGATION_ANNOTATION,
   secretIssuedBy,
   secretTrusts,
@@ -108,10 +109,16 @@ export function planActivate(
   const gate = propagationGate(caSecret, 'activate', now, propagationSeconds, 'trusts the new root');
   if (gate !== undefined) return gate;
   const currentCert = secretFile(caSecret, CERT_FILE) ?? '';
+  const currentKey = secretFile(caSecret, KEY_FILE) ?? '';
   return {
     ok: true,
     secret: update(caSecret, {
-      data: { [CERT_FILE]: nextCert, [KEY_FILE]: nextKey, [PREVIOUS_CERT_FILE]: currentCert },
+      data: {
+        [CERT_FILE]: nextCert,
+        [KEY_FILE]: nextKey,
+        [PREVIOUS_CERT_FILE]: currentCert,
+        [PREVIOUS_KEY_FILE]: currentKey,
+      },
       remove: [NEXT_CERT_FILE, NEXT_KEY_FILE],
       mark: null,
     }),
@@ -153,7 +160,7 @@ export function planRetire(
     ok: true,
     secret: update(caSecret, {
       data: { [CA_FILE]: removeFromBundle(bundle, previous) },
-      remove: [PREVIOUS_CERT_FILE],
+      remove: [PREVIOUS_CERT_FILE, PREVIOUS_KEY_FILE],
       bundleChangedAt: now,
       mark: null,
     }),

@@ -7,6 +7,7 @@ import {
   type ServiceObject,
 } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
+import { projectSecret } from '../kube/projection.js';
 import {
   type CacheFigures,
   orphanSecretKey,
@@ -15,9 +16,9 @@ import {
   type PodInfo,
   RotatorCache,
   selects,
-  validityOf,
   WEBHOOK_ITEM,
 } from './cache.js';
+import { validityOf } from './certificate-facts.js';
 import type { ControllerDeps } from './controller-deps.js';
 import { Reporter } from './reporter.js';
 import { RenewalSchedule } from './schedule.js';
@@ -29,9 +30,7 @@ import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
-export interface ControllerStats extends CacheFigures {
-  readonly queueDepth: number;
-}
+export type ControllerStats = CacheFigures & { readonly queueDepth: number };
 
 /** Work items in flight at once during a drain. */
 const WORKERS = 8;
@@ -85,6 +84,7 @@ export class RotatorController {
       writer,
       reporter: this.reporter,
       clock: deps.clock,
+      revocation: deps.revocation,
     });
     this.syncOrphan = createOrphanSync({
       cache: this.cache,
@@ -146,7 +146,7 @@ export class RotatorController {
     for (const item of this.cache.podsSelected(namespace, () => true)) this.queue.add(item);
   }
 
-  /** A managed Secret was added or changed: remember its validity and schedule its renewal. */
+  /** A managed Secret was added or changed: remember its projection and facts, schedule its renewal. */
   upsertSecret(secret: SecretObject, ownWrite = false): void {
     const { namespace, name } = secret.metadata;
     if (namespace === undefined || name === undefined) return;
@@ -155,7 +155,7 @@ export class RotatorController {
     if (known !== undefined && known.object.metadata.resourceVersion === secret.metadata.resourceVersion)
       return;
     const facts = validityOf(secret, this.deps.certs);
-    this.cache.setSecret(key, { object: secret, content: undefined, facts });
+    this.cache.setSecret(key, { object: projectSecret(secret), content: undefined, facts });
     this.renewals.set(key, facts);
     const owner = this.cache.ownerOf(key);
     if (owner !== undefined && !ownWrite) this.queue.add(owner);
@@ -188,8 +188,9 @@ export class RotatorController {
     this.requeueSelected(namespace, [this.cache.removeService(namespace, name)]);
   }
 
-  /** The trust bundle or the active CA changed: every Secret gets checked again (ca.crt refresh, reissue). */
-  trustChanged(): void {
+  /** Trust changed (CA, ca.crt, ca.crl, revocations): every Secret judged again, pods `first` (ns/name) first. */
+  trustChanged(first: readonly string[] = []): void {
+    for (const [ns = '', name = ''] of first.map((p) => p.split('/'))) this.queue.add(podItem(ns, name));
     this.cache.forgetContents();
     this.resyncAll();
   }

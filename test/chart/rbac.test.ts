@@ -61,7 +61,7 @@ describeWithHelm('chart RBAC', () => {
     expect(rule?.resourceNames).toEqual(['custom-name']);
   });
 
-  it('keeps leases and the trust-bundle ConfigMap in a namespaced Role: create, and get/update by name', () => {
+  it('keeps leases, the trust-bundle and CRL ConfigMaps and the revocation record in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -70,8 +70,8 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
       'core/configmaps create',
-      'core/configmaps[mtls-injector-trust-bundle] get',
-      'core/configmaps[mtls-injector-trust-bundle] update',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] get',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });
