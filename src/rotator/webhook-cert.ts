@@ -97,6 +97,10 @@ export function createWebhookSync(deps: {
     const owner = configuration === undefined ? undefined : webhookConfigOwner(config, configuration.uid);
     const existing = await secrets.get(ns, name);
     if (existing === undefined) {
+      // Only with its owner: without the configuration nothing calls the webhook, and a Secret made now would
+      // outlive an uninstall (the chart's pre-delete hook deletes the configuration while this still runs, and
+      // the garbage collector has just deleted the Secret it owned).
+      if (owner === undefined) return;
       await issue(undefined, 'missing', owner);
     } else {
       const why = judgeServing(existing, dnsNames, certs, deps.clock(), deps.isDue());

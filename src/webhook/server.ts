@@ -72,6 +72,14 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     https: initial === undefined ? {} : { cert: initial.cert, key: initial.key },
   });
   live.server = app.server;
+  // From SIGTERM on, every answer closes its connection (webhook.shutdownDelay): the API server then keeps no
+  // idle keep-alive connection to this pod, which it could reuse just as the pod closes it ("connection reset
+  // by peer", a refused pod with failurePolicy Fail); its next review opens a new one, which kube-proxy sends
+  // to a pod that is not terminating when there is one.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) void reply.header('connection', 'close');
+    return payload;
+  });
   const readiness = (): Readiness =>
     closing
       ? { ready: false, reason: 'shutting down' }

@@ -132,17 +132,25 @@ describe('webhook serving certificate step', () => {
     expect(serving(secret(), next.active.certPem, h.clock.now).problems).toEqual([]);
   });
 
-  it('renews when due and waits for a missing webhook configuration without failing', async () => {
+  it('waits for a missing webhook configuration without failing, and creates no Secret it would not own', async () => {
     const { h, webhookConfig, step, secret, setDue } = setup();
     webhookConfig.exists = false;
     await step();
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(false);
+    webhookConfig.exists = true;
+    await step();
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(true);
     const first = secretFile(secret(), CERT_FILE);
+    expect(first).toBeDefined();
+    expect(webhookConfig.caBundles[0]).toBe(Buffer.from(h.ca.bundlePem).toString('base64'));
+    // The configuration deleted (uninstall's pre-delete hook): an existing Secret is still renewed when due,
+    // and once the garbage collector has deleted it, none is made again.
+    webhookConfig.exists = false;
     setDue(true);
     await step();
     expect(secretFile(secret(), CERT_FILE)).not.toBe(first);
-    webhookConfig.exists = true;
-    setDue(false);
+    h.secrets.objects.delete('mtls-injector/mtls-injector-webhook-tls');
     await step();
-    expect(webhookConfig.caBundles[0]).toBe(Buffer.from(h.ca.bundlePem).toString('base64'));
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(false);
   });
 });
