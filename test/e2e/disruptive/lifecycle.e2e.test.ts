@@ -283,7 +283,8 @@ describe('the lifecycle of the install', () => {
 
     // What is left, on purpose (docs/install.md, "Uninstall"): the CA Secret (running pods keep trusting each
     // other, and a reinstall issues from the same CA), its public half in the trust-bundle ConfigMap (the old
-    // root, should the CA Secret be lost) and the rotator's leader-election Lease (no data; reused).
+    // root, should the CA Secret be lost), the revocations and CRLs (a reinstall must not forget a revoked
+    // certificate) and the rotator's leader-election Lease (no data; reused).
     // The webhook's serving-certificate Secret is owned by the configuration, so the garbage collector removes
     // it; workload Secrets go with their pods.
     await waitFor(
@@ -338,7 +339,7 @@ describe('the lifecycle of the install', () => {
     console.log('left after helm uninstall:', JSON.stringify(left));
     expect(left).toEqual({
       secrets: ['mtls-injector-ca'],
-      configMaps: ['kube-root-ca.crt', 'mtls-injector-trust-bundle'],
+      configMaps: ['kube-root-ca.crt', 'mtls-injector-crl', 'mtls-injector-trust-bundle'],
       serviceAccounts: ['default'],
       services: [],
       deployments: [],
