@@ -3,6 +3,9 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 /**
  * The slices of Kubernetes objects the product reads and writes, and the narrow APIs it needs. Real
  * implementations live in src/kube (client-node); in-memory ones in test/fakes are passed in by tests.
+ *
+ * Over 300 lines: one catalogue of object slices and narrow APIs, imported by the pure model as a whole;
+ * split, `src/model` would need a layer exception per file.
  */
 export interface OwnerReference {
   readonly apiVersion: string;
@@ -248,6 +251,103 @@ export interface WatchHandlers<T> {
   readonly error?: (err: unknown) => void;
   /** Called after the initial list (and every relist) has been delivered. */
   readonly synced?: () => void;
+}
+
+/** A ConfigMap: the delivery facts the rotator publishes, and per-namespace trust bundles. */
+export interface ConfigMapObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/** Gets and writes ConfigMaps; reads answer undefined for 404, writes throw KubeApiError (409 on a stale write). */
+export interface ConfigMapApi {
+  get(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
+  create(configMap: ConfigMapObject): Promise<ConfigMapObject>;
+  /** Replaces with the resourceVersion in `configMap.metadata`. */
+  replace(configMap: ConfigMapObject): Promise<ConfigMapObject>;
+}
+
+/** The certificates.k8s.io versions that serve PodCertificateRequests (v1 from 1.37, v1beta1 in 1.35/1.36). */
+export const POD_CERTIFICATE_VERSIONS = ['v1', 'v1beta1'] as const;
+export type PodCertificateVersion = (typeof POD_CERTIFICATE_VERSIONS)[number];
+
+/** One condition of a PodCertificateRequest (metav1.Condition). */
+export interface PodCertificateCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly lastTransitionTime?: string;
+  readonly observedGeneration?: number;
+}
+
+/**
+ * A PodCertificateRequest (certificates.k8s.io/v1 or v1beta1), as the API server sends it: the kubelet files one
+ * per podCertificate projected volume source (and one per refresh); the signer answers in `status`. The spec is
+ * immutable; `stubPKCS10Request` arrives base64 in JSON (the DER CSR carrying the subject public key).
+ */
+export interface PodCertificateRequestObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly signerName: string;
+    readonly podName: string;
+    readonly podUID: string;
+    readonly serviceAccountName: string;
+    readonly serviceAccountUID?: string;
+    readonly nodeName: string;
+    readonly nodeUID?: string;
+    readonly maxExpirationSeconds?: number;
+    /** base64 DER PKCS#10 (v1; v1beta1 when the kubelet is new enough). */
+    readonly stubPKCS10Request?: string;
+    /** base64 DER SubjectPublicKeyInfo (v1beta1 only, deprecated there). */
+    readonly pkixPublicKey?: string;
+    readonly unverifiedUserAnnotations?: Readonly<Record<string, string>>;
+  };
+  readonly status?: {
+    readonly conditions?: readonly PodCertificateCondition[];
+    readonly certificateChain?: string;
+    readonly notBefore?: string;
+    readonly beginRefreshAt?: string;
+    readonly notAfter?: string;
+  };
+}
+
+/** A ClusterTrustBundle (certificates.k8s.io/v1 or v1beta1): the trust anchors of a signer, for pods to mount. */
+export interface ClusterTrustBundleObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: { readonly signerName?: string; readonly trustBundle: string };
+}
+
+/** What the API server serves of certificates.k8s.io for Pod Certificates, found by discovery at start. */
+export interface ServedCertificateApis {
+  /** The version serving podcertificaterequests (with /status), or undefined when none does. */
+  readonly podCertificateRequests: PodCertificateVersion | undefined;
+  /** The version serving clustertrustbundles, or undefined when none does. */
+  readonly clusterTrustBundles: PodCertificateVersion | undefined;
+  /** The API server's version (`/version` gitVersion), for reports. */
+  readonly serverVersion: string;
+}
+
+/** PodCertificateRequests of one served version; reads answer undefined for 404, writes throw KubeApiError. */
+export interface PodCertificateRequestApi {
+  get(namespace: string, name: string): Promise<PodCertificateRequestObject | undefined>;
+  /** Writes `status` through the /status subresource with the resourceVersion in `metadata` (409 when stale). */
+  updateStatus(pcr: PodCertificateRequestObject): Promise<PodCertificateRequestObject>;
+  /** Every PodCertificateRequest of the cluster naming `signerName`. */
+  list(signerName: string): Promise<PodCertificateRequestObject[]>;
+}
+
+/** ClusterTrustBundles (cluster-scoped) of one served version. */
+export interface ClusterTrustBundleApi {
+  get(name: string): Promise<ClusterTrustBundleObject | undefined>;
+  create(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject>;
+  replace(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject>;
 }
 
 /** The four collections the rotator watches, as the product's types. */

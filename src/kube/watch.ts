@@ -3,7 +3,8 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from '@kubernetes/client-node';
 import { namespaceFromModel, podFromModel, secretFromModel, serviceFromModel } from './convert.js';
 import type { ClusterWatches, WatchHandlers, WatchSource } from './types.js';
@@ -12,16 +13,18 @@ import type { ClusterWatches, WatchHandlers, WatchSource } from './types.js';
  * A list-then-watch of one collection (client-node informer) that restarts itself after a failure with a
  * growing delay, reports errors and (re)syncs to its handlers, and keeps a cache. Objects reach the handlers
  * and `list()` as the product's types (`convert`). `labelSelector` keeps the watch to our objects (e.g. pods
- * labelled mtls-injector.io/managed=true), not the whole cluster.
+ * labelled mtls-injector.io/managed=true), not the whole cluster; `fieldSelector` likewise (e.g. the
+ * PodCertificateRequests of one signer).
  */
-function createWatchSource<M extends KubernetesObject, T>(
+export function createWatchSource<M extends KubernetesObject, T>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<KubernetesListObject<M>>,
   convert: (model: M) => T,
   labelSelector?: string,
+  fieldSelector?: string,
 ): WatchSource<T> {
-  const informer = makeInformer<M>(kc, path, list, labelSelector);
+  const informer = new ListWatch<M>(path, new Watch(kc), list, false, labelSelector, fieldSelector);
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
