@@ -1,5 +1,3 @@
-import { ErrorCode, InjectorError } from '../core/errors.js';
-
 /**
  * The slices of Kubernetes objects the product reads and writes, and the narrow APIs it needs. Real
  * implementations live in src/kube (client-node); in-memory ones in test/fakes are passed in by tests.
@@ -7,6 +5,9 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
  * Over 300 lines: one catalogue of object slices and narrow APIs, imported by the pure model as a whole;
  * split, `src/model` would need a layer exception per file.
  */
+import { ErrorCode, InjectorError } from '../core/errors.js';
+
+/** An ownerReference (the garbage collector deletes the object with its owner). */
 export interface OwnerReference {
   readonly apiVersion: string;
   readonly kind: string;

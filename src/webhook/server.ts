@@ -8,6 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import { type ProbeServer, type Readiness, startProbeServer } from '../observability/probe-server.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../observability/metrics.js';
 import { buildWebhookApp, type ServerLimits } from './app.js';
+import { loadDeliveryFacts } from './delivery-facts.js';
 import { loadServingCertificate, type ServingCertificate } from './serving-cert.js';
 
 /** What the webhook process is made of; everything optional has a production default. */
@@ -57,9 +58,16 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     },
   });
   const initial = certificate.current();
+  const facts = await loadDeliveryFacts({
+    file: config.webhook.deliveryFactsFile,
+    logger,
+    ...(deps.certPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.certPollIntervalMs }),
+    ...(deps.watchCertificates === undefined ? {} : { watch: deps.watchCertificates }),
+  });
 
   const app = buildWebhookApp({
     settings: injectionSettings(config),
+    deliveryFacts: () => facts.current(),
     excludedNamespaces: excludedNamespaces(config),
     bodyLimitBytes: config.webhook.bodyLimitBytes,
     logger,
@@ -87,6 +95,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     });
   } catch (err) {
     certificate.close();
+    facts.close();
     await app.close();
     throw err;
   }
@@ -106,6 +115,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
       logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
       await app.close();
       certificate.close();
+      facts.close();
       await probes.close();
       logger.info('webhook stopped');
       logger.flush();
