@@ -4,13 +4,21 @@ import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createEventRecorder } from '../kube/events.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
 import { createLeaseApi } from '../kube/leases.js';
+import {
+  createClusterTrustBundleApi,
+  createPodCertificateRequestApi,
+  discoverCertificateApis,
+  watchPodCertificateRequests,
+} from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createClusterWatches } from '../kube/watch.js';
 import { createWebhookConfigApi } from '../kube/webhook-config.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { createLogger } from '../observability/logger.js';
 import { createAutoOnboarder } from '../onboard/auto.js';
+import type { PodCertificateDeps } from '../rotator/signer/assemble.js';
 import { startRotator } from '../rotator/start.js';
 import { sleepOn, systemClock, systemTimers } from '../rotator/time.js';
 import type { RegisterCommand } from './commands.js';
@@ -43,6 +51,13 @@ const KEYS = [
   'rotator.writeQps',
   'rotator.writeBurst',
   'rotator.onboardingAuto',
+  'delivery.mode',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
+  'podCertificate.maxExpiration',
+  'podCertificate.backdate',
+  'podCertificate.trustBundle',
+  'podCertificate.trustBundleConfigMap',
 ] as const;
 
 /**
@@ -54,7 +69,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
   const command: Command = program
     .command('rotator')
     .description(
-      'Issue each managed pod its certificate Secret, renew it, and keep the CA and webhook certificate fresh',
+      'Issue each managed pod its certificate Secret or sign its PodCertificateRequests, renew, and keep the CA and webhook certificate fresh',
     )
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--identity <name>', 'leader-election identity (default: $POD_NAME or the hostname)')
@@ -82,6 +97,24 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
             ),
         })
       : undefined;
+    // Pod Certificates: what the API server serves decides the signer and the webhook's delivery.mode=auto.
+    const served = await discoverCertificateApis(kc);
+    const pcrVersion = served.podCertificateRequests;
+    log.info({ ...served }, 'certificates.k8s.io discovered');
+    const podCertificates: PodCertificateDeps = {
+      served,
+      requests: pcrVersion === undefined ? undefined : createPodCertificateRequestApi(kc, pcrVersion),
+      watch:
+        pcrVersion === undefined
+          ? undefined
+          : watchPodCertificateRequests(kc, pcrVersion, config.podCertificate.signerName),
+      clusterTrustBundles:
+        served.clusterTrustBundles === undefined
+          ? undefined
+          : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
+      configMaps: createConfigMapApi(kc),
+      getPod: (namespace, name) => workloads.getPod(namespace, name),
+    };
     const rotator = await startRotator(config, {
       secrets: createSecretApi(kc),
       leases: createLeaseApi(kc),
@@ -95,6 +128,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       log,
       probeHost: opts.probeHost,
       onboarder,
+      podCertificates,
     });
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();

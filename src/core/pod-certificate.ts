@@ -51,3 +51,14 @@ export const FAILURE_REASONS = {
   CAExpiresTooSoon: 'the issuing CA expires in less than the 1 h minimum lifetime of a pod certificate',
 } as const;
 export type FailureReason = keyof typeof FAILURE_REASONS;
+
+/**
+ * The ClusterTrustBundle the rotator publishes for its signer. The API server requires a signer's bundles to
+ * be named with the signer name as prefix, `/` turned into `:` (e.g. `mtls-injector.io:spiffe:trust-bundle`).
+ */
+export function clusterTrustBundleName(signerName: string): string {
+  return `${signerName.replace(/\//g, ':')}:trust-bundle`;
+}
+
+/** Label on the ConfigMaps the rotator keeps (trust bundles, delivery facts): they are ours to overwrite. */
+export const MANAGED_CONFIGMAP_LABEL = 'mtls-injector.io/managed';

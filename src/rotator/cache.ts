@@ -163,6 +163,24 @@ export class RotatorCache {
   servicesIn(namespace: string): Iterable<[string, Readonly<Record<string, string>>]> {
     return this.services.get(namespace) ?? [];
   }
+
+  /**
+   * DNS SANs of a pod with `labels` in `namespace`: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` and
+   * `<svc>.<ns>.svc.<clusterDomain>` for every Service there whose selector matches, sorted.
+   */
+  dnsNamesFor(namespace: string, labels: Readonly<Record<string, string>>, clusterDomain: string): string[] {
+    const names: string[] = [];
+    for (const [service, selector] of this.servicesIn(namespace)) {
+      if (!selects(selector, labels)) continue;
+      names.push(
+        service,
+        `${service}.${namespace}`,
+        `${service}.${namespace}.svc`,
+        `${service}.${namespace}.svc.${clusterDomain}`,
+      );
+    }
+    return names.sort();
+  }
 }
 
 /** The facts the rotator needs from a pod marked by the webhook, or undefined when it should be left alone. */

@@ -1,3 +1,7 @@
+/**
+ * Over 300 lines: startRotator is the one place the rotator is assembled (docs/design.md, "The rotator"); its
+ * wiring of watches, loops, leadership and readiness reads as one story and would only scatter if split.
+ */
 import { Registry } from 'prom-client';
 import { excludedNamespaces } from '../config/injection.js';
 import type { Config } from '../config/schema.js';
@@ -23,6 +27,7 @@ import { createLoop } from './loop.js';
 import { createRotatorMetrics } from './metrics.js';
 import { createPkiCertOps } from './pki-adapter.js';
 import { runController } from './runner.js';
+import { assembleSigner, type PodCertificateDeps } from './signer/assemble.js';
 import { type Clock, sleepOn, systemClock, systemTimers, type Timers } from './time.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
@@ -49,6 +54,8 @@ export interface RotatorDeps {
   readonly probeHost: string;
   /** Automatic onboarding (`rotator.onboardingAuto`): told each namespace that opts in while this replica leads. */
   readonly onboarder?: { enqueue(namespace: string): void } | undefined;
+  /** Pod Certificates (docs/pod-certificates.md): what the API serves and its APIs; absent: Secrets only. */
+  readonly podCertificates?: PodCertificateDeps | undefined;
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Waits (the write throttle); defaults to a sleep on `timers`. */
@@ -71,7 +78,8 @@ export interface RunningRotator {
  * Assembles and starts the rotator, the one place its parts are wired:
  *   - the CA manager, read first and re-read every CA_POLL_MS (nothing is issued without a CA);
  *   - the controller (cache, one sync per work item, the Secret writer, the reporter) and its runner;
- *   - four watches (managed pods and Secrets, Services, Namespaces) feeding the controller's cache;
+ *   - four watches (managed pods and Secrets, Services, Namespaces) feeding the controller's cache, and with
+ *     Pod Certificates a fifth (the PodCertificateRequests of our signer) feeding the signer;
  *   - leader election; while leading, the controller drains its queue and the drift report runs;
  *   - the probe server: /readyz is ready once the CA is loaded and the pod, Secret and Service watches have
  *     synced.
@@ -116,6 +124,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       issued: (kind) => metrics.issued.inc({ kind }),
       failed: (reason) => metrics.failures.inc({ reason }),
       foreign: () => metrics.foreignSecrets.inc(),
+      denied: (reason) => metrics.podCertificateDenials.inc({ reason }),
     },
     log,
     webhookConfig: deps.webhookConfig,
@@ -133,6 +142,25 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       lostOptInPods: drift.lostOptInPods,
     };
   });
+  // Pod Certificates: the facts for the webhook, and where served the signer and its trust bundle.
+  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+  let namespacesListed = false;
+  const signer =
+    deps.podCertificates === undefined
+      ? undefined
+      : assembleSigner({
+          config,
+          deps: deps.podCertificates,
+          controller,
+          certs,
+          clock,
+          random,
+          identity: deps.identity,
+          log,
+          excludedNamespaces: excluded,
+          namespaceLabels,
+          namespacesSynced: () => namespacesListed,
+        });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),
   );
@@ -157,7 +185,6 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   const caLoop = createLoop(timers, CA_POLL_MS, pollCa);
 
   // Namespaces: their opt-in labels drive the drift report and, when enabled, automatic onboarding.
-  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
   const driftReporter = createDriftReporter({
     api: deps.workloads,
     namespaces: () => [...namespaceLabels].map(([name, labels]) => ({ name, labels })),
@@ -179,6 +206,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     const before = namespaceLabels.get(name);
     const after = ns.metadata.labels ?? {};
     namespaceLabels.set(name, after);
+    signer?.namespaceChanged(name, after);
     if (before === undefined || !gainedOptIn(before, after) || excluded.includes(name)) return;
     log.info({ namespace: name }, 'namespace opted in');
     if (elector.isLeader()) deps.onboarder?.enqueue(name);
@@ -193,6 +221,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   });
 
   const unsynced = new Set(['pods', 'secrets', 'services']);
+  if (signer?.watch !== undefined) unsynced.add('podcertificaterequests');
   const feed = <T>(name: string, upsert: (o: T) => void, remove: (o: T) => void): WatchHandlers<T> => ({
     upsert: (o) => {
       upsert(o);
@@ -236,16 +265,37 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     watches.namespaces.start({
       upsert: onNamespace,
       remove: (ns) => namespaceLabels.delete(ns.metadata.name ?? ''),
+      synced: () => {
+        namespacesListed = true;
+        runner.kick();
+      },
       error: (err) =>
         log.warn({ watch: 'namespaces', error: String(err) }, 'watch failed; re-listing with backoff'),
     }),
     watches.pods.start(
       feed(
         'pods',
-        (p) => controller.upsertPod(p),
-        (p) => controller.removePod(p),
+        (p) => {
+          controller.upsertPod(p);
+          signer?.upsertPod(p);
+        },
+        (p) => {
+          controller.removePod(p);
+          signer?.removePod(p);
+        },
       ),
     ),
+    ...(signer?.watch === undefined
+      ? []
+      : [
+          signer.watch.start(
+            feed(
+              'podcertificaterequests',
+              (r) => signer.upsertRequest(r),
+              (r) => signer.removeRequest(r),
+            ),
+          ),
+        ]),
     watches.secrets.start(
       feed(
         'secrets',
@@ -277,6 +327,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       watches.pods.stop();
       watches.secrets.stop();
       watches.services.stop();
+      signer?.watch?.stop();
       await runner.stop();
       await elector.stop();
       await keyPool.close();

@@ -4,7 +4,7 @@ import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import { objectKey, type SecretObject } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { buildWorkloadSecret } from '../model/workload-secret.js';
-import { type PodInfo, type RotatorCache, selects } from './cache.js';
+import type { PodInfo, RotatorCache } from './cache.js';
 import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
 import type { SecretWriter } from './secret-writer.js';
@@ -49,20 +49,8 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
   };
 
   /** DNS SANs for every Service in the pod's namespace whose selector matches the pod's labels. */
-  const dnsNamesFor = (pod: PodInfo): string[] => {
-    const names: string[] = [];
-    const domain = deps.config.clusterDomain;
-    for (const [service, selector] of cache.servicesIn(pod.namespace)) {
-      if (!selects(selector, pod.labels)) continue;
-      names.push(
-        service,
-        `${service}.${pod.namespace}`,
-        `${service}.${pod.namespace}.svc`,
-        `${service}.${pod.namespace}.svc.${domain}`,
-      );
-    }
-    return names.sort();
-  };
+  const dnsNamesFor = (pod: PodInfo): string[] =>
+    cache.dnsNamesFor(pod.namespace, pod.labels, deps.config.clusterDomain);
 
   /** The judged contents of `secret`, computed once per resourceVersion. */
   const contentOf = (secretKey: string, secret: SecretObject, desired: DesiredIdentity): SecretContent => {

@@ -8,7 +8,7 @@ import fastify, {
 import type { Logger } from 'pino';
 import { admit } from '../core/admit.js';
 import { parseGuardedJson } from '../core/json-guard.js';
-import type { ClusterFacts, NamespaceDelivery } from '../core/delivery.js';
+import type { NamespaceDelivery } from '../core/delivery.js';
 import { WEBHOOK_ENDPOINTS } from '../core/endpoints.js';
 import { MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
 import type { Mode } from '../core/policy/decide.js';
@@ -56,8 +56,8 @@ const DEFAULT_LIMITS: ServerLimits = {
 /** What the webhook app is built from. */
 export interface WebhookAppOptions {
   readonly settings: InjectionSettings;
-  /** What the rotator published about the cluster, read per review (hot-reloaded); decides delivery.mode=auto. */
-  readonly deliveryFacts?: () => ClusterFacts | undefined;
+  /** When given, read per review instead of `settings` (the delivery facts are hot-reloaded into it). */
+  readonly currentSettings?: () => InjectionSettings;
   readonly excludedNamespaces: readonly string[];
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
@@ -204,18 +204,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
     else done(new RequestRefused(400, 'invalid_review', parsed.message), undefined);
   });
 
-  // The settings with the current delivery facts, rebuilt only when the facts change (not per review).
-  let settingsFacts: ClusterFacts | undefined;
-  let settings = options.settings;
-  const currentSettings = (): InjectionSettings => {
-    const facts = options.deliveryFacts?.();
-    if (facts !== settingsFacts) {
-      settingsFacts = facts;
-      settings = { ...options.settings, delivery: { ...options.settings.delivery, facts } };
-    }
-    return settings;
-  };
-
+  const currentSettings = options.currentSettings ?? (() => options.settings);
   const handle =
     (mode: Mode, delivery: NamespaceDelivery, endpoint: string) =>
     (request: FastifyRequest, reply: FastifyReply): FastifyReply => {

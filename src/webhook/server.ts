@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { ClusterFacts } from '../core/delivery.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createLogger } from '../observability/logger.js';
 import { type ProbeServer, type Readiness, startProbeServer } from '../observability/probe-server.js';
@@ -65,9 +66,20 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     ...(deps.watchCertificates === undefined ? {} : { watch: deps.watchCertificates }),
   });
 
+  // The settings with the current delivery facts, rebuilt only when the facts change (not per review).
+  const settings = injectionSettings(config);
+  let seen: ClusterFacts | undefined;
+  let current = settings;
   const app = buildWebhookApp({
-    settings: injectionSettings(config),
-    deliveryFacts: () => facts.current(),
+    settings,
+    currentSettings: () => {
+      const now = facts.current();
+      if (now !== seen) {
+        seen = now;
+        current = { ...settings, delivery: { ...settings.delivery, facts: now } };
+      }
+      return current;
+    },
     excludedNamespaces: excludedNamespaces(config),
     bodyLimitBytes: config.webhook.bodyLimitBytes,
     logger,
