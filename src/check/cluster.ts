@@ -1,19 +1,16 @@
 import { ErrorCode, isInjectorError } from '../core/errors.js';
-import { CERT_FILE, KEY_FILE, MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
+import { CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject, ServiceObject } from '../kube/types.js';
 import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/types.js';
 import { verifyLeaf } from '../pki/verify.js';
 import { coversHost } from '../pki/x509.js';
 import { readCaSecret } from '../model/ca-secret.js';
+import { WEBHOOK_ENTRIES } from '../model/selection.js';
 import { secretFile } from '../model/secret-data.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
-/** The three entries the chart ships, each with the path that tells the webhook the namespace's mode. */
-export const WEBHOOK_ENTRIES: readonly { readonly name: string; readonly path: string }[] = [
-  { name: 'enabled.mtls-injector.io', path: MUTATE_PATH },
-  { name: 'strict.mtls-injector.io', path: MUTATE_STRICT_PATH },
-  { name: 'pod.mtls-injector.io', path: MUTATE_PATH },
-];
+/** The entries the chart ships, each with the path that tells the webhook the namespace's mode and delivery. */
+export { WEBHOOK_ENTRIES };
 
 /** The CA must stay valid at least this long (check warns below it, fails once expired). */
 export const CA_MIN_VALID_DAYS = 60;
@@ -64,7 +61,7 @@ export function checkWebhookConfiguration(
       ? pass(
           'webhook-entries',
           'webhook_entries_ok',
-          `entries ${WEBHOOK_ENTRIES.map((e) => e.name).join(', ')} call ${describeTarget(config.webhooks[0])}`,
+          `all ${WEBHOOK_ENTRIES.length} entries (enabled, strict, pod × the delivery label) call ${describeTarget(config.webhooks[0])} at their paths`,
         )
       : fail(
           'webhook-entries',

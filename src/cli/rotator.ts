@@ -123,7 +123,12 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       ),
       webhookConfig: createWebhookConfigApi(kc),
       workloads,
-      watches: createClusterWatches(kc, `${MANAGED_LABEL}=true`),
+      // delivery.mode=podCertificate gives no pod a Secret: the chart grants Secrets in this namespace only.
+      watches: createClusterWatches(
+        kc,
+        `${MANAGED_LABEL}=true`,
+        config.delivery.mode === 'podCertificate' ? config.installNamespace : undefined,
+      ),
       identity: opts.identity ?? ctx.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
       log,
       probeHost: opts.probeHost,

@@ -106,9 +106,10 @@ function seen(facts: ClusterFacts): string {
 }
 
 /**
- * The delivery for a pod of a namespace whose label is `label`, under the install's `settings`. An invalid
- * label, or podCertificate asked for where the rotator found no PodCertificateRequest API, is refused with a
- * message saying what to do: the API server would drop the projection and the pod would never get its files.
+ * The delivery for a pod of a namespace whose label is `label`, under the install's `settings`. Refused, with a
+ * message saying what to do: an invalid label; podCertificate where the rotator found no PodCertificateRequest
+ * API (the API server would drop the projection and the pod would never get its files); a Secret in an install
+ * with delivery.mode=podCertificate (its rotator may not write Secrets outside its namespace).
  */
 export function resolveDelivery(label: NamespaceDelivery, settings: DeliverySettings): ResolvedDelivery {
   const { facts } = settings;
@@ -137,7 +138,15 @@ export function resolveDelivery(label: NamespaceDelivery, settings: DeliverySett
     mode = 'podCertificate';
     why = `delivery.mode=auto: ${facts.podCertificateRequests} PodCertificateRequests served, as ${seen(facts)}`;
   }
-  if (mode === 'secret') return { mode, why };
+  if (mode === 'secret') {
+    if (settings.mode === 'podCertificate') {
+      return {
+        mode: 'unavailable',
+        message: `${why} asks for a Secret, but this installation (delivery.mode=podCertificate) writes no Secrets outside its own namespace; remove the label, or install with delivery.mode=auto or secret`,
+      };
+    }
+    return { mode, why };
+  }
   if (facts !== undefined && facts.podCertificateRequests === null) {
     return {
       mode: 'unavailable',

@@ -60,8 +60,15 @@ export function createWatchSource<M extends KubernetesObject, T>(
   };
 }
 
-/** The rotator's watches over the real API server. */
-export function createClusterWatches(kc: KubeConfig, managedSelector: string): ClusterWatches {
+/**
+ * The rotator's watches over the real API server. With `secretsNamespace` the Secret watch covers that one
+ * namespace (an install that delivers no Secrets to workloads reads none outside its own namespace).
+ */
+export function createClusterWatches(
+  kc: KubeConfig,
+  managedSelector: string,
+  secretsNamespace?: string,
+): ClusterWatches {
   const core = kc.makeApiClient(CoreV1Api);
   return {
     pods: createWatchSource(
@@ -71,13 +78,22 @@ export function createClusterWatches(kc: KubeConfig, managedSelector: string): C
       podFromModel,
       managedSelector,
     ),
-    secrets: createWatchSource(
-      kc,
-      '/api/v1/secrets',
-      () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }),
-      secretFromModel,
-      managedSelector,
-    ),
+    secrets:
+      secretsNamespace === undefined
+        ? createWatchSource(
+            kc,
+            '/api/v1/secrets',
+            () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }),
+            secretFromModel,
+            managedSelector,
+          )
+        : createWatchSource(
+            kc,
+            `/api/v1/namespaces/${secretsNamespace}/secrets`,
+            () => core.listNamespacedSecret({ namespace: secretsNamespace, labelSelector: managedSelector }),
+            secretFromModel,
+            managedSelector,
+          ),
     services: createWatchSource(
       kc,
       '/api/v1/services',

@@ -23,8 +23,22 @@ function grants(rules: readonly IPolicyRule[]): string[] {
 }
 
 const READ = ['get', 'list', 'watch'];
-const baseClusterGrants = [
-  ...['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'].map((v) => `core/secrets ${v}`),
+const SECRETS = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'].map(
+  (v) => `core/secrets ${v}`,
+);
+/** The Pod Certificates signer's grants: requests, their status, sign/attest and its ClusterTrustBundle by name. */
+const SIGNER = [
+  ...READ.map((v) => `certificates.k8s.io/podcertificaterequests ${v}`),
+  'certificates.k8s.io/podcertificaterequests/status update',
+  'certificates.k8s.io/signers[mtls-injector.io/spiffe] sign',
+  'certificates.k8s.io/signers[mtls-injector.io/spiffe] attest',
+  'certificates.k8s.io/clustertrustbundles create',
+  'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] get',
+  'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] update',
+];
+const CONFIGMAPS = ['create', 'get', 'update'].map((v) => `core/configmaps ${v}`);
+/** Everything but Secrets and the signer: the same in every delivery mode. */
+const commonClusterGrants = [
   ...['pods', 'services', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
   'core/events create',
   'core/events patch',
@@ -37,6 +51,8 @@ const baseClusterGrants = [
     READ.map((v) => `apps/${r} ${v}`),
   ),
 ];
+/** The default install: delivery.mode=auto, podCertificate.trustBundle=auto. */
+const baseClusterGrants = [...SECRETS, ...commonClusterGrants, ...SIGNER, ...CONFIGMAPS];
 
 describeWithHelm('chart RBAC', () => {
   it('grants the rotator exactly what it needs cluster-wide (no apps patch without rotator.onboardingAuto)', () => {
@@ -60,7 +76,43 @@ describeWithHelm('chart RBAC', () => {
     expect(rule?.resourceNames).toEqual(['custom-name']);
   });
 
-  it('keeps leases in a namespaced Role: create, and get/update on the lease by name', () => {
+  it('delivery.mode=secret: no signer, no ConfigMaps beyond the delivery facts', () => {
+    const role = find<IClusterRole>(render(['--set', 'delivery.mode=secret']), 'ClusterRole', ROTATOR);
+    expect(grants(role.rules ?? [])).toEqual([...SECRETS, ...commonClusterGrants].sort());
+  });
+
+  it('delivery.mode=podCertificate with ClusterTrustBundles: no Secret and no ConfigMap rights outside the release namespace', () => {
+    const objects = render([
+      '--set',
+      'delivery.mode=podCertificate',
+      '--set',
+      'podCertificate.trustBundle=clusterTrustBundle',
+    ]);
+    const cluster = find<IClusterRole>(objects, 'ClusterRole', ROTATOR);
+    expect(grants(cluster.rules ?? [])).toEqual([...commonClusterGrants, ...SIGNER].sort());
+    // The CA and the webhook's serving certificate stay in the release namespace's Role.
+    const role = find<IRole>(objects, 'Role', ROTATOR);
+    expect(grants(role.rules ?? []).filter((g) => g.startsWith('core/secrets'))).toEqual([...SECRETS].sort());
+  });
+
+  it('signs for exactly the configured signer name', () => {
+    const role = find<IClusterRole>(
+      render(['--set', 'podCertificate.signerName=example.com/workloads']),
+      'ClusterRole',
+      ROTATOR,
+    );
+    const signers = role.rules?.find((r) => r.resources?.includes('signers'));
+    expect(signers).toEqual({
+      apiGroups: ['certificates.k8s.io'],
+      resources: ['signers'],
+      resourceNames: ['example.com/workloads'],
+      verbs: ['sign', 'attest'],
+    });
+    const bundles = role.rules?.find((r) => r.resources?.includes('clustertrustbundles') && r.resourceNames);
+    expect(bundles?.resourceNames).toEqual(['example.com:workloads:trust-bundle']);
+  });
+
+  it('keeps leases and the delivery facts in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -68,6 +120,9 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases create',
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
+      'core/configmaps create',
+      'core/configmaps[mtls-injector-delivery] get',
+      'core/configmaps[mtls-injector-delivery] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });
