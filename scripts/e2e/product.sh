@@ -6,6 +6,9 @@
 #   MTLS_E2E_PRODUCT=0        skip it (a cluster without the product)
 #   MTLS_E2E_LEAF_LIFETIME    leafLifetime (default 3m, so renewals happen during the suite)
 #   MTLS_E2E_PROPAGATION      ca.propagationDelay (default 5s)
+#   MTLS_E2E_DELIVERY         delivery.mode (default auto, the fresh-install default: podCertificate where the
+#                             API server serves it; test namespaces are labelled mtls-injector.io/delivery=secret
+#                             unless a suite asks otherwise, see test/e2e/helpers.ts)
 
 PRODUCT_NAMESPACE=mtls-injector
 
@@ -20,7 +23,8 @@ start_product() {
     --set "image.repository=${PRODUCT_IMAGE%:*}" --set "image.tag=${PRODUCT_IMAGE##*:}" \
     --set image.pullPolicy=IfNotPresent \
     --set "leafLifetime=${MTLS_E2E_LEAF_LIFETIME:-3m}" --set "backdate=10s" \
-    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" >/dev/null
+    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" \
+    --set "delivery.mode=${MTLS_E2E_DELIVERY:-auto}" >/dev/null
   wait_for "rotator rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-rotator --timeout=2s ||
     product_failed
   wait_for "webhook rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-webhook --timeout=2s ||

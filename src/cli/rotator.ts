@@ -99,7 +99,8 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       : undefined;
     // Pod Certificates: what the API server serves decides the signer and the webhook's delivery.mode=auto.
     const served = await discoverCertificateApis(kc);
-    const pcrVersion = served.podCertificateRequests;
+    // delivery.mode=secret signs nothing (and the chart grants no signer rights): no request watch.
+    const pcrVersion = config.delivery.mode === 'secret' ? undefined : served.podCertificateRequests;
     log.info({ ...served }, 'certificates.k8s.io discovered');
     const podCertificates: PodCertificateDeps = {
       served,
@@ -109,7 +110,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
           ? undefined
           : watchPodCertificateRequests(kc, pcrVersion, config.podCertificate.signerName),
       clusterTrustBundles:
-        served.clusterTrustBundles === undefined
+        pcrVersion === undefined || served.clusterTrustBundles === undefined
           ? undefined
           : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
       configMaps: createConfigMapApi(kc),

@@ -108,8 +108,9 @@ function seen(facts: ClusterFacts): string {
 /**
  * The delivery for a pod of a namespace whose label is `label`, under the install's `settings`. Refused, with a
  * message saying what to do: an invalid label; podCertificate where the rotator found no PodCertificateRequest
- * API (the API server would drop the projection and the pod would never get its files); a Secret in an install
- * with delivery.mode=podCertificate (its rotator may not write Secrets outside its namespace).
+ * API (the API server would drop the projection and the pod would never get its files); the other delivery in
+ * an install that fixed one (delivery.mode=secret gives its rotator no signer rights, podCertificate no Secret
+ * rights outside its namespace). With delivery.mode=auto the label chooses freely.
  */
 export function resolveDelivery(label: NamespaceDelivery, settings: DeliverySettings): ResolvedDelivery {
   const { facts } = settings;
@@ -137,6 +138,12 @@ export function resolveDelivery(label: NamespaceDelivery, settings: DeliverySett
   } else {
     mode = 'podCertificate';
     why = `delivery.mode=auto: ${facts.podCertificateRequests} PodCertificateRequests served, as ${seen(facts)}`;
+  }
+  if (mode === 'podCertificate' && settings.mode === 'secret') {
+    return {
+      mode: 'unavailable',
+      message: `${why} asks for podCertificate delivery, but this installation (delivery.mode=secret) does not sign pod certificates; remove the label, or install with delivery.mode=auto or podCertificate`,
+    };
   }
   if (mode === 'secret') {
     if (settings.mode === 'podCertificate') {

@@ -100,7 +100,12 @@ export function assembleSigner(args: {
     }),
   );
   const { requests } = deps;
-  if (served.podCertificateRequests === undefined || requests === undefined) {
+  // delivery.mode=secret: no pod is given a podCertificate volume, and the chart grants no signer rights.
+  if (
+    config.delivery.mode === 'secret' ||
+    served.podCertificateRequests === undefined ||
+    requests === undefined
+  ) {
     if (config.delivery.mode === 'podCertificate')
       log.error(
         { serverVersion: served.serverVersion },
