@@ -134,59 +134,89 @@ export function checkPodSecret(input: {
   const certChainPem = secretFile(secret, CERT_FILE) ?? '';
   const keyPem = secretFile(secret, KEY_FILE);
   const bundlePem = secretFile(secret, CA_FILE) ?? '';
-  const verdict = verifyLeaf({
+  const leafChecks = certificateChecks({
     certChainPem,
     keyPem: keyPem ?? '',
-    trustBundlePem: bundlePem,
+    bundlePem,
+    bundleName: "the Secret's ca.crt",
+    expectedSpiffeId: input.expectedSpiffeId,
+    trustDomain: input.trustDomain,
     now,
-    expectedSpiffeId: input.expectedSpiffeId ?? undefined,
   });
-  for (const group of GROUPS) {
-    const problems = verdict.problems.filter((p) => group.codes.includes(p.code));
-    checks.push(
-      problems.length === 0
-        ? pass(group.name, group.ok, okMessage(group.name, verdict.leaf?.spiffeId))
-        : groupFailure(group.name, problems, input.trustDomain),
-    );
-  }
-  const leaf = verdict.leaf;
-  let certificate: CertificateFacts | null = null;
-  if (leaf !== undefined) {
-    const left = leaf.notAfter.getTime() - now.getTime();
-    certificate = {
-      spiffeId: leaf.spiffeId ?? null,
-      dnsNames: leaf.dnsNames,
-      serial: leaf.serialHex,
-      notBefore: leaf.notBefore.toISOString(),
-      notAfter: leaf.notAfter.toISOString(),
-      expiresInSeconds: Math.floor(left / 1000),
-    };
-    if (left > 0) {
-      const message = `expires in ${humanDuration(left)} (${leaf.notAfter.toISOString()})`;
-      checks.push(
-        isLowOnLife(leaf.notBefore, leaf.notAfter, now)
-          ? fail(
-              'certificate-expiry',
-              'warning',
-              'renewal_overdue',
-              `${message}: less than ${LOW_LIFE_FRACTION * 100}% of its lifetime left; renewal happens at about half`,
-              ROTATOR_HINT,
-            )
-          : pass('certificate-expiry', 'expires_in', message),
-      );
-    }
-  }
+  checks.push(...leafChecks.checks);
+  const certificate = leafChecks.certificate;
   if (input.clusterBundlePem !== undefined)
     checks.push(bundleCheck(bundlePem, input.clusterBundlePem, where));
   return { checks, certificate };
 }
 
-function okMessage(name: string, spiffeId: string | undefined): string {
+/**
+ * The checks of a leaf (validity, chain to `bundlePem`, identity, key match when `keyPem` is given, time to
+ * expiry) and what it says. Shared by Secret and podCertificate delivery. Pure.
+ */
+export function certificateChecks(input: {
+  readonly certChainPem: string;
+  /** The private key to match; undefined when it is not readable (podCertificate: only the kubelet has it). */
+  readonly keyPem: string | undefined;
+  readonly bundlePem: string;
+  /** How the bundle is named in messages (e.g. "the Secret's ca.crt"). */
+  readonly bundleName: string;
+  readonly expectedSpiffeId: string | null;
+  readonly trustDomain: string;
+  readonly now: Date;
+}): { checks: CheckResult[]; certificate: CertificateFacts | null } {
+  const { now } = input;
+  const checks: CheckResult[] = [];
+  const verdict = verifyLeaf({
+    certChainPem: input.certChainPem,
+    ...(input.keyPem === undefined ? {} : { keyPem: input.keyPem }),
+    trustBundlePem: input.bundlePem,
+    now,
+    expectedSpiffeId: input.expectedSpiffeId ?? undefined,
+  });
+  for (const group of GROUPS) {
+    if (group.name === 'certificate-key' && input.keyPem === undefined) continue;
+    const problems = verdict.problems.filter((p) => group.codes.includes(p.code));
+    checks.push(
+      problems.length === 0
+        ? pass(group.name, group.ok, okMessage(group.name, verdict.leaf?.spiffeId, input.bundleName))
+        : groupFailure(group.name, problems, input.trustDomain),
+    );
+  }
+  const leaf = verdict.leaf;
+  if (leaf === undefined) return { checks, certificate: null };
+  const left = leaf.notAfter.getTime() - now.getTime();
+  const certificate: CertificateFacts = {
+    spiffeId: leaf.spiffeId ?? null,
+    dnsNames: leaf.dnsNames,
+    serial: leaf.serialHex,
+    notBefore: leaf.notBefore.toISOString(),
+    notAfter: leaf.notAfter.toISOString(),
+    expiresInSeconds: Math.floor(left / 1000),
+  };
+  if (left > 0) {
+    const message = `expires in ${humanDuration(left)} (${leaf.notAfter.toISOString()})`;
+    checks.push(
+      isLowOnLife(leaf.notBefore, leaf.notAfter, now)
+        ? fail(
+            'certificate-expiry',
+            'warning',
+            'renewal_overdue',
+            `${message}: less than ${LOW_LIFE_FRACTION * 100}% of its lifetime left; renewal happens at about half`,
+            ROTATOR_HINT,
+          )
+        : pass('certificate-expiry', 'expires_in', message),
+    );
+  }
+  return { checks, certificate };
+}
+
+function okMessage(name: string, spiffeId: string | undefined, bundleName: string): string {
   switch (name) {
     case 'certificate-validity':
       return 'certificate within its validity window';
     case 'certificate-chain':
-      return "certificate chains to a root in the Secret's ca.crt";
+      return `certificate chains to a root in ${bundleName}`;
     case 'certificate-identity':
       return `certificate carries ${spiffeId ?? 'the expected identity'}`;
     default:

@@ -1,7 +1,15 @@
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import { CA_FILE, MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
-import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
+import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
+import {
+  apiStatus,
+  type ConfigMapApi,
+  type PodCertificateRequestObject,
+  type PodObject,
+  type SecretApi,
+} from '../kube/types.js';
+import { checkDelivery } from './pod-certificate.js';
+import { requestLookup, secretLookups } from './lookups.js';
 import type { InspectApi, NamespaceObject } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
@@ -10,7 +18,6 @@ import { secretFile } from '../model/secret-data.js';
 import { checkCa, checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
-import type { SecretLookup } from './pod-secret.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
@@ -45,6 +52,8 @@ export interface CheckOptions {
   readonly namespace?: string | undefined;
   /** Only this pod of `namespace`. */
   readonly pod?: string | undefined;
+  /** The ConfigMap (in installNamespace) where the rotator publishes the delivery facts. */
+  readonly deliveryFactsConfigMap?: string | undefined;
 }
 
 /** The API reads `check` makes, and the time it judges validity at. */
@@ -52,6 +61,12 @@ export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;
   readonly now: Date;
+  /** Pod Certificates reads: the delivery facts, and the requests of a namespace (undefined: not served). */
+  readonly podCertificates?: {
+    readonly getConfigMap: ConfigMapApi['get'];
+    readonly listRequests:
+      ((namespace: string, signerName: string) => Promise<PodCertificateRequestObject[]>) | undefined;
+  };
 }
 
 /** Exit status: 0 when every check passed, 1 on any error, 3 when there are only warnings. */
@@ -100,6 +115,24 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     }
   }
 
+  // Delivery: what the rotator published decides delivery.mode=auto for the pods judged below.
+  let settings = options.settings;
+  if (deps.podCertificates !== undefined) {
+    const name = options.deliveryFactsConfigMap ?? 'mtls-injector-delivery';
+    const where = `${install}/${name}`;
+    const cm = await read(
+      'delivery',
+      `ConfigMap ${where}`,
+      () => deps.podCertificates?.getConfigMap(install, name) ?? Promise.resolve(undefined),
+    );
+    if (!cm.ok) cluster.push(cm.result);
+    else {
+      const delivery = checkDelivery(settings.delivery.mode, cm.value, where);
+      cluster.push(delivery.result);
+      settings = { ...settings, delivery: { ...settings.delivery, facts: delivery.facts } };
+    }
+  }
+
   const caWhere = `${install}/${options.caSecretName}`;
   const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
   cluster.push(ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result);
@@ -107,7 +140,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
-    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem);
+    namespace = await namespaceReport(deps, { ...options, settings }, options.namespace, clusterBundlePem);
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
   }
@@ -211,6 +244,7 @@ async function namespaceReport(
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
+  const requests = await requestLookup(deps, name, options.settings.delivery.signerName, pods);
   const reports = pods
     .map((pod, i) =>
       checkPod({
@@ -220,68 +254,11 @@ async function namespaceReport(
         settings: options.settings,
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
+        requests,
         clusterBundlePem,
         now: deps.now,
       }),
     )
     .sort((a, b) => a.name.localeCompare(b.name));
   return { name, mode, checks, pods: reports };
-}
-
-/**
- * The Secret of every injected pod. For a namespace, one list of the managed Secrets answers most pods; a get
- * per pod is left only for names the list lacks (missing, or there but not ours), so `check -n` on a large
- * namespace costs one list, not one request per pod.
- */
-async function secretLookups(
-  deps: CheckDeps,
-  namespace: string,
-  pods: readonly PodObject[],
-  useList: boolean,
-): Promise<SecretLookup[]> {
-  let listed: Map<string, SecretObject> | undefined;
-  if (useList && pods.some((p) => p.metadata.labels?.[MANAGED_LABEL] === 'true')) {
-    const all = await read('secret', `Secrets in ${namespace}`, () =>
-      deps.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`),
-    );
-    if (all.ok) listed = new Map(all.value.map((s) => [s.metadata.name ?? '', s]));
-  }
-  return mapLimit(pods, 8, (pod) => {
-    const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
-    const secret = secretName === undefined ? undefined : listed?.get(secretName);
-    if (secret !== undefined && pod.metadata.labels?.[MANAGED_LABEL] === 'true') {
-      return Promise.resolve<SecretLookup>({ kind: 'found', secret });
-    }
-    return secretLookup(deps.secrets, namespace, pod);
-  });
-}
-
-async function secretLookup(
-  secrets: Pick<SecretApi, 'get'>,
-  namespace: string,
-  pod: PodObject,
-): Promise<SecretLookup> {
-  const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION];
-  if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true' || secretName === undefined || secretName === '') {
-    return { kind: 'unread' };
-  }
-  const got = await read<SecretObject | undefined>('secret', `Secret ${namespace}/${secretName}`, () =>
-    secrets.get(namespace, secretName),
-  );
-  if (!got.ok) return { kind: 'error', result: got.result };
-  return got.value === undefined ? { kind: 'missing' } : { kind: 'found', secret: got.value };
-}
-
-/** Maps with at most `limit` calls in flight, keeping order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

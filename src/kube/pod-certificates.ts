@@ -78,17 +78,20 @@ export function createPodCertificateRequestApi(
         }),
       )) as PodCertificateRequestObject;
     },
-    list: async (signerName) => {
+    list: async (signerName, namespace) => {
       const items: PodCertificateRequestObject[] = [];
       let _continue: string | undefined;
       do {
+        const options = {
+          ...base,
+          fieldSelector: `spec.signerName=${signerName}`,
+          limit: 500,
+          ...(_continue === undefined ? {} : { _continue }),
+        };
         const page = (await call(`list PodCertificateRequests of ${signerName}`, () =>
-          api.listCustomObjectForAllNamespaces({
-            ...base,
-            fieldSelector: `spec.signerName=${signerName}`,
-            limit: 500,
-            ...(_continue === undefined ? {} : { _continue }),
-          }),
+          namespace === undefined
+            ? api.listCustomObjectForAllNamespaces(options)
+            : api.listNamespacedCustomObject({ ...options, namespace }),
         )) as { items?: PodCertificateRequestObject[]; metadata?: { continue?: string } };
         items.push(...(page.items ?? []));
         _continue = page.metadata?.continue || undefined;

@@ -340,8 +340,8 @@ export interface PodCertificateRequestApi {
   get(namespace: string, name: string): Promise<PodCertificateRequestObject | undefined>;
   /** Writes `status` through the /status subresource with the resourceVersion in `metadata` (409 when stale). */
   updateStatus(pcr: PodCertificateRequestObject): Promise<PodCertificateRequestObject>;
-  /** Every PodCertificateRequest of the cluster naming `signerName`. */
-  list(signerName: string): Promise<PodCertificateRequestObject[]>;
+  /** Every PodCertificateRequest naming `signerName`, in one namespace or (without it) the whole cluster. */
+  list(signerName: string, namespace?: string): Promise<PodCertificateRequestObject[]>;
 }
 
 /** ClusterTrustBundles (cluster-scoped) of one served version. */

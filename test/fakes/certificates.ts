@@ -99,10 +99,11 @@ export class FakePodCertificateRequests implements PodCertificateRequestApi {
     });
   }
 
-  list(signerName: string): Promise<PodCertificateRequestObject[]> {
+  list(signerName: string, namespace?: string): Promise<PodCertificateRequestObject[]> {
     return Promise.resolve(
       [...this.store.objects.values()]
         .filter((p) => p.spec.signerName === signerName)
+        .filter((p) => namespace === undefined || p.metadata.namespace === namespace)
         .map((p) => structuredClone(p)),
     );
   }
