@@ -3,8 +3,12 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
+import { clusterTrustBundleName } from '../core/pod-certificate.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
+import { createClusterTrustBundleApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { SecretApi, SecretObject } from '../kube/types.js';
+import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi, SecretObject } from '../kube/types.js';
+import { pendingPods, type PreviousCaPods, readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
 import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../model/ca-secret.js';
@@ -21,7 +25,16 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
 ] as const;
+
+/** Pod Certificates reads of a rotation step: the rotator's record and the signer's ClusterTrustBundle. */
+export interface RotationPodCertificates {
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
+  /** Undefined where the API server serves no ClusterTrustBundles. */
+  readonly trustBundles: Pick<ClusterTrustBundleApi, 'get'> | undefined;
+}
 
 type Step = 'prepare' | 'activate' | 'retire' | 'status';
 
@@ -53,8 +66,16 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
     command.action(async () => {
       const config = configFromOptions(command, KEYS, ctx);
       const opts = command.opts<{ kubeconfig?: string }>();
-      const secrets = createSecretApi(loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']));
-      done(await runStep(step, config, secrets, ctx, new Date()));
+      const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+      const served = await discoverCertificateApis(kc);
+      const podCertificates: RotationPodCertificates = {
+        configMaps: createConfigMapApi(kc),
+        trustBundles:
+          served.clusterTrustBundles === undefined
+            ? undefined
+            : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
+      };
+      done(await runStep(step, config, createSecretApi(kc), ctx, new Date(), podCertificates));
     });
   }
 };
@@ -66,6 +87,7 @@ export async function runStep(
   secrets: SecretApi,
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
+  podCertificates?: RotationPodCertificates,
 ): Promise<number> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
@@ -81,8 +103,17 @@ export async function runStep(
     (s) => !(s.metadata.namespace === ns && s.metadata.name === name),
   );
 
+  // The rotator publishes the facts ConfigMap (releases with Pod Certificates): then pods may hold pod
+  // certificates, and the record of those that still hold one of the previous CA is kept there.
+  const facts = await podCertificates?.configMaps.get(ns, config.delivery.factsConfigMap);
+  const record = facts === undefined ? undefined : { record: readPreviousCaPods(facts) };
+  const bundleName = clusterTrustBundleName(config.podCertificate.signerName);
+  const bundle = await podCertificates?.trustBundles?.get(bundleName);
+  const podBundles =
+    bundle === undefined ? [] : [{ what: `ClusterTrustBundle ${bundleName}`, pem: bundle.spec.trustBundle }];
+
   if (step === 'status') {
-    ctx.stdout.write(describeStatus(caSecret, managed));
+    ctx.stdout.write(describeStatus(caSecret, managed, record?.record));
     return ExitCode.Ok;
   }
   let plan: RotationPlan;
@@ -95,9 +126,9 @@ export async function runStep(
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {
-    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay);
+    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay, podBundles);
   } else {
-    plan = planRetire(caSecret, managed, now);
+    plan = planRetire(caSecret, managed, now, record);
   }
   if (!plan.ok) {
     ctx.stderr.write(`ca rotate ${step}: refused: ${plan.message}\n`);
@@ -108,7 +139,11 @@ export async function runStep(
   return ExitCode.Ok;
 }
 
-function describeStatus(caSecret: SecretObject, managed: readonly SecretObject[]): string {
+function describeStatus(
+  caSecret: SecretObject,
+  managed: readonly SecretObject[],
+  record: PreviousCaPods | undefined,
+): string {
   const next = secretFile(caSecret, NEXT_CERT_FILE);
   const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
   if (next !== undefined) {
@@ -116,7 +151,11 @@ function describeStatus(caSecret: SecretObject, managed: readonly SecretObject[]
     return `phase: prepared (new root in the bundle, issuing from the current CA)\n  managed Secrets trusting the new root: ${trusting}/${managed.length}\nnext: mtls-injector ca rotate activate\n`;
   }
   if (previous !== undefined) {
-    return `phase: activated (issuing from the new CA; previous root still trusted)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate retire (once every leaf was reissued)\n`;
+    const pods =
+      record === undefined
+        ? ''
+        : `  pods that may still hold a pod certificate of the previous CA: ${pendingPods(record)} (all expired by ${record.until})\n`;
+    return `phase: activated (issuing from the new CA; previous root still trusted)\n  managed Secrets: ${managed.length}\n${pods}next: mtls-injector ca rotate retire (once every leaf was reissued)\n`;
   }
   return `phase: steady (no rotation in progress)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate prepare\n`;
 }

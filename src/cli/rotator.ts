@@ -115,6 +115,8 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
           : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
       configMaps: createConfigMapApi(kc),
       getPod: (namespace, name) => workloads.getPod(namespace, name),
+      listPods: (namespace) =>
+        namespace === undefined ? workloads.listPodsAllNamespaces('') : workloads.listPods(namespace),
     };
     const rotator = await startRotator(config, {
       secrets: createSecretApi(kc),

@@ -160,6 +160,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           excludedNamespaces: excluded,
           namespaceLabels,
           namespacesSynced: () => namespacesListed,
+          ca: () => caManager.current(),
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),

@@ -17,9 +17,10 @@ import type { Log } from '../../observability/logger.js';
 import type { RotatorController } from '../controller.js';
 import type { CertOps } from '../ports.js';
 import type { Clock } from '../time.js';
+import type { CaMaterial } from '../../model/ca-secret.js';
+import { previousCaTracker } from './previous-ca.js';
 import { factsPublisher, trustBundlePublisher } from './publish.js';
 import { PodCertificateSigner } from './signer.js';
-import type { PodFacts } from './verdict.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -41,6 +42,8 @@ export interface PodCertificateDeps {
   readonly configMaps: ConfigMapApi;
   /** Reads one pod (raw JSON) to confirm what a request names. */
   readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
+  /** Lists the pods of one namespace, or of the cluster (the CA rotation record). */
+  readonly listPods: (namespace?: string) => Promise<PodObject[]>;
 }
 
 /** The signer and its publishers, wired into a controller. */
@@ -76,7 +79,8 @@ export function assembleSigner(args: {
   readonly excludedNamespaces: readonly string[];
   readonly namespaceLabels: ReadonlyMap<string, Labels>;
   readonly namespacesSynced: () => boolean;
-  readonly onSigned?: (pod: PodFacts, issuerKeyId: string, notAfter: Date) => void;
+  /** The CA the rotator holds (the rotation record compares its active and previous CAs). */
+  readonly ca: () => CaMaterial | undefined;
 }): SignerPart {
   const { config, deps, controller, log } = args;
   const { served } = deps;
@@ -99,6 +103,22 @@ export function assembleSigner(args: {
       log,
     }),
   );
+  // The pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode: the
+  // command needs the record whenever the rotator publishes the facts).
+  const previousCa = previousCaTracker({
+    configMaps: deps.configMaps,
+    namespace: config.installNamespace,
+    name: config.delivery.factsConfigMap,
+    signerName: config.podCertificate.signerName,
+    maxExpirationSeconds: config.podCertificate.maxExpiration,
+    ca: args.ca,
+    listPods: deps.listPods,
+    clock: args.clock,
+    enqueue: (item, at) => controller.enqueue(item, at),
+    log,
+  });
+  controller.addKind(previousCa);
+
   const { requests } = deps;
   // delivery.mode=secret: no pod is given a podCertificate volume, and the chart grants no signer rights.
   if (
@@ -137,7 +157,7 @@ export function assembleSigner(args: {
     namespacesSynced: args.namespacesSynced,
     dnsNames: (ns, labels) => controller.dnsNamesFor(ns, labels),
     enqueue: (item) => controller.enqueue(item),
-    ...(args.onSigned === undefined ? {} : { onSigned: args.onSigned }),
+    onSigned: (pod, issuerKeyId) => previousCa.signed(pod.uid, issuerKeyId),
   });
   controller.addKind(signer.kind);
 

@@ -42,6 +42,8 @@ export function signerWorld(
         gets.push(`${ns}/${name}`);
         return Promise.resolve(pods.get(`${ns}/${name}`));
       },
+      listPods: (ns) =>
+        Promise.resolve([...pods.values()].filter((p) => ns === undefined || p.metadata.namespace === ns)),
     },
     controller: h.controller,
     certs: h.certs,
@@ -52,6 +54,7 @@ export function signerWorld(
     excludedNamespaces: ['kube-system', 'kube-node-lease', 'mtls-injector'],
     namespaceLabels,
     namespacesSynced: () => state.synced,
+    ca: () => h.ca,
   });
   // The store plays the watch: every write reaches the signer like a watch event would.
   requests.store.watchers.push({
