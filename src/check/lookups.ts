@@ -1,6 +1,6 @@
 /** What `check` reads per pod: its Secret, or its namespace's PodCertificateRequests. */
 import { projectedSigner } from '../core/mutate/volume.js';
-import { MANAGED_LABEL, SECRET_ANNOTATION, VOLUME_NAME } from '../core/names.js';
+import { MANAGED_LABEL, SECRET_ANNOTATION } from '../core/names.js';
 import type { RawVolume } from '../core/pod.js';
 import { apiStatus, type PodObject, type SecretApi, type SecretObject } from '../kube/types.js';
 import type { RequestLookup } from './pod-certificate.js';
@@ -28,7 +28,7 @@ export async function requestLookup(
 ): Promise<RequestLookup> {
   const projected = pods.some((p) =>
     (Array.isArray(p.spec?.['volumes']) ? (p.spec['volumes'] as RawVolume[]) : []).some(
-      (v) => v.name === VOLUME_NAME && projectedSigner(v) !== undefined,
+      (v) => projectedSigner(v) === signerName,
     ),
   );
   const list = deps.podCertificates?.listRequests;

@@ -96,7 +96,9 @@ export function checkPod(input: PodCheckInput): PodReport {
   const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION] ?? null;
   const delivery = deliveryOf(pod, injected, selection, decision, input.settings);
   let podCertificate: PodCertificateView | null = null;
-  if (injected && delivery?.mode === 'podCertificate') {
+  // A pod with a podCertificate volume of our signer (injected, or written by its author) is judged by its
+  // requests: their answer decides whether it starts.
+  if (projectsSigner(pod, input.settings.delivery.signerName)) {
     const result = checkPodCertificate({
       pod,
       signerName: input.settings.delivery.signerName,
@@ -212,6 +214,12 @@ function injectionCheck(
         'fix the pod template before its next restart, or new pods cannot be created',
       );
   }
+}
+
+/** Whether any volume of the pod is a podCertificate projection naming `signerName`. */
+function projectsSigner(pod: PodObject, signerName: string): boolean {
+  const volumes = pod.spec?.['volumes'];
+  return Array.isArray(volumes) && (volumes as RawVolume[]).some((v) => projectedSigner(v) === signerName);
 }
 
 /**

@@ -173,6 +173,48 @@ describe('check: a pod with podCertificate delivery', () => {
     });
   });
 
+  it("a pod's own podCertificate volume of our signer (opted out, not injected) is judged by its requests", () => {
+    const own: PodObject = {
+      metadata: {
+        name: 'web',
+        namespace: 'shop',
+        uid: 'uid-web',
+        annotations: { 'mtls-injector.io/inject': 'false' },
+      },
+      spec: {
+        serviceAccountName: 'web',
+        nodeName: 'node-1',
+        containers: [{ name: 'app', image: 'app:1' }],
+        volumes: [
+          {
+            name: 'own',
+            projected: {
+              sources: [{ podCertificate: { signerName: 'mtls-injector.io/spiffe', keyType: 'ECDSAP384' } }],
+            },
+          },
+        ],
+      },
+      status: { phase: 'Pending' },
+    };
+    const denied = request({
+      conditions: [
+        { type: 'Denied', status: 'True', reason: 'UnsupportedKeyType', message: 'key type ECDSAP384' },
+      ],
+    });
+    const report = checkPod(input(own, [denied]));
+    expect(report.injected).toBe(false);
+    expect(report.checks.map((c) => [c.name, c.reason])).toEqual([
+      ['injection', 'opted_out'],
+      ['pod-certificate-request', 'request_denied'],
+    ]);
+    // Another signer's projection is none of ours: no request is looked at.
+    const other = structuredClone(own);
+    (
+      other.spec?.['volumes'] as { projected: { sources: { podCertificate: { signerName: string } }[] } }[]
+    )[0]!.projected.sources[0]!.podCertificate.signerName = 'example.com/other';
+    expect(checkPod(input(other, [denied])).checks.map((c) => c.name)).toEqual(['injection']);
+  });
+
   it('no request left: fine for a started pod (deleted after 15 minutes), a warning before it starts', () => {
     expect(checkPod(input(podCertificatePod('Running'), [])).checks.at(-1)).toMatchObject({
       ok: true,
