@@ -1,4 +1,4 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv } from 'ajv';
 import { z } from 'zod';
 
 /**
@@ -12,7 +12,10 @@ import { z } from 'zod';
  * zod does.
  */
 export function compileCheck(schema: z.ZodType): (value: unknown) => boolean {
+  // Draft-07 rather than zod's default 2020-12: Ajv's 2020 validators track evaluated properties and take an
+  // options object per call, and were twice as slow on a pod (1.5 µs against 0.75 µs, distinct pods).
   const jsonSchema = z.toJSONSchema(schema, {
+    target: 'draft-7',
     io: 'input',
     unrepresentable: 'throw',
     override: ({ zodSchema }) => {
@@ -28,7 +31,7 @@ export function compileCheck(schema: z.ZodType): (value: unknown) => boolean {
       }
     },
   });
-  const ajv = new Ajv2020({ strict: true, allErrors: false, validateFormats: false });
+  const ajv = new Ajv({ strict: true, allErrors: false, validateFormats: false });
   const validate = ajv.compile(jsonSchema);
   return (value) => validate(value);
 }

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/schema.js';
+import { DEFAULT_LINE_BATCH, LineBatch, type LineBatchOptions } from './line-batch.js';
 
 /**
  * The structured logger every component writes to: a message and fields. pino's Logger is one; tests pass a
@@ -15,14 +16,21 @@ export interface Log {
 /**
  * A pino JSON logger: one object per line, level as a label, ISO time. Every string is JSON-escaped, so
  * newlines and terminal escape codes in pod names or annotations cannot forge log lines (G14). Callers log
- * names, reasons and fingerprints, never certificate or key material.
+ * names, reasons and fingerprints, never certificate or key material. Lines reach the destination in
+ * batches (line-batch.ts): within `batch.maxDelayMs`, on `logger.flush()`, and at exit.
  */
 export function createLogger(options: {
   readonly level: LogLevel;
   readonly component: string;
   /** Where lines go; stdout when omitted. */
   readonly destination?: DestinationStream;
+  /** How lines are batched; `false` writes each line as it is logged. */
+  readonly batch?: LineBatchOptions | false;
 }): Logger {
+  // Synchronous writes (pino's default) of whole batches: one syscall per batch on the event loop costs less
+  // than handing lines to the libuv threadpool, and nothing is lost when the process exits.
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const batch = options.batch ?? DEFAULT_LINE_BATCH;
   return pino(
     {
       level: options.level,
@@ -30,9 +38,7 @@ export function createLogger(options: {
       timestamp: isoTimestamp(),
       formatters: { level: (label) => ({ level: label }) },
     },
-    // Synchronous writes (pino's default): one syscall per line on the event loop costs less than handing every
-    // line to the libuv threadpool, and nothing is lost when the process exits.
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    batch === false ? destination : new LineBatch(destination, batch),
   );
 }
 

@@ -21,9 +21,18 @@ function deepFreeze(value: object): void {
   Object.freeze(value);
 }
 
+/** Characters JSON.stringify writes escaped: quote, backslash, controls and (unpaired) surrogates. */
+// eslint-disable-next-line no-control-regex -- the control characters are exactly what is looked for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * Appends the JSON text of `value`. A string that needs no escape (nearly all: pointers, names) goes in as
+ * three pieces, quotes apart, rather than as a new quoted copy of itself.
+ */
 function pushJson(parts: string[], value: unknown): void {
   if (typeof value === 'string') {
-    parts.push(quote(value));
+    if (NEEDS_ESCAPE.test(value)) parts.push(JSON.stringify(value));
+    else parts.push('"', value, '"');
     return;
   }
   if (typeof value !== 'object' || value === null) {
@@ -45,18 +54,33 @@ function pushJson(parts: string[], value: unknown): void {
   }
 }
 
+/** What opens an operation, up to its path, by op name: [first in the list, after a comma]. */
+const OPENING: Readonly<Record<PatchOperation['op'], readonly [string, string]>> = {
+  add: ['{"op":"add","path":', ',{"op":"add","path":'],
+  remove: ['{"op":"remove","path":', ',{"op":"remove","path":'],
+  replace: ['{"op":"replace","path":', ',{"op":"replace","path":'],
+  move: ['{"op":"move","path":', ',{"op":"move","path":'],
+  copy: ['{"op":"copy","path":', ',{"op":"copy","path":'],
+  test: ['{"op":"test","path":', ',{"op":"test","path":'],
+};
+
 /**
  * `JSON.stringify(ops)`, byte for byte (a test holds the two equal), for the operations `buildPatch` makes:
  * keys in the order op, path, from, value, and templates written from their remembered text. The pieces are
- * joined once into a flat string: concatenating them one by one made a tree of partial strings that every
- * later reader (the UTF-8 encoder first) had to flatten again.
+ * collected in one list and joined once into a flat string: concatenating them, even two at a time as a
+ * template literal does, made short-lived copies and a tree of partial strings that every later reader (the
+ * UTF-8 encoder first) had to flatten again.
  */
 export function patchJson(ops: readonly PatchOperation[]): string {
   const parts: string[] = ['['];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as PatchOperation;
-    parts.push(i === 0 ? '{"op":"' : ',{"op":"', op.op, '","path":', quote(op.path));
-    if (op.from !== undefined) parts.push(',"from":', quote(op.from));
+    parts.push(OPENING[op.op][i === 0 ? 0 : 1]);
+    pushJson(parts, op.path);
+    if (op.from !== undefined) {
+      parts.push(',"from":');
+      pushJson(parts, op.from);
+    }
     if (op.value !== undefined) {
       parts.push(',"value":');
       pushJson(parts, op.value);
@@ -65,13 +89,4 @@ export function patchJson(ops: readonly PatchOperation[]): string {
   }
   parts.push(']');
   return parts.join('');
-}
-
-/** Characters JSON.stringify writes escaped: quote, backslash, controls and (unpaired) surrogates. */
-// eslint-disable-next-line no-control-regex -- the control characters are exactly what is looked for
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** `JSON.stringify(text)`; a pointer almost never needs an escape, and then quoting it is enough. */
-function quote(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }

@@ -1,0 +1,169 @@
+// The AdmissionReview every admission benchmark sends (bench/admission.mjs).
+
+/**
+ * A realistic 4.8 KB AdmissionReview: the CREATE of a Deployment's pod by the ReplicaSet controller, as the API
+ * server sends it (two containers with probes, env, resources and security contexts; the projected
+ * service-account token volume; owner reference, anti-affinity and default tolerations).
+ */
+export function replicaSetPodReview() {
+  const container = (name, image, port) => ({
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['--listen', `:${port}`, '--log-format', 'json'],
+    ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+    env: [
+      { name: 'GOMAXPROCS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ],
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port, scheme: 'HTTP' },
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: [
+      {
+        name: 'kube-api-access-7xk2p',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        readOnly: true,
+      },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+  });
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '2b1c4f4e-6f0a-4c8e-9d57-8b1f2b7c9a10',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        uid: '1f5b0c3a-6e1e-4d7a-9c1b-0e2d3f4a5b6c',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+      },
+      object: {
+        kind: 'Pod',
+        apiVersion: 'v1',
+        metadata: {
+          generateName: 'checkout-7d9f8b6c4-',
+          namespace: 'shop',
+          creationTimestamp: null,
+          labels: {
+            'app.kubernetes.io/name': 'checkout',
+            'app.kubernetes.io/part-of': 'shop',
+            'app.kubernetes.io/version': '2.14.1',
+            'pod-template-hash': '7d9f8b6c4',
+          },
+          annotations: {
+            'kubectl.kubernetes.io/restartedAt': '2026-01-10T09:00:00Z',
+            'prometheus.io/scrape': 'true',
+          },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: 'checkout-7d9f8b6c4',
+              uid: '4f0c2a3e-8c3c-4b65-9d7e-3b2f1d0a9c11',
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          volumes: [
+            { name: 'tmp', emptyDir: {} },
+            {
+              name: 'kube-api-access-7xk2p',
+              projected: {
+                sources: [
+                  { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                  { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+                  {
+                    downwardAPI: {
+                      items: [
+                        {
+                          path: 'namespace',
+                          fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
+                        },
+                      ],
+                    },
+                  },
+                ],
+                defaultMode: 420,
+              },
+            },
+          ],
+          containers: [
+            container('checkout', 'registry.example/shop/checkout:2.14.1', 8080),
+            container('metrics-exporter', 'registry.example/shop/exporter:1.3.0', 9100),
+          ],
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: 30,
+          dnsPolicy: 'ClusterFirst',
+          serviceAccountName: 'checkout',
+          serviceAccount: 'checkout',
+          securityContext: { fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'checkout' } },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
+                },
+              ],
+            },
+          },
+          schedulerName: 'default-scheduler',
+          tolerations: [
+            {
+              key: 'node.kubernetes.io/not-ready',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+            {
+              key: 'node.kubernetes.io/unreachable',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+          ],
+          priority: 0,
+          enableServiceLinks: true,
+          preemptionPolicy: 'PreemptLowerPriority',
+        },
+        status: {},
+      },
+      oldObject: null,
+      dryRun: false,
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+    },
+  };
+}
