@@ -56,6 +56,7 @@ const KEYS = [
   'podCertificate.signerName',
   'podCertificate.maxExpiration',
   'podCertificate.backdate',
+  'podCertificate.refreshAt',
   'podCertificate.trustBundle',
   'podCertificate.trustBundleConfigMap',
 ] as const;

@@ -134,6 +134,13 @@ export const FIELDS = [
       "How far a pod certificate's notBefore is back-dated (the API server requires it within 5 minutes of its clock).",
   },
   {
+    key: 'podCertificate.refreshAt',
+    kind: { type: 'fraction', min: 0.1, max: 0.9 },
+    default: 0.5,
+    description:
+      "Fraction of a pod certificate's lifetime at which the kubelet starts its refresh (beginRefreshAt), ± renewJitter; kept inside the API server's window [notBefore + 10m, notAfter - 10m].",
+  },
+  {
     key: 'podCertificate.trustBundle',
     kind: { type: 'enum', values: ['auto', 'clusterTrustBundle', 'configMap'] },
     default: 'auto',

@@ -89,6 +89,7 @@ podCertificate:
   keyType: {{ $v.podCertificate.keyType | quote }}
   maxExpiration: {{ $v.podCertificate.maxExpiration | quote }}
   backdate: {{ $v.podCertificate.backdate | quote }}
+  refreshAt: {{ $v.podCertificate.refreshAt | float64 | toJson }}
   trustBundle: {{ $v.podCertificate.trustBundle | quote }}
   trustBundleConfigMap: {{ $v.podCertificate.trustBundleConfigMap | quote }}
 ca:

@@ -150,7 +150,7 @@ export class PodCertificateSigner {
       configMaxSeconds: podCertificate.maxExpiration,
       caNotBefore: ca.notBefore.getTime(),
       caNotAfter: ca.notAfter.getTime(),
-      renewAt: this.deps.config.renewAt,
+      renewAt: podCertificate.refreshAt,
       renewJitter: this.deps.config.renewJitter,
       random: this.deps.random(),
     });

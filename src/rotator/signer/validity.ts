@@ -26,7 +26,7 @@ export interface ValidityInput {
   /** The issuing CA's validity. */
   readonly caNotBefore: number;
   readonly caNotAfter: number;
-  /** renewAt ± renewJitter of the lifetime, as for Secrets; `random` in [0, 1) places it. */
+  /** podCertificate.refreshAt ± renewJitter of the lifetime; `random` in [0, 1) places it. */
   readonly renewAt: number;
   readonly renewJitter: number;
   readonly random: number;
@@ -44,7 +44,7 @@ export type Validity =
 
 /**
  * notBefore = now − backdate (whole seconds, never before the CA's notBefore); notAfter = notBefore +
- * min(requested, configured), cut to the CA's notAfter; beginRefreshAt = notBefore + lifetime × (renewAt ±
+ * min(requested, configured), cut to the CA's notAfter; beginRefreshAt = notBefore + lifetime × (refreshAt ±
  * renewJitter), clamped into the API server's window. Refused when the CA leaves less than an hour or is not
  * valid yet.
  */

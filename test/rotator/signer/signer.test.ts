@@ -64,7 +64,10 @@ describe('signing a request', () => {
   });
 
   it('grants at most the requested maxExpirationSeconds and refreshes inside the window', async () => {
-    const w = signerWorld({ flags: { renewAt: '0.1', renewJitter: '0' } });
+    // podCertificate.refreshAt places the refresh; the Secrets' renewAt does not.
+    const w = signerWorld({
+      flags: { 'podCertificate.refreshAt': '0.1', renewAt: '0.9', renewJitter: '0' },
+    });
     const pod = w.addPod(boundPod('short'));
     w.requests.store.put(kubeletRequest(pod, { name: 'req-short', maxExpirationSeconds: 3600 }));
     await w.settle();
