@@ -161,6 +161,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           namespaceLabels,
           namespacesSynced: () => namespacesListed,
           ca: () => caManager.current(),
+          writeWindowMs: () => (elector.isLeader() ? Number.POSITIVE_INFINITY : 0),
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),

@@ -81,6 +81,8 @@ export function assembleSigner(args: {
   readonly namespacesSynced: () => boolean;
   /** The CA the rotator holds (the rotation record compares its active and previous CAs). */
   readonly ca: () => CaMaterial | undefined;
+  /** How long this replica may still write, in ms (0 when not leading): read before every signer write. */
+  readonly writeWindowMs: () => number;
 }): SignerPart {
   const { config, deps, controller, log } = args;
   const { served } = deps;
@@ -157,6 +159,7 @@ export function assembleSigner(args: {
     namespacesSynced: args.namespacesSynced,
     dnsNames: (ns, labels) => controller.dnsNamesFor(ns, labels),
     enqueue: (item) => controller.enqueue(item),
+    writeWindowMs: args.writeWindowMs,
     onSigned: (pod, issuerKeyId) => previousCa.signed(pod.uid, issuerKeyId),
   });
   controller.addKind(signer.kind);

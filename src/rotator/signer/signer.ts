@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema.js';
+import { ErrorCode, InjectorError } from '../../core/errors.js';
 import { PCR_DENIED, PCR_FAILED, PCR_ISSUED } from '../../core/pod-certificate.js';
 import {
   apiStatus,
@@ -39,9 +40,18 @@ export interface SignerDeps {
   readonly dnsNames: (namespace: string, labels: Labels) => string[];
   /** Queues a work item again (the controller's queue). */
   readonly enqueue: (item: string) => void;
+  /**
+   * How long this replica may still write, in ms: 0 once it no longer leads. Read right before each status
+   * write, so a replica that lost the Lease after taking the item does not answer (startRotator wires it to
+   * the leader elector; with per-call deadlines it is what is left of the lease).
+   */
+  readonly writeWindowMs: () => number;
   /** Told every signed leaf: which pod, which CA, until when (the CA rotation record). */
   readonly onSigned?: (pod: PodFacts, issuerKeyId: string, notAfter: Date) => void;
 }
+
+/** Less than this left of leadership and the signer does not write (a status write is one round trip). */
+export const MIN_WRITE_MS = 1000;
 
 /** A transient reason not to decide yet; the item is retried with backoff. */
 class NotYet extends Error {}
@@ -217,6 +227,12 @@ export class PodCertificateSigner {
     pcr: PodCertificateRequestObject,
     status: NonNullable<PodCertificateRequestObject['status']>,
   ): Promise<void> {
+    if (this.deps.writeWindowMs() < MIN_WRITE_MS) {
+      throw new InjectorError(
+        ErrorCode.KubeApi,
+        `not answering PodCertificateRequest ${pcr.metadata.namespace ?? ''}/${pcr.metadata.name ?? ''}: this replica no longer leads`,
+      );
+    }
     try {
       await this.deps.requests.updateStatus({ ...pcr, status });
       this.pending.delete(item);

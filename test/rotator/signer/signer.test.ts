@@ -250,6 +250,19 @@ describe('what the signer leaves alone', () => {
     expect(w.requests.status('shop', 'req')).toBeUndefined();
   });
 
+  it('does not write once its write window is gone (leadership lost after the item was taken), and answers later', async () => {
+    const w = signerWorld();
+    w.state.writeWindowMs = 0;
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('web')), { name: 'req' }));
+    await w.settle();
+    expect(w.requests.status('shop', 'req')).toBeUndefined();
+    expect(w.part.pending()).toBe(1);
+    w.state.writeWindowMs = Number.POSITIVE_INFINITY;
+    w.clock.advance(120_000); // past the retry's backoff
+    await w.settle();
+    expect(condition(w, 'req')?.type).toBe('Issued');
+  });
+
   it('a stale write (409) is re-read; a request answered meanwhile is not answered again', async () => {
     const w = signerWorld();
     const pcr = w.requests.store.put(kubeletRequest(w.addPod(boundPod('web')), { name: 'req' }));

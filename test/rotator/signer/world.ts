@@ -29,7 +29,7 @@ export function signerWorld(
     ['plain', {}],
     ['off', { 'mtls-injection': 'disabled' }],
   ]);
-  const state = { synced: true };
+  const state = { synced: true, writeWindowMs: Number.POSITIVE_INFINITY };
   const part: SignerPart = assembleSigner({
     config: h.config,
     deps: {
@@ -55,6 +55,7 @@ export function signerWorld(
     namespaceLabels,
     namespacesSynced: () => state.synced,
     ca: () => h.ca,
+    writeWindowMs: () => state.writeWindowMs,
   });
   // The store plays the watch: every write reaches the signer like a watch event would.
   requests.store.watchers.push({
