@@ -53,7 +53,7 @@ async function leaderCpuFile() {
   const pod = await core.readNamespacedPod({ namespace: INSTALL, name: holder });
   const uid = pod.metadata?.uid ?? '';
   const cid = (pod.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^containerd:\/\//, '');
-  const base = `/sys/fs/cgroup/cpu,cpuacct${sandbox.CGROUP_ROOT}`;
+  const base = `/sys/fs/cgroup/cpuacct${sandbox.CGROUP_ROOT}`;
   const find = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
