@@ -94,7 +94,10 @@ async function main() {
         labels: { 'mtls-injector.io/managed': 'true', app: 'app' },
         annotations: { 'mtls-injector.io/secret': `${name}-mtls` },
       },
-      spec: { serviceAccountName: 'app' },
+      spec: {
+        serviceAccountName: 'app',
+        volumes: [{ name: 'mtls-certs', secret: { secretName: `${name}-mtls` } }],
+      },
       status: { phase: 'Running' },
     });
     const secret = buildWorkloadSecret(
@@ -123,14 +126,17 @@ async function main() {
         keyPool: createKeyPool({ algorithm: 'ecdsa-p256' }),
         clock,
       }),
-      leadership: { isLeader: () => true, onChange() {} },
+      leadership: { isLeader: () => true, validUntil: () => Number.POSITIVE_INFINITY, onChange() {} },
       clock,
       random: Math.random,
       sleep: async (ms) => {
         now += ms;
       },
-      counters: { issued() {}, failed() {}, foreign() {} },
+      counters: { issued() {}, failed() {}, foreign() {}, collision() {} },
       log: { info() {}, warn() {}, error() {}, debug() {} },
+      // every namespace of the recording is opted in; no pod is read from the API (all are on the watch)
+      namespaceLabels: () => ({ 'mtls-injection': 'enabled' }),
+      getPod: async () => undefined,
     });
     globalThis.gc?.();
     const rssBefore = process.memoryUsage().rss;

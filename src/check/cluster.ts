@@ -1,10 +1,8 @@
-import { ErrorCode, isInjectorError } from '../core/errors.js';
 import { CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject, ServiceObject } from '../kube/types.js';
 import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/types.js';
 import { verifyLeaf } from '../pki/verify.js';
 import { coversHost } from '../pki/x509.js';
-import { readCaSecret } from '../model/ca-secret.js';
 import { WEBHOOK_ENTRIES } from '../model/selection.js';
 import { secretFile } from '../model/secret-data.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
@@ -12,14 +10,10 @@ import { type CheckResult, fail, humanDuration, pass } from './result.js';
 /** The entries the chart ships, each with the path that tells the webhook the namespace's mode and delivery. */
 export { WEBHOOK_ENTRIES };
 
-/** The CA must stay valid at least this long (check warns below it, fails once expired). */
-export const CA_MIN_VALID_DAYS = 60;
-
-const DAY_MS = 86_400_000;
 const INSTALL_HINT =
   'install it: helm install mtls-injector charts/mtls-injector (or kubectl apply -f manifests/)';
 
-/** `webhook-configuration` and `webhook-entries`: it exists, with our three entries routed to our paths. */
+/** `webhook-configuration` and `webhook-entries`: it exists, with every entry the chart ships routed to its path. */
 export function checkWebhookConfiguration(
   name: string,
   config: WebhookConfigurationObject | undefined,
@@ -202,55 +196,6 @@ export function checkEndpoints(
     'endpoints_ready',
     `Service ${key} has ${endpoints.ready} ready endpoint(s)${endpoints.notReady > 0 ? ` and ${endpoints.notReady} not ready` : ''} (${endpoints.source})`,
   );
-}
-
-/**
- * `ca`: the CA Secret loads (readCaSecret: key match, CA flags, validity) and stays valid for at least
- * `minValidDays`: a warning below that, an error once expired or unusable.
- */
-export function checkCa(
-  secret: SecretObject | undefined,
-  where: string,
-  now: Date,
-  minValidDays = CA_MIN_VALID_DAYS,
-): CheckResult {
-  if (secret === undefined) {
-    return fail(
-      'ca',
-      'error',
-      'ca_missing',
-      `CA Secret ${where} not found; nothing can be issued`,
-      'the rotator generates it on first start (unless ca.bringYourOwn): is the rotator running? or pass --install-namespace / --ca-secret-name',
-    );
-  }
-  let notAfter: Date;
-  try {
-    notAfter = readCaSecret(secret, now).active.notAfter;
-  } catch (err) {
-    if (!isInjectorError(err)) throw err;
-    const expired = err.code === ErrorCode.PkiCaExpired;
-    return fail(
-      'ca',
-      'error',
-      expired ? 'ca_expired' : 'ca_invalid',
-      err.message,
-      expired
-        ? 'no certificate can be issued or renewed: replace the CA now (mtls-injector ca rotate prepare, activate, retire; or a new bring-your-own CA)'
-        : 'fix or replace the CA Secret; the rotator refuses to issue from it',
-    );
-  }
-  const left = notAfter.getTime() - now.getTime();
-  const message = `CA in Secret ${where} valid until ${notAfter.toISOString()} (${humanDuration(left)} left)`;
-  if (left < minValidDays * DAY_MS) {
-    return fail(
-      'ca',
-      'warning',
-      'ca_expiring_soon',
-      `${message}; less than ${minValidDays} days`,
-      'rotate the CA before it expires: mtls-injector ca rotate prepare, then activate and retire',
-    );
-  }
-  return pass('ca', 'ca_valid', message);
 }
 
 function serviceKey(entry: WebhookEntry): string {

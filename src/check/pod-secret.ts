@@ -2,7 +2,7 @@ import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { PodObject, SecretObject } from '../kube/types.js';
 import { isLowOnLife, LOW_LIFE_FRACTION } from '../model/lifetime.js';
 import { secretFile } from '../model/secret-data.js';
-import { secretOwnership } from '../model/workload-secret.js';
+import { controllingPod, secretOwnership } from '../model/workload-secret.js';
 import { bundleFingerprints } from '../pki/bundle.js';
 import { type VerifyProblem, type VerifyProblemCode, verifyLeaf } from '../pki/verify.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
@@ -51,14 +51,16 @@ const GROUPS: readonly {
 ];
 
 /**
- * The Secret of an injected pod: present (named by its mtls-injector.io/secret annotation), ours and owned by
- * this pod; its certificate valid, chained to the Secret's ca.crt, carrying the pod's SPIFFE ID
- * (namespace + service account), matching tls.key; the time to expiry; and whether ca.crt holds every root
- * of the cluster's trust bundle. Pure.
+ * The Secret of an injected pod: present (named by its `mtls-certs` volume, as the rotator reads it), ours
+ * and owned by this pod (or, owned by another pod that still exists, a collision); its certificate valid,
+ * chained to the Secret's ca.crt, carrying the pod's SPIFFE ID (namespace + service account), matching
+ * tls.key; the time to expiry; and whether ca.crt holds every root of the cluster's trust bundle. Pure.
  */
 export function checkPodSecret(input: {
   readonly pod: PodObject;
   readonly secretName: string | null;
+  /** Whether a pod with this uid exists in the pod's namespace (the owner of a Secret another pod mounts). */
+  readonly podExists: (uid: string) => boolean;
   readonly secret: SecretLookup;
   readonly expectedSpiffeId: string | null;
   readonly clusterBundlePem: string | undefined;
@@ -74,8 +76,8 @@ export function checkPodSecret(input: {
         fail(
           'secret',
           'error',
-          'secret_annotation_missing',
-          'the pod is marked injected but has no mtls-injector.io/secret annotation',
+          'secret_volume_missing',
+          'the pod is marked injected but has no mtls-certs Secret volume, so it has no certificate Secret',
           'restart the workload so the webhook injects the pod again',
         ),
       ],
@@ -115,6 +117,17 @@ export function checkPodSecret(input: {
         'secret_not_managed',
         `Secret ${where} exists but is not one of ours (no ${MANAGED_LABEL}=true label); the rotator never overwrites it`,
         `delete or rename that Secret; the rotator then issues the pod's own`,
+      ),
+    );
+  } else if (ownership === 'other_pod' && input.podExists(controllingPod(secret)?.uid ?? '')) {
+    const owner = controllingPod(secret);
+    checks.push(
+      fail(
+        'secret',
+        'error',
+        'secret_collision',
+        `Secret ${where} belongs to pod ${owner?.name ?? '?'} (uid ${owner?.uid ?? '?'}), which still exists: two pods mount one Secret; it stays with that pod and this pod has no identity of its own`,
+        'delete this pod: its replacement gets a Secret of its own (the rotator also reported Warning Events SecretCollision on both pods)',
       ),
     );
   } else if (ownership !== 'owned') {

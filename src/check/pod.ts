@@ -1,7 +1,7 @@
 import type { Decision } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { workloadIdentity } from '../core/identity.js';
-import { OPT_IN_LABEL, SECRET_ANNOTATION, VOLUME_NAME } from '../core/names.js';
+import { OPT_IN_LABEL, VOLUME_NAME } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
 import { type DeliveryMode, resolveDelivery } from '../core/delivery.js';
 import { projectedSigner } from '../core/mutate/volume.js';
@@ -10,7 +10,7 @@ import type { PodObject } from '../kube/types.js';
 import { checkPodCertificate, type PodCertificateView, type RequestLookup } from './pod-certificate.js';
 import { settingsFromPod } from './pod-settings.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
-import { isInjected, webhookDecision } from '../model/pods.js';
+import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js';
 import { type Selection, webhookSelection } from '../model/selection.js';
 import { type CertificateFacts, checkPodSecret, type SecretLookup } from './pod-secret.js';
 import { type CheckResult, fail, pass } from './result.js';
@@ -56,6 +56,8 @@ export interface PodCheckInput {
   readonly requests?: RequestLookup;
   /** ca.crt of the CA Secret (the cluster's trust bundle), when it could be read. */
   readonly clusterBundlePem: string | undefined;
+  /** Whether a pod with this uid exists in the namespace (default: none but this one). */
+  readonly podExists?: ((uid: string) => boolean) | undefined;
   readonly now: Date;
 }
 
@@ -93,7 +95,7 @@ export function checkPod(input: PodCheckInput): PodReport {
   const expectedSpiffeId = expectedId(input.settings.trustDomain, namespace, serviceAccount);
   const checks: CheckResult[] = [injectionCheck(input, injected, selection, decision, owner)];
   let certificate: CertificateFacts | null = null;
-  const secretName = pod.metadata.annotations?.[SECRET_ANNOTATION] ?? null;
+  const secretName = mountedSecretName(pod) ?? null;
   const delivery = deliveryOf(pod, injected, selection, decision, input.settings);
   let podCertificate: PodCertificateView | null = null;
   // A pod with a podCertificate volume of our signer (injected, or written by its author) is judged by its
@@ -115,6 +117,7 @@ export function checkPod(input: PodCheckInput): PodReport {
     const secretChecks = checkPodSecret({
       pod,
       secretName,
+      podExists: input.podExists ?? ((uid) => uid === pod.metadata.uid),
       secret: input.secret,
       expectedSpiffeId,
       clusterBundlePem: input.clusterBundlePem,

@@ -9,16 +9,19 @@ import {
   type SecretApi,
 } from '../kube/types.js';
 import { checkDelivery } from './pod-certificate.js';
-import { requestLookup, secretLookups } from './lookups.js';
+import { requestLookup } from './requests.js';
 import type { InspectApi, NamespaceObject } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
 import { secretFile } from '../model/secret-data.js';
-import { checkCa, checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
+import { readTrustBundleConfigMap } from '../model/trust-bundle.js';
+import { checkCa, checkTrustBundle } from './ca.js';
+import { checkEndpoints, checkServingCertificate, checkWebhookConfiguration } from './cluster.js';
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
+import { secretLookups } from './secrets.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
 export interface CheckReport {
@@ -45,6 +48,8 @@ export interface CheckOptions {
   readonly webhookConfigurationName: string;
   readonly webhookTlsSecretName: string;
   readonly caSecretName: string;
+  /** The trust-bundle ConfigMap the rotator publishes (read instead of the CA Secret, which holds the key). */
+  readonly trustBundleConfigMap: string;
   readonly caMinValidDays: number;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
@@ -133,10 +138,8 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     }
   }
 
-  const caWhere = `${install}/${options.caSecretName}`;
-  const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
-  cluster.push(ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result);
-  const clusterBundlePem = ca.ok && ca.value !== undefined ? secretFile(ca.value, CA_FILE) : undefined;
+  const { result: caResult, bundlePem: clusterBundlePem } = await caCheck(deps, options);
+  cluster.push(caResult);
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
@@ -154,6 +157,34 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     summary,
     cluster,
     namespace,
+  };
+}
+
+/**
+ * `ca` and the cluster's trust bundle: from the trust-bundle ConfigMap the rotator publishes, which holds no
+ * key. Only when it does not exist (a rotator that predates it, or one that has not run) from the CA Secret.
+ */
+async function caCheck(
+  deps: CheckDeps,
+  options: CheckOptions,
+): Promise<{ result: CheckResult; bundlePem: string | undefined }> {
+  const install = options.installNamespace;
+  const bundleWhere = `${install}/${options.trustBundleConfigMap}`;
+  const cm = await read('ca', `ConfigMap ${bundleWhere}`, () =>
+    deps.inspect.getConfigMap(install, options.trustBundleConfigMap),
+  );
+  if (cm.ok && cm.value !== undefined) {
+    const bundle = readTrustBundleConfigMap(cm.value);
+    return {
+      result: checkTrustBundle(bundle, bundleWhere, deps.now, options.caMinValidDays),
+      bundlePem: bundle.bundlePem === '' ? undefined : bundle.bundlePem,
+    };
+  }
+  const caWhere = `${install}/${options.caSecretName}`;
+  const ca = await read('ca', `CA Secret ${caWhere}`, () => deps.secrets.get(install, options.caSecretName));
+  return {
+    result: ca.ok ? checkCa(ca.value, caWhere, deps.now, options.caMinValidDays) : ca.result,
+    bundlePem: ca.ok && ca.value !== undefined ? secretFile(ca.value, CA_FILE) : undefined,
   };
 }
 
@@ -211,6 +242,7 @@ async function namespaceReport(
   const mode = namespaceMode(labels) ?? null;
 
   let pods: PodObject[];
+  let everyPod: PodObject[] = [];
   const podChecks: CheckResult[] = [];
   if (options.pod !== undefined) {
     const podName = options.pod;
@@ -231,16 +263,16 @@ async function namespaceReport(
   } else {
     const all = await read('pods', `pods in ${name}`, () => deps.inspect.listPods(name));
     if (!all.ok) podChecks.push(all.result);
-    pods = all.ok ? all.value.filter(isLive) : [];
+    everyPod = all.ok ? all.value : [];
+    pods = everyPod.filter(isLive);
   }
 
+  // The G5 judgement and collisions need every pod of the namespace, not only the one asked about.
+  const context = options.pod === undefined ? everyPod : await deps.inspect.listPods(name).catch(() => pods);
+  const uids = new Set(context.map((p) => p.metadata.uid));
   const checks: CheckResult[] = [];
   if (!ns.ok) checks.push(ns.result);
-  else {
-    // The G5 judgement needs every pod of the namespace, not only the one asked about.
-    const context = options.pod === undefined ? pods : await deps.inspect.listPods(name).catch(() => pods);
-    checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
-  }
+  else checks.push(checkNamespace(name, nsObject, context.filter(isLive), options.excludedNamespaces));
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
@@ -256,6 +288,7 @@ async function namespaceReport(
         secret: lookups[i] ?? { kind: 'unread' },
         requests,
         clusterBundlePem,
+        podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),
     )

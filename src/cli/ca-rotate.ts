@@ -10,6 +10,7 @@ import { createSecretApi } from '../kube/secrets.js';
 import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi, SecretObject } from '../kube/types.js';
 import { pendingPods, type PreviousCaPods, readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
+import { permittedNamesOf } from '../rotator/ca-manager.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
 import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../model/ca-secret.js';
 import { secretFile } from '../model/secret-data.js';
@@ -21,6 +22,9 @@ import { ExitCode } from './context.js';
 const KEYS = [
   'installNamespace',
   'trustDomain',
+  'clusterDomain',
+  'webhook.extraDnsNames',
+  'ca.nameConstraints',
   'ca.secretName',
   'ca.keyAlgorithm',
   'ca.lifetime',
@@ -123,6 +127,7 @@ export async function runStep(
       trustDomain: config.trustDomain,
       lifetimeSeconds: config.ca.lifetime,
       now,
+      permittedNames: permittedNamesOf(config),
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {

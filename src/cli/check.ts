@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
-import { CA_MIN_VALID_DAYS } from '../check/cluster.js';
+import { CA_MIN_VALID_DAYS } from '../check/ca.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';
 import { loadKubeConfig } from '../kube/client.js';
@@ -17,6 +17,7 @@ const KEYS = [
   'trustDomain',
   'installNamespace',
   'ca.secretName',
+  'ca.trustBundleConfigMap',
   'webhook.configurationName',
   'webhook.tlsSecretName',
   'init.windowsImage',
@@ -85,6 +86,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         webhookConfigurationName: config.webhook.configurationName,
         webhookTlsSecretName: config.webhook.tlsSecretName,
         caSecretName: config.ca.secretName,
+        trustBundleConfigMap: config.ca.trustBundleConfigMap,
         caMinValidDays: minValidSeconds / 86_400,
         settings: injectionSettings(config),
         excludedNamespaces: excludedNamespaces(config),

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
-import { createEventRecorder } from '../kube/events.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
+import { createEventRecorder } from '../kube/events.js';
 import { createLeaseApi } from '../kube/leases.js';
 import {
   createClusterTrustBundleApi,
@@ -28,6 +28,7 @@ import { ExitCode } from './context.js';
 const KEYS = [
   'trustDomain',
   'clusterDomain',
+  'dnsShortNames',
   'installNamespace',
   'keyAlgorithm',
   'leafLifetime',
@@ -37,6 +38,8 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.secretName',
+  'ca.nameConstraints',
+  'ca.trustBundleConfigMap',
   'ca.bringYourOwn',
   'log.level',
   'webhook.serviceName',
@@ -103,6 +106,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
     // delivery.mode=secret signs nothing (and the chart grants no signer rights): no request watch.
     const pcrVersion = config.delivery.mode === 'secret' ? undefined : served.podCertificateRequests;
     log.info({ ...served }, 'certificates.k8s.io discovered');
+    const configMaps = createConfigMapApi(kc);
     const podCertificates: PodCertificateDeps = {
       served,
       requests: pcrVersion === undefined ? undefined : createPodCertificateRequestApi(kc, pcrVersion),
@@ -114,7 +118,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
         pcrVersion === undefined || served.clusterTrustBundles === undefined
           ? undefined
           : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
-      configMaps: createConfigMapApi(kc),
+      configMaps,
       getPod: (namespace, name) => workloads.getPod(namespace, name),
       listPods: (namespace) =>
         namespace === undefined ? workloads.listPodsAllNamespaces('') : workloads.listPods(namespace),
@@ -126,7 +130,9 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
         log.warn({ error: String(err) }, 'could not record an Event'),
       ),
       webhookConfig: createWebhookConfigApi(kc),
+      configMaps,
       workloads,
+      pods: workloads,
       // delivery.mode=podCertificate gives no pod a Secret: the chart grants Secrets in this namespace only.
       watches: createClusterWatches(
         kc,

@@ -87,6 +87,16 @@ function crossFieldProblems(config: Config): string[] {
       `rotator.renewDeadline: ${config.rotator.renewDeadline}s must be shorter than rotator.leaseDuration ${config.rotator.leaseDuration}s`,
     );
   }
+  if (config.rotator.retryPeriod >= config.rotator.renewDeadline) {
+    problems.push(
+      `rotator.retryPeriod: ${config.rotator.retryPeriod}s must be shorter than rotator.renewDeadline ${config.rotator.renewDeadline}s (the leader must get more than one try to renew)`,
+    );
+  }
+  if (config.ca.nameConstraints && config.dnsShortNames) {
+    problems.push(
+      'ca.nameConstraints: cannot be combined with dnsShortNames (the short forms <svc> and <svc>.<ns> fall outside any constraint); turn one off',
+    );
+  }
   if (config.webhook.port === config.webhook.probePort) {
     problems.push(`webhook.probePort: ${config.webhook.probePort} must differ from webhook.port`);
   }

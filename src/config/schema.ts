@@ -53,6 +53,13 @@ export const FIELDS = [
     description: 'Cluster DNS domain used for the <svc>.<ns>.svc.<clusterDomain> DNS SANs.',
   },
   {
+    key: 'dnsShortNames',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'Also put the short forms <svc> and <svc>.<ns> in workload certificates. Off by default: they can be public names (web.dev), and only the .svc forms are names the cluster DNS alone answers.',
+  },
+  {
     key: 'installNamespace',
     kind: { type: 'string', pattern: DNS_LABEL, hint: 'a DNS-1123 label' },
     default: 'mtls-injector',
@@ -172,6 +179,20 @@ export const FIELDS = [
     default: 'mtls-injector-ca',
     description:
       'Secret in installNamespace holding the issuing CA (generated on first start unless ca.bringYourOwn).',
+  },
+  {
+    key: 'ca.nameConstraints',
+    kind: { type: 'boolean' },
+    default: false,
+    description:
+      'Give a generated root CA a critical NameConstraints extension: it may then only certify <x>.svc and <x>.svc.<clusterDomain> DNS names, webhook.extraDnsNames, and URIs of the trust domain, so a leaked key cannot mint a certificate for a public name. Applies to CAs generated from then on (first install, ca rotate prepare); not with dnsShortNames.',
+  },
+  {
+    key: 'ca.trustBundleConfigMap',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-trust-bundle',
+    description:
+      'ConfigMap in installNamespace the rotator publishes the trust bundle (ca.crt) and issuing CA (issuer.crt) to: the public half of the CA Secret, readable without access to the CA key.',
   },
   {
     key: 'ca.bringYourOwn',

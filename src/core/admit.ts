@@ -2,13 +2,7 @@ import type { NamespaceDelivery } from './delivery.js';
 import { type Decision, decide, type Mode } from './policy/decide.js';
 import type { InjectionSettings } from './policy/settings.js';
 import { podDisplayName } from './pod.js';
-import {
-  type AdmissionReview,
-  type AdmissionReviewResponse,
-  allowResponse,
-  denyResponse,
-  patchResponse,
-} from './review.js';
+import { type AdmissionReview, type AdmissionReviewResponse, denyResponse, patchResponse } from './review.js';
 
 /** What the webhook knows besides the review: the endpoint's mode, the config slice and a random suffix. */
 export interface AdmitOptions {
@@ -17,7 +11,7 @@ export interface AdmitOptions {
   readonly delivery?: NamespaceDelivery;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
-  /** Five characters of Kubernetes' name alphabet, drawn by the caller; used only for generateName pods. */
+  /** SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet, drawn by the caller; used only for generateName pods. */
   readonly secretSuffix: string;
 }
 
@@ -44,6 +38,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
       reason: 'not_a_pod',
       message: `${resource}.${group === '' ? 'core' : group}/${version} is not a pod`,
       warnings: [],
+      patch: [],
       failedOpen: false,
     };
   } else if (request.subResource != null && request.subResource !== '') {
@@ -52,6 +47,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
       reason: 'subresource',
       message: `subresource ${JSON.stringify(request.subResource)} is not mutated`,
       warnings: [],
+      patch: [],
       failedOpen: false,
     };
   } else {
@@ -75,7 +71,8 @@ function responseFor(review: AdmissionReview, decision: Decision): AdmissionRevi
     case 'inject':
       return patchResponse(review, decision.patch, decision.warnings);
     case 'skip':
-      return allowResponse(review, decision.warnings);
+      // Usually no patch; a skipped pod that carried mtls-injector.io/* keys loses them.
+      return patchResponse(review, decision.patch, decision.warnings);
     case 'deny':
       return denyResponse(
         review,

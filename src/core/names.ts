@@ -35,6 +35,12 @@ export const SECRET_NAME_SUFFIX = '-mtls';
 /** The alphabet and length of the random part Kubernetes appends to `generateName` (no vowels, no 0/1/3). */
 export const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 export const GENERATE_NAME_SUFFIX_LENGTH = 5;
+/**
+ * Length of the random part of the Secret name the webhook gives a pod that has only `generateName` (drawn
+ * from GENERATE_NAME_ALPHABET, independently of the pod's own generated name): 27^10 ≈ 2·10^14 names, so two
+ * of 1,000 live pods share a Secret with a chance of about 2.5·10^-9 (with 5 characters it was about 3 %).
+ */
+export const SECRET_NAME_RANDOM_LENGTH = 10;
 /** Version of the JSON in the status annotation; bumped only with a migration path for older pods. */
 export const STATUS_VERSION = 1;
 /** Annotation the kubelet puts on mirror pods of static pods; they cannot mount Secrets. */

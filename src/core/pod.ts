@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { compileIssues } from './schema-check.js';
+import { INIT_CONTAINER_NAME, VOLUME_NAME } from './names.js';
 
 /**
  * The parts of a raw pod (as JSON from the API server) that injection reads or writes. Everything else is
@@ -138,4 +139,18 @@ export function podDisplayName(pod: unknown): string {
   if (typeof name === 'string' && name !== '') return name;
   if (typeof generateName === 'string' && generateName !== '') return generateName;
   return '';
+}
+
+/** The secretName of the pod's `mtls-certs` Secret volume, when it has exactly one. */
+export function mountedSecretOf(spec: RawPodSpec): unknown {
+  const volumes = (spec.volumes ?? []).filter((v) => v.name === VOLUME_NAME);
+  return volumes.length === 1 ? volumes[0]?.secret?.['secretName'] : undefined;
+}
+
+/** Whether the pod carries the injected volume and the `mtls-init` init container. */
+export function hasInjectedStructure(pod: RawPod): boolean {
+  return (
+    (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
+    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
+  );
 }

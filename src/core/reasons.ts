@@ -40,6 +40,10 @@ export const REASONS = {
     summary: 'spec.serviceAccountName is empty in a strict namespace.',
   },
   opt_out_denied: { outcomes: ['deny'], summary: 'The opt-out annotation in a strict namespace.' },
+  windows_image_required: {
+    outcomes: ['deny'],
+    summary: 'A Windows pod in a strict namespace and no init.windowsImage is configured.',
+  },
   namespace_mismatch: {
     outcomes: ['deny'],
     summary: 'metadata.namespace of the pod differs from the namespace of the request.',

@@ -1,4 +1,9 @@
-import { GENERATE_NAME_ALPHABET, GENERATE_NAME_SUFFIX_LENGTH, SECRET_NAME_SUFFIX } from './names.js';
+import {
+  GENERATE_NAME_ALPHABET,
+  GENERATE_NAME_SUFFIX_LENGTH,
+  SECRET_NAME_RANDOM_LENGTH,
+  SECRET_NAME_SUFFIX,
+} from './names.js';
 
 /** Kubernetes object names (Secrets, pods): RFC 1123 subdomain, at most 253 characters. */
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -7,15 +12,17 @@ const MAX_NAME = 253;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const MAX_LABEL_VALUE = 63;
 const HASH_LENGTH = 8;
-const SUFFIX_PATTERN = new RegExp(`^[${GENERATE_NAME_ALPHABET}]{${GENERATE_NAME_SUFFIX_LENGTH}}$`);
+const SUFFIX_PATTERN = new RegExp(`^[${GENERATE_NAME_ALPHABET}]{${SECRET_NAME_RANDOM_LENGTH}}$`);
+/** Names recorded by releases before the random part grew to SECRET_NAME_RANDOM_LENGTH (read, never made). */
+const LEGACY_SUFFIX_PATTERN = new RegExp(`^[${GENERATE_NAME_ALPHABET}]{${GENERATE_NAME_SUFFIX_LENGTH}}$`);
 
 /** True when `name` is a valid Kubernetes object name (DNS-1123 subdomain, ≤ 253). */
 export function isDns1123Subdomain(name: string): boolean {
   return name.length > 0 && name.length <= MAX_NAME && DNS1123_SUBDOMAIN.test(name);
 }
 
-/** True when `suffix` could have been drawn by Kubernetes' name generator: 5 characters of its alphabet. */
-function isGenerateNameSuffix(suffix: string): boolean {
+/** True when `suffix` is a random part the webhook draws: SECRET_NAME_RANDOM_LENGTH characters of the alphabet. */
+function isSecretSuffix(suffix: string): boolean {
   return SUFFIX_PATTERN.test(suffix);
 }
 
@@ -46,25 +53,29 @@ export function secretNameForPodName(name: string): string {
 }
 
 /**
- * The Secret of a pod created with only `generateName`: `<generateName><suffix>-mtls`, with `suffix` five
- * characters of Kubernetes' name alphabet drawn by the caller (core draws no randomness). The generateName is
- * cut to keep the result ≤ 253; the suffix always ends the base with a letter or digit.
+ * The Secret of a pod created with only `generateName`: `<generateName><suffix>-mtls`, with `suffix`
+ * SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet drawn by the caller (core draws no
+ * randomness). The pod's own name is drawn later by the API server, independently, so the suffix alone must
+ * keep two pods of one generateName apart. The generateName is cut to keep the result ≤ 253; the suffix
+ * always ends the base with a letter or digit.
  * Throws RangeError when the suffix is not from the alphabet (a programming error, not an input problem).
  */
 export function secretNameForGenerateName(generateName: string, suffix: string): string {
-  if (!isGenerateNameSuffix(suffix)) {
+  if (!isSecretSuffix(suffix)) {
     throw new RangeError(
-      `secret name suffix ${JSON.stringify(suffix)}: expected ${GENERATE_NAME_SUFFIX_LENGTH} characters of ${GENERATE_NAME_ALPHABET}`,
+      `secret name suffix ${JSON.stringify(suffix)}: expected ${SECRET_NAME_RANDOM_LENGTH} characters of ${GENERATE_NAME_ALPHABET}`,
     );
   }
-  const room = MAX_NAME - SECRET_NAME_SUFFIX.length - GENERATE_NAME_SUFFIX_LENGTH;
+  const room = MAX_NAME - SECRET_NAME_SUFFIX.length - SECRET_NAME_RANDOM_LENGTH;
   return `${generateName.slice(0, room)}${suffix}${SECRET_NAME_SUFFIX}`;
 }
 
 /**
- * True when `recorded` is the Secret name this pod would get: `<name>-mtls`, or `<generateName><suffix>-mtls`
- * for some suffix of the name alphabet. Used to keep the name a pod already carries (reinvocation, `check`
- * on a stored pod whose generated name is now known) without trusting arbitrary annotation values.
+ * True when `recorded` is a Secret name this pod could have been given: `<name>-mtls`, or
+ * `<generateName><suffix>-mtls` for some suffix of the name alphabet (of today's length, or the 5 characters of
+ * earlier releases). Used on reinvocation to keep the name the first pass chose. It only narrows what an
+ * annotation may say: a pod's author can still name a sibling's Secret, which is why the rotator never hands
+ * a Secret owned by another live pod to a second one.
  */
 export function isSecretNameOfPod(
   recorded: string,
@@ -74,8 +85,15 @@ export function isSecretNameOfPod(
   if (meta.name != null && meta.name !== '' && recorded === secretNameForPodName(meta.name)) return true;
   if (meta.generateName == null || meta.generateName === '') return false;
   const end = recorded.length - SECRET_NAME_SUFFIX.length;
-  const suffix = recorded.slice(end - GENERATE_NAME_SUFFIX_LENGTH, end);
-  return isGenerateNameSuffix(suffix) && recorded === secretNameForGenerateName(meta.generateName, suffix);
+  const suffix = recorded.slice(end - SECRET_NAME_RANDOM_LENGTH, end);
+  if (isSecretSuffix(suffix) && recorded === secretNameForGenerateName(meta.generateName, suffix))
+    return true;
+  const legacy = recorded.slice(end - GENERATE_NAME_SUFFIX_LENGTH, end);
+  const room = MAX_NAME - SECRET_NAME_SUFFIX.length - GENERATE_NAME_SUFFIX_LENGTH;
+  return (
+    LEGACY_SUFFIX_PATTERN.test(legacy) &&
+    recorded === `${meta.generateName.slice(0, room)}${legacy}${SECRET_NAME_SUFFIX}`
+  );
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type KubernetesObject,
   VersionApi,
 } from '@kubernetes/client-node';
-import { call, callOrUndefined } from './client.js';
+import { call, callOrUndefined, deadline } from './client.js';
 import {
   type ClusterTrustBundleApi,
   type ClusterTrustBundleObject,
@@ -37,7 +37,7 @@ const CTBS = 'clustertrustbundles';
  * API off) answers undefined for both.
  */
 export async function discoverCertificateApis(kc: KubeConfig): Promise<ServedCertificateApis> {
-  const groups = await call('list API groups', () => kc.makeApiClient(ApisApi).getAPIVersions());
+  const groups = await call('list API groups', () => kc.makeApiClient(ApisApi).getAPIVersions(deadline()));
   const served = new Set(groups.groups.find((g) => g.name === GROUP)?.versions.map((v) => v.version) ?? []);
   let podCertificateRequests: PodCertificateVersion | undefined;
   let clusterTrustBundles: PodCertificateVersion | undefined;
@@ -45,13 +45,13 @@ export async function discoverCertificateApis(kc: KubeConfig): Promise<ServedCer
     if (!served.has(version)) continue;
     const api =
       version === 'v1' ? kc.makeApiClient(CertificatesV1Api) : kc.makeApiClient(CertificatesV1beta1Api);
-    const list = await call(`discover ${GROUP}/${version}`, () => api.getAPIResources());
+    const list = await call(`discover ${GROUP}/${version}`, () => api.getAPIResources(deadline()));
     const names = new Set(list.resources.map((r) => r.name));
     if (podCertificateRequests === undefined && names.has(PCRS) && names.has(`${PCRS}/status`))
       podCertificateRequests = version;
     if (clusterTrustBundles === undefined && names.has(CTBS)) clusterTrustBundles = version;
   }
-  const info = await call('get server version', () => kc.makeApiClient(VersionApi).getCode());
+  const info = await call('get server version', () => kc.makeApiClient(VersionApi).getCode(deadline()));
   return { podCertificateRequests, clusterTrustBundles, serverVersion: info.gitVersion };
 }
 
@@ -63,19 +63,27 @@ export function createPodCertificateRequestApi(
   const api = kc.makeApiClient(CustomObjectsApi);
   const base = { group: GROUP, version, plural: PCRS };
   return {
-    get: async (namespace, name) =>
-      (await callOrUndefined(`get PodCertificateRequest ${namespace}/${name}`, () =>
-        api.getNamespacedCustomObject({ ...base, namespace, name }),
+    get: async (namespace, name, options) =>
+      (await callOrUndefined(
+        `get PodCertificateRequest ${namespace}/${name}`,
+        () => api.getNamespacedCustomObject({ ...base, namespace, name }, deadline(options)),
+        options,
       )) as PodCertificateRequestObject | undefined,
-    updateStatus: async (pcr) => {
+    updateStatus: async (pcr, options) => {
       const { namespace = '', name = '' } = pcr.metadata;
-      return (await call(`update status of PodCertificateRequest ${namespace}/${name}`, () =>
-        api.replaceNamespacedCustomObjectStatus({
-          ...base,
-          namespace,
-          name,
-          body: { ...pcr, apiVersion: `${GROUP}/${version}`, kind: 'PodCertificateRequest' },
-        }),
+      return (await call(
+        `update status of PodCertificateRequest ${namespace}/${name}`,
+        () =>
+          api.replaceNamespacedCustomObjectStatus(
+            {
+              ...base,
+              namespace,
+              name,
+              body: { ...pcr, apiVersion: `${GROUP}/${version}`, kind: 'PodCertificateRequest' },
+            },
+            deadline(options),
+          ),
+        options,
       )) as PodCertificateRequestObject;
     },
     list: async (signerName, namespace) => {
@@ -90,8 +98,8 @@ export function createPodCertificateRequestApi(
         };
         const page = (await call(`list PodCertificateRequests of ${signerName}`, () =>
           namespace === undefined
-            ? api.listCustomObjectForAllNamespaces(options)
-            : api.listNamespacedCustomObject({ ...options, namespace }),
+            ? api.listCustomObjectForAllNamespaces(options, deadline())
+            : api.listNamespacedCustomObject({ ...options, namespace }, deadline()),
         )) as { items?: PodCertificateRequestObject[]; metadata?: { continue?: string } };
         items.push(...(page.items ?? []));
         _continue = page.metadata?.continue || undefined;
@@ -101,7 +109,10 @@ export function createPodCertificateRequestApi(
   };
 }
 
-/** A watch of the PodCertificateRequests naming `signerName`, in every namespace. */
+/**
+ * A watch of the PodCertificateRequests naming `signerName`, in every namespace (`createWatchSource`: synced
+ * only after a good list, backoff with jitter).
+ */
 export function watchPodCertificateRequests(
   kc: KubeConfig,
   version: PodCertificateVersion,
@@ -113,9 +124,10 @@ export function watchPodCertificateRequests(
   return createWatchSource<Raw, PodCertificateRequestObject>(
     kc,
     `/apis/${GROUP}/${version}/${PCRS}`,
-    async () =>
-      (await call(`list PodCertificateRequests of ${signerName}`, () =>
-        api.listCustomObjectForAllNamespaces({ group: GROUP, version, plural: PCRS, fieldSelector }),
+    async (options) =>
+      (await api.listCustomObjectForAllNamespaces(
+        { group: GROUP, version, plural: PCRS, fieldSelector },
+        options,
       )) as KubernetesListObject<Raw>,
     (raw) => raw,
     undefined,
@@ -136,17 +148,27 @@ export function createClusterTrustBundleApi(
     kind: 'ClusterTrustBundle',
   });
   return {
-    get: async (name) =>
-      (await callOrUndefined(`get ClusterTrustBundle ${name}`, () =>
-        api.getClusterCustomObject({ ...base, name }),
+    get: async (name, options) =>
+      (await callOrUndefined(
+        `get ClusterTrustBundle ${name}`,
+        () => api.getClusterCustomObject({ ...base, name }, deadline(options)),
+        options,
       )) as ClusterTrustBundleObject | undefined,
-    create: async (bundle) =>
-      (await call(`create ClusterTrustBundle ${bundle.metadata.name ?? ''}`, () =>
-        api.createClusterCustomObject({ ...base, body: body(bundle) }),
+    create: async (bundle, options) =>
+      (await call(
+        `create ClusterTrustBundle ${bundle.metadata.name ?? ''}`,
+        () => api.createClusterCustomObject({ ...base, body: body(bundle) }, deadline(options)),
+        options,
       )) as ClusterTrustBundleObject,
-    replace: async (bundle) =>
-      (await call(`replace ClusterTrustBundle ${bundle.metadata.name ?? ''}`, () =>
-        api.replaceClusterCustomObject({ ...base, name: bundle.metadata.name ?? '', body: body(bundle) }),
+    replace: async (bundle, options) =>
+      (await call(
+        `replace ClusterTrustBundle ${bundle.metadata.name ?? ''}`,
+        () =>
+          api.replaceClusterCustomObject(
+            { ...base, name: bundle.metadata.name ?? '', body: body(bundle) },
+            deadline(options),
+          ),
+        options,
       )) as ClusterTrustBundleObject,
   };
 }

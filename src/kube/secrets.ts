@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { call, callOrUndefined } from './client.js';
+import { call, callOrUndefined, deadline } from './client.js';
 import { secretFromModel } from './convert.js';
 import type { SecretApi, SecretObject } from './types.js';
 
@@ -9,26 +9,40 @@ export function createSecretApi(kc: KubeConfig): SecretApi {
   // Our SecretObject is the read-only slice of V1Secret the product builds; the API takes it as sent.
   const body = (secret: SecretObject): V1Secret => secret as V1Secret;
   return {
-    get: async (namespace, name) => {
-      const found = await callOrUndefined(`get Secret ${namespace}/${name}`, () =>
-        core.readNamespacedSecret({ namespace, name }),
+    get: async (namespace, name, options) => {
+      const found = await callOrUndefined(
+        `get Secret ${namespace}/${name}`,
+        () => core.readNamespacedSecret({ namespace, name }, deadline(options)),
+        options,
       );
       return found === undefined ? undefined : secretFromModel(found);
     },
-    create: async (secret) =>
+    create: async (secret, options) =>
       secretFromModel(
-        await call(`create Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
-          core.createNamespacedSecret({ namespace: secret.metadata.namespace ?? '', body: body(secret) }),
+        await call(
+          `create Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`,
+          () =>
+            core.createNamespacedSecret(
+              { namespace: secret.metadata.namespace ?? '', body: body(secret) },
+              deadline(options),
+            ),
+          options,
         ),
       ),
-    replace: async (secret) =>
+    replace: async (secret, options) =>
       secretFromModel(
-        await call(`replace Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`, () =>
-          core.replaceNamespacedSecret({
-            namespace: secret.metadata.namespace ?? '',
-            name: secret.metadata.name ?? '',
-            body: body(secret),
-          }),
+        await call(
+          `replace Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`,
+          () =>
+            core.replaceNamespacedSecret(
+              {
+                namespace: secret.metadata.namespace ?? '',
+                name: secret.metadata.name ?? '',
+                body: body(secret),
+              },
+              deadline(options),
+            ),
+          options,
         ),
       ),
     list: async (labelSelector) => {
@@ -47,9 +61,11 @@ export function createSecretApi(kc: KubeConfig): SecretApi {
       } while (_continue !== undefined);
       return items;
     },
-    delete: async (namespace, name) => {
-      await callOrUndefined(`delete Secret ${namespace}/${name}`, () =>
-        core.deleteNamespacedSecret({ namespace, name }),
+    delete: async (namespace, name, options) => {
+      await callOrUndefined(
+        `delete Secret ${namespace}/${name}`,
+        () => core.deleteNamespacedSecret({ namespace, name }, deadline(options)),
+        options,
       );
     },
   };

@@ -42,6 +42,17 @@ export interface SecretObject {
   readonly immutable?: boolean;
 }
 
+/**
+ * A ConfigMap: the trust bundle the rotator publishes (in its namespace, and per namespace in podCertificate
+ * mode where no ClusterTrustBundle is served) and the delivery facts it publishes for the webhook.
+ */
+export interface ConfigMapObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
 /** A pod: its metadata, and the spec and status fields read by name (the rest kept as JSON). */
 export interface PodObject {
   readonly metadata: ObjectMeta;
@@ -177,6 +188,8 @@ export interface InspectApi {
   serviceEndpoints(namespace: string, service: string): Promise<EndpointSummary>;
   /** Secrets of one namespace matching a label selector (one list instead of a get per pod). */
   listSecrets(namespace: string, labelSelector: string): Promise<SecretObject[]>;
+  /** One ConfigMap (the trust bundle the rotator publishes). */
+  getConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
 }
 
 /** Who an Event is about. */
@@ -204,22 +217,40 @@ export function apiStatus(err: unknown): number | undefined {
   return err instanceof KubeApiError ? err.status : undefined;
 }
 
+/**
+ * Options of one API call. Every call has a deadline (DEFAULT_CALL_TIMEOUT_MS of src/kube/client.ts unless
+ * given); at it the request is aborted and its connection destroyed (MTLS_ERR_KUBE_API, no HTTP status). */
+export interface CallOptions {
+  readonly timeoutMs?: number | undefined;
+}
+
 /** CRUD on Secrets; reads answer undefined for 404, writes throw KubeApiError. */
 export interface SecretApi {
-  get(namespace: string, name: string): Promise<SecretObject | undefined>;
-  create(secret: SecretObject): Promise<SecretObject>;
+  get(namespace: string, name: string, options?: CallOptions): Promise<SecretObject | undefined>;
+  create(secret: SecretObject, options?: CallOptions): Promise<SecretObject>;
   /** Replaces with the resourceVersion in `secret.metadata`; 409 when it moved on. */
-  replace(secret: SecretObject): Promise<SecretObject>;
-  delete(namespace: string, name: string): Promise<void>;
+  replace(secret: SecretObject, options?: CallOptions): Promise<SecretObject>;
+  delete(namespace: string, name: string, options?: CallOptions): Promise<void>;
   /** Every Secret in the cluster matching a label selector (e.g. the managed ones). */
   list(labelSelector: string): Promise<SecretObject[]>;
 }
 
+/**
+ * ConfigMap reads and writes (trust bundles, delivery facts); reads answer undefined for 404, writes throw
+ * KubeApiError (409 when the resourceVersion moved on).
+ */
+export interface ConfigMapApi {
+  get(namespace: string, name: string, options?: CallOptions): Promise<ConfigMapObject | undefined>;
+  create(cm: ConfigMapObject, options?: CallOptions): Promise<ConfigMapObject>;
+  /** Replaces with the resourceVersion in `cm.metadata`; 409 when it moved on. */
+  replace(cm: ConfigMapObject, options?: CallOptions): Promise<ConfigMapObject>;
+}
+
 /** Lease reads and writes for leader election. */
 export interface LeaseApi {
-  get(namespace: string, name: string): Promise<LeaseObject | undefined>;
-  create(lease: LeaseObject): Promise<LeaseObject>;
-  replace(lease: LeaseObject): Promise<LeaseObject>;
+  get(namespace: string, name: string, options?: CallOptions): Promise<LeaseObject | undefined>;
+  create(lease: LeaseObject, options?: CallOptions): Promise<LeaseObject>;
+  replace(lease: LeaseObject, options?: CallOptions): Promise<LeaseObject>;
 }
 
 /** Records Kubernetes Events; never throws (an Event that cannot be written is logged and dropped). */
@@ -232,9 +263,15 @@ export interface WebhookConfigApi {
   /** The caBundle of every webhook entry (base64 PEM), or undefined when the configuration does not exist. */
   getCaBundles(
     name: string,
+    options?: CallOptions,
   ): Promise<{ readonly caBundles: readonly string[]; readonly resourceVersion: string } | undefined>;
   /** Sets every entry's caBundle; 409 when resourceVersion moved on. */
-  setCaBundle(name: string, caBundleBase64: string, resourceVersion: string): Promise<void>;
+  setCaBundle(
+    name: string,
+    caBundleBase64: string,
+    resourceVersion: string,
+    options?: CallOptions,
+  ): Promise<void>;
 }
 
 /** A watched collection: callbacks for changes, and the current cache. */
@@ -250,24 +287,8 @@ export interface WatchHandlers<T> {
   readonly remove: (obj: T) => void;
   /** Called when the stream failed and is being re-established (readiness goes false until synced). */
   readonly error?: (err: unknown) => void;
-  /** Called after the initial list (and every relist) has been delivered. */
+  /** Called after a successful list (the first, and every relist) has been delivered; never after a failed one. */
   readonly synced?: () => void;
-}
-
-/** A ConfigMap: the delivery facts the rotator publishes, and per-namespace trust bundles. */
-export interface ConfigMapObject {
-  readonly apiVersion?: string;
-  readonly kind?: string;
-  readonly metadata: ObjectMeta;
-  readonly data?: Readonly<Record<string, string>>;
-}
-
-/** Gets and writes ConfigMaps; reads answer undefined for 404, writes throw KubeApiError (409 on a stale write). */
-export interface ConfigMapApi {
-  get(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
-  create(configMap: ConfigMapObject): Promise<ConfigMapObject>;
-  /** Replaces with the resourceVersion in `configMap.metadata`. */
-  replace(configMap: ConfigMapObject): Promise<ConfigMapObject>;
 }
 
 /** The certificates.k8s.io versions that serve PodCertificateRequests (v1 from 1.37, v1beta1 in 1.35/1.36). */
@@ -337,18 +358,22 @@ export interface ServedCertificateApis {
 
 /** PodCertificateRequests of one served version; reads answer undefined for 404, writes throw KubeApiError. */
 export interface PodCertificateRequestApi {
-  get(namespace: string, name: string): Promise<PodCertificateRequestObject | undefined>;
+  get(
+    namespace: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<PodCertificateRequestObject | undefined>;
   /** Writes `status` through the /status subresource with the resourceVersion in `metadata` (409 when stale). */
-  updateStatus(pcr: PodCertificateRequestObject): Promise<PodCertificateRequestObject>;
+  updateStatus(pcr: PodCertificateRequestObject, options?: CallOptions): Promise<PodCertificateRequestObject>;
   /** Every PodCertificateRequest naming `signerName`, in one namespace or (without it) the whole cluster. */
   list(signerName: string, namespace?: string): Promise<PodCertificateRequestObject[]>;
 }
 
 /** ClusterTrustBundles (cluster-scoped) of one served version. */
 export interface ClusterTrustBundleApi {
-  get(name: string): Promise<ClusterTrustBundleObject | undefined>;
-  create(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject>;
-  replace(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject>;
+  get(name: string, options?: CallOptions): Promise<ClusterTrustBundleObject | undefined>;
+  create(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject>;
+  replace(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject>;
 }
 
 /** The four collections the rotator watches, as the product's types. */
@@ -359,7 +384,7 @@ export interface ClusterWatches {
   readonly secrets: WatchSource<SecretObject>;
   /** Every Service (their selectors decide the DNS SANs of the pods they select). */
   readonly services: WatchSource<ServiceObject>;
-  /** Every Namespace (their opt-in labels drive the drift report and automatic onboarding). */
+  /** Every Namespace (their opt-in labels decide where identities are issued; drift, onboarding). */
   readonly namespaces: WatchSource<NamespaceObject>;
 }
 

@@ -3,66 +3,82 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  ListWatch,
   Watch,
 } from '@kubernetes/client-node';
+import { call, type ClientOptions, deadline } from './client.js';
 import { namespaceFromModel, podFromModel, secretFromModel, serviceFromModel } from './convert.js';
-import type { ClusterWatches, WatchHandlers, WatchSource } from './types.js';
+import { createListWatch, type ListWatchTransport, type WatchEvent } from './list-watch.js';
+import type { ClusterWatches, WatchSource } from './types.js';
+
+/** A list of a whole collection may take longer than one object's read. */
+const LIST_TIMEOUT_MS = 60_000;
+/** The server closes each watch after 5 to 10 minutes (spread), and the watch resumes from there. */
+const WATCH_SECONDS_MIN = 300;
+
+/** The list-then-watch of one collection over client-node: the list with a deadline, a Watch stream. */
+function transport<M extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  list: (options: ClientOptions) => Promise<KubernetesListObject<M>>,
+  labelSelector?: string,
+  fieldSelector?: string,
+): ListWatchTransport<M> {
+  const watcher = new Watch(kc);
+  return {
+    async list() {
+      const options = { timeoutMs: LIST_TIMEOUT_MS };
+      const listed = await call(`list ${path}`, () => list(deadline(options)), options);
+      return { items: listed.items, resourceVersion: listed.metadata?.resourceVersion ?? '' };
+    },
+    async watch(resourceVersion, onEvent, onDone) {
+      const query: Record<string, string | number | boolean> = {
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: WATCH_SECONDS_MIN + Math.floor(Math.random() * WATCH_SECONDS_MIN),
+        ...(labelSelector === undefined ? {} : { labelSelector }),
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
+      };
+      const controller = await watcher.watch(
+        path,
+        query,
+        (type: string, object: unknown) => onEvent(toEvent<M>(type, object)),
+        (err: unknown) => onDone(err ?? undefined),
+      );
+      return { abort: () => controller.abort() };
+    },
+  };
+}
+
+function toEvent<M>(type: string, object: unknown): WatchEvent<M> {
+  const o = object as { code?: number; message?: string; metadata?: { resourceVersion?: string } };
+  if (type === 'ERROR') return { type: 'ERROR', code: o.code, message: o.message ?? '' };
+  if (type === 'BOOKMARK') return { type: 'BOOKMARK', resourceVersion: o.metadata?.resourceVersion ?? '' };
+  return { type: type as 'ADDED' | 'MODIFIED' | 'DELETED', object: object as M };
+}
 
 /**
- * A list-then-watch of one collection (client-node informer) that restarts itself after a failure with a
- * growing delay, reports errors and (re)syncs to its handlers, and keeps a cache. Objects reach the handlers
- * and `list()` as the product's types (`convert`). `labelSelector` keeps the watch to our objects (e.g. pods
- * labelled mtls-injector.io/managed=true), not the whole cluster; `fieldSelector` likewise (e.g. the
- * PodCertificateRequests of one signer).
+ * A list-then-watch of one collection over client-node (`createListWatch`: synced only after a good list,
+ * backoff with jitter, a cache). Objects reach the handlers and `list()` as the product's types (`convert`).
+ * `labelSelector` keeps the watch to our objects (e.g. pods labelled mtls-injector.io/managed=true), not the
+ * whole cluster; `fieldSelector` likewise (e.g. the PodCertificateRequests of one signer). `list` must apply
+ * the same selectors and pass the options it is given (the deadline) to the client.
  */
 export function createWatchSource<M extends KubernetesObject, T>(
   kc: KubeConfig,
   path: string,
-  list: () => Promise<KubernetesListObject<M>>,
+  list: (options: ClientOptions) => Promise<KubernetesListObject<M>>,
   convert: (model: M) => T,
   labelSelector?: string,
   fieldSelector?: string,
 ): WatchSource<T> {
-  const informer = new ListWatch<M>(path, new Watch(kc), list, false, labelSelector, fieldSelector);
-  let stopped = false;
-  let failures = 0;
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    async start(handlers: WatchHandlers<T>) {
-      informer.on('add', (obj) => handlers.upsert(convert(obj)));
-      informer.on('update', (obj) => handlers.upsert(convert(obj)));
-      informer.on('delete', (obj) => handlers.remove(convert(obj)));
-      informer.on('connect', () => {
-        failures = 0;
-      });
-      informer.on('error', (err?: unknown) => {
-        handlers.error?.(err);
-        if (stopped) return;
-        failures += 1;
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        timer = setTimeout(() => {
-          informer.start().then(
-            () => handlers.synced?.(),
-            (e: unknown) => handlers.error?.(e),
-          );
-        }, delay);
-      });
-      await informer.start();
-      handlers.synced?.();
-    },
-    stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      void informer.stop();
-    },
-    list: () => informer.list().map(convert),
-  };
+  return createListWatch(transport(kc, path, list, labelSelector, fieldSelector), convert);
 }
 
 /**
- * The rotator's watches over the real API server. With `secretsNamespace` the Secret watch covers that one
- * namespace (an install that delivers no Secrets to workloads reads none outside its own namespace).
+ * The rotator's watches over the real API server (`createWatchSource`: synced only after a good list,
+ * backoff with jitter). `managedSelector` keeps the pod and Secret watches to our objects (labelled
+ * mtls-injector.io/managed=true), not the whole cluster. With `secretsNamespace` the Secret watch covers
+ * that one namespace (an install that delivers no Secrets to workloads reads none outside its own namespace).
  */
 export function createClusterWatches(
   kc: KubeConfig,
@@ -74,7 +90,7 @@ export function createClusterWatches(
     pods: createWatchSource(
       kc,
       '/api/v1/pods',
-      () => core.listPodForAllNamespaces({ labelSelector: managedSelector }),
+      (o) => core.listPodForAllNamespaces({ labelSelector: managedSelector }, o),
       podFromModel,
       managedSelector,
     ),
@@ -83,23 +99,29 @@ export function createClusterWatches(
         ? createWatchSource(
             kc,
             '/api/v1/secrets',
-            () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }),
+            (o) => core.listSecretForAllNamespaces({ labelSelector: managedSelector }, o),
             secretFromModel,
             managedSelector,
           )
         : createWatchSource(
             kc,
             `/api/v1/namespaces/${secretsNamespace}/secrets`,
-            () => core.listNamespacedSecret({ namespace: secretsNamespace, labelSelector: managedSelector }),
+            (o) =>
+              core.listNamespacedSecret({ namespace: secretsNamespace, labelSelector: managedSelector }, o),
             secretFromModel,
             managedSelector,
           ),
     services: createWatchSource(
       kc,
       '/api/v1/services',
-      () => core.listServiceForAllNamespaces(),
+      (o) => core.listServiceForAllNamespaces({}, o),
       serviceFromModel,
     ),
-    namespaces: createWatchSource(kc, '/api/v1/namespaces', () => core.listNamespace(), namespaceFromModel),
+    namespaces: createWatchSource(
+      kc,
+      '/api/v1/namespaces',
+      (o) => core.listNamespace({}, o),
+      namespaceFromModel,
+    ),
   };
 }

@@ -3,7 +3,7 @@ import {
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { call, callOrUndefined } from './client.js';
+import { call, callOrUndefined, deadline } from './client.js';
 import type { WebhookConfigApi } from './types.js';
 
 /**
@@ -14,9 +14,11 @@ import type { WebhookConfigApi } from './types.js';
 export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   return {
-    async getCaBundles(name) {
-      const obj = await callOrUndefined(`get MutatingWebhookConfiguration ${name}`, () =>
-        api.readMutatingWebhookConfiguration({ name }),
+    async getCaBundles(name, options) {
+      const obj = await callOrUndefined(
+        `get MutatingWebhookConfiguration ${name}`,
+        () => api.readMutatingWebhookConfiguration({ name }, deadline(options)),
+        options,
       );
       if (obj === undefined) return undefined;
       return {
@@ -24,9 +26,12 @@ export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
         resourceVersion: obj.metadata?.resourceVersion ?? '',
       };
     },
-    async setCaBundle(name, caBundleBase64, resourceVersion) {
-      const obj = await call(`get MutatingWebhookConfiguration ${name}`, () =>
-        api.readMutatingWebhookConfiguration({ name }),
+    async setCaBundle(name, caBundleBase64, resourceVersion, options) {
+      const end = Date.now() + (options?.timeoutMs ?? 0);
+      const obj = await call(
+        `get MutatingWebhookConfiguration ${name}`,
+        () => api.readMutatingWebhookConfiguration({ name }, deadline(options)),
+        options,
       );
       const body: V1MutatingWebhookConfiguration = {
         ...obj,
@@ -36,8 +41,12 @@ export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
           clientConfig: { ...w.clientConfig, caBundle: caBundleBase64 },
         })),
       };
-      await call(`update caBundle of MutatingWebhookConfiguration ${name}`, () =>
-        api.replaceMutatingWebhookConfiguration({ name, body }),
+      // Both requests within the one deadline the caller gave.
+      const rest = options?.timeoutMs === undefined ? undefined : { timeoutMs: end - Date.now() };
+      await call(
+        `update caBundle of MutatingWebhookConfiguration ${name}`,
+        () => api.replaceMutatingWebhookConfiguration({ name, body }, deadline(rest)),
+        rest,
       );
     },
   };

@@ -17,6 +17,7 @@ import {
   secretFromModel,
   serviceFromModel,
 } from './convert.js';
+import { configMapFromModel } from './configmaps.js';
 import { listRaw, rawBody } from './raw.js';
 import { apiStatus, type InspectApi, type PodObject, type SecretObject, type WorkloadApi } from './types.js';
 
@@ -150,6 +151,12 @@ export function createWorkloadApi(kc: KubeConfig): WorkloadApi & InspectApi {
         cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
       } while (cont !== undefined);
       return items;
+    },
+    async getConfigMap(namespace, name) {
+      const found = await callOrUndefined(`get ConfigMap ${namespace}/${name}`, () =>
+        core.readNamespacedConfigMap({ namespace, name }),
+      );
+      return found === undefined ? undefined : configMapFromModel(found);
     },
     async getService(namespace, name) {
       const found = await callOrUndefined(`get Service ${namespace}/${name}`, () =>

@@ -1,15 +1,36 @@
 import { type Decision, decide } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import { MANAGED_LABEL, MIRROR_POD_ANNOTATION } from '../core/names.js';
+import { MANAGED_LABEL, MIRROR_POD_ANNOTATION, VOLUME_NAME } from '../core/names.js';
 import type { PodObject } from '../kube/types.js';
 import type { Selection } from './selection.js';
 
 /** Characters decide() uses only for pods that have no name yet; stored pods always have one. */
-const UNUSED_SUFFIX = 'bcdfg';
+const UNUSED_SUFFIX = 'bcdfgbcdfg';
 
 /** Whether the webhook marked the pod (`mtls-injector.io/managed: "true"`). */
 export function isInjected(pod: PodObject): boolean {
   return pod.metadata.labels?.[MANAGED_LABEL] === 'true';
+}
+
+/**
+ * The Secret a pod mounts as its identity: `secretName` of its one `mtls-certs` Secret volume. This, not an
+ * annotation, is the truth about which Secret a pod uses: `spec.volumes` cannot change after the pod is
+ * created. Undefined when there is no such volume, more than one, or it is not a Secret volume.
+ */
+export function mountedSecretName(pod: PodObject): string | undefined {
+  const volumes = pod.spec?.['volumes'];
+  if (!Array.isArray(volumes)) return undefined;
+  const ours = (volumes as unknown[]).filter(
+    (v): v is { secret?: unknown } =>
+      typeof v === 'object' && v !== null && (v as { name?: unknown }).name === VOLUME_NAME,
+  );
+  if (ours.length !== 1) return undefined;
+  const secret = ours[0]?.secret;
+  const name =
+    typeof secret === 'object' && secret !== null
+      ? (secret as { secretName?: unknown }).secretName
+      : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** A pod that runs or will run: not being deleted and not finished (Succeeded/Failed). */

@@ -39,7 +39,9 @@ export function buildWorkloadSecret(
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
       labels: { [MANAGED_LABEL]: 'true', [POD_LABEL]: labelValue(owner.name) },
       annotations: { [SPIFFE_ID_ANNOTATION]: spiffeId },
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid }],
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid, controller: true },
+      ],
     },
     type: 'kubernetes.io/tls',
     data: tlsData(issued.certPem, issued.keyPem, trustBundlePem),
@@ -52,12 +54,24 @@ export function tlsData(certPem: string, keyPem: string, bundlePem: string): Rec
 }
 
 /**
- * Whose a pod's Secret is, from what only the API server and mtls-injector write: `not_managed` (no
- * mtls-injector.io/managed=true label: never ours to touch), `previous_pod` (it names an earlier pod of the same
- * name, e.g. a recreated StatefulSet replica: the new pod takes it over), `owned` (an ownerReference to this
- * pod) or `not_owned`. A pod whose uid is not known is matched by name alone.
+ * Whose a pod's Secret is, from what only the API server and mtls-injector write (the managed label, which
+ * only the rotator sets on Secrets, and the controlling ownerReference): `not_managed` (no
+ * mtls-injector.io/managed=true label: never ours to touch), `owned` (its controlling Pod is this pod),
+ * `previous_pod` (its controlling Pod has this pod's name and another uid: an earlier pod of the same name,
+ * e.g. a recreated StatefulSet replica, which cannot exist any more; the new pod takes it over), `other_pod`
+ * (its controlling Pod is another pod: whether that pod still exists decides between a take-over and a
+ * collision) or `not_owned` (no Pod owns it). A pod whose uid is not known is matched by name alone.
  */
-export type SecretOwnership = 'not_managed' | 'previous_pod' | 'owned' | 'not_owned';
+export type SecretOwnership = 'not_managed' | 'previous_pod' | 'owned' | 'other_pod' | 'not_owned';
+
+/**
+ * The pod a workload Secret belongs to: its ownerReference of kind Pod with `controller: true`, or (Secrets
+ * written before the flag was set) its first Pod ownerReference.
+ */
+export function controllingPod(secret: SecretObject): OwnerReference | undefined {
+  const pods = (secret.metadata.ownerReferences ?? []).filter((o) => o.kind === 'Pod');
+  return pods.find((o) => o.controller === true) ?? pods[0];
+}
 
 /** Judges whose `secret` is relative to the pod `name` (with `uid` when known). */
 export function secretOwnership(
@@ -65,11 +79,11 @@ export function secretOwnership(
   pod: { readonly name: string; readonly uid?: string | undefined },
 ): SecretOwnership {
   if (secret.metadata.labels?.[MANAGED_LABEL] !== 'true') return 'not_managed';
-  const pods = (secret.metadata.ownerReferences ?? []).filter((o) => o.kind === 'Pod');
-  const { uid } = pod;
-  if (uid !== undefined && pods.some((o) => o.name === pod.name && o.uid !== uid)) return 'previous_pod';
-  if (pods.some((o) => (uid === undefined ? o.name === pod.name : o.uid === uid))) return 'owned';
-  return 'not_owned';
+  const owner = controllingPod(secret);
+  if (owner === undefined) return 'not_owned';
+  if (pod.uid === undefined) return owner.name === pod.name ? 'owned' : 'other_pod';
+  if (owner.uid === pod.uid) return 'owned';
+  return owner.name === pod.name ? 'previous_pod' : 'other_pod';
 }
 
 /** `Pod web-0, ReplicaSet x`, or `nobody`: who a Secret's ownerReferences name, for messages. */

@@ -37,6 +37,11 @@ export interface AutoOnboarder {
    * twice; one that is being onboarded is queued again so workloads created meanwhile are picked up.
    */
   enqueue(namespace: string): void;
+  /**
+   * Stops at once (this replica lost leadership): the queue is emptied and no further workload is
+   * restarted, including in the namespace being onboarded now. Namespaces enqueued later start afresh.
+   */
+  cancel(): void;
   /** Resolves when the queue is empty and nothing runs. */
   idle(): Promise<void>;
   /** Namespaces waiting, in order. */
@@ -46,13 +51,16 @@ export interface AutoOnboarder {
 /**
  * Onboards namespaces one after another, one workload at a time, with at least `minIntervalMs` between two
  * restarts wherever they are. Failures are logged and reported; they never stop the queue. Only the leader
- * should enqueue (a restart is a write).
+ * enqueues (a restart is a write), and the rotator calls `cancel()` when it loses leadership.
  */
 export function createAutoOnboarder(deps: AutoOnboarderDeps): AutoOnboarder {
   const minIntervalMs = deps.minIntervalMs ?? AUTO_ONBOARDING_DEFAULTS.minIntervalMs;
   const queue: string[] = [];
   let running: Promise<void> | undefined;
   let lastRestart: number | undefined;
+  /** Aborted by cancel(): ends the current term of leadership's work. */
+  let term = new AbortController();
+  const stopped = (): boolean => deps.signal?.aborted === true || term.signal.aborted;
 
   const beforeRestart = async (): Promise<void> => {
     if (lastRestart !== undefined) {
@@ -63,8 +71,9 @@ export function createAutoOnboarder(deps: AutoOnboarderDeps): AutoOnboarder {
   };
 
   const drain = async (): Promise<void> => {
+    const signal = deps.signal === undefined ? term.signal : AbortSignal.any([deps.signal, term.signal]);
     for (let namespace = queue.shift(); namespace !== undefined; namespace = queue.shift()) {
-      if (deps.signal?.aborted === true) {
+      if (stopped()) {
         queue.length = 0;
         return;
       }
@@ -74,7 +83,7 @@ export function createAutoOnboarder(deps: AutoOnboarderDeps): AutoOnboarder {
             api: deps.api,
             clock: deps.clock,
             sleep: deps.sleep,
-            signal: deps.signal,
+            signal,
             beforeRestart,
             progress: (w) => {
               deps.log.info(
@@ -110,15 +119,20 @@ export function createAutoOnboarder(deps: AutoOnboarderDeps): AutoOnboarder {
     if (running !== undefined) return;
     running = drain().finally(() => {
       running = undefined;
-      if (queue.length > 0 && deps.signal?.aborted !== true) kick();
+      if (queue.length > 0 && !stopped()) kick();
     });
   };
 
   return {
     enqueue(namespace) {
+      if (term.signal.aborted && running === undefined) term = new AbortController();
       if (queue.includes(namespace)) return;
       queue.push(namespace);
       kick();
+    },
+    cancel() {
+      queue.length = 0;
+      term.abort();
     },
     async idle() {
       while (running !== undefined) await running;

@@ -15,7 +15,9 @@ import {
   extension,
   keyIdentifier,
   KeyUsageBit,
+  nameConstraintsExtension,
   Oid,
+  type PermittedNames,
   randomSerial,
   type SignatureScheme,
   signatureSchemeFor,
@@ -98,11 +100,14 @@ export interface GenerateRootCaOptions {
    * and nodes whose clocks run behind accept the root.
    */
   readonly backdateSeconds?: number;
+  /** When given, a critical NameConstraints extension permitting only these names (`ca.nameConstraints`). */
+  readonly permittedNames?: PermittedNames | undefined;
 }
 
 /**
  * Generates a self-signed root: subject O=<trustDomain> (cut to 64 characters), CN=mtls-injector root CA;
- * basicConstraints CA:TRUE (critical), keyUsage keyCertSign+cRLSign (critical), SubjectKeyIdentifier.
+ * basicConstraints CA:TRUE (critical), keyUsage keyCertSign+cRLSign (critical), SubjectKeyIdentifier, and
+ * with `permittedNames` a critical NameConstraints extension.
  */
 export function generateRootCa(options: GenerateRootCaOptions): CertificateAuthority {
   const problem = trustDomainProblem(options.trustDomain);
@@ -136,6 +141,7 @@ export function generateRootCa(options: GenerateRootCaOptions): CertificateAutho
         extension(Oid.basicConstraints, true, sequence(boolean(true))),
         extension(Oid.keyUsage, true, namedBits([KeyUsageBit.keyCertSign, KeyUsageBit.cRLSign])),
         subjectKeyIdExtension(ski),
+        ...(options.permittedNames === undefined ? [] : [nameConstraintsExtension(options.permittedNames)]),
       ),
     ),
   );

@@ -7,13 +7,17 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import {
   bitString,
   boolean,
+  contentOf,
   explicit,
+  ia5String,
   integer,
   nullValue,
   octetString,
   oid,
+  readNode,
   sequence,
   set,
+  tlv,
   utf8String,
 } from './der.js';
 
@@ -25,6 +29,7 @@ export const Oid = {
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
   basicConstraints: '2.5.29.19',
+  nameConstraints: '2.5.29.30',
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -82,6 +87,27 @@ const MAX_NAME_ATTRIBUTE_LENGTH = 64;
 /** Cuts a name attribute to its X.520 upper bound. */
 export function boundedAttribute(value: string): string {
   return value.length > MAX_NAME_ATTRIBUTE_LENGTH ? value.slice(0, MAX_NAME_ATTRIBUTE_LENGTH) : value;
+}
+
+/** The names a CA may issue for: DNS subtrees (`svc` permits `web.shop.svc`) and URI hosts (the trust domain). */
+export interface PermittedNames {
+  readonly dnsNames: readonly string[];
+  readonly uriHosts: readonly string[];
+}
+
+/**
+ * The NameConstraints extension (RFC 5280 §4.2.1.10), critical as the RFC requires, with only
+ * permittedSubtrees: `[0] { GeneralSubtree { dNSName [2] | uniformResourceIdentifier [6] } ... }`. A verifier
+ * that honours it (OpenSSL, Go, BoringSSL, rustls) refuses a leaf naming anything else.
+ */
+export function nameConstraintsExtension(permitted: PermittedNames): Buffer {
+  // ia5String refuses non-ASCII; the implicit tags [2] and [6] replace its universal tag.
+  const implicit = (tag: number, text: string) => tlv(tag, contentOf(readNode(ia5String(text))));
+  const subtrees = [
+    ...permitted.dnsNames.map((name) => sequence(implicit(0x82, name))),
+    ...permitted.uriHosts.map((host) => sequence(implicit(0x86, host))),
+  ];
+  return extension(Oid.nameConstraints, true, sequence(tlv(0xa0, subtrees)));
 }
 
 /** SubjectKeyIdentifier per RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */

@@ -1,58 +1,38 @@
 /**
- * Over 300 lines: the controller is the one owner of the work queue (pods, the webhook's item and the kinds
- * other parts add, such as the Pod Certificates signer); its watch handlers, dispatch and drain share the
- * queue and the cache, and read best together.
+ * Over 300 lines: the controller is the one owner of the work queue (pods, orphaned Secrets, the webhook's
+ * item and the kinds other parts add, such as the Pod Certificates signer); its watch handlers, dispatch and
+ * drain share the queue and the cache, and read best together.
  */
-import type { Config } from '../config/schema.js';
-import { CERT_FILE } from '../core/names.js';
+import { excludedNamespaces } from '../config/injection.js';
 import {
   apiStatus,
-  type EventRecorder,
   objectKey,
   type PodObject,
-  type SecretApi,
   type SecretObject,
   type ServiceObject,
-  type WebhookConfigApi,
 } from '../kube/types.js';
-import { secretFile } from '../model/secret-data.js';
-import type { Log } from '../observability/logger.js';
+import { isLive } from '../model/pods.js';
 import {
   type CacheFigures,
+  orphanSecretKey,
   podInfo,
   podItem,
   type PodInfo,
   RotatorCache,
   selects,
+  validityOf,
   WEBHOOK_ITEM,
 } from './cache.js';
-import type { Leadership } from './leader.js';
-import type { CertOps, ItemKind } from './ports.js';
-import { Reporter, type RotatorCounters } from './reporter.js';
+import type { ControllerDeps } from './controller-deps.js';
+import type { ItemKind } from './ports.js';
+import { Reporter } from './reporter.js';
 import { RenewalSchedule } from './schedule.js';
 import { SecretWriter } from './secret-writer.js';
+import { createOrphanSync } from './sync-orphan.js';
 import { createPodSync } from './sync-pod.js';
-import type { Clock } from './time.js';
 import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
 import { WorkQueue } from './work-queue.js';
-
-/** What the controller is built from; in tests, in-memory APIs and a fake clock. */
-export interface ControllerDeps {
-  readonly config: Config;
-  readonly secrets: SecretApi;
-  readonly events: EventRecorder;
-  readonly certs: CertOps;
-  readonly leadership: Leadership;
-  readonly clock: Clock;
-  readonly random: () => number;
-  /** Waits; the write throttle sleeps through it. */
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly counters: RotatorCounters;
-  readonly log: Log;
-  /** Our MutatingWebhookConfiguration; when given, the webhook's serving certificate is one more work item. */
-  readonly webhookConfig?: WebhookConfigApi | undefined;
-}
 
 /** Figures for metrics and readiness. */
 export interface ControllerStats extends CacheFigures {
@@ -80,6 +60,7 @@ export class RotatorController {
   readonly reporter: Reporter;
   private readonly kinds: ItemKind[] = [];
   private readonly syncPod: (pod: PodInfo) => Promise<void>;
+  private readonly syncOrphan: (secretKey: string) => Promise<void>;
   private readonly syncWebhook: (() => Promise<void>) | undefined;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -95,6 +76,7 @@ export class RotatorController {
       clock: deps.clock,
       sleep: deps.sleep,
       reporter: this.reporter,
+      leadership: deps.leadership,
       observer: {
         upsert: (secret, ownWrite) => this.upsertSecret(secret, ownWrite),
         remove: (secret) => this.removeSecret(secret),
@@ -104,10 +86,19 @@ export class RotatorController {
       config,
       certs: deps.certs,
       cache: this.cache,
+      namespaceLabels: deps.namespaceLabels,
+      excludedNamespaces: excludedNamespaces(config),
+      getPod: deps.getPod,
       isDue: (key) => this.renewals.isDue(key),
       writer,
       reporter: this.reporter,
       clock: deps.clock,
+    });
+    this.syncOrphan = createOrphanSync({
+      cache: this.cache,
+      getPod: deps.getPod,
+      syncPod: this.syncPod,
+      enqueue: (item) => this.queue.add(item),
     });
     this.syncWebhook =
       deps.webhookConfig === undefined
@@ -121,6 +112,7 @@ export class RotatorController {
             reporter: this.reporter,
             clock: deps.clock,
             isDue: () => this.renewals.isDue(webhookSecretKey),
+            leadership: deps.leadership,
           });
     if (this.syncWebhook !== undefined) this.queue.add(WEBHOOK_ITEM);
     deps.leadership.onChange((leading) => {
@@ -130,24 +122,36 @@ export class RotatorController {
 
   // ---- watch handlers -------------------------------------------------------------------------------
 
-  /** A pod was added or changed on the watch of pods labelled mtls-injector.io/managed=true. */
+  /**
+   * A pod was added or changed on the watch of pods labelled mtls-injector.io/managed=true. A pod that has
+   * finished or is being deleted is remembered as such: its Secret is neither renewed nor counted.
+   */
   upsertPod(pod: PodObject): void {
-    const { namespace, name } = pod.metadata;
+    const { namespace, name, uid } = pod.metadata;
     if (namespace === undefined || name === undefined) return;
     const item = podItem(namespace, name);
     const info = podInfo(pod);
     if (info === undefined) {
       this.forgetPod(item);
+      if (uid !== undefined && !isLive(pod)) this.cache.setFinished(uid);
       return;
     }
     if (this.cache.setPod(item, info)) this.queue.add(item);
   }
 
-  /** A pod was deleted: its Secret goes with it (garbage collector); stop tracking. */
+  /**
+   * A pod left the watch: deleted (its Secret goes with it, garbage collector), or its managed label was
+   * removed (its Secret is still renewed, following the Secret's ownerReference).
+   */
   removePod(pod: PodObject): void {
-    const { namespace, name } = pod.metadata;
+    const { namespace, name, uid } = pod.metadata;
     if (namespace === undefined || name === undefined) return;
-    this.forgetPod(podItem(namespace, name));
+    this.forgetPod(podItem(namespace, name), uid);
+  }
+
+  /** A namespace's labels changed: its pods are judged again (an opt-in lets waiting pods be issued). */
+  namespaceChanged(namespace: string): void {
+    for (const item of this.cache.podsSelected(namespace, () => true)) this.queue.add(item);
   }
 
   /** A managed Secret was added or changed: remember its validity and schedule its renewal. */
@@ -158,9 +162,7 @@ export class RotatorController {
     const known = this.cache.secret(key);
     if (known !== undefined && known.object.metadata.resourceVersion === secret.metadata.resourceVersion)
       return;
-    const certPem = secretFile(secret, CERT_FILE);
-    const inspected = certPem === undefined ? undefined : this.deps.certs.inspect(certPem);
-    const facts = inspected !== undefined && 'notAfter' in inspected ? inspected : undefined;
+    const facts = validityOf(secret, this.deps.certs);
     this.cache.setSecret(key, { object: secret, content: undefined, facts });
     this.renewals.set(key, facts);
     const owner = this.cache.ownerOf(key);
@@ -172,9 +174,9 @@ export class RotatorController {
     const { namespace, name } = secret.metadata;
     if (namespace === undefined || name === undefined) return;
     const key = objectKey(namespace, name);
+    const owner = this.cache.ownerOf(key);
     this.cache.removeSecret(key);
     this.renewals.remove(key);
-    const owner = this.cache.ownerOf(key);
     if (owner !== undefined) this.queue.add(owner);
   }
 
@@ -211,7 +213,12 @@ export class RotatorController {
 
   /** DNS SANs of a pod with `labels` in `namespace`, from the Services the cache holds. */
   dnsNamesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
-    return this.cache.dnsNamesFor(namespace, labels, this.deps.config.clusterDomain);
+    return this.cache.dnsNamesFor(
+      namespace,
+      labels,
+      this.deps.config.clusterDomain,
+      this.deps.config.dnsShortNames,
+    );
   }
 
   /** The trust bundle or the active CA changed: every Secret gets checked again (ca.crt refresh, reissue). */
@@ -283,6 +290,11 @@ export class RotatorController {
       await this.syncWebhook();
       return;
     }
+    const orphan = orphanSecretKey(item);
+    if (orphan !== undefined) {
+      await this.syncOrphan(orphan);
+      return;
+    }
     const pod = this.cache.pod(item);
     if (pod !== undefined) await this.syncPod(pod);
   }
@@ -310,8 +322,8 @@ export class RotatorController {
     for (const item of this.cache.podsSelected(namespace, selected)) this.queue.add(item);
   }
 
-  private forgetPod(item: string): void {
-    if (this.cache.removePod(item)) this.queue.forget(item);
+  private forgetPod(item: string, uid?: string): void {
+    if (this.cache.removePod(item, uid)) this.queue.forget(item);
   }
 
   private resyncAll(): void {

@@ -7,11 +7,13 @@ export interface RotatorMetrics {
   readonly failures: Counter<'reason'>;
   readonly foreignSecrets: Counter;
   readonly podCertificateDenials: Counter<'reason'>;
+  readonly secretCollisions: Counter;
   readonly queueDepth: Gauge;
   readonly managedSecrets: Gauge;
   readonly soonestExpiry: Gauge;
   readonly lowLifeCertificates: Gauge;
   readonly caExpiry: Gauge;
+  readonly caLost: Gauge;
   readonly leader: Gauge;
   readonly driftPods: Gauge;
   readonly lostOptInPods: Gauge;
@@ -26,6 +28,7 @@ export function createRotatorMetrics(
     soonestExpiry: number;
     lowLife: number;
     caExpiry: number;
+    caLost: boolean;
     leader: boolean;
     driftPods: number;
     lostOptInPods: number;
@@ -60,6 +63,11 @@ export function createRotatorMetrics(
       labelNames: ['reason'],
       registers,
     }),
+    secretCollisions: new Counter({
+      name: 'mtls_injector_secret_collisions_total',
+      help: 'Times a pod mounted a Secret owned by another pod that still exists (the Secret stays with its owner).',
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'mtls_injector_rotator_queue_depth',
       help: 'Work items waiting.',
@@ -89,6 +97,12 @@ export function createRotatorMetrics(
       help: 'notAfter of the active issuing CA.',
       registers,
       collect: read((s) => s.caExpiry),
+    }),
+    caLost: new Gauge({
+      name: 'mtls_injector_ca_lost',
+      help: 'The CA Secret is missing while workload Secrets issued from it exist (a new CA is not generated; restore it or rotate).',
+      registers,
+      collect: read((s) => (s.caLost ? 1 : 0)),
     }),
     driftPods: new Gauge({
       name: 'mtls_injector_drift_pods',

@@ -12,6 +12,8 @@ export interface RotatorCounters {
   foreign(): void;
   /** A PodCertificateRequest was denied with `reason` (a Denied condition reason); optional for Secret-only use. */
   denied?(reason: string): void;
+  /** Two live pods claim one Secret (mtls_injector_secret_collisions_total). */
+  collision(): void;
 }
 
 /** The Event target of a pod. */
@@ -94,6 +96,51 @@ export class Reporter {
       { namespace: pod.namespace, pod: pod.name, secret: pod.secretName, reason: 'foreign_secret' },
       detail,
     );
+  }
+
+  /**
+   * `pod` mounts a Secret whose controlling owner is another pod that still exists (`owner`). The Secret stays
+   * with its owner; both pods get a Warning Event, so whoever looks at either sees it.
+   */
+  collision(pod: PodInfo, owner: { readonly name: string; readonly uid: string }): void {
+    this.deps.counters.collision();
+    this.deps.events.record(
+      podTarget(pod),
+      'Warning',
+      'SecretCollision',
+      `Secret ${pod.secretName} belongs to pod ${owner.name} (uid ${owner.uid}), which still exists; it stays with that pod and this pod gets no identity of its own. Delete this pod: its replacement gets a Secret of its own.`,
+    );
+    this.deps.events.record(
+      podTarget({ namespace: pod.namespace, name: owner.name, uid: owner.uid }),
+      'Warning',
+      'SecretCollision',
+      `Pod ${pod.name} (uid ${pod.uid}) also mounts this pod's Secret ${pod.secretName}; the Secret stays with this pod and is not handed over.`,
+    );
+    this.deps.log.warn(
+      {
+        namespace: pod.namespace,
+        pod: pod.name,
+        secret: pod.secretName,
+        owner: owner.name,
+        ownerUid: owner.uid,
+        reason: 'secret_collision',
+      },
+      'two live pods mount one Secret; it stays with its owner',
+    );
+  }
+
+  /**
+   * No identity is issued for `pod`: its namespace is excluded, or not opted in (and the pod holds no sound
+   * certificate of its own from before the opt-in was removed).
+   */
+  refused(pod: PodInfo, why: 'excluded_namespace' | 'not_opted_in'): void {
+    this.deps.counters.failed(why);
+    const message =
+      why === 'excluded_namespace'
+        ? `No identity issued: namespace ${pod.namespace} is never injected (kube-system, kube-node-lease and the install namespace are excluded), whatever labels the pod carries.`
+        : `No identity issued: namespace ${pod.namespace} is not opted in (label it mtls-injection=enabled, or label the pod mtls-injection=enabled in a namespace without that label).`;
+    this.deps.events.record(podTarget(pod), 'Warning', 'IssueRefused', message);
+    this.deps.log.warn({ namespace: pod.namespace, pod: pod.name, reason: why }, message);
   }
 
   /** `pod`'s managed Secret is marked immutable and cannot be renewed. */

@@ -1,7 +1,12 @@
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import { secretFile } from '../model/secret-data.js';
-import { describeOwners, type SecretOwner, secretOwnership } from '../model/workload-secret.js';
+import {
+  controllingPod,
+  describeOwners,
+  type SecretOwner,
+  secretOwnership,
+} from '../model/workload-secret.js';
 import type { CertificateFacts, FileProblem } from './ports.js';
 
 /** Why a Secret is (re)written: the `reason` field of the rotator's log line and of the renewal Event. */
@@ -21,6 +26,8 @@ export type SecretVerdict =
   | { readonly kind: 'refresh_bundle' }
   | { readonly kind: 'reissue'; readonly reason: ReissueReason; readonly detail: string }
   | { readonly kind: 'foreign'; readonly detail: string }
+  /** Another pod that still exists owns the Secret: it stays with that pod (never re-pointed). */
+  | { readonly kind: 'collision'; readonly owner: { readonly name: string; readonly uid: string } }
   | { readonly kind: 'immutable' };
 
 /** What the Secret should hold for its pod. */
@@ -40,16 +47,23 @@ export interface SecretContent {
 
 /**
  * Decides, without I/O, what the rotator does with a pod's existing Secret: keep it, refresh only its
- * ca.crt, reissue it (and why), or leave it alone because it is not ours (faults D1, F6, F7, F11).
- * `renewDue` is true when the renewal schedule fired for it.
+ * ca.crt, reissue it (and why), or leave it alone because it is not ours or belongs to another pod (faults
+ * D1, F6, F7, F11). `renewDue` is true when the renewal schedule fired for it. `otherOwnerExists` says, for a
+ * Secret whose controlling owner is another pod, whether that pod still exists: a Secret is handed to a new
+ * pod only when the pod that owned it is gone.
  */
 export function judgeSecret(
   secret: SecretObject,
   desired: DesiredIdentity,
   content: SecretContent,
   renewDue: boolean,
+  otherOwnerExists = true,
 ): SecretVerdict {
   const ownership = secretOwnership(secret, desired.owner);
+  if (ownership === 'other_pod' && otherOwnerExists) {
+    const owner = controllingPod(secret);
+    return { kind: 'collision', owner: { name: owner?.name ?? '', uid: owner?.uid ?? '' } };
+  }
   if (ownership === 'not_managed') {
     return {
       kind: 'foreign',
@@ -62,7 +76,7 @@ export function judgeSecret(
       detail: `Secret is owned by ${describeOwners(secret.metadata.ownerReferences ?? [])}, not by pod ${desired.owner.name}`,
     };
   }
-  const previousPod = ownership === 'previous_pod';
+  const previousPod = ownership === 'previous_pod' || ownership === 'other_pod';
   const verdict = contentVerdict(secret, desired, content, renewDue, previousPod);
   if (secret.immutable === true && verdict.kind !== 'ok') return { kind: 'immutable' };
   return verdict;
@@ -79,7 +93,7 @@ function contentVerdict(
     return {
       kind: 'reissue',
       reason: 'previous_pod',
-      detail: 'Secret belonged to an earlier pod of the same name',
+      detail: 'Secret belonged to an earlier pod that no longer exists',
     };
   }
   const first = content.problems[0];

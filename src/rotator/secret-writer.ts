@@ -1,7 +1,14 @@
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
-import { apiStatus, type EventTarget, type SecretApi, type SecretObject } from '../kube/types.js';
+import {
+  apiStatus,
+  type CallOptions,
+  type EventTarget,
+  type SecretApi,
+  type SecretObject,
+} from '../kube/types.js';
 import { MAX_SECRET_BYTES, secretDataBytes } from '../model/secret-data.js';
+import type { Leadership } from './leader.js';
 import type { Reporter } from './reporter.js';
 import type { Clock } from './time.js';
 import { TokenBucket } from './token-bucket.js';
@@ -12,6 +19,11 @@ export interface SecretObserver {
   upsert(secret: SecretObject, ownWrite: boolean): void;
   remove(secret: SecretObject): void;
 }
+
+/** The longest a write may take (less when leadership ends sooner). */
+export const WRITE_TIMEOUT_MS = 10_000;
+/** A write is not started with less than this left of the leadership: it could not complete anyway. */
+const MIN_WRITE_MS = 50;
 
 /** What a create answered: the Secret written, or the one already there (and the 409 that said so). */
 export type CreateResult =
@@ -35,6 +47,8 @@ export class SecretWriter {
       readonly sleep: (ms: number) => Promise<void>;
       readonly reporter: Reporter;
       readonly observer: SecretObserver;
+      /** Every write gets a deadline before `validUntil()`, so none can land after leadership is lost. */
+      readonly leadership: Pick<Leadership, 'validUntil'>;
     },
   ) {
     this.bucket = new TokenBucket(deps.writeQps, deps.writeBurst, deps.clock);
@@ -51,9 +65,9 @@ export class SecretWriter {
    * reads what is there, records it when it is managed, and answers it for the caller to judge.
    */
   async create(secret: SecretObject, target?: EventTarget): Promise<CreateResult> {
-    await this.beforeWrite(secret, target);
+    const options = await this.beforeWrite(secret, target);
     try {
-      const created = await this.deps.secrets.create(secret);
+      const created = await this.deps.secrets.create(secret, options);
       this.deps.observer.upsert(created, true);
       return { created };
     } catch (err) {
@@ -70,9 +84,9 @@ export class SecretWriter {
    * cache and rethrows, so the work item is retried on fresh state.
    */
   async replace(secret: SecretObject, target?: EventTarget): Promise<SecretObject> {
-    await this.beforeWrite(secret, target);
+    const options = await this.beforeWrite(secret, target);
     try {
-      const written = await this.deps.secrets.replace(secret);
+      const written = await this.deps.secrets.replace(secret, options);
       this.deps.observer.upsert(written, true);
       return written;
     } catch (err) {
@@ -86,10 +100,22 @@ export class SecretWriter {
     }
   }
 
-  /** The size check, then a token. */
-  private async beforeWrite(secret: SecretObject, target: EventTarget | undefined): Promise<void> {
+  /**
+   * The size check, then a token, then the write's deadline: WRITE_TIMEOUT_MS, cut to what is left of this
+   * replica's leadership. Refuses (MTLS_ERR_KUBE_API, retried later by the work queue) when too little is
+   * left, and after losing leadership.
+   */
+  private async beforeWrite(secret: SecretObject, target: EventTarget | undefined): Promise<CallOptions> {
     this.refuseOversize(secret, target);
     await this.throttle();
+    const left = this.deps.leadership.validUntil() - this.deps.clock();
+    if (left < MIN_WRITE_MS) {
+      throw new InjectorError(
+        ErrorCode.KubeApi,
+        `not writing Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}: this replica no longer leads`,
+      );
+    }
+    return { timeoutMs: Math.min(WRITE_TIMEOUT_MS, left) };
   }
 
   /** The Secret as the API server holds it now. */

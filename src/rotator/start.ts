@@ -5,84 +5,47 @@
 import { Registry } from 'prom-client';
 import { excludedNamespaces } from '../config/injection.js';
 import type { Config } from '../config/schema.js';
-import type {
-  ClusterWatches,
-  EventRecorder,
-  LeaseApi,
-  NamespaceObject,
-  SecretApi,
-  WatchHandlers,
-  WebhookConfigApi,
-  WorkloadApi,
-} from '../kube/types.js';
-import { gainedOptIn } from '../model/selection.js';
-import type { Log } from '../observability/logger.js';
 import { type Readiness, startProbeServer } from '../observability/probe-server.js';
 import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from './ca-manager.js';
-import { type ControllerStats, RotatorController } from './controller.js';
+import { createCaPoll } from './ca-poll.js';
+import { RotatorController } from './controller.js';
 import { createDriftReporter, type DriftSummary } from './drift-reporter.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector, type Leadership } from './leader.js';
 import { createLoop } from './loop.js';
 import { createRotatorMetrics } from './metrics.js';
+import { NamespaceLabels } from './namespaces.js';
 import { createPkiCertOps } from './pki-adapter.js';
 import { runController } from './runner.js';
-import { assembleSigner, type PodCertificateDeps } from './signer/assemble.js';
-import { type Clock, sleepOn, systemClock, systemTimers, type Timers } from './time.js';
+import { assembleSigner, requestWatch, type SignerPart } from './signer/assemble.js';
+import { createTrustBundlePublisher } from './trust-bundle.js';
+import { sleepOn, systemClock, systemTimers } from './time.js';
+import { WatchSync } from './watch-sync.js';
 
 /** How often the CA Secret is re-read, so a `ca rotate` step reaches the controller. */
 const CA_POLL_MS = 10_000;
-/** While leading: the first drift report this long after gaining leadership, then one every DRIFT_EVERY_MS. */
-const DRIFT_FIRST_MS = 30_000;
-const DRIFT_EVERY_MS = 120_000;
-/** A drift report this soon after a namespace opts in. */
-const DRIFT_AFTER_OPT_IN_MS = 10_000;
+/** While leading: the first drift report DRIFT_FIRST_MS after gaining leadership, then one every DRIFT_EVERY_MS;
+ * one DRIFT_AFTER_OPT_IN_MS after a namespace opts in. */
+const [DRIFT_FIRST_MS, DRIFT_EVERY_MS, DRIFT_AFTER_OPT_IN_MS] = [30_000, 120_000, 10_000];
+/** The name of the PodCertificateRequest watch in readiness ("watches not synced: …"). */
+const PCR_WATCH = 'podcertificaterequests';
 
-/** The outside world the rotator runs against; production passes the real API and Node's clock. */
-export interface RotatorDeps {
-  readonly secrets: SecretApi;
-  readonly leases: LeaseApi;
-  readonly events: EventRecorder;
-  readonly webhookConfig: WebhookConfigApi;
-  /** Pods and ReplicaSets of one namespace, read by the drift report. */
-  readonly workloads: Pick<WorkloadApi, 'listPods' | 'listReplicaSets'>;
-  readonly watches: ClusterWatches;
-  /** Leader-election identity (the pod name). */
-  readonly identity: string;
-  readonly log: Log;
-  /** Address of the probe and metrics server (port: `rotator.probePort`; 0 picks a free one). */
-  readonly probeHost: string;
-  /** Automatic onboarding (`rotator.onboardingAuto`): told each namespace that opts in while this replica leads. */
-  readonly onboarder?: { enqueue(namespace: string): void } | undefined;
-  /** Pod Certificates (docs/pod-certificates.md): what the API serves and its APIs; absent: Secrets only. */
-  readonly podCertificates?: PodCertificateDeps | undefined;
-  readonly clock?: Clock;
-  readonly timers?: Timers;
-  /** Waits (the write throttle); defaults to a sleep on `timers`. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-}
+import type { RotatorDeps, RunningRotator } from './rotator-deps.js';
 
-/** A started rotator. */
-export interface RunningRotator {
-  readonly probePort: number;
-  readonly registry: Registry;
-  readiness(): Readiness;
-  isLeader(): boolean;
-  stats(): ControllerStats;
-  /** Stops every loop and watch, finishes the work in flight, releases the lease, closes the probe server. */
-  stop(): Promise<void>;
-}
+export type { RotatorDeps, RunningRotator } from './rotator-deps.js';
 
 /**
  * Assembles and starts the rotator, the one place its parts are wired:
- *   - the CA manager, read first and re-read every CA_POLL_MS (nothing is issued without a CA);
+ *   - the CA manager, read once the watches have listed and every CA_POLL_MS after (nothing is issued
+ *     without a CA; a lost CA Secret is reported, never silently regenerated);
  *   - the controller (cache, one sync per work item, the Secret writer, the reporter) and its runner;
  *   - four watches (managed pods and Secrets, Services, Namespaces) feeding the controller's cache, and with
- *     Pod Certificates a fifth (the PodCertificateRequests of our signer) feeding the signer;
- *   - leader election; while leading, the controller drains its queue and the drift report runs;
- *   - the probe server: /readyz is ready once the CA is loaded and the pod, Secret and Service watches have
- *     synced.
+ *     Pod Certificates a fifth (the PodCertificateRequests of our signer) feeding the signer, whose work runs
+ *     on the controller's queue;
+ *   - leader election; while leading (and only then) the controller drains its queue (Secrets, and the
+ *     signer's answers and publications), the drift report runs and automatic onboarding restarts workloads;
+ *   - the probe server: /readyz is ready once the CA is loaded and every watch has listed since its last
+ *     failure.
  * Resolves once the watches have listed and leader election has started.
  */
 export async function startRotator(config: Config, deps: RotatorDeps): Promise<RunningRotator> {
@@ -93,9 +56,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   const random = deps.random ?? Math.random;
   const excluded = excludedNamespaces(config);
 
-  const caManager = new CaManager({ config, secrets: deps.secrets, clock });
   const keyPool = createKeyPool({ algorithm: config.keyAlgorithm });
-  const certs = createPkiCertOps({ config, caManager, keyPool, clock });
   const elector = new LeaderElector({
     api: deps.leases,
     namespace: config.installNamespace,
@@ -111,12 +72,53 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
 
   const registry = new Registry();
   let drift: DriftSummary = { driftedPods: 0, lostOptInPods: 0 };
+  // Namespaces: their opt-in labels decide whether pods there may have an identity (re-checked on every sync),
+  // and drive the drift report and automatic onboarding.
+  const namespaces = new NamespaceLabels({
+    excluded,
+    changed: (name) => {
+      controller.namespaceChanged(name);
+      runner.kick();
+    },
+    optedIn: (name) => {
+      log.info({ namespace: name }, 'namespace opted in');
+      if (elector.isLeader()) deps.onboarder?.enqueue(name);
+      driftLoop.runSoon(DRIFT_AFTER_OPT_IN_MS);
+    },
+  });
+  // Nothing is issued before every watch has listed once: until then the caches (and the opt-in labels the
+  // rotator judges by) are incomplete.
+  const pcrWatch = requestWatch(config, deps.podCertificates);
+  const sync = new WatchSync(
+    ['pods', 'secrets', 'services', 'namespaces', ...(pcrWatch === undefined ? [] : [PCR_WATCH])],
+    log,
+    () => runner.kick(),
+    () => void pollCa(), // a first install's CA is generated once the leader knows no workload Secret exists
+  );
+  const mayAct: Leadership = {
+    isLeader: () => elector.isLeader() && sync.listedOnce(),
+    validUntil: () => (sync.listedOnce() ? elector.validUntil() : 0),
+    onChange: (listener) => elector.onChange(listener),
+  };
+  // The CA: generated by the leader only on a first install (no workload Secret exists), never after a loss.
+  const caManager: CaManager = new CaManager({
+    config,
+    secrets: deps.secrets,
+    clock,
+    leadership: mayAct,
+    // Pods holding a pod certificate of this CA count like workload Secrets (podCertificate delivery).
+    workloadSecrets: () =>
+      sync.listed('secrets') && sync.listed('pods')
+        ? controller.stats().workloadSecrets + (signer?.holders() ?? 0)
+        : undefined,
+  });
+  const certs = createPkiCertOps({ config, caManager, keyPool, clock });
   const controller = new RotatorController({
     config,
     secrets: deps.secrets,
     events: deps.events,
     certs,
-    leadership: elector,
+    leadership: mayAct,
     clock,
     random,
     sleep,
@@ -125,27 +127,27 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       failed: (reason) => metrics.failures.inc({ reason }),
       foreign: () => metrics.foreignSecrets.inc(),
       denied: (reason) => metrics.podCertificateDenials.inc({ reason }),
+      collision: () => metrics.secretCollisions.inc(),
     },
     log,
     webhookConfig: deps.webhookConfig,
+    namespaceLabels: (name) => namespaces.get(name),
+    getPod: (ns, name) => deps.pods.getPod(ns, name),
   });
   const metrics = createRotatorMetrics(registry, () => {
     const s = controller.stats();
     return {
-      queueDepth: s.queueDepth,
-      managed: s.managed,
-      soonestExpiry: s.soonestExpiry,
-      lowLife: s.lowLife,
+      ...s,
       caExpiry: (caManager.current()?.active.notAfter.getTime() ?? 0) / 1000,
+      caLost: caManager.caLost() !== undefined,
       leader: elector.isLeader(),
       driftPods: drift.driftedPods,
       lostOptInPods: drift.lostOptInPods,
     };
   });
-  // Pod Certificates: the facts for the webhook, and where served the signer and its trust bundle.
-  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
-  let namespacesListed = false;
-  const signer =
+  // Pod Certificates: the facts for the webhook, and where served the signer and its trust bundle. Its writes
+  // run on the controller's queue (only the leader drains it) and each gets a deadline within the leadership.
+  const signer: SignerPart | undefined =
     deps.podCertificates === undefined
       ? undefined
       : assembleSigner({
@@ -158,38 +160,40 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           identity: deps.identity,
           log,
           excludedNamespaces: excluded,
-          namespaceLabels,
-          namespacesSynced: () => namespacesListed,
+          namespaces,
+          namespacesSynced: () => sync.listed('namespaces'),
           ca: () => caManager.current(),
-          writeWindowMs: () => (elector.isLeader() ? Number.POSITIVE_INFINITY : 0),
+          writeWindowMs: () => (mayAct.isLeader() ? mayAct.validUntil() - clock() : 0),
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),
   );
 
-  // The CA first: nothing can be issued without it. Retried until it loads (faults E1: bring-your-own CA
-  // not there yet).
-  const pollCa = async (): Promise<void> => {
-    try {
-      if (await caManager.refresh()) {
-        const ca = caManager.current();
-        log.info(
-          { caNotAfter: ca?.active.notAfter.toISOString(), subjectKeyId: ca?.active.subjectKeyIdHex },
-          'CA loaded',
-        );
-        controller.trustChanged();
-        runner.kick();
-      }
-    } catch (err) {
-      log.error({ error: err instanceof Error ? err.message : String(err) }, 'CA not usable; not issuing');
-    }
-  };
+  // Nothing can be issued without a CA: re-read every CA_POLL_MS on every replica, and at once on gaining
+  // leadership (a first install's CA is generated then). Retried until it loads (faults E1).
+  const pollCa = createCaPoll({
+    config,
+    caManager,
+    leadership: elector,
+    events: deps.events,
+    log,
+    changed: () => {
+      controller.trustChanged();
+      runner.kick();
+    },
+    publish: createTrustBundlePublisher({
+      config,
+      configMaps: deps.configMaps,
+      leadership: mayAct,
+      clock,
+      log,
+    }),
+  });
   const caLoop = createLoop(timers, CA_POLL_MS, pollCa);
 
-  // Namespaces: their opt-in labels drive the drift report and, when enabled, automatic onboarding.
   const driftReporter = createDriftReporter({
     api: deps.workloads,
-    namespaces: () => [...namespaceLabels].map(([name, labels]) => ({ name, labels })),
+    namespaces: () => namespaces.all(),
     managedPods: () => deps.watches.pods.list(),
     excludedNamespaces: excluded,
     events: deps.events,
@@ -202,50 +206,27 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       log.warn({ error: String(err) }, 'drift report failed');
     }
   });
-  const onNamespace = (ns: NamespaceObject): void => {
-    const name = ns.metadata.name;
-    if (name === undefined) return;
-    const before = namespaceLabels.get(name);
-    const after = ns.metadata.labels ?? {};
-    namespaceLabels.set(name, after);
-    signer?.namespaceChanged(name, after);
-    if (before === undefined || !gainedOptIn(before, after) || excluded.includes(name)) return;
-    log.info({ namespace: name }, 'namespace opted in');
-    if (elector.isLeader()) deps.onboarder?.enqueue(name);
-    driftLoop.runSoon(DRIFT_AFTER_OPT_IN_MS);
-  };
-
+  // Everything leader-gated starts and stops with leadership: the controller's queue (it checks on every
+  // item, and every write ends before validUntil), the drift report, automatic onboarding, CA generation.
   elector.onChange((leading) => {
     log.info({ identity: deps.identity, leading }, leading ? 'became leader' : 'not leading');
-    if (leading) driftLoop.start(DRIFT_FIRST_MS);
-    else driftLoop.stop();
+    if (leading) {
+      driftLoop.start(DRIFT_FIRST_MS);
+      void pollCa();
+    } else {
+      driftLoop.stop();
+      deps.onboarder?.cancel();
+    }
     runner.kick();
   });
 
-  const unsynced = new Set(['pods', 'secrets', 'services']);
-  if (signer?.watch !== undefined) unsynced.add('podcertificaterequests');
-  const feed = <T>(name: string, upsert: (o: T) => void, remove: (o: T) => void): WatchHandlers<T> => ({
-    upsert: (o) => {
-      upsert(o);
-      runner.kick();
-    },
-    remove: (o) => {
-      remove(o);
-      runner.kick();
-    },
-    synced: () => {
-      unsynced.delete(name);
-      runner.kick();
-    },
-    error: (err) => {
-      unsynced.add(name);
-      log.warn({ watch: name, error: String(err) }, 'watch failed; re-listing with backoff');
-    },
-  });
   const readiness = (): Readiness => {
+    const lost = caManager.caLost();
+    if (lost !== undefined) return { ready: false, reason: lost.message };
+    const watching = sync.notReady();
+    if (watching !== undefined) return { ready: false, reason: watching };
     if (caManager.current() === undefined)
       return { ready: false, reason: caManager.notReadyReason() ?? 'CA not loaded yet' };
-    if (unsynced.size > 0) return { ready: false, reason: `watches not synced: ${[...unsynced].join(', ')}` };
     return { ready: true };
   };
 
@@ -260,22 +241,22 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     'rotator starting',
   );
 
-  await pollCa();
-  caLoop.start(CA_POLL_MS);
   const { watches } = deps;
   await Promise.all([
-    watches.namespaces.start({
-      upsert: onNamespace,
-      remove: (ns) => namespaceLabels.delete(ns.metadata.name ?? ''),
-      synced: () => {
-        namespacesListed = true;
-        runner.kick();
-      },
-      error: (err) =>
-        log.warn({ watch: 'namespaces', error: String(err) }, 'watch failed; re-listing with backoff'),
-    }),
+    watches.namespaces.start(
+      sync.feed(
+        'namespaces',
+        (ns) => {
+          namespaces.upsert(ns);
+          // A namespace opted in may need the signer's trust-bundle ConfigMap now.
+          if (ns.metadata.name !== undefined)
+            signer?.namespaceChanged(ns.metadata.name, ns.metadata.labels ?? {});
+        },
+        (ns) => namespaces.remove(ns),
+      ),
+    ),
     watches.pods.start(
-      feed(
+      sync.feed(
         'pods',
         (p) => {
           controller.upsertPod(p);
@@ -287,32 +268,34 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
         },
       ),
     ),
-    ...(signer?.watch === undefined
+    ...(pcrWatch === undefined || signer === undefined
       ? []
       : [
-          signer.watch.start(
-            feed(
-              'podcertificaterequests',
+          pcrWatch.start(
+            sync.feed(
+              PCR_WATCH,
               (r) => signer.upsertRequest(r),
               (r) => signer.removeRequest(r),
             ),
           ),
         ]),
     watches.secrets.start(
-      feed(
+      sync.feed(
         'secrets',
         (s) => controller.upsertSecret(s),
         (s) => controller.removeSecret(s),
       ),
     ),
     watches.services.start(
-      feed(
+      sync.feed(
         'services',
         (s) => controller.upsertService(s),
         (s) => controller.removeService(s),
       ),
     ),
   ]);
+  await pollCa();
+  caLoop.start(CA_POLL_MS);
   elector.start();
 
   return {
@@ -325,11 +308,8 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       log.info({ identity: deps.identity }, 'shutting down');
       caLoop.stop();
       driftLoop.stop();
-      watches.namespaces.stop();
-      watches.pods.stop();
-      watches.secrets.stop();
-      watches.services.stop();
-      signer?.watch?.stop();
+      for (const watch of [watches.namespaces, watches.pods, watches.secrets, watches.services]) watch.stop();
+      pcrWatch?.stop();
       await runner.stop();
       await elector.stop();
       await keyPool.close();

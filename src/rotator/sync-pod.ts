@@ -1,9 +1,11 @@
 import type { Config } from '../config/schema.js';
 import { workloadIdentity } from '../core/identity.js';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
-import { objectKey, type SecretObject } from '../kube/types.js';
+import type { OwnerReference, PodObject, SecretObject } from '../kube/types.js';
+import { objectKey } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
-import { buildWorkloadSecret } from '../model/workload-secret.js';
+import { webhookSelection } from '../model/selection.js';
+import { buildWorkloadSecret, controllingPod, secretOwnership } from '../model/workload-secret.js';
 import type { PodInfo, RotatorCache } from './cache.js';
 import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
@@ -13,9 +15,15 @@ import type { Clock } from './time.js';
 
 /** What syncing a pod reads and uses. */
 export interface PodSyncDeps {
-  readonly config: Pick<Config, 'trustDomain' | 'clusterDomain'>;
+  readonly config: Pick<Config, 'trustDomain' | 'clusterDomain' | 'dnsShortNames'>;
   readonly certs: CertOps;
   readonly cache: RotatorCache;
+  /** The labels of a namespace as the Namespace watch last showed them; undefined when not known. */
+  readonly namespaceLabels: (name: string) => Readonly<Record<string, string>> | undefined;
+  /** Namespaces never given an identity: kube-system, kube-node-lease, the install namespace. */
+  readonly excludedNamespaces: readonly string[];
+  /** Reads one pod (answers undefined for 404): whether the pod that owns a Secret still exists. */
+  readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
   /** Whether the renewal time of the Secret `secretKey` has come. */
   readonly isDue: (secretKey: string) => boolean;
   readonly writer: SecretWriter;
@@ -26,7 +34,13 @@ export interface PodSyncDeps {
 /**
  * One sync of one pod's Secret: judge, then act. Judging is pure (`judgeSecret` on what the cache holds); the
  * act is one create or one replace through the writer, and every outcome is told by the reporter. A Secret
- * that is not ours is never written (faults D1).
+ * that is not ours is never written (faults D1), and a Secret another existing pod owns is never handed to
+ * this one (a collision, reported on both pods).
+ *
+ * Nothing the pod's author can write decides whether an identity is issued: the namespace must be opted in
+ * now (its labels from the Namespace watch, or the pod's own opt-in label in an unlabelled namespace) and not
+ * excluded. A pod whose namespace has lost the opt-in keeps only what it already has: its own Secret, holding
+ * a certificate this CA issued for its identity, is renewed; nothing new is issued.
  */
 export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void> {
   const { cache, certs, writer, reporter } = deps;
@@ -48,9 +62,9 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     };
   };
 
-  /** DNS SANs for every Service in the pod's namespace whose selector matches the pod's labels. */
+  /** DNS SANs for the Services in the pod's namespace that select it (`RotatorCache.dnsNamesFor`). */
   const dnsNamesFor = (pod: PodInfo): string[] =>
-    cache.dnsNamesFor(pod.namespace, pod.labels, deps.config.clusterDomain);
+    cache.dnsNamesFor(pod.namespace, pod.labels, deps.config.clusterDomain, deps.config.dnsShortNames);
 
   /** The judged contents of `secret`, computed once per resourceVersion. */
   const contentOf = (secretKey: string, secret: SecretObject, desired: DesiredIdentity): SecretContent => {
@@ -95,23 +109,39 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     return { issued, secret };
   };
 
+  /** Whether the pod `owner` names still exists (known to the watch, else read from the API). */
+  const ownerExists = async (namespace: string, owner: OwnerReference): Promise<boolean> => {
+    if (cache.knownPod(owner.uid) !== undefined) return true;
+    const found = await deps.getPod(namespace, owner.name);
+    return found !== undefined && found.metadata.uid === owner.uid;
+  };
+
   const syncExisting = async (
     pod: PodInfo,
     desired: DesiredIdentity,
     secret: SecretObject,
   ): Promise<void> => {
     const secretKey = objectKey(pod.namespace, pod.secretName);
+    const owner = controllingPod(secret);
+    const otherOwnerExists =
+      secretOwnership(secret, desired.owner) === 'other_pod' && owner !== undefined
+        ? await ownerExists(pod.namespace, owner)
+        : true;
     const verdict = judgeSecret(
       secret,
       desired,
       contentOf(secretKey, secret, desired),
       deps.isDue(secretKey),
+      otherOwnerExists,
     );
     switch (verdict.kind) {
       case 'ok':
         return;
       case 'foreign':
         reporter.foreign(pod, verdict.detail);
+        return;
+      case 'collision':
+        reporter.collision(pod, verdict.owner);
         return;
       case 'immutable':
         reporter.immutable(pod);
@@ -131,9 +161,35 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     }
   };
 
+  /**
+   * Whether the pod may have an identity now: its namespace is opted in and not excluded; or, in a namespace
+   * that has lost the opt-in, it already holds its own Secret with a sound certificate for its identity.
+   */
+  const allowed = (pod: PodInfo, desired: DesiredIdentity): boolean => {
+    const selection = webhookSelection(
+      pod.namespace,
+      deps.namespaceLabels(pod.namespace),
+      pod.labels,
+      deps.excludedNamespaces,
+    );
+    if (selection.selected) return true;
+    if (selection.why === 'not_opted_in') {
+      const key = objectKey(pod.namespace, pod.secretName);
+      const own = cache.secret(key);
+      if (
+        own !== undefined &&
+        secretOwnership(own.object, desired.owner) === 'owned' &&
+        contentOf(key, own.object, desired).problems.length === 0
+      )
+        return true;
+    }
+    reporter.refused(pod, selection.why);
+    return false;
+  };
+
   return async (pod) => {
     const desired = desiredFor(pod);
-    if (desired === undefined) return;
+    if (desired === undefined || !allowed(pod, desired)) return;
     const cached = cache.secret(objectKey(pod.namespace, pod.secretName));
     if (cached !== undefined) {
       await syncExisting(pod, desired, cached.object);

@@ -3,23 +3,26 @@ import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { SecretApi, SecretObject, WebhookConfigApi } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { tlsData } from '../model/workload-secret.js';
+import type { Leadership } from './leader.js';
 import type { CertOps } from './ports.js';
 import type { Reporter } from './reporter.js';
-import type { SecretWriter } from './secret-writer.js';
+import { type SecretWriter, WRITE_TIMEOUT_MS } from './secret-writer.js';
 import type { Clock } from './time.js';
 
 /** Label that marks the webhook's serving-certificate Secret among the managed ones. */
 const ROLE_LABEL = 'mtls-injector.io/role';
 
-/** DNS SANs of the webhook's serving certificate: the Service's names, plus configured extras. */
+/**
+ * DNS SANs of the webhook's serving certificate: the Service's `.svc` names (the API server calls
+ * `<svc>.<ns>.svc`), the short forms only with `dnsShortNames`, plus configured extras.
+ */
 export function webhookDnsNames(config: Config): string[] {
   const svc = config.webhook.serviceName;
   const ns = config.installNamespace;
   const extra = config.webhook.extraDnsNames === '' ? [] : config.webhook.extraDnsNames.split(',');
   return [
     ...new Set([
-      svc,
-      `${svc}.${ns}`,
+      ...(config.dnsShortNames ? [svc, `${svc}.${ns}`] : []),
       `${svc}.${ns}.svc`,
       `${svc}.${ns}.svc.${config.clusterDomain}`,
       ...extra,
@@ -46,6 +49,8 @@ export function createWebhookSync(deps: {
   readonly clock: Clock;
   /** Whether the serving certificate's renewal time has come. */
   readonly isDue: () => boolean;
+  /** The caBundle write gets a deadline before the end of this replica's leadership. */
+  readonly leadership: Pick<Leadership, 'validUntil'>;
 }): () => Promise<void> {
   const { config, secrets, certs, writer, reporter } = deps;
   const ns = config.installNamespace;
@@ -95,7 +100,15 @@ export function createWebhookSync(deps: {
         await issue(existing, why);
       }
     }
-    await syncCaBundle(deps.webhookConfig, config.webhook.configurationName, certs.trustBundle(), reporter);
+    const timeoutMs = Math.min(WRITE_TIMEOUT_MS, deps.leadership.validUntil() - deps.clock());
+    if (timeoutMs <= 0) return; // no longer leading: the next leader sets it
+    await syncCaBundle(
+      deps.webhookConfig,
+      config.webhook.configurationName,
+      certs.trustBundle(),
+      reporter,
+      timeoutMs,
+    );
   };
 }
 
@@ -132,14 +145,15 @@ async function syncCaBundle(
   name: string,
   bundlePem: string,
   reporter: Pick<Reporter, 'caBundleUpdated' | 'webhookConfigurationMissing'>,
+  timeoutMs: number,
 ): Promise<void> {
-  const current = await api.getCaBundles(name);
+  const current = await api.getCaBundles(name, { timeoutMs });
   if (current === undefined) {
     reporter.webhookConfigurationMissing(name);
     return;
   }
   const wanted = Buffer.from(bundlePem).toString('base64');
   if (current.caBundles.length > 0 && current.caBundles.every((b) => b === wanted)) return;
-  await api.setCaBundle(name, wanted, current.resourceVersion);
+  await api.setCaBundle(name, wanted, current.resourceVersion, { timeoutMs });
   reporter.caBundleUpdated(name, current.caBundles.length);
 }

@@ -64,8 +64,8 @@ describe('the exported metric names', () => {
   });
 
   it('the check flags a metric the code does not export, and a broken expression', () => {
-    expect(problems('sum(rate(mtls_injector_secret_collisions_total[5m])) > 0', exported)).toEqual([
-      'mtls_injector_secret_collisions_total is not exported by the code',
+    expect(problems('sum(rate(mtls_injector_secrets_collided_total[5m])) > 0', exported)).toEqual([
+      'mtls_injector_secrets_collided_total is not exported by the code',
     ]);
     expect(problems('sum(rate(mtls_injector_admissions_total[5m]) > 0', exported)).not.toEqual([]);
     expect(problems('vector(1)', exported)).toEqual(['names no metric']);

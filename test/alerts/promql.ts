@@ -23,6 +23,7 @@ export async function exportedSeries(): Promise<Set<string>> {
     soonestExpiry: 0,
     lowLife: 0,
     caExpiry: 0,
+    caLost: false,
     leader: false,
     driftPods: 0,
     lostOptInPods: 0,

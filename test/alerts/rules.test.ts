@@ -51,7 +51,7 @@ describeWithTools(['helm', 'promtool'], 'chart alerts under promtool', () => {
     const file = join(work, 'check.yaml');
     writeFileSync(file, stringify(tested.spec));
     const r = promtool(['check', 'rules', file]);
-    expect(r.output).toContain('SUCCESS: 10 rules found');
+    expect(r.output).toContain('SUCCESS: 12 rules found');
     expect(r.status, r.output).toBe(0);
   });
 

@@ -5,6 +5,8 @@
  */
 import { expect, it } from 'vitest';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
@@ -25,6 +27,10 @@ function validator<T>(Model: new (data: T) => { validate(): void }): Validator {
 
 const MODELS: Readonly<Record<string, Validator>> = {
   'admissionregistration.k8s.io/v1 MutatingWebhookConfiguration': validator(MutatingWebhookConfiguration),
+  'admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy': validator(ValidatingAdmissionPolicy),
+  'admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding': validator(
+    ValidatingAdmissionPolicyBinding,
+  ),
   'apps/v1 Deployment': validator(Deployment),
   'networking.k8s.io/v1 NetworkPolicy': validator(NetworkPolicy),
   'policy/v1 PodDisruptionBudget': validator(PodDisruptionBudget),

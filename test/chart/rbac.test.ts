@@ -23,9 +23,8 @@ function grants(rules: readonly IPolicyRule[]): string[] {
 }
 
 const READ = ['get', 'list', 'watch'];
-const SECRETS = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'].map(
-  (v) => `core/secrets ${v}`,
-);
+/** Secrets: every verb the Secret controller, the CA manager and the webhook certificate use, nothing more. */
+const SECRETS = ['create', 'get', 'list', 'watch', 'update'].map((v) => `core/secrets ${v}`);
 /** The Pod Certificates signer's grants: requests, their status, sign/attest and its ClusterTrustBundle by name. */
 const SIGNER = [
   ...READ.map((v) => `certificates.k8s.io/podcertificaterequests ${v}`),
@@ -37,32 +36,34 @@ const SIGNER = [
   'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] update',
 ];
 const CONFIGMAPS = ['create', 'get', 'update'].map((v) => `core/configmaps ${v}`);
-/** Everything but Secrets and the signer: the same in every delivery mode. */
+/**
+ * Every verb a use in src/rotator (and src/onboard with rotator.onboardingAuto) but Secrets and the signer:
+ * the same in every delivery mode.
+ */
 const commonClusterGrants = [
-  ...['pods', 'services', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
+  ...['pods', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
+  'core/services list',
+  'core/services watch',
   'core/events create',
-  'core/events patch',
-  'events.k8s.io/events create',
-  'events.k8s.io/events patch',
-  ...['get', 'list', 'watch', 'patch', 'update'].map(
+  ...['get', 'update'].map(
     (v) => `admissionregistration.k8s.io/mutatingwebhookconfigurations[mtls-injector] ${v}`,
   ),
-  ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].flatMap((r) =>
-    READ.map((v) => `apps/${r} ${v}`),
-  ),
+  'apps/replicasets list',
 ];
 /** The default install: delivery.mode=auto, podCertificate.trustBundle=auto. */
 const baseClusterGrants = [...SECRETS, ...commonClusterGrants, ...SIGNER, ...CONFIGMAPS];
 
 describeWithHelm('chart RBAC', () => {
-  it('grants the rotator exactly what it needs cluster-wide (no apps patch without rotator.onboardingAuto)', () => {
+  it('grants the rotator exactly what it uses cluster-wide: no patch or delete of Secrets, no workloads', () => {
     const role = find<IClusterRole>(render(), 'ClusterRole', ROTATOR);
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants].sort());
   });
 
-  it('adds patch on Deployments, StatefulSets and DaemonSets only with rotator.onboardingAuto', () => {
+  it('adds get, list and patch on Deployments, StatefulSets and DaemonSets only with rotator.onboardingAuto', () => {
     const role = find<IClusterRole>(render(['--set', 'rotator.onboardingAuto=true']), 'ClusterRole', ROTATOR);
-    const extra = ['deployments', 'statefulsets', 'daemonsets'].map((r) => `apps/${r} patch`);
+    const extra = ['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
+      ['get', 'list', 'patch'].map((v) => `apps/${r} ${v}`),
+    );
     expect(grants(role.rules ?? [])).toEqual([...baseClusterGrants, ...extra].sort());
   });
 
@@ -112,7 +113,7 @@ describeWithHelm('chart RBAC', () => {
     expect(bundles?.resourceNames).toEqual(['example.com:workloads:trust-bundle']);
   });
 
-  it('keeps leases and the delivery facts in a namespaced Role: create, and get/update by name', () => {
+  it('keeps leases, the trust bundle and the delivery facts in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -121,8 +122,8 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
       'core/configmaps create',
-      'core/configmaps[mtls-injector-delivery] get',
-      'core/configmaps[mtls-injector-delivery] update',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-delivery] get',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-delivery] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });

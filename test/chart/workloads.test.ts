@@ -33,9 +33,17 @@ describeWithHelm('chart workloads', () => {
         `Service/${WEBHOOK}-metrics`,
         `ServiceAccount/${ROTATOR}`,
         `ServiceAccount/${WEBHOOK}`,
+        'ValidatingAdmissionPolicy/mtls-injector-pod-keys',
+        'ValidatingAdmissionPolicyBinding/mtls-injector-pod-keys',
       ].sort(),
     );
-    const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+    const clusterScoped = new Set([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'MutatingWebhookConfiguration',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
     for (const o of objects) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(
         clusterScoped.has(o.kind) ? undefined : NAMESPACE,

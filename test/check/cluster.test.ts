@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { checkCa } from '../../src/check/ca.js';
 import {
-  checkCa,
   checkEndpoints,
   checkServingCertificate,
   checkWebhookConfiguration,

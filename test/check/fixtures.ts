@@ -106,7 +106,7 @@ export function injectedPod(name: string, options: Parameters<typeof plainPod>[1
     operation: 'CREATE',
     excludedNamespaces: excluded,
     settings,
-    secretSuffix: 'bcdfg',
+    secretSuffix: 'bcdfgbcdfg',
   });
   if (decision.kind !== 'inject') throw new Error(`expected inject, got ${decision.kind} ${decision.reason}`);
   return decision.pod as unknown as PodObject;
@@ -152,6 +152,7 @@ export const checkOptions: CheckOptions = {
   webhookConfigurationName: 'mtls-injector',
   webhookTlsSecretName: 'mtls-injector-webhook-tls',
   caSecretName: 'mtls-injector-ca',
+  trustBundleConfigMap: 'mtls-injector-trust-bundle',
   caMinValidDays: 60,
   settings,
   excludedNamespaces: excluded,

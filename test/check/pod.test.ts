@@ -163,7 +163,7 @@ describe('checkPod: the Secret and its certificate', () => {
     expect(report.certificate).toBeNull();
   });
 
-  it('a Secret owned by another pod, and one that is not ours', () => {
+  it('a Secret owned by another pod that is gone, and one that is not ours', () => {
     expect(
       byName(run(pod, { secret: found(workloadSecret(ca, pod, { ownerUid: 'other' })) }))['secret']?.reason,
     ).toBe('secret_not_owned');
@@ -172,11 +172,30 @@ describe('checkPod: the Secret and its certificate', () => {
     expect(byName(run(pod, { secret: found(unlabelled) }))['secret']?.reason).toBe('secret_not_managed');
   });
 
-  it('an injected pod without the Secret annotation', () => {
-    const annotations = { ...(pod.metadata.annotations ?? {}) };
-    delete annotations['mtls-injector.io/secret'];
+  it('a Secret owned by another pod that still exists: a collision, with what to do', () => {
+    const owner = injectedPod('web-1');
+    const theirs = workloadSecret(ca, owner, { ownerUid: owner.metadata.uid ?? '' });
+    const mine = { ...theirs, metadata: { ...theirs.metadata, name: 'web-0-mtls' } };
+    const report = run(pod, {
+      secret: found(mine),
+      podExists: (uid) => uid === owner.metadata.uid || uid === pod.metadata.uid,
+    });
+    expect(byName(report)['secret']).toMatchObject({
+      ok: false,
+      severity: 'error',
+      reason: 'secret_collision',
+    });
+    expect(byName(report)['secret']?.message).toContain('belongs to pod web-1');
+    expect(byName(report)['secret']?.hint).toContain('delete this pod');
+  });
+
+  it('reads the Secret from the mtls-certs volume, not from the annotation', () => {
+    const annotations = { ...(pod.metadata.annotations ?? {}), 'mtls-injector.io/secret': 'payments-0-mtls' };
     const report = run({ ...pod, metadata: { ...pod.metadata, annotations } });
-    expect(byName(report)['secret']?.reason).toBe('secret_annotation_missing');
+    expect(report.secretName).toBe('web-0-mtls');
+    const spec = { ...pod.spec, volumes: [] };
+    const noVolume = run({ ...pod, spec });
+    expect(byName(noVolume)['secret']?.reason).toBe('secret_volume_missing');
   });
 
   it('an expired certificate', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderCheck, renderCheckJson } from '../../src/check/render.js';
 import { checkExitCode, runCheck } from '../../src/check/run.js';
 import type { PodObject } from '../../src/kube/types.js';
+import { buildTrustBundleConfigMap, type TrustBundle } from '../../src/model/trust-bundle.js';
 import { FakeSecretApi } from '../fakes/kube.js';
 import { FakeWorkloadApi } from '../fakes/workloads.js';
 import {
@@ -238,5 +239,61 @@ describe('runCheck', () => {
       'notAfter',
       'expiresInSeconds',
     ]);
+  });
+});
+
+describe('runCheck: the CA from the trust-bundle ConfigMap (no access to the CA key needed)', () => {
+  const bundleOf = (authority: typeof ca, extra: Partial<TrustBundle> = {}) =>
+    buildTrustBundleConfigMap('mtls-injector', 'mtls-injector-trust-bundle', {
+      bundlePem: authority.trustBundlePem,
+      issuerPem: authority.certPem,
+      lost: undefined,
+      problem: undefined,
+      ...extra,
+    });
+
+  it("judges the CA and every pod's ca.crt from the ConfigMap, and never reads the CA Secret", async () => {
+    const { deps, inspect, secrets } = healthy();
+    inspect.configMaps.set('mtls-injector/mtls-injector-trust-bundle', bundleOf(ca));
+    secrets.calls.length = 0;
+    const report = await runCheck(deps, { ...checkOptions, namespace: 'shop' });
+    expect(report.cluster.find((c) => c.name === 'ca')).toMatchObject({ ok: true, reason: 'ca_valid' });
+    expect(report.cluster.find((c) => c.name === 'ca')?.message).toContain(
+      'issuer.crt of ConfigMap mtls-injector/mtls-injector-trust-bundle',
+    );
+    expect(secrets.calls.filter((c) => c.name === 'mtls-injector-ca')).toEqual([]);
+    const pod = report.namespace?.pods[0];
+    expect(pod?.checks.find((c) => c.name === 'trust-bundle')).toMatchObject({ reason: 'bundle_current' });
+  });
+
+  it('says the CA Secret is lost, and what to do', async () => {
+    const { deps, inspect } = healthy();
+    const lost =
+      'CA Secret mtls-injector/mtls-injector-ca is missing while 2 workload Secret(s) issued from it exist';
+    inspect.configMaps.set('mtls-injector/mtls-injector-trust-bundle', bundleOf(ca, { lost }));
+    const report = await runCheck(deps, checkOptions);
+    expect(report.cluster.find((c) => c.name === 'ca')).toMatchObject({
+      ok: false,
+      severity: 'error',
+      reason: 'ca_lost',
+      message: lost,
+    });
+    expect(report.cluster.find((c) => c.name === 'ca')?.hint).toContain('docs/runbooks/ca-missing.md');
+    expect(checkExitCode(report)).toBe(1);
+  });
+
+  it('names an expired issuing CA and one the rotator cannot use', async () => {
+    const { deps, inspect } = healthy();
+    const expired = rootCa({ now: new Date(NOW.getTime() - 400 * DAY * 1000), days: 365 });
+    inspect.configMaps.set('mtls-injector/mtls-injector-trust-bundle', bundleOf(expired));
+    let report = await runCheck(deps, checkOptions);
+    expect(report.cluster.find((c) => c.name === 'ca')).toMatchObject({ reason: 'ca_expired' });
+    const problem = 'CA Secret mtls-injector/mtls-injector-ca: the CA key does not match the CA certificate';
+    inspect.configMaps.set('mtls-injector/mtls-injector-trust-bundle', bundleOf(ca, { problem }));
+    report = await runCheck(deps, checkOptions);
+    expect(report.cluster.find((c) => c.name === 'ca')).toMatchObject({
+      reason: 'ca_invalid',
+      message: problem,
+    });
   });
 });

@@ -173,7 +173,7 @@ describe('mtls-injector inject', () => {
       operation: 'CREATE',
       excludedNamespaces: EXCLUDED,
       settings: SETTINGS,
-      secretSuffix: 'x7k2p',
+      secretSuffix: 'x7k2pmq4wz',
     });
     expect(decision.kind).toBe('inject');
     if (decision.kind === 'inject') expect(pod).toEqual(decision.pod);
@@ -185,7 +185,7 @@ describe('mtls-injector inject', () => {
     const deployment = parseAllDocuments(out)[1]!.toJS() as Record<string, unknown>;
     const template = at(deployment, ['spec', 'template']);
     const annotations = at(template, ['metadata', 'annotations']);
-    expect(annotations['mtls-injector.io/secret']).toMatch(/^checkout-preview-[a-z0-9]{5}-mtls$/);
+    expect(annotations['mtls-injector.io/secret']).toMatch(/^checkout-preview-[a-z0-9]{10}-mtls$/);
     expect(err).toMatch(/Deployment\/checkout: rendered with Secret checkout-preview-/);
 
     // Applied anyway, each real pod (generateName from its ReplicaSet) still gets its own Secret.
@@ -193,7 +193,7 @@ describe('mtls-injector inject', () => {
       ...template,
       metadata: { ...at(template, ['metadata']), generateName: 'checkout-7d9f8b6c4-' },
     };
-    for (const suffix of ['bcdfg', 'hjklm']) {
+    for (const suffix of ['bcdfgbcdfg', 'hjklmhjklm']) {
       const decision = decide({
         pod: realPod,
         namespace: 'default',

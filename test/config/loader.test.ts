@@ -96,6 +96,10 @@ describe('loadConfig', () => {
     );
     expect(message).toContain('backdate: 120s must be shorter than leafLifetime 60s');
     expect(message).toContain('renewAt ± renewJitter');
+    const election = problemsOf(() =>
+      loadConfig({ flags: { 'rotator.renewDeadline': '5s', 'rotator.retryPeriod': '5s' } }),
+    );
+    expect(election).toContain('rotator.retryPeriod: 5s must be shorter than rotator.renewDeadline 5s');
   });
 
   it('accepts booleans and fractions as text', () => {
@@ -166,6 +170,7 @@ const typeChecks: [
     keyof Config,
     | 'trustDomain'
     | 'clusterDomain'
+    | 'dnsShortNames'
     | 'installNamespace'
     | 'keyAlgorithm'
     | 'leafLifetime'

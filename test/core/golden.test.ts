@@ -32,6 +32,13 @@ function writeJson(path: string, value: unknown): void {
 
 const cases = goldenCaseNames();
 
+/** `input` with `patch` applied (rfc6902, on a copy). */
+function applyTo(input: unknown, patch: readonly unknown[]): unknown {
+  const copy = structuredClone(input) as object;
+  applyPatch(copy, patch as Operation[]);
+  return copy;
+}
+
 describe('golden fixtures', () => {
   it('has at least 25 cases and no stray files', () => {
     expect(cases.length).toBeGreaterThanOrEqual(25);
@@ -72,8 +79,8 @@ describe('golden fixtures', () => {
         warnings: decision.warnings,
         ...(decision.kind === 'skip' ? { failedOpen: decision.failedOpen } : {}),
       };
-      const patch = decision.kind === 'inject' ? decision.patch : [];
-      const expectedPod = decision.kind === 'inject' ? decision.pod : input;
+      const patch = decision.kind === 'deny' ? [] : decision.patch;
+      const expectedPod = decision.kind === 'inject' ? decision.pod : applyTo(input, patch);
       if (UPDATE) {
         writeJson(join(dir, 'decision.json'), summary);
         writeJson(join(dir, 'patch.json'), patch);
@@ -94,7 +101,7 @@ describe('golden fixtures', () => {
       expect(applied).toEqual(goldenPod);
 
       const again = decide(decideInputFor(goldenPod, request));
-      expect(again.kind === 'inject' ? again.patch : []).toEqual([]);
+      expect(again.kind === 'deny' ? [] : again.patch).toEqual([]);
       if (decision.kind === 'inject') expect(again.reason).toBe('already_injected');
 
       // The same case through admit(), the webhook's door: the same decision, answered as a review.

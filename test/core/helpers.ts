@@ -39,7 +39,7 @@ export const FACTS_1_34 = {
 } as const;
 
 export const EXCLUDED = ['kube-system', 'kube-node-lease', 'mtls-injector'] as const;
-export const SUFFIX = 'x7k2p';
+export const SUFFIX = 'x7k2pmq4wz';
 
 /** An AdmissionReview v1 for a pod CREATE in `namespace`; tests also build invalid ones (a null object). */
 export function podReview(

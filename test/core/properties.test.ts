@@ -32,7 +32,7 @@ const subdomain = fc
   .map((parts) => parts.join('.'))
   .filter((s) => s.length <= 253);
 const suffix = fc
-  .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 5, maxLength: 5 })
+  .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 10, maxLength: 10 })
   .map((c) => c.join(''));
 // Unknown fields of any JSON shape, except own "__proto__" keys: the envelope guard rejects those with 400
 // before decide() runs (faults A7, test/core/json-guard.test.ts), and rfc6902's clone turns such a key
@@ -202,7 +202,7 @@ describe('properties of decide() over generated pods', () => {
           withoutOurs(pod, decision.identity.spiffeId),
         );
 
-        const again = decide(input(applied, { mode, secretSuffix: 'zzzzz' }));
+        const again = decide(input(applied, { mode, secretSuffix: 'zzzzzzzzzz' }));
         expect(again.kind).toBe('skip');
         expect(again.reason).toBe('already_injected');
       }),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GENERATE_NAME_ALPHABET } from '../../src/core/names.js';
+import { GENERATE_NAME_ALPHABET, SECRET_NAME_RANDOM_LENGTH } from '../../src/core/names.js';
+import { randomSecretSuffix } from '../../src/webhook/suffix.js';
 import {
   isDns1123Subdomain,
   isSecretNameOfPod,
@@ -15,13 +16,13 @@ const subdomain = fc
   .map((p) => p.join('.'))
   .filter((s) => s.length <= 253);
 const suffix = fc
-  .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 5, maxLength: 5 })
+  .array(fc.constantFrom(...GENERATE_NAME_ALPHABET), { minLength: 10, maxLength: 10 })
   .map((c) => c.join(''));
 
 describe('secret names', () => {
   it('is <name>-mtls for ordinary names', () => {
     expect(secretNameForPodName('web-0')).toBe('web-0-mtls');
-    expect(secretNameForGenerateName('web-7d9f-', 'x7k2p')).toBe('web-7d9f-x7k2p-mtls');
+    expect(secretNameForGenerateName('web-7d9f-', 'x7k2pmq4wz')).toBe('web-7d9f-x7k2pmq4wz-mtls');
   });
 
   it('is always a DNS-1123 subdomain of at most 253 characters (C17)', () => {
@@ -36,7 +37,7 @@ describe('secret names', () => {
     );
     const longest = 'a'.repeat(252) + 'b';
     expect(secretNameForPodName(longest)).toHaveLength(253);
-    expect(secretNameForGenerateName('g'.repeat(253), 'bcdfg')).toHaveLength(253);
+    expect(secretNameForGenerateName('g'.repeat(253), 'bcdfgbcdfg')).toHaveLength(253);
   });
 
   it('gives two long names that share a prefix different Secrets', () => {
@@ -48,14 +49,33 @@ describe('secret names', () => {
   it('refuses a suffix outside the Kubernetes name alphabet (programming error)', () => {
     expect(() => secretNameForGenerateName('web-', 'aeiou')).toThrow(RangeError);
     expect(() => secretNameForGenerateName('web-', 'bcd')).toThrow(RangeError);
+    // the five characters of earlier releases are read (isSecretNameOfPod), never made
+    expect(() => secretNameForGenerateName('web-', 'bcdfg')).toThrow(RangeError);
+  });
+
+  it('draws enough randomness that 1,000 pods of one generateName practically never share a Secret (issue: 3 % with 5)', () => {
+    const suffixes = Array.from({ length: 1000 }, randomSecretSuffix);
+    for (const s of suffixes) {
+      expect(s).toHaveLength(SECRET_NAME_RANDOM_LENGTH);
+      expect(() => secretNameForGenerateName('web-7d9f-', s)).not.toThrow();
+    }
+    // Birthday bound: P(any two of n share one of N names) ≈ n²/2N. With 27^5 names and n = 1000 that is
+    // about 3 %; the webhook's suffix must bring it under one in a million.
+    const names = GENERATE_NAME_ALPHABET.length ** SECRET_NAME_RANDOM_LENGTH;
+    const n = 1000;
+    expect((n * n) / (2 * names)).toBeLessThan(1e-6);
+    expect(new Set(suffixes).size).toBe(1000);
   });
 
   it('recognises the name a pod already records, and nothing else', () => {
     const meta = { generateName: 'web-7d9f-' };
-    expect(isSecretNameOfPod('web-7d9f-x7k2p-mtls', meta)).toBe(true);
+    expect(isSecretNameOfPod('web-7d9f-x7k2pmq4wz-mtls', meta)).toBe(true);
     // a stored pod: its generated name is now known, the recorded Secret still matches the generateName form
-    expect(isSecretNameOfPod('web-7d9f-x7k2p-mtls', { name: 'web-7d9f-qwrtz', ...meta })).toBe(true);
+    expect(isSecretNameOfPod('web-7d9f-x7k2pmq4wz-mtls', { name: 'web-7d9f-qwrtz', ...meta })).toBe(true);
+    // a name recorded by an earlier release (5 characters) is still recognised on reinvocation
+    expect(isSecretNameOfPod('web-7d9f-x7k2p-mtls', meta)).toBe(true);
     expect(isSecretNameOfPod('web-7d9f-aaaaa-mtls', meta)).toBe(false);
+    expect(isSecretNameOfPod('web-7d9f-aaaaaaaaaa-mtls', meta)).toBe(false);
     expect(isSecretNameOfPod('other-mtls', meta)).toBe(false);
     expect(isSecretNameOfPod('web-mtls', { name: 'web' })).toBe(true);
     expect(isSecretNameOfPod('admin-token', { name: 'web' })).toBe(false);

@@ -5,6 +5,7 @@
  * enforces. `watchers` receive every change like a watch stream.
  */
 import type {
+  CallOptions,
   ClusterTrustBundleApi,
   ClusterTrustBundleObject,
   ConfigMapApi,
@@ -19,6 +20,8 @@ type Named = { metadata: { namespace?: string; name?: string; resourceVersion?: 
 class Store<T extends Named> {
   readonly objects = new Map<string, T>();
   readonly writes: string[] = [];
+  /** The deadline (`timeoutMs`) each write was given, in the order of the writes attempted. */
+  readonly deadlines: (number | undefined)[] = [];
   readonly faults: { op: string; status: number }[] = [];
   readonly watchers: { upsert: (o: T) => void; remove: (o: T) => void }[] = [];
   private version = 1;
@@ -86,7 +89,11 @@ export class FakePodCertificateRequests implements PodCertificateRequestApi {
     return Promise.resolve(this.store.get(`${namespace}/${name}`));
   }
 
-  updateStatus(pcr: PodCertificateRequestObject): Promise<PodCertificateRequestObject> {
+  updateStatus(
+    pcr: PodCertificateRequestObject,
+    options?: CallOptions,
+  ): Promise<PodCertificateRequestObject> {
+    this.store.deadlines.push(options?.timeoutMs);
     return attempt(() => {
       const current = this.store.get(this.store.key(pcr));
       if (current?.status?.conditions?.some((c) => TERMINAL.has(c.type)))
@@ -119,10 +126,12 @@ export class FakeClusterTrustBundles implements ClusterTrustBundleApi {
   get(name: string): Promise<ClusterTrustBundleObject | undefined> {
     return Promise.resolve(this.store.get(`/${name}`));
   }
-  create(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject> {
+  create(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject> {
+    this.store.deadlines.push(options?.timeoutMs);
     return attempt(() => this.store.create(bundle));
   }
-  replace(bundle: ClusterTrustBundleObject): Promise<ClusterTrustBundleObject> {
+  replace(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject> {
+    this.store.deadlines.push(options?.timeoutMs);
     return attempt(() => this.store.replace(bundle));
   }
 }
@@ -132,10 +141,12 @@ export class FakeConfigMaps implements ConfigMapApi {
   get(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
     return Promise.resolve(this.store.get(`${namespace}/${name}`));
   }
-  create(cm: ConfigMapObject): Promise<ConfigMapObject> {
+  create(cm: ConfigMapObject, options?: CallOptions): Promise<ConfigMapObject> {
+    this.store.deadlines.push(options?.timeoutMs);
     return attempt(() => this.store.create(cm));
   }
-  replace(cm: ConfigMapObject): Promise<ConfigMapObject> {
+  replace(cm: ConfigMapObject, options?: CallOptions): Promise<ConfigMapObject> {
+    this.store.deadlines.push(options?.timeoutMs);
     return attempt(() => this.store.replace(cm));
   }
 }

@@ -1,4 +1,7 @@
 import {
+  type CallOptions,
+  type ConfigMapApi,
+  type ConfigMapObject,
   type EventRecorder,
   type EventTarget,
   KubeApiError,
@@ -26,7 +29,7 @@ export interface Fault {
 export class FakeSecretApi implements SecretApi {
   readonly objects = new Map<string, SecretObject>();
   readonly faults: Fault[] = [];
-  readonly calls: { op: string; name: string }[] = [];
+  readonly calls: { op: string; name: string; timeoutMs?: number | undefined }[] = [];
   readonly watchers: { upsert: (s: SecretObject) => void; remove: (s: SecretObject) => void }[] = [];
   private version = 1;
 
@@ -36,9 +39,9 @@ export class FakeSecretApi implements SecretApi {
     return Promise.resolve(clone(this.objects.get(`${namespace}/${name}`)));
   }
 
-  create(secret: SecretObject): Promise<SecretObject> {
+  create(secret: SecretObject, options?: CallOptions): Promise<SecretObject> {
     const { namespace = '', name = '' } = secret.metadata;
-    this.calls.push({ op: 'create', name });
+    this.calls.push({ op: 'create', name, timeoutMs: options?.timeoutMs });
     const fault = this.takeFault('create', name);
     if (fault !== undefined && fault.afterWrite !== true) return Promise.reject(apiError(fault.status));
     if (this.objects.has(`${namespace}/${name}`)) return Promise.reject(apiError(409, 'AlreadyExists'));
@@ -47,9 +50,9 @@ export class FakeSecretApi implements SecretApi {
     return Promise.resolve(stored);
   }
 
-  replace(secret: SecretObject): Promise<SecretObject> {
+  replace(secret: SecretObject, options?: CallOptions): Promise<SecretObject> {
     const { namespace = '', name = '' } = secret.metadata;
-    this.calls.push({ op: 'replace', name });
+    this.calls.push({ op: 'replace', name, timeoutMs: options?.timeoutMs });
     this.fail('replace', name);
     const current = this.objects.get(`${namespace}/${name}`);
     if (current === undefined) return Promise.reject(apiError(404));
@@ -122,6 +125,37 @@ export class FakeEvents implements EventRecorder {
   }
   reasons(): string[] {
     return this.events.map((e) => e.reason);
+  }
+}
+
+/** An in-memory ConfigMap store with API-server semantics (resourceVersion conflicts, 409 on create). */
+export class FakeConfigMapApi implements ConfigMapApi {
+  readonly objects = new Map<string, ConfigMapObject>();
+  readonly calls: { op: string; name: string }[] = [];
+  private version = 1;
+  get(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
+    this.calls.push({ op: 'get', name });
+    return Promise.resolve(clone(this.objects.get(`${namespace}/${name}`)));
+  }
+  create(cm: ConfigMapObject): Promise<ConfigMapObject> {
+    const key = `${cm.metadata.namespace ?? ''}/${cm.metadata.name ?? ''}`;
+    this.calls.push({ op: 'create', name: cm.metadata.name ?? '' });
+    if (this.objects.has(key)) return Promise.reject(apiError(409, 'AlreadyExists'));
+    return Promise.resolve(this.store(key, cm));
+  }
+  replace(cm: ConfigMapObject): Promise<ConfigMapObject> {
+    const key = `${cm.metadata.namespace ?? ''}/${cm.metadata.name ?? ''}`;
+    this.calls.push({ op: 'replace', name: cm.metadata.name ?? '' });
+    const current = this.objects.get(key);
+    if (current === undefined) return Promise.reject(apiError(404));
+    if (current.metadata.resourceVersion !== cm.metadata.resourceVersion)
+      return Promise.reject(apiError(409, 'Conflict'));
+    return Promise.resolve(this.store(key, cm));
+  }
+  private store(key: string, cm: ConfigMapObject): ConfigMapObject {
+    const stored = clone({ ...cm, metadata: { ...cm.metadata, resourceVersion: String(++this.version) } });
+    this.objects.set(key, stored);
+    return clone(stored);
   }
 }
 

@@ -1,3 +1,4 @@
+import { createListWatch, type LoopTime, type WatchEvent } from '../../src/kube/list-watch.js';
 import type { WatchHandlers, WatchSource } from '../../src/kube/types.js';
 
 type Named = { readonly metadata: { readonly namespace?: string; readonly name?: string } };
@@ -10,6 +11,9 @@ type Named = { readonly metadata: { readonly namespace?: string; readonly name?:
 export class FakeCollection<T extends Named> {
   private readonly objects = new Map<string, T>();
   private readonly clients: FakeWatch<T>[] = [];
+  private readonly streams = new Set<(e: WatchEvent<T>) => void>();
+  /** Lists through `listWatch` fail while this is above 0 (each failure counts it down). */
+  listFailures = 0;
 
   constructor(initial: readonly T[] = []) {
     for (const obj of initial) this.objects.set(key(obj), obj);
@@ -22,18 +26,45 @@ export class FakeCollection<T extends Named> {
     return client;
   }
 
+  /**
+   * A client watching through the product's own list-then-watch loop (src/kube/list-watch.ts) on `time`:
+   * its lists fail while `listFailures` > 0, its watch streams every put and delete.
+   */
+  listWatch(time: LoopTime): WatchSource<T> {
+    return createListWatch<T, T>(
+      {
+        list: () => {
+          if (this.listFailures > 0) {
+            this.listFailures -= 1;
+            return Promise.reject(new Error('list: HTTP 503 Service Unavailable'));
+          }
+          return Promise.resolve({ items: this.list(), resourceVersion: '1' });
+        },
+        watch: (_rv, onEvent) => {
+          this.streams.add(onEvent);
+          return Promise.resolve({ abort: () => this.streams.delete(onEvent) });
+        },
+      },
+      (o) => o,
+      time,
+    );
+  }
+
   list(): T[] {
     return [...this.objects.values()];
   }
 
   put(obj: T): void {
+    const type = this.objects.has(key(obj)) ? 'MODIFIED' : 'ADDED';
     this.objects.set(key(obj), obj);
     for (const c of this.clients) c.handlers?.upsert(obj);
+    for (const s of this.streams) s({ type, object: obj });
   }
 
   delete(obj: T): void {
     this.objects.delete(key(obj));
     for (const c of this.clients) c.handlers?.remove(obj);
+    for (const s of this.streams) s({ type: 'DELETED', object: obj });
   }
 
   fail(err: unknown): void {

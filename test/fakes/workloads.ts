@@ -1,5 +1,11 @@
 import { MANAGED_LABEL, OPT_IN_LABEL } from '../../src/core/names.js';
-import type { OwnerReference, PodObject, SecretObject, ServiceObject } from '../../src/kube/types.js';
+import type {
+  ConfigMapObject,
+  OwnerReference,
+  PodObject,
+  SecretObject,
+  ServiceObject,
+} from '../../src/kube/types.js';
 import {
   type EndpointSummary,
   type InspectApi,
@@ -38,6 +44,9 @@ export class FakeWorkloadApi implements WorkloadApi, InspectApi {
   readonly faults = new Map<string, number>();
   webhookConfiguration: WebhookConfigurationObject | undefined;
   readonly services = new Map<string, ServiceObject>();
+  /** ConfigMaps by `namespace/name` (the trust bundle), unless `configMapSource` answers. */
+  readonly configMaps = new Map<string, ConfigMapObject>();
+  configMapSource: ((namespace: string, name: string) => ConfigMapObject | undefined) | undefined;
   readonly endpoints = new Map<string, EndpointSummary>();
   /** Secrets listSecrets answers from (check tests point it at their FakeSecretApi's store). */
   secretSource: (() => Iterable<SecretObject>) | undefined;
@@ -140,6 +149,14 @@ export class FakeWorkloadApi implements WorkloadApi, InspectApi {
   getWebhookConfiguration(name: string): Promise<WebhookConfigurationObject | undefined> {
     return this.answer('getWebhookConfiguration', `get webhookconfiguration ${name}`, () =>
       this.webhookConfiguration?.name === name ? this.webhookConfiguration : undefined,
+    );
+  }
+
+  getConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
+    return this.answer('getConfigMap', `get configmap ${namespace}/${name}`, () =>
+      this.configMapSource !== undefined
+        ? this.configMapSource(namespace, name)
+        : this.configMaps.get(`${namespace}/${name}`),
     );
   }
 

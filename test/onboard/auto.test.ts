@@ -85,6 +85,23 @@ describe('createAutoOnboarder', () => {
     });
   });
 
+  it('restarts nothing more once cancelled (leadership lost), and starts afresh on the next enqueue', async () => {
+    const { api, onboarder, restarts } = setup();
+    api.onRestart = (w) => {
+      restarts.push({ at: 0, what: `${w.metadata.namespace ?? ''}/${w.metadata.name ?? ''}` });
+      if (restarts.length === 1) onboarder.cancel(); // leadership lost right after the first restart
+    };
+    onboarder.enqueue('a');
+    onboarder.enqueue('b');
+    await onboarder.idle();
+    expect(restarts.map((r) => r.what)).toEqual(['a/one']);
+    expect(onboarder.pending()).toEqual([]);
+
+    onboarder.enqueue('b'); // leading again
+    await onboarder.idle();
+    expect(restarts.map((r) => r.what)).toEqual(['a/one', 'b/one', 'b/two']);
+  });
+
   it('reports each workload to onWorkload', async () => {
     const { api, clock } = setup();
     const seen: string[] = [];

@@ -126,7 +126,8 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
     for (const dev of devOnly) expect(present(dev), dev).toBe(false);
     expect(existsSync(join(installed, 'npm-shrinkwrap.json'))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
-  });
+    // npm resolves and installs the runtime dependencies: its own pace on a shared machine, like the build above
+  }, 300_000);
 
   it('packages a chart that lints and renders exactly like charts/mtls-injector', () => {
     const tgz = join(out, `chart/mtls-injector-${V}.tgz`);

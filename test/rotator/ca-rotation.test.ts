@@ -6,7 +6,8 @@ import type { SecretObject } from '../../src/kube/types.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
 import { CaManager } from '../../src/rotator/ca-manager.js';
 import { secretFile } from '../../src/model/secret-data.js';
-import { makeHarness, managedPod } from './harness.js';
+import { staticLeadership } from '../fakes/leadership.js';
+import { type Harness, makeHarness, managedPod } from './harness.js';
 
 function output() {
   const stdout = new PassThrough();
@@ -31,10 +32,21 @@ function expectMutualTrust(workloads: readonly SecretObject[], now: number): voi
   }
 }
 
+/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
+function caManagerOf(h: Harness): CaManager {
+  return new CaManager({
+    config: h.config,
+    secrets: h.secrets,
+    clock: h.clock.read,
+    leadership: staticLeadership(true),
+    workloadSecrets: () => h.controller.stats().workloadSecrets,
+  });
+}
+
 describe('CA rotation prepare → activate → retire', () => {
   it('keeps every pod able to verify every other pod at every step', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     const reload = async () => {
       if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
       await h.settle();
@@ -84,7 +96,7 @@ describe('CA rotation prepare → activate → retire', () => {
 
   it('refuses activate without prepare, retire without activate, and a second prepare', async () => {
     const h = makeHarness();
-    const caManager = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const caManager = caManagerOf(h);
     await caManager.refresh();
     const { ctx, text } = output();
     const now = new Date(h.clock.now);
@@ -103,8 +115,8 @@ describe('CA rotation prepare → activate → retire', () => {
 describe('CaManager', () => {
   it('generates one CA even when two replicas race (E1, 409 re-read)', async () => {
     const h = makeHarness();
-    const a = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
-    const b = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const a = caManagerOf(h);
+    const b = caManagerOf(h);
     await Promise.all([a.refresh(), b.refresh()]);
     expect(a.current()?.active.certPem).toBe(b.current()?.active.certPem);
     expect(h.secrets.calls.filter((c) => c.op === 'create').length).toBeGreaterThanOrEqual(1);
@@ -112,7 +124,7 @@ describe('CaManager', () => {
 
   it('is not ready with a message when bring-your-own is set and the Secret is missing', async () => {
     const h = makeHarness({ flags: { 'ca.bringYourOwn': 'true' } });
-    const m = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const m = caManagerOf(h);
     await expect(m.refresh()).rejects.toThrow(/not found and ca.bringYourOwn is set/);
     expect(m.notReadyReason()).toContain('create it with tls.crt');
     expect(h.secrets.writes()).toBe(0);
@@ -120,10 +132,10 @@ describe('CaManager', () => {
 
   it('refuses an expired CA and keeps saying why (E2)', async () => {
     const h = makeHarness({ flags: { 'ca.lifetime': '1d' } });
-    const m = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const m = caManagerOf(h);
     await m.refresh();
     h.clock.advance(2 * 86_400_000);
-    const fresh = new CaManager({ config: h.config, secrets: h.secrets, clock: h.clock.read });
+    const fresh = caManagerOf(h);
     await expect(fresh.refresh()).rejects.toMatchObject({ code: 'MTLS_ERR_PKI_CA_EXPIRED' });
     expect(fresh.current()).toBeUndefined();
     expect(fresh.notReadyReason()).toContain('CA Secret mtls-injector/mtls-injector-ca');

@@ -41,7 +41,7 @@ describe('RotatorController: issuing', () => {
     expect(secret?.type).toBe('kubernetes.io/tls');
     expect(secret?.metadata.labels).toEqual({ [MANAGED_LABEL]: 'true', [POD_LABEL]: 'web-7d9f-abcde' });
     expect(secret?.metadata.ownerReferences).toEqual([
-      { apiVersion: 'v1', kind: 'Pod', name: 'web-7d9f-abcde', uid: pod.metadata.uid },
+      { apiVersion: 'v1', kind: 'Pod', name: 'web-7d9f-abcde', uid: pod.metadata.uid, controller: true },
     ]);
     expect(Object.keys(secret?.data ?? {}).sort()).toEqual([CA_FILE, CERT_FILE, KEY_FILE]);
     expect(files(secret).key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
@@ -63,7 +63,7 @@ describe('RotatorController: issuing', () => {
     expect(label.startsWith('aaaa')).toBe(true);
   });
 
-  it('adds DNS SANs only for Services whose selector matches the pod', async () => {
+  it('adds DNS SANs only for Services whose selector matches the pod, only the .svc forms by default', async () => {
     const h = makeHarness();
     h.controller.upsertService(service('api', { app: 'api' }));
     h.controller.upsertService(service('other', { app: 'other' }));
@@ -75,11 +75,25 @@ describe('RotatorController: issuing', () => {
       'spiffe://cluster.local/ns/shop/sa/web',
       h.clock.now,
     ).leaf;
+    // `api` and `api.shop` could be public names (a Service named `web` in a namespace `dev`: web.dev).
+    expect([...(leaf?.dnsNames ?? [])].sort()).toEqual(['api.shop.svc', 'api.shop.svc.cluster.local']);
+  });
+
+  it('adds the short forms <svc> and <svc>.<ns> only with dnsShortNames', async () => {
+    const h = makeHarness({ flags: { dnsShortNames: 'true' } });
+    h.controller.upsertService(service('web', { app: 'web' }, 'shop'));
+    h.controller.upsertPod(managedPod('web-0', { labels: { app: 'web' } }));
+    await h.settle();
+    const leaf = verified(
+      h.secrets.objects.get('shop/web-0-mtls'),
+      'spiffe://cluster.local/ns/shop/sa/web',
+      h.clock.now,
+    ).leaf;
     expect([...(leaf?.dnsNames ?? [])].sort()).toEqual([
-      'api',
-      'api.shop',
-      'api.shop.svc',
-      'api.shop.svc.cluster.local',
+      'web',
+      'web.shop',
+      'web.shop.svc',
+      'web.shop.svc.cluster.local',
     ]);
   });
 
@@ -105,10 +119,10 @@ describe('RotatorController: issuing', () => {
     expect(h.secrets.writes()).toBe(0);
   });
 
-  it('ignores pods without the Secret annotation and terminating pods', async () => {
+  it('ignores pods without an mtls-certs Secret volume and terminating pods', async () => {
     const h = makeHarness();
-    const noAnnotation = managedPod('a');
-    h.controller.upsertPod({ ...noAnnotation, metadata: { ...noAnnotation.metadata, annotations: {} } });
+    const noVolume = managedPod('a');
+    h.controller.upsertPod({ ...noVolume, spec: { serviceAccountName: 'web' } });
     const terminating = managedPod('b');
     h.controller.upsertPod({
       ...terminating,

@@ -1,6 +1,12 @@
 import { loadConfig } from '../../src/config/loader.js';
 import type { Config } from '../../src/config/schema.js';
-import { MANAGED_LABEL, SECRET_ANNOTATION } from '../../src/core/names.js';
+import {
+  MANAGED_LABEL,
+  OPT_IN_ENABLED,
+  OPT_IN_LABEL,
+  SECRET_ANNOTATION,
+  VOLUME_NAME,
+} from '../../src/core/names.js';
 import type { PodObject, ServiceObject } from '../../src/kube/types.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
 import { createKeyPool } from '../../src/pki/key-pool.js';
@@ -22,6 +28,14 @@ export interface Harness {
   readonly certs: CertOps;
   readonly counts: Record<string, number>;
   readonly log: ReturnType<typeof memoryLog>;
+  /** Namespace labels as the Namespace watch shows them: `shop` is opted in, nothing else is. */
+  readonly namespaces: Map<string, Record<string, string>>;
+  /** Pods as the API server holds them (what a GET of one pod answers). */
+  readonly pods: Map<string, PodObject>;
+  /** Creates a pod: stored in the API and delivered on the pod watch. */
+  addPod(pod: PodObject): void;
+  /** Deletes a pod from the API and the watch. */
+  deletePod(pod: PodObject): void;
   ca: CaMaterial;
   /** Runs ticks and drains until no work is ready (retries scheduled later stay scheduled). */
   settle(): Promise<void>;
@@ -60,6 +74,14 @@ export function makeHarness(
   const counts: Record<string, number> = {};
   const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
   const state = { ca: caMaterial(makeCa(clock), clock) };
+  const namespaces = new Map<string, Record<string, string>>([
+    ['shop', { [OPT_IN_LABEL]: OPT_IN_ENABLED }],
+    ['kube-system', {}],
+    ['mtls-injector', {}],
+    ['plain', {}],
+  ]);
+  const pods = new Map<string, PodObject>();
+  const podKey = (p: PodObject) => `${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`;
   const certs = createPkiCertOps({
     config,
     caManager: { current: () => state.ca },
@@ -79,8 +101,11 @@ export function makeHarness(
       issued: (kind) => bump(`issued:${kind}`),
       failed: (reason) => bump(`failed:${reason}`),
       foreign: () => bump('foreign'),
+      collision: () => bump('collision'),
     },
     log,
+    namespaceLabels: (name) => namespaces.get(name),
+    getPod: (namespace, name) => Promise.resolve(pods.get(`${namespace}/${name}`)),
   });
   // The fake store plays the watch: every write reaches the controller like a watch event would.
   secrets.watchers.push({
@@ -96,6 +121,16 @@ export function makeHarness(
     certs,
     counts,
     log,
+    namespaces,
+    pods,
+    addPod(pod) {
+      pods.set(podKey(pod), pod);
+      controller.upsertPod(pod);
+    },
+    deletePod(pod) {
+      pods.delete(podKey(pod));
+      controller.removePod(pod);
+    },
     get ca() {
       return state.ca;
     },
@@ -120,7 +155,10 @@ export function makeHarness(
 
 let uidCounter = 0;
 
-/** A pod as the webhook leaves it: managed label, Secret annotation, uid assigned by the API server. */
+/**
+ * A pod as the webhook leaves it: managed label, Secret annotation and the `mtls-certs` volume naming the
+ * Secret, uid assigned by the API server.
+ */
 export function managedPod(
   name: string,
   options: {
@@ -139,7 +177,10 @@ export function managedPod(
       labels: { [MANAGED_LABEL]: 'true', ...(options.labels ?? {}) },
       annotations: { [SECRET_ANNOTATION]: options.secretName ?? `${name}-mtls` },
     },
-    spec: { serviceAccountName: options.serviceAccount ?? 'web' },
+    spec: {
+      serviceAccountName: options.serviceAccount ?? 'web',
+      volumes: [{ name: VOLUME_NAME, secret: { secretName: options.secretName ?? `${name}-mtls` } }],
+    },
     status: { phase: 'Pending' },
   };
 }

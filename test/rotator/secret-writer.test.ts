@@ -14,7 +14,9 @@ function setup() {
   const secrets = new FakeSecretApi();
   const events = new FakeEvents();
   const seen: { op: string; name: string; own?: boolean }[] = [];
+  const leadership = { until: Number.POSITIVE_INFINITY };
   const writer = new SecretWriter({
+    leadership: { validUntil: () => leadership.until },
     secrets,
     writeQps: 10,
     writeBurst: 2,
@@ -23,14 +25,19 @@ function setup() {
     reporter: new Reporter({
       events,
       log: memoryLog(),
-      counters: { issued: () => undefined, failed: () => undefined, foreign: () => undefined },
+      counters: {
+        issued: () => undefined,
+        failed: () => undefined,
+        foreign: () => undefined,
+        collision: () => undefined,
+      },
     }),
     observer: {
       upsert: (s, own) => seen.push({ op: 'upsert', name: s.metadata.name ?? '', own }),
       remove: (s) => seen.push({ op: 'remove', name: s.metadata.name ?? '' }),
     },
   });
-  return { clock, secrets, events, seen, writer };
+  return { clock, secrets, events, seen, writer, leadership };
 }
 
 function secret(name: string, data: Record<string, string> = { 'tls.crt': 'eA==' }): SecretObject {
@@ -84,5 +91,19 @@ describe('SecretWriter', () => {
     const result = await writer.create(secret('web-0-mtls'), target);
     expect('created' in result).toBe(true);
     expect(seen).toEqual([{ op: 'upsert', name: 'web-0-mtls', own: true }]);
+  });
+
+  it('gives every write a deadline inside the leadership, and starts none after it (issue: two leaders)', async () => {
+    const { clock, secrets, writer, leadership } = setup();
+    leadership.until = clock.now + 60_000;
+    await writer.create(secret('a'));
+    expect(secrets.calls.at(-1)).toMatchObject({ op: 'create', timeoutMs: 10_000 });
+    leadership.until = clock.now + 3_000;
+    await writer.replace({ ...(secrets.objects.get('shop/a') as SecretObject) });
+    expect(secrets.calls.at(-1)).toMatchObject({ op: 'replace', timeoutMs: 3_000 });
+    leadership.until = clock.now - 1;
+    const writes = secrets.writes();
+    await expect(writer.create(secret('b'))).rejects.toThrow(/no longer leads/);
+    expect(secrets.writes()).toBe(writes);
   });
 });

@@ -2,95 +2,15 @@
  * The assembled rotator (startRotator) over in-memory APIs and watches, with a fake clock driving every loop:
  * CA re-read, leader election, the controller's wake-ups and the drift report. The probe server is real HTTP.
  */
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/loader.js';
-import type { Config } from '../../src/config/schema.js';
-import { MANAGED_LABEL, OPT_IN_LABEL } from '../../src/core/names.js';
-import type { NamespaceObject, PodObject, SecretObject, ServiceObject } from '../../src/kube/types.js';
+import { OPT_IN_LABEL } from '../../src/core/names.js';
 import { newCaSecret } from '../../src/model/ca-secret.js';
-import { type RunningRotator, startRotator } from '../../src/rotator/start.js';
-import { FakeClock, seededRandom, settleMicrotasks } from '../fakes/clock.js';
-import { FakeEvents, FakeLeaseApi, FakeSecretApi, FakeWebhookConfig } from '../fakes/kube.js';
-import { memoryLog } from '../fakes/log.js';
-import { FakeCollection } from '../fakes/watch.js';
-import { FakeWorkloadApi, storedPod } from '../fakes/workloads.js';
+import { settleMicrotasks } from '../fakes/clock.js';
+import { storedPod } from '../fakes/workloads.js';
 import { makeCa, managedPod } from './harness.js';
+import { get, namespace, running, stopAll, world } from './world.js';
 
-const running: RunningRotator[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) await r.stop();
-});
-
-function namespace(name: string, labels: Record<string, string> = {}): NamespaceObject {
-  return { metadata: { name, labels } };
-}
-
-/** Everything startRotator talks to, in memory, and a way to start it. */
-function world(flags: Record<string, string> = {}) {
-  const loaded = loadConfig({ flags: { leafLifetime: '1h', backdate: '60s', ...flags } });
-  const config: Config = { ...loaded, rotator: { ...loaded.rotator, probePort: 0 } };
-  const clock = new FakeClock();
-  const secrets = new FakeSecretApi();
-  const leases = new FakeLeaseApi();
-  const events = new FakeEvents();
-  const webhookConfig = new FakeWebhookConfig();
-  const workloads = new FakeWorkloadApi();
-  const log = memoryLog();
-  const cluster = {
-    pods: new FakeCollection<PodObject>(),
-    secrets: new FakeCollection<SecretObject>(),
-    services: new FakeCollection<ServiceObject>(),
-    namespaces: new FakeCollection<NamespaceObject>([namespace('shop', { [OPT_IN_LABEL]: 'enabled' })]),
-  };
-  // The store plays the API server behind the Secret watch: every write reaches the watch.
-  secrets.watchers.push({
-    upsert: (s) => {
-      if (s.metadata.labels?.[MANAGED_LABEL] === 'true') cluster.secrets.put(s);
-    },
-    remove: (s) => cluster.secrets.delete(s),
-  });
-  const enqueued: string[] = [];
-  const start = async (identity = 'rotator-a'): Promise<RunningRotator> => {
-    const rotator = await startRotator(config, {
-      secrets,
-      leases,
-      events,
-      webhookConfig,
-      workloads,
-      watches: {
-        pods: cluster.pods.watch(),
-        secrets: cluster.secrets.watch(),
-        services: cluster.services.watch(),
-        namespaces: cluster.namespaces.watch(),
-      },
-      identity,
-      log,
-      probeHost: '127.0.0.1',
-      onboarder: { enqueue: (ns) => enqueued.push(ns) },
-      clock: clock.read,
-      timers: clock,
-      sleep: clock.sleep,
-      random: seededRandom(3),
-    });
-    running.push(rotator);
-    await settleMicrotasks();
-    return rotator;
-  };
-  return { config, clock, secrets, leases, events, webhookConfig, workloads, log, cluster, enqueued, start };
-}
-
-function get(port: number, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+afterEach(stopAll);
 
 describe('startRotator', () => {
   it('generates the CA, leads, issues the webhook serving certificate and sets the caBundle', async () => {
@@ -207,5 +127,26 @@ describe('startRotator', () => {
     w.cluster.pods.put(managedPod('late'));
     await w.clock.tick(300_000);
     expect(w.secrets.writes()).toBe(writes);
+  });
+});
+
+describe('startRotator: watches tell the truth', () => {
+  it('stays not ready and issues nothing while a watch cannot list, backing off; then catches up', async () => {
+    const w = world();
+    w.cluster.pods.put(managedPod('web-0'));
+    w.cluster.namespaces.listFailures = 4;
+    const rotator = await w.start('rotator-a', {
+      watches: { namespaces: w.cluster.namespaces.listWatch(w.loopTime) },
+    });
+    // The namespace list failed: the rotator cannot tell which namespaces opted in.
+    expect(rotator.readiness()).toEqual({ ready: false, reason: 'watches not synced: namespaces' });
+    await w.clock.tick(5_000);
+    expect(rotator.readiness().ready).toBe(false);
+    expect(w.secrets.objects.has('shop/web-0-mtls')).toBe(false);
+    // Backoff 1, 2, 4, 8 s (each between half and all of it): the fifth list, at 7.5–15 s, succeeds.
+    await w.clock.tick(10_000);
+    expect(w.log.lines.filter((l) => l.msg === 'watch failed; re-listing with backoff').length).toBe(4);
+    expect(rotator.readiness()).toEqual({ ready: true });
+    expect(w.secrets.objects.has('shop/web-0-mtls')).toBe(true);
   });
 });

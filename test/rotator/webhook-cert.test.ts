@@ -18,7 +18,12 @@ function setup(flags: Record<string, string> = {}) {
   const reporter = new Reporter({
     events: h.events,
     log: memoryLog(),
-    counters: { issued: () => undefined, failed: () => undefined, foreign: () => undefined },
+    counters: {
+      issued: () => undefined,
+      failed: () => undefined,
+      foreign: () => undefined,
+      collision: () => undefined,
+    },
   });
   const writer = new SecretWriter({
     secrets: h.secrets,
@@ -28,6 +33,7 @@ function setup(flags: Record<string, string> = {}) {
     sleep: h.clock.sleep,
     reporter,
     observer: { upsert: () => undefined, remove: () => undefined },
+    leadership: { validUntil: () => Number.POSITIVE_INFINITY },
   });
   const step = createWebhookSync({
     config: h.config,
@@ -38,6 +44,7 @@ function setup(flags: Record<string, string> = {}) {
     reporter,
     clock: h.clock.read,
     isDue: () => due,
+    leadership: { validUntil: () => Number.POSITIVE_INFINITY },
   });
   const secret = () => h.secrets.objects.get('mtls-injector/mtls-injector-webhook-tls') as SecretObject;
   return { h, webhookConfig, step, secret, setDue: (v: boolean) => (due = v) };
@@ -60,12 +67,16 @@ describe('webhook serving certificate step', () => {
     const result = serving(secret(), h.ca.bundlePem, h.clock.now);
     expect(result.problems).toEqual([]);
     expect([...(result.leaf?.dnsNames ?? [])].sort()).toEqual([...webhookDnsNames(h.config)].sort());
+    // The API server calls <svc>.<ns>.svc; the short forms only with dnsShortNames (they fall outside
+    // ca.nameConstraints and can be public names).
     expect(webhookDnsNames(h.config)).toEqual([
-      'mtls-injector-webhook',
-      'mtls-injector-webhook.mtls-injector',
       'mtls-injector-webhook.mtls-injector.svc',
       'mtls-injector-webhook.mtls-injector.svc.cluster.local',
       'localhost',
+    ]);
+    expect(webhookDnsNames({ ...h.config, dnsShortNames: true }).slice(0, 2)).toEqual([
+      'mtls-injector-webhook',
+      'mtls-injector-webhook.mtls-injector',
     ]);
     const expected = Buffer.from(h.ca.bundlePem).toString('base64');
     expect(webhookConfig.caBundles).toEqual([expected, expected, expected]);

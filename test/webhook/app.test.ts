@@ -16,7 +16,7 @@ async function logged(pod: unknown, failOpen: boolean): Promise<Record<string, u
     bodyLimitBytes: 6 * 1024 * 1024,
     logger: logs.logger,
     metrics: createWebhookMetrics({ processMetrics: false }),
-    randomSuffix: () => 'x7k2p',
+    randomSuffix: () => 'x7k2pmq4wz',
   });
   const res = await app.inject({ method: 'POST', url: '/mutate', payload: podReview(pod) });
   expect(res.statusCode).toBe(200);

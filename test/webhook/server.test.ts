@@ -86,7 +86,7 @@ beforeAll(async () => {
   volume = secretVolume(pair);
   webhook = await startWebhookServer(testConfig(volume.certFile, volume.keyFile), {
     logger: logs.logger,
-    randomSuffix: () => 'x7k2p',
+    randomSuffix: () => 'x7k2pmq4wz',
     limits: {
       handshakeTimeoutMs: 1_000,
       headersTimeoutMs: 1_000,

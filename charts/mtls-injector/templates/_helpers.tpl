@@ -75,6 +75,7 @@ share every setting; test/chart proves the product's own loader accepts it.
 {{- $v := .Values -}}
 trustDomain: {{ $v.trustDomain | quote }}
 clusterDomain: {{ $v.clusterDomain | quote }}
+dnsShortNames: {{ $v.dnsShortNames }}
 installNamespace: {{ .Release.Namespace | quote }}
 keyAlgorithm: {{ $v.keyAlgorithm | quote }}
 leafLifetime: {{ $v.leafLifetime | quote }}
@@ -96,6 +97,8 @@ ca:
   keyAlgorithm: {{ $v.ca.keyAlgorithm | quote }}
   lifetime: {{ $v.ca.lifetime | quote }}
   secretName: {{ $v.ca.secretName | quote }}
+  trustBundleConfigMap: {{ $v.ca.trustBundleConfigMap | quote }}
+  nameConstraints: {{ $v.ca.nameConstraints }}
   bringYourOwn: {{ $v.ca.bringYourOwn }}
   propagationDelay: {{ $v.ca.propagationDelay | quote }}
 log:

@@ -144,6 +144,7 @@ export function injectManifests(text: string, options: ManifestOptions): Manifes
         );
         break;
       case 'skip':
+        if (decision.patch.length > 0) applyPatchToYaml(doc, where, decision.patch);
         notes.push(`${describe(obj)}: not injected (${decision.reason}): ${decision.message}`);
         break;
       case 'deny':

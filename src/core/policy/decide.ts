@@ -10,8 +10,8 @@ import { injectPod } from '../mutate/inject.js';
 import { isOurMount } from '../mutate/mounts.js';
 import { buildPatch, type PatchOperation } from '../mutate/patch.js';
 import { parseStatus } from '../mutate/status.js';
+import { stripOwnKeys } from '../mutate/strip.js';
 import {
-  INIT_CONTAINER_NAME,
   INJECT_ANNOTATION,
   MIRROR_POD_ANNOTATION,
   OPT_IN_LABEL,
@@ -19,7 +19,7 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import { checkPodShape, type RawPod } from '../pod.js';
+import { checkPodShape, hasInjectedStructure, type RawPod } from '../pod.js';
 import type { DenyReason, InjectReason, SkipReason, UndecidableReason } from '../reasons.js';
 import { findConflict } from './conflicts.js';
 import { chooseVolume } from './volume-choice.js';
@@ -43,8 +43,8 @@ export interface DecideInput {
   /** The namespace's delivery label as the endpoint tells it; absent means unset. */
   readonly delivery?: NamespaceDelivery;
   /**
-   * Five characters of Kubernetes' name alphabet for a pod that has only `generateName` (the caller draws it
-   * at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
+   * SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet for a pod that has only `generateName`
+   * (the caller draws it at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
    */
   readonly secretSuffix: string;
 }
@@ -73,6 +73,11 @@ export type Decision =
       readonly message: string;
       readonly warnings: readonly string[];
       /**
+       * Removes the `mtls-injector.io/*` labels and annotations the pod's author set (stripOwnKeys); empty when
+       * there are none. A pod that is not injected never keeps keys claiming it was.
+       */
+      readonly patch: readonly PatchOperation[];
+      /**
        * True when the pod would have been denied but `/mutate` fails open (`webhook.failOpen`): allowed
        * without an identity, and logged as a warning.
        */
@@ -88,7 +93,14 @@ export type Decision =
 const q = JSON.stringify;
 
 function skip(reason: SkipReason, message: string, warn = false, failedOpen = false): Decision {
-  return { kind: 'skip', reason, message, warnings: warn ? [`mtls-injector: ${message}`] : [], failedOpen };
+  return {
+    kind: 'skip',
+    reason,
+    message,
+    warnings: warn ? [`mtls-injector: ${message}`] : [],
+    patch: [],
+    failedOpen,
+  };
 }
 
 function deny(reason: DenyReason, message: string): Decision {
@@ -109,9 +121,18 @@ function undecidable(input: DecideInput, reason: UndecidableReason, message: str
 /**
  * Decides whether and how to inject a pod. Pure and total: every input gives a Decision (no throw), the same
  * input gives the same Decision, and the input is never mutated. An `inject` decision carries the patch; a pod
- * whose patch would be empty is `skip: already_injected`.
+ * whose patch would be empty is `skip: already_injected`. A pod skipped on CREATE (other than an injected one)
+ * loses the `mtls-injector.io/*` keys its author set: the skip carries the patch that removes them.
  */
 export function decide(input: DecideInput): Decision {
+  const decision = judge(input);
+  if (decision.kind !== 'skip' || input.operation !== 'CREATE' || decision.reason === 'already_injected')
+    return decision;
+  const patch = stripOwnKeys(input.pod);
+  return patch.length === 0 ? decision : { ...decision, patch };
+}
+
+function judge(input: DecideInput): Decision {
   const { namespace, mode, settings } = input;
   if (input.operation !== 'CREATE') {
     return skip('operation_not_create', `${input.operation} is never mutated; only pods being created are`);
@@ -164,6 +185,12 @@ export function decide(input: DecideInput): Decision {
 
   const windows = spec.os?.name === 'windows';
   if (windows && settings.windowsInitImage === '') {
+    if (mode === 'strict') {
+      return deny(
+        'windows_image_required',
+        `namespace ${q(namespace)} requires mTLS injection (${OPT_IN_LABEL}=strict) and Windows pods cannot be injected: no init.windowsImage is configured; configure init.windowsImage or run the pod in another namespace`,
+      );
+    }
     return skip('windows_unsupported', 'Windows pod not injected: no init.windowsImage is configured', true);
   }
 
@@ -203,7 +230,7 @@ export function decide(input: DecideInput): Decision {
     return undecidable(input, 'malformed_pod', 'the pod has neither metadata.name nor metadata.generateName');
   }
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
-  const choice = chooseVolume(meta, status, input.delivery ?? 'unset', settings, input.secretSuffix);
+  const choice = chooseVolume(meta, spec, status, input.delivery ?? 'unset', settings, input.secretSuffix);
   if (!choice.ok) return undecidable(input, choice.reason, choice.message);
   const volume = choice.plan;
   const secretName = volume.kind === 'secret' ? volume.secretName : null;
@@ -232,7 +259,7 @@ export function decide(input: DecideInput): Decision {
   }
 
   const warnings: string[] = [];
-  if (annotations[STATUS_ANNOTATION] !== undefined && !hasStructure(pod)) {
+  if (annotations[STATUS_ANNOTATION] !== undefined && !hasInjectedStructure(pod)) {
     warnings.push(
       `mtls-injector: pod carried ${STATUS_ANNOTATION} without the injected volume or init container; injected again`,
     );
@@ -263,11 +290,4 @@ export function decide(input: DecideInput): Decision {
     patch,
     pod: mutated,
   };
-}
-
-function hasStructure(pod: RawPod): boolean {
-  return (
-    (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
-    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
-  );
 }

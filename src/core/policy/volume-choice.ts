@@ -1,7 +1,7 @@
 import { type NamespaceDelivery, resolveDelivery } from '../delivery.js';
 import type { InjectionStatus } from '../mutate/status.js';
 import type { VolumePlan } from '../mutate/volume.js';
-import type { RawMetadata } from '../pod.js';
+import { mountedSecretOf, type RawMetadata, type RawPodSpec } from '../pod.js';
 import {
   isDns1123Subdomain,
   isSecretNameOfPod,
@@ -28,6 +28,7 @@ const q = JSON.stringify;
  */
 export function chooseVolume(
   meta: RawMetadata,
+  spec: RawPodSpec,
   status: InjectionStatus | undefined,
   label: NamespaceDelivery,
   settings: InjectionSettings,
@@ -57,8 +58,13 @@ export function chooseVolume(
   }
   const name = meta.name ?? '';
   const generateName = meta.generateName ?? '';
+  // The name a first pass recorded is kept on reinvocation only when the pod mounts that very Secret, so an
+  // annotation alone never picks a Secret (a pod's author can write both, which is why the rotator, not this
+  // check, keeps Secrets of live pods apart).
   const secretName =
-    status?.secret !== undefined && isSecretNameOfPod(status.secret, meta)
+    status?.secret !== undefined &&
+    isSecretNameOfPod(status.secret, meta) &&
+    mountedSecretOf(spec) === status.secret
       ? status.secret
       : name !== ''
         ? secretNameForPodName(name)

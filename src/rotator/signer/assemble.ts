@@ -12,9 +12,11 @@ import type {
   ServedCertificateApis,
   WatchSource,
 } from '../../kube/types.js';
+import { isLive } from '../../model/pods.js';
 import { namespaceMode } from '../../model/selection.js';
 import type { Log } from '../../observability/logger.js';
 import type { RotatorController } from '../controller.js';
+import type { NamespaceLabels } from '../namespaces.js';
 import type { CertOps } from '../ports.js';
 import type { Clock } from '../time.js';
 import type { CaMaterial } from '../../model/ca-secret.js';
@@ -46,6 +48,29 @@ export interface PodCertificateDeps {
   readonly listPods: (namespace?: string) => Promise<PodObject[]>;
 }
 
+/**
+ * Whether this rotator signs PodCertificateRequests: the API server serves them and delivery.mode is not
+ * `secret` (then no pod is given a podCertificate volume, and the chart grants no signer rights).
+ */
+export function signsRequests(
+  config: Pick<Config, 'delivery'>,
+  deps: Pick<PodCertificateDeps, 'served' | 'requests'>,
+): boolean {
+  return (
+    config.delivery.mode !== 'secret' &&
+    deps.served.podCertificateRequests !== undefined &&
+    deps.requests !== undefined
+  );
+}
+
+/** The PodCertificateRequest watch the rotator runs (undefined when it signs nothing). */
+export function requestWatch(
+  config: Pick<Config, 'delivery'>,
+  deps: PodCertificateDeps | undefined,
+): WatchSource<PodCertificateRequestObject> | undefined {
+  return deps !== undefined && signsRequests(config, deps) ? deps.watch : undefined;
+}
+
 /** The signer and its publishers, wired into a controller. */
 export interface SignerPart {
   readonly facts: ClusterFacts;
@@ -59,6 +84,11 @@ export interface SignerPart {
   namespaceChanged(name: string, labels: Labels): void;
   /** Requests waiting for an answer. */
   pending(): number;
+  /**
+   * Live managed pods the pod watch shows with a podCertificate volume of our signer: each may hold a leaf of
+   * the current CA (so a lost CA Secret is not silently regenerated while they run).
+   */
+  holders(): number;
 }
 
 /**
@@ -77,7 +107,8 @@ export function assembleSigner(args: {
   readonly identity: string;
   readonly log: Log;
   readonly excludedNamespaces: readonly string[];
-  readonly namespaceLabels: ReadonlyMap<string, Labels>;
+  /** The labels of every namespace, from the rotator's Namespace watch, and whether that watch has listed. */
+  readonly namespaces: Pick<NamespaceLabels, 'get' | 'all'>;
   readonly namespacesSynced: () => boolean;
   /** The CA the rotator holds (the rotation record compares its active and previous CAs). */
   readonly ca: () => CaMaterial | undefined;
@@ -103,6 +134,7 @@ export function assembleSigner(args: {
       facts,
       reporter: controller.reporter,
       log,
+      writeWindowMs: args.writeWindowMs,
     }),
   );
   // The pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode: the
@@ -118,16 +150,12 @@ export function assembleSigner(args: {
     clock: args.clock,
     enqueue: (item, at) => controller.enqueue(item, at),
     log,
+    writeWindowMs: args.writeWindowMs,
   });
   controller.addKind(previousCa);
 
   const { requests } = deps;
-  // delivery.mode=secret: no pod is given a podCertificate volume, and the chart grants no signer rights.
-  if (
-    config.delivery.mode === 'secret' ||
-    served.podCertificateRequests === undefined ||
-    requests === undefined
-  ) {
+  if (!signsRequests(config, deps) || requests === undefined) {
     if (config.delivery.mode === 'podCertificate')
       log.error(
         { serverVersion: served.serverVersion },
@@ -142,6 +170,7 @@ export function assembleSigner(args: {
       removePod: () => undefined,
       namespaceChanged: () => undefined,
       pending: () => 0,
+      holders: () => 0,
     };
   }
 
@@ -155,7 +184,7 @@ export function assembleSigner(args: {
     clock: args.clock,
     random: args.random,
     excludedNamespaces: args.excludedNamespaces,
-    namespaceLabels: (ns) => args.namespaceLabels.get(ns),
+    namespaceLabels: (ns) => args.namespaces.get(ns),
     namespacesSynced: args.namespacesSynced,
     dnsNames: (ns, labels) => controller.dnsNamesFor(ns, labels),
     enqueue: (item) => controller.enqueue(item),
@@ -177,8 +206,8 @@ export function assembleSigner(args: {
       : undefined,
     namespaces: () => {
       const out = new Set(podNamespaces);
-      for (const [ns, labels] of args.namespaceLabels)
-        if (namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(ns)) out.add(ns);
+      for (const { name, labels } of args.namespaces.all())
+        if (namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name)) out.add(name);
       return out;
     },
     bundle: () => args.certs.trustBundle(),
@@ -186,6 +215,7 @@ export function assembleSigner(args: {
     log,
     enqueueAt: (item, at) => controller.enqueue(item, at),
     clock: args.clock,
+    writeWindowMs: args.writeWindowMs,
   });
   controller.addKind(publisher);
   if (setting === 'clusterTrustBundle' && served.clusterTrustBundles === undefined)
@@ -193,6 +223,7 @@ export function assembleSigner(args: {
       { serverVersion: served.serverVersion },
       'podCertificate.trustBundle=clusterTrustBundle but the API server serves no ClusterTrustBundle API; podCertificate pods cannot get ca.crt',
     );
+  const holders = new Set<string>();
   const needsBundle = (ns: string): void => {
     if (!useConfigMaps || args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
     podNamespaces.add(ns);
@@ -209,14 +240,23 @@ export function assembleSigner(args: {
     removeRequest: (pcr) => signer.removeRequest(pcr),
     upsertPod: (pod) => {
       signer.upsertPod(pod);
-      const ns = pod.metadata.namespace;
-      if (ns !== undefined && mountsOurProjection(pod, config.podCertificate.signerName)) needsBundle(ns);
+      const { namespace: ns, uid } = pod.metadata;
+      const ours = ns !== undefined && mountsOurProjection(pod, config.podCertificate.signerName);
+      if (uid !== undefined) {
+        if (ours && isLive(pod)) holders.add(uid);
+        else holders.delete(uid);
+      }
+      if (ours) needsBundle(ns);
     },
-    removePod: (pod) => signer.removePod(pod),
+    removePod: (pod) => {
+      signer.removePod(pod);
+      if (pod.metadata.uid !== undefined) holders.delete(pod.metadata.uid);
+    },
     namespaceChanged: (name, labels) => {
       if (useConfigMaps && namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
         controller.enqueue(publisher.namespaceItem(name));
     },
     pending: () => signer.pendingCount,
+    holders: () => holders.size,
   };
 }

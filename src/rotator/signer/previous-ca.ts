@@ -20,6 +20,7 @@ import {
 import { MANAGED_CONFIGMAP_LABEL } from '../../core/pod-certificate.js';
 import { bundleFingerprints } from '../../pki/bundle.js';
 import type { ItemKind } from '../ports.js';
+import { writeDeadline, type WriteWindow } from './write-window.js';
 
 /** Work item of the record. */
 export const PREVIOUS_CA_ITEM = 'previous-ca';
@@ -45,6 +46,8 @@ export function previousCaTracker(deps: {
   readonly clock: () => number;
   readonly enqueue: (item: string, at?: number) => void;
   readonly log: { info(fields: object, message: string): void };
+  /** How long this replica may still write (ms); each write gets a deadline within it. */
+  readonly writeWindowMs: WriteWindow;
 }): ItemKind & { signed(uid: string, issuerKeyId: string): void } {
   /** UIDs signed by each active CA (by key id) since this replica started: they hold a new leaf. */
   const signedBy = new Map<string, Set<string>>();
@@ -58,23 +61,27 @@ export function previousCaTracker(deps: {
     const current = await deps.configMaps.get(deps.namespace, deps.name);
     const text = record === undefined ? undefined : encodePreviousCaPods(record);
     if (current?.data?.[PREVIOUS_CA_KEY] === text) return;
+    const what = `ConfigMap ${deps.namespace}/${deps.name}`;
     if (current === undefined) {
       if (text === undefined) return;
-      await deps.configMaps.create({
-        metadata: {
-          name: deps.name,
-          namespace: deps.namespace,
-          labels: { [MANAGED_CONFIGMAP_LABEL]: 'true' },
+      await deps.configMaps.create(
+        {
+          metadata: {
+            name: deps.name,
+            namespace: deps.namespace,
+            labels: { [MANAGED_CONFIGMAP_LABEL]: 'true' },
+          },
+          data: { [PREVIOUS_CA_KEY]: text },
         },
-        data: { [PREVIOUS_CA_KEY]: text },
-      });
+        writeDeadline(what, deps.writeWindowMs),
+      );
       return;
     }
     if (current.metadata.labels?.[MANAGED_CONFIGMAP_LABEL] !== 'true') return;
     const data: Record<string, string> = { ...(current.data ?? {}) };
     if (text === undefined) delete data[PREVIOUS_CA_KEY];
     else data[PREVIOUS_CA_KEY] = text;
-    await deps.configMaps.replace({ ...current, data });
+    await deps.configMaps.replace({ ...current, data }, writeDeadline(what, deps.writeWindowMs));
   };
 
   return {

@@ -16,6 +16,7 @@ import type { ClusterTrustBundleApi, ConfigMapApi, ConfigMapObject } from '../..
 import { mergeBundles } from '../../pki/bundle.js';
 import type { ItemKind } from '../ports.js';
 import type { Reporter } from '../reporter.js';
+import { writeDeadline, type WriteWindow } from './write-window.js';
 
 /** Work item of the delivery facts ConfigMap. */
 export const FACTS_ITEM = 'delivery-facts';
@@ -27,25 +28,33 @@ export const RECHECK_MS = 10 * 60_000;
 
 const OURS = { [MANAGED_CONFIGMAP_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'mtls-injector' };
 
-/** Keeps `name` in `namespace` holding `key` = `value` (other keys kept); refuses ConfigMaps not labelled ours. */
+/**
+ * Keeps `name` in `namespace` holding `key` = `value` (other keys kept); refuses ConfigMaps not labelled ours.
+ * A write is given a deadline within `window` (what is left of the leadership).
+ */
 async function ensureConfigMapKey(
   api: ConfigMapApi,
+  window: WriteWindow,
   namespace: string,
   name: string,
   key: string,
   value: string,
   same: (current: string) => boolean,
 ): Promise<'unchanged' | 'written' | 'foreign'> {
+  const what = `ConfigMap ${namespace}/${name}`;
   const current = await api.get(namespace, name);
   if (current === undefined) {
-    await api.create({ metadata: { name, namespace, labels: OURS }, data: { [key]: value } });
+    await api.create(
+      { metadata: { name, namespace, labels: OURS }, data: { [key]: value } },
+      writeDeadline(what, window),
+    );
     return 'written';
   }
   if (current.metadata.labels?.[MANAGED_CONFIGMAP_LABEL] !== 'true') return 'foreign';
   const existing = current.data?.[key];
   if (existing !== undefined && same(existing)) return 'unchanged';
   const next: ConfigMapObject = { ...current, data: { ...(current.data ?? {}), [key]: value } };
-  await api.replace(next);
+  await api.replace(next, writeDeadline(what, window));
   return 'written';
 }
 
@@ -57,6 +66,8 @@ export function factsPublisher(deps: {
   readonly facts: ClusterFacts;
   readonly reporter: Reporter;
   readonly log: { warn(fields: object, message: string): void };
+  /** How long this replica may still write (ms); each write gets a deadline within it. */
+  readonly writeWindowMs: WriteWindow;
 }): ItemKind {
   const { facts } = deps;
   const substance = (f: ClusterFacts) =>
@@ -67,6 +78,7 @@ export function factsPublisher(deps: {
     async sync() {
       const outcome = await ensureConfigMapKey(
         deps.configMaps,
+        deps.writeWindowMs,
         deps.namespace,
         deps.name,
         CLUSTER_FACTS_KEY,
@@ -103,6 +115,8 @@ export interface TrustBundleDeps {
   /** Queues an item again later (the periodic re-check). */
   readonly enqueueAt: (item: string, at: number) => void;
   readonly clock: () => number;
+  /** How long this replica may still write (ms); each write gets a deadline within it. */
+  readonly writeWindowMs: WriteWindow;
 }
 
 /** The trust bundle publisher: the ClusterTrustBundle item and one item per namespace that needs a ConfigMap. */
@@ -114,15 +128,22 @@ export function trustBundlePublisher(
   const roots = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
 
   const syncClusterTrustBundle = async (api: ClusterTrustBundleApi, bundle: string): Promise<void> => {
+    const what = `ClusterTrustBundle ${ctbName}`;
     const current = await api.get(ctbName);
     if (current === undefined) {
-      await api.create({
-        metadata: { name: ctbName, labels: { 'app.kubernetes.io/managed-by': 'mtls-injector' } },
-        spec: { signerName: deps.signerName, trustBundle: bundle },
-      });
+      await api.create(
+        {
+          metadata: { name: ctbName, labels: { 'app.kubernetes.io/managed-by': 'mtls-injector' } },
+          spec: { signerName: deps.signerName, trustBundle: bundle },
+        },
+        writeDeadline(what, deps.writeWindowMs),
+      );
     } else {
       if (mergeBundles(current.spec.trustBundle) === bundle) return;
-      await api.replace({ ...current, spec: { ...current.spec, trustBundle: bundle } });
+      await api.replace(
+        { ...current, spec: { ...current.spec, trustBundle: bundle } },
+        writeDeadline(what, deps.writeWindowMs),
+      );
     }
     deps.reporter.trustBundlePublished(`ClusterTrustBundle ${ctbName}`, roots(bundle));
   };
@@ -148,6 +169,7 @@ export function trustBundlePublisher(
       const namespace = item.slice(BUNDLE_PREFIX.length + 1);
       const outcome = await ensureConfigMapKey(
         configMaps.api,
+        deps.writeWindowMs,
         namespace,
         configMaps.name,
         CA_FILE,

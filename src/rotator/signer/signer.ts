@@ -1,5 +1,4 @@
 import type { Config } from '../../config/schema.js';
-import { ErrorCode, InjectorError } from '../../core/errors.js';
 import { PCR_DENIED, PCR_FAILED, PCR_ISSUED } from '../../core/pod-certificate.js';
 import {
   apiStatus,
@@ -14,6 +13,7 @@ import { podTarget, type Reporter } from '../reporter.js';
 import type { Clock } from '../time.js';
 import { podCertificateValidity } from './validity.js';
 import { judgeRequest, podFacts, type PodFacts } from './verdict.js';
+import { writeDeadline, type WriteWindow } from './write-window.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -42,16 +42,13 @@ export interface SignerDeps {
   readonly enqueue: (item: string) => void;
   /**
    * How long this replica may still write, in ms: 0 once it no longer leads. Read right before each status
-   * write, so a replica that lost the Lease after taking the item does not answer (startRotator wires it to
-   * the leader elector; with per-call deadlines it is what is left of the lease).
+   * write, which is given a deadline within it (`writeDeadline`), so a replica that lost the Lease after taking
+   * the item does not answer (startRotator wires it to `validUntil() - clock()` of the leadership).
    */
-  readonly writeWindowMs: () => number;
+  readonly writeWindowMs: WriteWindow;
   /** Told every signed leaf: which pod, which CA, until when (the CA rotation record). */
   readonly onSigned?: (pod: PodFacts, issuerKeyId: string, notAfter: Date) => void;
 }
-
-/** Less than this left of leadership and the signer does not write (a status write is one round trip). */
-export const MIN_WRITE_MS = 1000;
 
 /** A transient reason not to decide yet; the item is retried with backoff. */
 class NotYet extends Error {}
@@ -227,14 +224,10 @@ export class PodCertificateSigner {
     pcr: PodCertificateRequestObject,
     status: NonNullable<PodCertificateRequestObject['status']>,
   ): Promise<void> {
-    if (this.deps.writeWindowMs() < MIN_WRITE_MS) {
-      throw new InjectorError(
-        ErrorCode.KubeApi,
-        `not answering PodCertificateRequest ${pcr.metadata.namespace ?? ''}/${pcr.metadata.name ?? ''}: this replica no longer leads`,
-      );
-    }
+    const request = `PodCertificateRequest ${pcr.metadata.namespace ?? ''}/${pcr.metadata.name ?? ''}`;
+    const options = writeDeadline(`the status of ${request}`, this.deps.writeWindowMs);
     try {
-      await this.deps.requests.updateStatus({ ...pcr, status });
+      await this.deps.requests.updateStatus({ ...pcr, status }, options);
       this.pending.delete(item);
     } catch (err) {
       const code = apiStatus(err);

@@ -7,7 +7,7 @@ import { workloadIdentity } from '../../core/identity.js';
 import { OPT_IN_LABEL } from '../../core/names.js';
 import { type DenialReason, isSignedKeyType, SIGNED_KEY_TYPES } from '../../core/pod-certificate.js';
 import type { PodCertificateRequestObject } from '../../kube/types.js';
-import { namespaceMode, podOptsIn } from '../../model/selection.js';
+import { namespaceMode, webhookSelection } from '../../model/selection.js';
 import { readSubjectPublicKey, spkiOfCsr, type SubjectPublicKey } from '../../pki/csr.js';
 
 type Labels = Readonly<Record<string, string>>;
@@ -101,6 +101,8 @@ export function judgeRequest(pcr: PodCertificateRequestObject, ctx: JudgeContext
       'NamespaceNotOptedIn',
       `namespace ${q(namespace)} is not opted in (${why}); label it ${OPT_IN_LABEL}=enabled to get identities`,
     );
+  // What needs no pod first: an excluded namespace, or one labelled with another value, is never signed for
+  // whatever the pod carries.
   if (ctx.excludedNamespaces.includes(namespace)) return notOptedIn('it is never injected');
   const optInValue = labels[OPT_IN_LABEL];
   if (optInValue !== undefined && namespaceMode(labels) === undefined)
@@ -116,8 +118,18 @@ export function judgeRequest(pcr: PodCertificateRequestObject, ctx: JudgeContext
       pod,
     );
   }
-  if (optInValue === undefined && !podOptsIn(pod.labels))
-    return notOptedIn(`no ${OPT_IN_LABEL} label, and the pod does not carry ${OPT_IN_LABEL}=enabled`);
+  // The opt-in as the Secret controller judges it (src/rotator/sync-pod.ts): the entry the webhook would call
+  // for this pod, from the Namespace watch's labels and the live pod's own labels.
+  const selection = webhookSelection(namespace, labels, pod.labels, ctx.excludedNamespaces);
+  if (!selection.selected) {
+    return notOptedIn(
+      selection.why === 'excluded_namespace'
+        ? 'it is never injected'
+        : optInValue === undefined
+          ? `no ${OPT_IN_LABEL} label, and the pod does not carry ${OPT_IN_LABEL}=enabled`
+          : `${OPT_IN_LABEL}=${optInValue}`,
+    );
+  }
   if (pod.serviceAccount !== spec.serviceAccountName) {
     return deny(
       'ServiceAccountMismatch',

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseClusterFacts } from '../../../src/core/delivery.js';
 import { bundleFingerprints, mergeBundles } from '../../../src/pki/bundle.js';
+import { WRITE_TIMEOUT_MS } from '../../../src/rotator/secret-writer.js';
 import { caMaterial, makeCa } from '../harness.js';
 import { boundPod, kubeletRequest } from './requests.js';
 import { signerWorld } from './world.js';
@@ -55,6 +56,32 @@ describe('delivery facts (delivery.factsConfigMap)', () => {
       'delivery.json': 'mine',
     });
     expect(w.log.lines.some((l) => l.level === 'warn' && /not overwritten/.test(l.msg))).toBe(true);
+  });
+});
+
+describe('publishing within the leadership', () => {
+  it('gives every write a deadline within what is left of the leadership, and writes nothing without it', async () => {
+    const w = signerWorld({ flags: { 'podCertificate.trustBundle': 'configMap' } });
+    w.state.writeWindowMs = 500; // less than one round trip: refused, retried later
+    await w.settle();
+    expect(w.configMaps.store.objects.size).toBe(0);
+    expect(w.configMaps.store.deadlines).toEqual([]);
+
+    w.state.writeWindowMs = 3_000;
+    w.clock.advance(120_000); // past the retries' backoff
+    await w.settle();
+    expect(w.configMaps.store.get('mtls-injector/mtls-injector-delivery')).toBeDefined();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')).toBeDefined();
+    expect(w.configMaps.store.deadlines.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(w.configMaps.store.deadlines)).toEqual(new Set([3_000]));
+  });
+
+  it('caps the deadline of a ClusterTrustBundle write at the write timeout', async () => {
+    const w = signerWorld();
+    w.state.writeWindowMs = 600_000;
+    await w.settle();
+    expect(w.bundles.store.objects.size).toBe(1);
+    expect(w.bundles.store.deadlines).toEqual([WRITE_TIMEOUT_MS]);
   });
 });
 

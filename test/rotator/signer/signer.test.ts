@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openssl, tempDir } from '../../pki/helpers.js';
 import { service } from '../harness.js';
+import { WRITE_TIMEOUT_MS } from '../../../src/rotator/secret-writer.js';
 import { signerWorld } from './world.js';
 import { boundPod, kubeletRequest, stubCsr } from './requests.js';
 
@@ -29,8 +30,9 @@ describe('signing a request', () => {
     ]);
     const chain = status?.certificateChain ?? '';
     const leaf = new X509Certificate(chain);
+    // The .svc forms only, as for Secrets (the short forms can be public names: dnsShortNames).
     expect(leaf.subjectAltName).toBe(
-      'URI:spiffe://cluster.local/ns/shop/sa/web, DNS:web, DNS:web.shop, DNS:web.shop.svc, DNS:web.shop.svc.cluster.local',
+      'URI:spiffe://cluster.local/ns/shop/sa/web, DNS:web.shop.svc, DNS:web.shop.svc.cluster.local',
     );
     // The leaf carries the kubelet's public key, and verifies against the trust bundle (openssl).
     expect(openssl(['x509', '-noout', '-pubkey'], chain)).toBe(
@@ -261,6 +263,30 @@ describe('what the signer leaves alone', () => {
     w.clock.advance(120_000); // past the retry's backoff
     await w.settle();
     expect(condition(w, 'req')?.type).toBe('Issued');
+  });
+
+  it('gives the short DNS forms only with dnsShortNames, as for Secrets', async () => {
+    const w = signerWorld({ flags: { dnsShortNames: 'true' } });
+    w.controller.upsertService(service('web', { app: 'web' }));
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('web')), { name: 'req-web' }));
+    await w.settle();
+    const leaf = new X509Certificate(w.requests.status('shop', 'req-web')?.certificateChain ?? '');
+    expect(leaf.subjectAltName).toBe(
+      'URI:spiffe://cluster.local/ns/shop/sa/web, DNS:web, DNS:web.shop, DNS:web.shop.svc, DNS:web.shop.svc.cluster.local',
+    );
+  });
+
+  it('gives each status write a deadline within what is left of the leadership (at most the write timeout)', async () => {
+    const w = signerWorld();
+    w.state.writeWindowMs = 4_000;
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('web')), { name: 'a' }));
+    await w.settle();
+    expect(condition(w, 'a')?.type).toBe('Issued');
+    w.state.writeWindowMs = 600_000;
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('api')), { name: 'b' }));
+    await w.settle();
+    expect(condition(w, 'b')?.type).toBe('Issued');
+    expect(w.requests.store.deadlines).toEqual([4_000, WRITE_TIMEOUT_MS]);
   });
 
   it('a stale write (409) is re-read; a request answered meanwhile is not answered again', async () => {

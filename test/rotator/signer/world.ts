@@ -52,7 +52,10 @@ export function signerWorld(
     identity: 'rotator-a',
     log: h.log,
     excludedNamespaces: ['kube-system', 'kube-node-lease', 'mtls-injector'],
-    namespaceLabels,
+    namespaces: {
+      get: (name) => namespaceLabels.get(name),
+      all: () => [...namespaceLabels].map(([name, labels]) => ({ name, labels })),
+    },
     namespacesSynced: () => state.synced,
     ca: () => h.ca,
     writeWindowMs: () => state.writeWindowMs,
