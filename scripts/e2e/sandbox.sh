@@ -65,6 +65,8 @@ claim_slot() {
       holder_alive "$d" && continue
       # A dead holder whose link is still there has processes left in its namespace: not ours to reuse.
       ip link show "mtls-e2e-$n" >/dev/null 2>&1 && { log "slot $n: holder gone but link mtls-e2e-$n remains (owner $(cat "$d/checkout" 2>/dev/null)); skipping"; continue; }
+      # Containers live in pod namespaces, not the holder's: a cgroup with processes is still someone's.
+      cgroup_busy "/mtls-e2e-$n" && { log "slot $n: holder gone but processes remain in cgroup /mtls-e2e-$n (owner $(cat "$d/checkout" 2>/dev/null)); skipping"; continue; }
       log "slot $n: reclaiming the stale slot of $(cat "$d/checkout" 2>/dev/null || echo '?')"
       rm -rf "$d"
     fi
@@ -72,6 +74,15 @@ claim_slot() {
     mkdir "$d" && echo "$E2E_ROOT" >"$d/checkout" && { echo "$n"; return 0; }
   done
   die "no free sandbox slot in $SLOTS_DIR (all $MAX_SLOTS in use)"
+}
+
+# cgroup_busy ROOT -> true if any process runs in the cgroup subtree ROOT of any hierarchy.
+cgroup_busy() {
+  local h
+  for h in $(cgroup_hierarchies); do
+    [[ -d $h$1 && -n $(find "$h$1" -name cgroup.procs -exec cat {} + 2>/dev/null) ]] && return 0
+  done
+  return 1
 }
 
 cgroup_hierarchies() { # every mounted cgroup hierarchy (v1 controllers, name=systemd, the v2 'unified')
@@ -147,14 +158,19 @@ up() {
   log "node sandbox up: slot $SLOT, holder $HOLDER_PID, node $NODE_IP (host $HOST_IP via $HOST_LINK), pods $POD_CIDR, services $SERVICE_CIDR"
 }
 
-# sandbox_pids -> every process in the sandbox's network or mount namespace, or in its cgroup subtree.
+# sandbox_pids -> every process in the sandbox's network or mount namespace, or in its cgroup subtree. The
+# namespaces are matched by inode number only while they provably still exist (the holder runs in them, or the
+# host end of their veth pair does): once a namespace is freed, the kernel hands its number to the next one,
+# which may be another checkout's sandbox.
 sandbox_pids() {
   local p net mnt h
-  for p in /proc/[0-9]*; do
-    net=$(ino "$p/ns/net")
-    mnt=$(ino "$p/ns/mnt")
-    [[ -n $net && ($net == "$NETNS" || $mnt == "$MNTNS") ]] && echo "${p#/proc/}"
-  done
+  if sandbox_alive || ip link show "$HOST_LINK" >/dev/null 2>&1; then
+    for p in /proc/[0-9]*; do
+      net=$(ino "$p/ns/net")
+      mnt=$(ino "$p/ns/mnt")
+      [[ -n $net && ($net == "$NETNS" || $mnt == "$MNTNS") ]] && echo "${p#/proc/}"
+    done
+  fi
   for h in $(cgroup_hierarchies); do
     [[ -d $h$CGROUP_ROOT ]] && find "$h$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
   done
@@ -163,6 +179,18 @@ sandbox_pids() {
 
 down() {
   load_sandbox || { log "no node sandbox recorded"; return 0; }
+  # Under the slot lock: a stale record's slot may have been reclaimed (its holder and link were gone) and
+  # now be another checkout's, with the same cgroup root and link name. Then nothing of the slot is ours.
+  mkdir -p "$SLOTS_DIR"
+  exec 9>"$SLOTS_DIR/.lock"
+  flock 9
+  local d=$SLOTS_DIR/slot-$SLOT
+  if ! [[ -f $d/checkout && $(<"$d/checkout") == "$E2E_ROOT" ]]; then
+    log "slot $SLOT is no longer this checkout's (now: $(cat "$d/checkout" 2>/dev/null || echo free)); forgetting the stale record, touching nothing of the slot"
+    rm -f "$E2E_DIR/sandbox.env"
+    flock -u 9
+    return 0
+  fi
   local pids i h
   for i in $(seq 1 50); do
     mapfile -t pids < <(sandbox_pids | sort -un)
@@ -177,9 +205,9 @@ down() {
     [[ -d $h$CGROUP_ROOT ]] && find "$h$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null
     [[ -d $h$CGROUP_ROOT ]] && die "cgroup $h$CGROUP_ROOT could not be removed"
   done
-  local d=$SLOTS_DIR/slot-$SLOT
-  if [[ -f $d/checkout && $(<"$d/checkout") == "$E2E_ROOT" ]]; then rm -rf "$d"; fi
+  rm -rf "$d"
   rm -f "$E2E_DIR/sandbox.env"
+  flock -u 9
   log "node sandbox down: slot $SLOT released"
 }
 

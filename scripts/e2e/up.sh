@@ -15,8 +15,24 @@ source "$E2E_ROOT/scripts/e2e/node.sh"
 source "$E2E_ROOT/scripts/e2e/product.sh"
 T0=$SECONDS
 
+# How to reach the cluster, as the last thing printed: kubectl from .tools/bin (scripts/setup-tools.sh), the
+# same version the tests use.
+usage() {
+  cat >&2 <<USAGE
+
+──── e2e cluster ready ─────────────────────────────────────────────────────────
+  export KUBECONFIG=$E2E_KUBECONFIG
+  export PATH=$E2E_ROOT/.tools/bin:\$PATH     # kubectl and helm
+  kubectl get nodes; kubectl get pods -A
+  node dist/main.js check                      # the CLI of this checkout (npm run build)
+  npm run e2e:down                             # when done
+────────────────────────────────────────────────────────────────────────────────
+USAGE
+}
+
 if sandbox_alive && [[ -f $E2E_DIR/up.done ]] && kc get --raw /readyz >/dev/null 2>&1; then
   log "e2e cluster already up (slot $SLOT, API server https://$NODE_IP:6443)"
+  usage
   exit 0
 fi
 [[ -e $E2E_DIR/sandbox.env || -e $E2E_DIR/pids ]] && { log "stale .e2e/ found, cleaning up first"; bash "$E2E_ROOT/scripts/e2e/down.sh"; }
@@ -33,8 +49,4 @@ start_node
 start_product
 touch "$E2E_DIR/up.done"
 log "e2e cluster up in $((SECONDS - T0))s (binaries and images $((T1 - T0))s, cluster $((SECONDS - T1))s)"
-cat >&2 <<USAGE
-
-  export KUBECONFIG=$E2E_KUBECONFIG
-  kubectl get nodes; kubectl get pods -A
-USAGE
+usage

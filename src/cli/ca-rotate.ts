@@ -1,21 +1,22 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { clusterTrustBundleName } from '../core/pod-certificate.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
 import { createClusterTrustBundleApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi, SecretObject } from '../kube/types.js';
-import { pendingPods, type PreviousCaPods, readPreviousCaPods } from '../model/previous-ca-pods.js';
+import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi } from '../kube/types.js';
+import { readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
 import { permittedNamesOf } from '../rotator/ca-manager.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
-import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, readCaSecret, secretTrusts } from '../model/ca-secret.js';
-import { secretFile } from '../model/secret-data.js';
+import { rotationStatus } from '../model/ca-rotation-status.js';
+import { readCaSecret } from '../model/ca-secret.js';
+import { renderRotationStatus } from './ca-rotate-status.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 import type { CliContext } from './context.js';
 import { ExitCode } from './context.js';
 
@@ -26,6 +27,7 @@ const KEYS = [
   'webhook.extraDnsNames',
   'ca.nameConstraints',
   'ca.secretName',
+  'ca.bringYourOwn',
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
@@ -59,18 +61,24 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
     activate:
       'issue from the new CA (refused until every managed Secret trusts it and ca.propagationDelay has passed)',
     retire: 'remove the previous root from the trust bundle (refused while any leaf still chains to it)',
-    status: 'show the rotation phase and how far the rotator has carried it',
+    status:
+      'show the rotation phase, how far the rotator has carried it, and for each step whether it may run now and how long is left',
   };
   for (const step of Object.keys(steps) as Step[]) {
     const command: Command = rotate
       .command(step)
       .description(steps[step])
       .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)');
-    addConfigOptions(command, KEYS);
+    if (step === 'status') {
+      command.addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      );
+    }
+    addConfigOptions(command, KEYS, { installed: true });
     command.action(async () => {
-      const config = configFromOptions(command, KEYS, ctx);
-      const opts = command.opts<{ kubeconfig?: string }>();
-      const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+      const { config, kc } = await configFromInstallation(command, KEYS, ctx);
+      const secrets = createSecretApi(kc);
+      const { output } = command.opts<{ output?: 'text' | 'json' }>();
       const served = await discoverCertificateApis(kc);
       const podCertificates: RotationPodCertificates = {
         configMaps: createConfigMapApi(kc),
@@ -79,7 +87,7 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
             ? undefined
             : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
       };
-      done(await runStep(step, config, createSecretApi(kc), ctx, new Date(), podCertificates));
+      done(await runStep(step, config, secrets, ctx, new Date(), output, podCertificates));
     });
   }
 };
@@ -91,6 +99,7 @@ export async function runStep(
   secrets: SecretApi,
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
+  output: 'text' | 'json' = 'text',
   podCertificates?: RotationPodCertificates,
 ): Promise<number> {
   const ns = config.installNamespace;
@@ -117,11 +126,27 @@ export async function runStep(
     bundle === undefined ? [] : [{ what: `ClusterTrustBundle ${bundleName}`, pem: bundle.spec.trustBundle }];
 
   if (step === 'status') {
-    ctx.stdout.write(describeStatus(caSecret, managed, record?.record));
+    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay, {
+      bundles: podBundles,
+      record,
+    });
+    ctx.stdout.write(
+      output === 'json'
+        ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
+        : renderRotationStatus(status, config.ca.propagationDelay),
+    );
     return ExitCode.Ok;
   }
   let plan: RotationPlan;
-  if (step === 'prepare') {
+  if (step === 'prepare' && config.ca.bringYourOwn) {
+    // prepare makes a self-signed root, and activate would then replace the intermediate of your PKI with it.
+    plan = {
+      ok: false,
+      message:
+        'ca.bringYourOwn is set: mtls-injector does not generate your CA; rotate your intermediate as ' +
+        'docs/runbooks/ca-rotation.md says (edit the CA Secret, follow with ca rotate status)',
+    };
+  } else if (step === 'prepare') {
     const next = generateRootCa({
       keyAlgorithm: config.ca.keyAlgorithm,
       trustDomain: config.trustDomain,
@@ -142,25 +167,4 @@ export async function runStep(
   await secrets.replace(plan.secret);
   ctx.stdout.write(`ca rotate ${step}: done: ${plan.summary}\nnext: mtls-injector ca rotate status\n`);
   return ExitCode.Ok;
-}
-
-function describeStatus(
-  caSecret: SecretObject,
-  managed: readonly SecretObject[],
-  record: PreviousCaPods | undefined,
-): string {
-  const next = secretFile(caSecret, NEXT_CERT_FILE);
-  const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
-  if (next !== undefined) {
-    const trusting = managed.filter((s) => secretTrusts(s, next)).length;
-    return `phase: prepared (new root in the bundle, issuing from the current CA)\n  managed Secrets trusting the new root: ${trusting}/${managed.length}\nnext: mtls-injector ca rotate activate\n`;
-  }
-  if (previous !== undefined) {
-    const pods =
-      record === undefined
-        ? ''
-        : `  pods that may still hold a pod certificate of the previous CA: ${pendingPods(record)} (all expired by ${record.until})\n`;
-    return `phase: activated (issuing from the new CA; previous root still trusted)\n  managed Secrets: ${managed.length}\n${pods}next: mtls-injector ca rotate retire (once every leaf was reissued)\n`;
-  }
-  return `phase: steady (no rotation in progress)\n  managed Secrets: ${managed.length}\nnext: mtls-injector ca rotate prepare\n`;
 }

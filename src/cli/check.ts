@@ -5,13 +5,13 @@ import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { CA_MIN_VALID_DAYS } from '../check/ca.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
 import { createPodCertificateRequestApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 
 const KEYS = [
   'trustDomain',
@@ -20,8 +20,6 @@ const KEYS = [
   'ca.trustBundleConfigMap',
   'webhook.configurationName',
   'webhook.tlsSecretName',
-  'init.windowsImage',
-  'webhook.failOpen',
   'delivery.mode',
   'delivery.factsConfigMap',
   'podCertificate.signerName',
@@ -44,9 +42,8 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--ca-min-valid <duration>', 'warn when the CA expires sooner than this', `${CA_MIN_VALID_DAYS}d`)
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)');
-  addConfigOptions(command, KEYS);
+  addConfigOptions(command, KEYS, { installed: true });
   command.action(async () => {
-    const config = configFromOptions(command, KEYS, ctx);
     const opts = command.opts<{
       namespace?: string;
       pod?: string;
@@ -61,7 +58,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         `--ca-min-valid ${JSON.stringify(opts.caMinValid)}; expected a duration such as 60d`,
       );
     }
-    const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+    const { config, kc } = await configFromInstallation(command, KEYS, ctx);
     const namespace =
       opts.namespace ??
       (opts.pod === undefined

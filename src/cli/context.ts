@@ -10,6 +10,8 @@ export interface CliContext {
   readonly stderr: Writable;
   readonly signal: AbortSignal;
   readonly version: string;
+  /** How the user invoked us, for usage lines: `mtls-injector` (the default) or `kubectl mtls`. */
+  readonly invokedAs?: string;
   /** Reads all of standard input (for `-f -`). */
   readonly readStdin: () => Promise<string>;
 }

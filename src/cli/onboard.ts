@@ -2,15 +2,15 @@ import { type Command, Option } from 'commander';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
-import { loadKubeConfig } from '../kube/client.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { renderFooter, renderHeader, renderOnboardJson, renderWorkload } from '../onboard/render.js';
 import { onboardFailed, runOnboard } from '../onboard/run.js';
 import type { RegisterCommand } from './commands.js';
-import { addConfigOptions, configFromOptions } from './config-options.js';
+import { addConfigOptions } from './config-options.js';
+import { configFromInstallation } from './installation.js';
 import { type CliContext, ExitCode } from './context.js';
 
-const KEYS = ['trustDomain', 'installNamespace', 'init.windowsImage', 'webhook.failOpen'] as const;
+const KEYS = ['trustDomain', 'installNamespace'] as const;
 const POLL_MS = 1000;
 
 /**
@@ -35,9 +35,8 @@ export const registerOnboard: RegisterCommand = (program, ctx, done) => {
     .option('--timeout <duration>', 'how long to wait for each rollout before moving on (e.g. 90s, 5m)', '5m')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)');
-  addConfigOptions(command, KEYS);
+  addConfigOptions(command, KEYS, { installed: true });
   command.action(async () => {
-    const config = configFromOptions(command, KEYS, ctx);
     const opts = command.opts<{
       namespace: string;
       dryRun: boolean;
@@ -53,7 +52,8 @@ export const registerOnboard: RegisterCommand = (program, ctx, done) => {
         `--timeout ${JSON.stringify(opts.timeout)}; expected a duration such as 90s or 5m`,
       );
     }
-    const api = createWorkloadApi(loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']));
+    const { config, kc } = await configFromInstallation(command, KEYS, ctx);
+    const api = createWorkloadApi(kc);
     const text = opts.output === 'text';
     if (text) ctx.stdout.write(renderHeader(opts.namespace, opts.dryRun));
     const report = await runOnboard(

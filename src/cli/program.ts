@@ -9,7 +9,7 @@ import { type CliContext, ExitCode } from './context.js';
  */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let exitCode: number = ExitCode.Ok;
-  const program = new Command('mtls-injector')
+  const program = new Command(ctx.invokedAs ?? 'mtls-injector')
     .description('Per-pod SPIFFE X.509 identities for mutual TLS in Kubernetes')
     .version(ctx.version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')

@@ -4,7 +4,7 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import { parseDurationSeconds } from './duration.js';
 import { type Config, envName, FIELDS, type FieldSpec } from './schema.js';
 
-/** Where settings come from; later sources win: defaults < file < env < flags. */
+/** Where settings come from; later sources win: defaults < installed < file < env < flags. */
 export interface ConfigSources {
   /** Values from command-line flags, by dotted key (e.g. `webhook.port`). */
   readonly flags?: Readonly<Record<string, string | number | boolean | undefined>>;
@@ -12,6 +12,17 @@ export interface ConfigSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Path of a YAML or JSON file with the same nested keys. */
   readonly file?: string | undefined;
+  /**
+   * The config file of an installation, already parsed (the CLI reads it from the chart's ConfigMap), and
+   * where it came from for messages. Keys this version does not know are left out by the caller.
+   */
+  readonly installed?: { readonly values: Readonly<Record<string, unknown>>; readonly origin: string };
+}
+
+/** A loaded Config and, for every key, where its value came from ('default', 'flag', 'env NAME', …). */
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly origins: Readonly<Record<string, string>>;
 }
 
 /** Env var naming the config file when `--config` is not given. */
@@ -25,6 +36,11 @@ type Raw = string | number | boolean;
  * was expected.
  */
 export function loadConfig(sources: ConfigSources = {}): Config {
+  return loadConfigWithOrigins(sources).config;
+}
+
+/** Like loadConfig, and says where each setting's value came from. */
+export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig {
   const problems: string[] = [];
   const env = sources.env ?? {};
   const filePath = sources.file ?? env[CONFIG_FILE_ENV];
@@ -42,12 +58,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   }
 
+  const installed = sources.installed === undefined ? {} : flatten({ ...sources.installed.values });
   const out: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
   for (const field of FIELDS) {
     const flag = sources.flags?.[field.key];
     const fromEnv = env[envName(field.key)];
     let raw: Raw = field.default;
     let origin = 'default';
+    if (field.key in installed && sources.installed !== undefined)
+      [raw, origin] = [installed[field.key] as Raw, sources.installed.origin];
     if (field.key in fileValues) [raw, origin] = [fileValues[field.key] as Raw, `file ${filePath}`];
     if (fromEnv !== undefined) [raw, origin] = [fromEnv, `env ${envName(field.key)}`];
     if (flag !== undefined) [raw, origin] = [flag, 'flag'];
@@ -57,6 +77,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       continue;
     }
     setPath(out, field.key, value);
+    origins[field.key] = origin;
   }
 
   // Config is derived from FIELDS and every field was just set to a value of its kind's type (test/config
@@ -69,7 +90,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
     );
   }
-  return deepFreeze(config);
+  return { config: deepFreeze(config), origins };
 }
 
 function crossFieldProblems(config: Config): string[] {
@@ -182,7 +203,8 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   return flatten(doc as Record<string, unknown>);
 }
 
-function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+/** A nested settings document as dotted keys (`{ca: {lifetime: 1}}` → `{'ca.lifetime': 1}`). */
+export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix === '' ? k : `${prefix}.${k}`;

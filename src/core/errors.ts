@@ -24,6 +24,7 @@ export const ErrorCode = {
   IoFailed: 'MTLS_ERR_IO',
   InitVerifyFailed: 'MTLS_ERR_INIT_VERIFY_FAILED',
   UsageInvalid: 'MTLS_ERR_USAGE',
+  InstallAmbiguous: 'MTLS_ERR_INSTALL_AMBIGUOUS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

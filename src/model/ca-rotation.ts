@@ -13,10 +13,13 @@ import {
 } from './ca-secret.js';
 import { encodeFiles, secretFile } from './secret-data.js';
 
-/** A rotation step's outcome: the CA Secret to write, or why the step is refused now. */
+/**
+ * A rotation step's outcome: the CA Secret to write, or why the step is refused now; `retryInSeconds` when
+ * only time has to pass (`ca rotate status` shows it as the time left).
+ */
 export type RotationPlan =
   | { readonly ok: true; readonly secret: SecretObject; readonly summary: string }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly retryInSeconds?: number };
 
 /**
  * `ca rotate prepare`: keeps issuing from the current CA, stores the new root as next.crt/next.key and adds
@@ -93,6 +96,7 @@ export function planActivate(
     return {
       ok: false,
       message: `the new trust bundle needs ${propagationSeconds}s to reach every kubelet; retry in ${wait}s (after ${new Date(readyAt).toISOString()})`,
+      retryInSeconds: wait,
     };
   }
   const currentCert = secretFile(caSecret, CERT_FILE) ?? '';

@@ -32,6 +32,7 @@ import { createOrphanSync } from './sync-orphan.js';
 import { createPodSync } from './sync-pod.js';
 import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
+import { dnsNamesFor } from './dns-names.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
@@ -213,7 +214,8 @@ export class RotatorController {
 
   /** DNS SANs of a pod with `labels` in `namespace`, from the Services the cache holds. */
   dnsNamesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
-    return this.cache.dnsNamesFor(
+    return dnsNamesFor(
+      this.cache,
       namespace,
       labels,
       this.deps.config.clusterDomain,

@@ -1,3 +1,7 @@
+/**
+ * Over 300 lines: the Reporter is the one place every outcome of the rotator (Secrets and Pod Certificates)
+ * becomes an Event, a log line and a counter; keeping them together keeps their wording and reasons in step.
+ */
 import type { EventRecorder, EventTarget } from '../kube/types.js';
 import type { Log } from '../observability/logger.js';
 import type { PodInfo } from './cache.js';

@@ -7,6 +7,7 @@ import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { webhookSelection } from '../model/selection.js';
 import { buildWorkloadSecret, controllingPod, secretOwnership } from '../model/workload-secret.js';
 import type { PodInfo, RotatorCache } from './cache.js';
+import { dnsNamesFor as servicesDnsNames } from './dns-names.js';
 import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
 import type { SecretWriter } from './secret-writer.js';
@@ -62,9 +63,9 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     };
   };
 
-  /** DNS SANs for the Services in the pod's namespace that select it (`RotatorCache.dnsNamesFor`). */
+  /** DNS SANs for the Services in the pod's namespace that select it (dns-names.ts). */
   const dnsNamesFor = (pod: PodInfo): string[] =>
-    cache.dnsNamesFor(pod.namespace, pod.labels, deps.config.clusterDomain, deps.config.dnsShortNames);
+    servicesDnsNames(cache, pod.namespace, pod.labels, deps.config.clusterDomain, deps.config.dnsShortNames);
 
   /** The judged contents of `secret`, computed once per resourceVersion. */
   const contentOf = (secretKey: string, secret: SecretObject, desired: DesiredIdentity): SecretContent => {

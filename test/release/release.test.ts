@@ -113,7 +113,8 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
 
     const plugin = run(TOOLS.kubectl, ['mtls', '--help'], { cwd: elsewhere, env });
     expect(plugin.status, plugin.output).toBe(0);
-    expect(plugin.stdout).toContain('Usage: mtls-injector');
+    // kubectl runs the plugin as kubectl-mtls: its usage names the command as the user typed it.
+    expect(plugin.stdout).toContain('Usage: kubectl mtls [options] [command]');
     for (const command of ['check', 'onboard', 'inject', 'ca'])
       expect(plugin.stdout).toContain(`  ${command}`);
 
@@ -165,6 +166,6 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
     expect(bad.stderr).toContain(`RELEASE_IMAGE_ARCHIVE=${notOci} is not an OCI image-layout archive`);
     const missing = release(['--require-image'], { RELEASE_IMAGE_ARCHIVE: '' });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain('--require-image: set RELEASE_IMAGE_ARCHIVE');
+    expect(missing.stderr).toContain('--require-image: pass --image (build it) or set RELEASE_IMAGE_ARCHIVE');
   });
 });

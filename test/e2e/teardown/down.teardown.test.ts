@@ -71,11 +71,59 @@ function leftovers(env: Record<string, string>, checkoutE2eDir: string): string[
   return found;
 }
 
-/** A second checkout holding only the sandbox scripts: its own .e2e/, its own slot. */
-const other = mkdtempSync(join(tmpdir(), 'mtls-e2e-other-checkout-'));
+/** A checkout holding only the sandbox scripts: its own .e2e/, its own slot. */
+function scriptsOnlyCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-e2e-other-checkout-'));
+  mkdirSync(join(dir, 'scripts/e2e'), { recursive: true });
+  for (const f of ['lib.sh', 'sandbox.sh'])
+    cpSync(join(repoRoot, 'scripts/e2e', f), join(dir, 'scripts/e2e', f));
+  return dir;
+}
+const sandbox = (checkout: string, verb: string) =>
+  run('bash', [join(checkout, 'scripts/e2e/sandbox.sh'), verb], checkout);
+
+const other = scriptsOnlyCheckout();
+const checkouts = [other];
 afterAll(() => {
-  if (existsSync(join(other, '.e2e'))) run('bash', [join(other, 'scripts/e2e/sandbox.sh'), 'down']);
-  rmSync(other, { recursive: true, force: true });
+  for (const c of checkouts) {
+    if (existsSync(join(c, '.e2e'))) sandbox(c, 'down');
+    rmSync(c, { recursive: true, force: true });
+  }
+});
+
+describe('a stale sandbox record', () => {
+  it('whose slot another checkout has reclaimed is forgotten, and the new owner keeps running', async () => {
+    const stale = scriptsOnlyCheckout();
+    const owner = scriptsOnlyCheckout();
+    checkouts.push(stale, owner);
+    expect(sandbox(stale, 'up').code).toBe(0);
+    const old = readEnvFile(join(stale, '.e2e/sandbox.env'));
+    // The holder dies (a crashed machine, a killed session): its namespaces, veth pair and routes go with it.
+    process.kill(Number(old.HOLDER_PID), 'SIGKILL');
+    for (let i = 0; run('ip', ['link', 'show', old.HOST_LINK ?? '']).code === 0; i++) {
+      expect(i, `link ${old.HOST_LINK} outlived its namespace`).toBeLessThan(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The lowest free slot is the dead one: the next checkout reclaims it, with its cgroup root and link name.
+    const up = sandbox(owner, 'up');
+    expect(up.code, up.out).toBe(0);
+    const theirs = readEnvFile(join(owner, '.e2e/sandbox.env'));
+    expect(theirs.SLOT, up.out).toBe(old.SLOT);
+
+    const down = sandbox(stale, 'down');
+    expect(down.code, down.out).toBe(0);
+    expect(down.out).toContain(`slot ${old.SLOT} is no longer this checkout's`);
+    expect(existsSync(join(stale, '.e2e/sandbox.env'))).toBe(false);
+    // The new owner was not touched: its holder, its link, its cgroup root.
+    expect(inode(`/proc/${theirs.HOLDER_PID}/ns/net`)).toBe(Number(theirs.NETNS));
+    expect(run('ip', ['link', 'show', theirs.HOST_LINK ?? '']).code).toBe(0);
+    for (const h of hierarchies()) expect(existsSync(join(h, theirs.CGROUP_ROOT ?? '-'))).toBe(true);
+
+    expect(sandbox(owner, 'down').code).toBe(0);
+    expect(leftovers(theirs, join(owner, '.e2e')).filter((l) => !l.startsWith(join(owner, '.e2e')))).toEqual(
+      [],
+    );
+  }, 60_000);
 });
 
 describe('npm run e2e:down', () => {
@@ -85,10 +133,7 @@ describe('npm run e2e:down', () => {
     // Before: the things the checks look for do exist (so the checks can fail).
     expect(leftovers(ours, e2eDir).length).toBeGreaterThan(4);
 
-    mkdirSync(join(other, 'scripts/e2e'), { recursive: true });
-    for (const f of ['lib.sh', 'sandbox.sh'])
-      cpSync(join(repoRoot, 'scripts/e2e', f), join(other, 'scripts/e2e', f));
-    const up = run('bash', [join(other, 'scripts/e2e/sandbox.sh'), 'up'], other);
+    const up = sandbox(other, 'up');
     expect(up.code, up.out).toBe(0);
     const theirs = readEnvFile(join(other, '.e2e/sandbox.env'));
     expect(theirs.SLOT).not.toBe(ours.SLOT);
@@ -109,7 +154,7 @@ describe('npm run e2e:down', () => {
     const again = run('npm', ['run', 'e2e:down']);
     expect(again.code, again.out).toBe(0);
 
-    const otherDown = run('bash', [join(other, 'scripts/e2e/sandbox.sh'), 'down'], other);
+    const otherDown = sandbox(other, 'down');
     expect(otherDown.code, otherDown.out).toBe(0);
     rmSync(join(other, '.e2e'), { recursive: true, force: true });
     expect(leftovers(theirs, join(other, '.e2e'))).toEqual([]);

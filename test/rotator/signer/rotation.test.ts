@@ -6,7 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { PodObject } from '../../../src/kube/types.js';
+import { renderRotationStatus } from '../../../src/cli/ca-rotate-status.js';
 import { planActivate } from '../../../src/model/ca-rotation.js';
+import { rotationStatus } from '../../../src/model/ca-rotation-status.js';
 import type { CaMaterial } from '../../../src/model/ca-secret.js';
 import {
   pendingPods,
@@ -89,6 +91,27 @@ describe('CA rotation with pod certificates', () => {
         /^2 pod\(s\) may still hold a pod certificate of the previous CA/,
       ) as unknown,
     });
+
+    // `ca rotate status` judges retire by the same record: waiting, with the pods counted.
+    const activatedSecret = {
+      metadata: {},
+      data: {
+        'tls.crt': Buffer.from(next.certPem).toString('base64'),
+        'previous.crt': Buffer.from(oldCa.active.certPem).toString('base64'),
+      },
+    };
+    const status = rotationStatus(activatedSecret, [], new Date(w.clock.now), 300, {
+      bundles: [],
+      record: { record: record() },
+    });
+    expect(status.podCertificates?.pods).toBe(2);
+    expect(status.steps.find((st) => st.step === 'retire')).toMatchObject({
+      state: 'waiting',
+      reason: expect.stringMatching(/^2 pod\(s\) may still hold a pod certificate/) as unknown,
+    });
+    expect(renderRotationStatus(status, 300)).toContain(
+      'pods that may still hold a pod certificate of the previous CA: 2',
+    );
 
     // The kubelet refreshes pod a: its new request is signed by the new CA, and a leaves the record.
     w.requests.store.put(kubeletRequest(a, { name: 'refresh-a' }));

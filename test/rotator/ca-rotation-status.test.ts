@@ -1,0 +1,145 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runStep } from '../../src/cli/ca-rotate.js';
+import { loadConfig } from '../../src/config/loader.js';
+import { CaManager } from '../../src/rotator/ca-manager.js';
+import { staticLeadership } from '../fakes/leadership.js';
+import { type Harness, makeHarness, managedPod } from './harness.js';
+
+/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
+function caManagerOf(h: Harness): CaManager {
+  return new CaManager({
+    config: h.config,
+    secrets: h.secrets,
+    clock: h.clock.read,
+    leadership: staticLeadership(true),
+    workloadSecrets: () => h.controller.stats().workloadSecrets,
+  });
+}
+
+interface StepView {
+  readonly step: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly retryInSeconds?: number;
+}
+interface StatusView {
+  readonly phase: string;
+  readonly managed: number;
+  readonly ready: number;
+  readonly steps: readonly StepView[];
+}
+
+function output() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const text = { out: '', err: '' };
+  stdout.on('data', (c: Buffer) => (text.out += c.toString()));
+  stderr.on('data', (c: Buffer) => (text.err += c.toString()));
+  return { ctx: { stdout, stderr }, text };
+}
+
+describe('ca rotate status', () => {
+  it('says for every step whether it may run now and how long is left, and the step agrees', async () => {
+    const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
+    const caManager = caManagerOf(h);
+    const reload = async () => {
+      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
+      await h.settle();
+    };
+    await reload();
+    for (const name of ['a', 'b', 'c', 'd']) h.controller.upsertPod(managedPod(name));
+    await h.settle();
+
+    const status = async (): Promise<StatusView> => {
+      const { ctx, text } = output();
+      expect(await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now), 'json')).toBe(0);
+      return JSON.parse(text.out) as StatusView;
+    };
+    const text = async (): Promise<string> => {
+      const { ctx, text: t } = output();
+      await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now));
+      return t.out;
+    };
+    const step = (s: StatusView, name: string): StepView => {
+      const found = s.steps.find((x) => x.step === name);
+      if (found === undefined) throw new Error(`no step ${name}`);
+      return found;
+    };
+    /** Runs `name` and checks status said the same: 'now' exactly when the step runs. */
+    const runAgreeing = async (name: 'prepare' | 'activate' | 'retire'): Promise<number> => {
+      const said = step(await status(), name).state;
+      const { ctx } = output();
+      const code = await runStep(name, h.config, h.secrets, ctx, new Date(h.clock.now));
+      expect(code === 0, `${name}: status said ${said}, the step exited ${code}`).toBe(said === 'now');
+      return code;
+    };
+
+    let s = await status();
+    expect(s.phase).toBe('steady');
+    expect(s.steps.map((x) => x.state)).toEqual(['now', 'blocked', 'blocked']);
+    expect(await runAgreeing('activate')).toBe(1);
+    expect(await runAgreeing('prepare')).toBe(0);
+
+    // Prepared, the rotator has not copied the new root anywhere yet: activate waits, with no time known.
+    s = await status();
+    expect(s.phase).toBe('prepared');
+    expect([s.ready, s.managed]).toEqual([0, 4]);
+    expect(step(s, 'activate')).toMatchObject({ state: 'waiting' });
+    expect(step(s, 'activate').retryInSeconds).toBeUndefined();
+    expect(step(s, 'activate').reason).toContain('do not trust the new root yet');
+    expect(await text()).toMatch(/activate\s+not yet: 4 managed Secret\(s\) do not trust the new root yet/);
+    expect(await text()).not.toMatch(/next: mtls-injector ca rotate activate\n/);
+    expect(await runAgreeing('activate')).toBe(1);
+
+    // Every Secret trusts it: only the propagation delay is left, and status counts it down.
+    await reload();
+    s = await status();
+    expect([s.ready, s.managed]).toEqual([4, 4]);
+    expect(step(s, 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 300 });
+    h.clock.advance(120_000);
+    expect(step(await status(), 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 180 });
+    expect(await text()).toContain('activate  may run in 180s');
+    expect(await text()).toContain('next: mtls-injector ca rotate activate in 180s');
+    expect(await runAgreeing('activate')).toBe(1);
+    h.clock.advance(180_000);
+    expect(await text()).toContain('next: mtls-injector ca rotate activate\n');
+    expect(await runAgreeing('activate')).toBe(0);
+
+    // Activated: retire waits for every leaf to be reissued, then may run.
+    s = await status();
+    expect(s.phase).toBe('activated');
+    expect(step(s, 'retire').state).toBe('waiting');
+    expect(s.ready).toBe(0);
+    expect(step(s, 'prepare').state).toBe('blocked');
+    expect(await runAgreeing('retire')).toBe(1);
+    await reload();
+    s = await status();
+    expect([s.ready, s.managed]).toEqual([4, 4]);
+    expect(await runAgreeing('retire')).toBe(0);
+    expect((await status()).phase).toBe('steady');
+  });
+
+  it('refuses prepare for a bring-your-own CA, pointing at the runbook, and writes nothing', async () => {
+    const h = makeHarness();
+    await caManagerOf(h).refresh();
+    const writes = h.secrets.writes();
+    const byo = loadConfig({ flags: { 'ca.bringYourOwn': 'true' } });
+    const { ctx, text } = output();
+    expect(await runStep('prepare', byo, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toContain('ca.bringYourOwn is set');
+    expect(text.err).toContain('docs/runbooks/ca-rotation.md');
+    expect(h.secrets.writes()).toBe(writes);
+  });
+
+  it('counts, when steady, the certificates issued by the current CA', async () => {
+    const h = makeHarness();
+    const caManager = caManagerOf(h);
+    if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
+    for (const name of ['a', 'b']) h.controller.upsertPod(managedPod(name));
+    await h.settle();
+    const { ctx, text } = output();
+    await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now));
+    expect(text.out).toContain('managed certificates issued by the current CA: 2/2');
+  });
+});
