@@ -17,6 +17,7 @@ export const ROOMS = {
   webhook: ['core', 'config', 'observability'],
   onboard: ['core', 'kube', 'observability', 'model'],
   check: ['core', 'pki', 'kube', 'model'],
+  revoke: ['core', 'pki', 'kube', 'model'],
   rotator: ['core', 'config', 'pki', 'kube', 'observability', 'model'],
   cli: ['*'],
   'main.ts': ['cli'],

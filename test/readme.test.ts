@@ -64,6 +64,10 @@ function expectedRows(): Row[] {
     return `${pct(ratio['median'] as number)} of the floor's req/s (${pct(ratio['min'] as number)}–${pct(ratio['max'] as number)} by round)${p99}${spread}; ${int(median(ours['cpuMicrosPerReview']))} vs ${int(median(floor['cpuMicrosPerReview']))} µs CPU per review`;
   };
 
+  const crl = results('crl.json');
+  const crl10k =
+    (crl['results'] as Json[]).find((r) => r['algorithm'] === 'ecdsa-p256' && r['revoked'] === 10_000) ?? {};
+
   return [
     {
       what: 'ECDSA P-256 issuance',
@@ -104,6 +108,11 @@ function expectedRows(): Row[] {
       what: 'admission over HTTPS against the stack floor, 16 connections',
       figure: againstFloor(16),
       command: '`npm run bench:admission`',
+    },
+    {
+      what: 'CRL of 10,000 revoked serials (ECDSA P-256 CA)',
+      figure: `built and signed in ${String(crl10k['buildCpuMs'])} ms CPU, ${int((crl10k['pemBytes'] as number) / 1024)} KB PEM, read back in ${String(crl10k['readCpuMs'])} ms`,
+      command: '`npm run bench:crl`',
     },
   ];
 }

@@ -1,5 +1,5 @@
 /**
- * The non-npm tools some suites run for real (helm, kubectl, promtool), installed under .tools/bin by
+ * The non-npm tools some suites run for real (helm, kubectl, promtool, nginx), installed under .tools/bin by
  * `bash scripts/setup-tools.sh`. A suite that needs a missing tool is registered as skipped; the one warning
  * that says so comes from test/global-setup.ts, once per run, not once per test file.
  */
@@ -15,6 +15,7 @@ export const TOOLS = {
   helm: resolve(REPO_ROOT, '.tools/bin/helm'),
   kubectl: resolve(REPO_ROOT, '.tools/bin/kubectl'),
   promtool: resolve(REPO_ROOT, '.tools/bin/promtool'),
+  nginx: resolve(REPO_ROOT, '.tools/bin/nginx'),
 } as const;
 
 export type ToolName = keyof typeof TOOLS;

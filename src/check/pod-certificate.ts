@@ -8,7 +8,7 @@
 import { type ClusterFacts, DELIVERY_LABEL, parseClusterFacts } from '../core/delivery.js';
 import { PCR_DENIED, PCR_FAILED, PCR_ISSUED } from '../core/pod-certificate.js';
 import type { ConfigMapObject, PodCertificateRequestObject, PodObject } from '../kube/types.js';
-import { type CertificateFacts, certificateChecks } from './pod-secret.js';
+import { type CertificateFacts, certificateChecks } from './certificate.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
 /** What `check -o json` says of a pod's pod certificate (`podCertificate`). */

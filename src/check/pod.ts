@@ -9,6 +9,7 @@ import type { RawVolume } from '../core/pod.js';
 import type { PodObject } from '../kube/types.js';
 import { checkPodCertificate, type PodCertificateView, type RequestLookup } from './pod-certificate.js';
 import { settingsFromPod } from './pod-settings.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
 import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js';
 import { type Selection, webhookSelection } from '../model/selection.js';
@@ -56,6 +57,8 @@ export interface PodCheckInput {
   readonly requests?: RequestLookup;
   /** ca.crt of the CA Secret (the cluster's trust bundle), when it could be read. */
   readonly clusterBundlePem: string | undefined;
+  /** The revocation record's entries; undefined when it could not be read. */
+  readonly revocations: readonly RevocationEntry[] | undefined;
   /** Whether a pod with this uid exists in the namespace (default: none but this one). */
   readonly podExists?: ((uid: string) => boolean) | undefined;
   readonly now: Date;
@@ -121,6 +124,7 @@ export function checkPod(input: PodCheckInput): PodReport {
       secret: input.secret,
       expectedSpiffeId,
       clusterBundlePem: input.clusterBundlePem,
+      revocations: input.revocations,
       trustDomain: input.settings.trustDomain,
       now: input.now,
     });

@@ -76,6 +76,12 @@ function renderPod(pod: PodReport, detailed: boolean): string {
     out += `      certificate: ${cert.spiffeId ?? '(no SPIFFE ID)'}, serial ${cert.serial}\n`;
     out += `        valid ${cert.notBefore} .. ${cert.notAfter}\n`;
     if (cert.dnsNames.length > 0) out += `        DNS names ${cert.dnsNames.join(', ')}\n`;
+    if (cert.revoked !== null) {
+      out += `        REVOKED (${cert.revoked.reason}) at ${cert.revoked.revokedAt}${cert.revoked.by === null ? '' : ` by ${cert.revoked.by}`}\n`;
+    }
+    if (cert.crl !== null) {
+      out += `        ca.crl: CRL number ${cert.crl.crlNumber ?? 'none'}, ${cert.crl.entries} revoked, next update ${cert.crl.nextUpdate ?? 'none'}\n`;
+    }
   }
   for (const c of pod.checks) out += line(c, '      ');
   return out;

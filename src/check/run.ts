@@ -1,3 +1,7 @@
+/**
+ * Over 300 lines: runCheck is the one place `check` is assembled (the installation, the CA, the revocation
+ * record, the delivery facts, then a namespace's pods); its reads and the report they build read as one story.
+ */
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
@@ -11,6 +15,7 @@ import {
 import { checkDelivery } from './pod-certificate.js';
 import { requestLookup } from './requests.js';
 import type { InspectApi, NamespaceObject } from '../kube/types.js';
+import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
 import { findLostOptIn } from '../model/drift.js';
@@ -21,6 +26,7 @@ import { checkEndpoints, checkServingCertificate, checkWebhookConfiguration } fr
 import { checkNamespace, lostOptInResult } from './namespace.js';
 import { checkPod, type PodReport } from './pod.js';
 import { apiFailure, type CheckResult, fail, pass, tally } from './result.js';
+import { checkRevocationRecord, readRevocationLookup } from './revocation.js';
 import { secretLookups } from './secrets.js';
 
 /** `mtls-injector check -o json` prints exactly this object (docs/check.md documents every field). */
@@ -65,6 +71,8 @@ export interface CheckOptions {
 export interface CheckDeps {
   readonly inspect: InspectApi;
   readonly secrets: Pick<SecretApi, 'get'>;
+  /** Reads the revocation record in the install namespace. */
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
   readonly now: Date;
   /** Pod Certificates reads: the delivery facts, and the requests of a namespace (undefined: not served). */
   readonly podCertificates?: {
@@ -140,10 +148,19 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
 
   const { result: caResult, bundlePem: clusterBundlePem } = await caCheck(deps, options);
   cluster.push(caResult);
+  const record = await readRevocationLookup(deps.configMaps, install);
+  cluster.push(checkRevocationRecord(record, install, deps.now));
+  const revocations = record.kind === 'read' ? record.entries : undefined;
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
-    namespace = await namespaceReport(deps, { ...options, settings }, options.namespace, clusterBundlePem);
+    namespace = await namespaceReport(
+      deps,
+      { ...options, settings },
+      options.namespace,
+      clusterBundlePem,
+      revocations,
+    );
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
   }
@@ -235,6 +252,7 @@ async function namespaceReport(
   options: CheckOptions,
   name: string,
   clusterBundlePem: string | undefined,
+  revocations: readonly RevocationEntry[] | undefined,
 ): Promise<NamespaceReport> {
   const ns = await read('namespace', `namespace ${name}`, () => deps.inspect.getNamespace(name));
   const nsObject: NamespaceObject | undefined = ns.ok ? ns.value : undefined;
@@ -288,6 +306,7 @@ async function namespaceReport(
         secret: lookups[i] ?? { kind: 'unread' },
         requests,
         clusterBundlePem,
+        revocations,
         podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),

@@ -72,6 +72,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
       {
         inspect: createWorkloadApi(kc),
         secrets: createSecretApi(kc),
+        configMaps,
         now: new Date(),
         podCertificates: {
           getConfigMap: (ns, name) => configMaps.get(ns, name),

@@ -6,6 +6,7 @@ import type { CliContext } from './context.js';
 import { registerInit } from './init.js';
 import { registerInject } from './inject.js';
 import { registerOnboard } from './onboard.js';
+import { registerRevoke } from './revoke.js';
 import { registerRotator } from './rotator.js';
 import { registerWebhook } from './webhook.js';
 
@@ -22,4 +23,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCaRotate,
   registerCheck,
   registerOnboard,
+  registerRevoke,
 ];

@@ -5,11 +5,13 @@ import { workloadIdentity } from '../core/identity.js';
 import {
   CA_FILE,
   CERT_FILE,
+  CRL_FILE,
   ENV_POD_NAMESPACE,
   ENV_POD_SERVICE_ACCOUNT,
   KEY_FILE,
   MOUNT_PATH,
 } from '../core/names.js';
+import { leafRevocation } from '../pki/crl-check.js';
 import { verifyLeaf } from '../pki/verify.js';
 import type { RegisterCommand } from './commands.js';
 import { addConfigOptions, configFromOptions } from './config-options.js';
@@ -21,9 +23,9 @@ const POLL_MS = 1000;
 /**
  * `mtls-injector init`: the init container. Waits (bounded) for the mounted identity, then verifies it: the
  * key matches the certificate, the chain verifies against ca.crt, the SPIFFE ID is this pod's own
- * (namespace and service account from the downward API), and it is valid now. Exits 0 only then, so the app
- * never starts with a missing, expired or wrong certificate. Read-only: running it again always gives the
- * same answer for the same files.
+ * (namespace and service account from the downward API), it is valid now, and it is not on its issuer's CRL
+ * in ca.crl (when the Secret has one). Exits 0 only then, so the app never starts with a missing, expired,
+ * wrong or revoked certificate. Read-only: running it again always gives the same answer for the same files.
  */
 export const registerInit: RegisterCommand = (program, ctx, done) => {
   const command: Command = program
@@ -74,14 +76,17 @@ export const registerInit: RegisterCommand = (program, ctx, done) => {
           now: new Date(),
           expectedSpiffeId: expected,
         });
-        if (result.ok && result.leaf !== undefined) {
+        const revocation = result.ok ? await revocationProblem(opts.dir, certPem, bundlePem) : undefined;
+        if (result.ok && result.leaf !== undefined && revocation?.problem === undefined) {
+          for (const warning of revocation?.warnings ?? [])
+            ctx.stderr.write(`mtls-init: warning: ${warning}\n`);
           ctx.stdout.write(
-            `mtls-init: identity ${expected} verified (key matches, chain trusted, valid until ${result.leaf.notAfter.toISOString()})\n`,
+            `mtls-init: identity ${expected} verified (key matches, chain trusted, ${revocation?.summary ?? 'no ca.crl'}, valid until ${result.leaf.notAfter.toISOString()})\n`,
           );
           done(ExitCode.Ok);
           return;
         }
-        problem = describe(result.problems, expected, opts.dir);
+        problem = revocation?.problem ?? describe(result.problems, expected, opts.dir);
       } else {
         problem =
           `${files.missing.join(', ')} not present after ${config.init.waitTimeout}s; is the mtls-injector rotator ` +
@@ -95,6 +100,52 @@ export const registerInit: RegisterCommand = (program, ctx, done) => {
     }
   });
 };
+
+/**
+ * What ca.crl says of the mounted leaf: a problem that keeps the app from starting (the leaf is revoked, or
+ * ca.crl is unreadable or forged), warnings that do not (the CRL has passed its nextUpdate), and a summary.
+ * No ca.crl is fine: older releases and the Pod Certificates mode may not write one.
+ */
+async function revocationProblem(
+  dir: string,
+  certPem: string,
+  bundlePem: string,
+): Promise<{ problem: string | undefined; warnings: string[]; summary: string }> {
+  let crlPem: string | undefined;
+  try {
+    crlPem = await readFile(join(dir, CRL_FILE), 'utf8');
+  } catch {
+    return { problem: undefined, warnings: [], summary: 'no ca.crl' };
+  }
+  const { status, problems } = leafRevocation({
+    certChainPem: certPem,
+    trustBundlePem: bundlePem,
+    crlPem,
+    now: new Date(),
+  });
+  const fatal = problems.filter((p) => p.code === 'bad_crl' || p.code === 'crl_signature');
+  const warnings = problems.filter((p) => !fatal.includes(p)).map((p) => p.message);
+  const retry =
+    'The rotator rewrites the Secret on its own; if this persists, check `mtls-injector check -n <namespace> --pod <pod>`';
+  if (status.kind === 'revoked') {
+    return {
+      problem:
+        `the certificate in ${dir} (serial ${status.serialHex}) is revoked: it is on its issuer's CRL in ${CRL_FILE} ` +
+        `(${status.reason ?? 'unspecified'}, ${status.revokedAt.toISOString()}); the rotator issues a new key and certificate ` +
+        `after a revocation. ${retry}`,
+      warnings,
+      summary: '',
+    };
+  }
+  if (fatal.length > 0) {
+    return { problem: `${fatal.map((p) => p.message).join('; ')}. ${retry}`, warnings, summary: '' };
+  }
+  const summary =
+    status.kind === 'not_revoked'
+      ? `not on the CRL (number ${status.crl.crlNumber ?? 'none'}, next update ${status.crl.nextUpdate?.toISOString() ?? 'none'})`
+      : status.why;
+  return { problem: undefined, warnings, summary };
+}
 
 function describe(
   problems: readonly { code: string; message: string }[],

@@ -15,6 +15,8 @@ export const ErrorCode = {
   PkiUnsupportedKey: 'MTLS_ERR_PKI_UNSUPPORTED_KEY',
   PkiVerifyFailed: 'MTLS_ERR_PKI_VERIFY_FAILED',
   PkiEncoding: 'MTLS_ERR_PKI_ENCODING',
+  PkiCaNoCrlSign: 'MTLS_ERR_PKI_CA_NO_CRL_SIGN',
+  PkiCrlInvalid: 'MTLS_ERR_PKI_CRL_INVALID',
   AdmissionInvalid: 'MTLS_ERR_ADMISSION_INVALID',
   KubeApi: 'MTLS_ERR_KUBE_API',
   KubeConfigMissing: 'MTLS_ERR_KUBE_CONFIG_MISSING',
@@ -24,6 +26,11 @@ export const ErrorCode = {
   IoFailed: 'MTLS_ERR_IO',
   InitVerifyFailed: 'MTLS_ERR_INIT_VERIFY_FAILED',
   UsageInvalid: 'MTLS_ERR_USAGE',
+  RevokeTargetNotFound: 'MTLS_ERR_REVOKE_TARGET_NOT_FOUND',
+  RevokeNoLiveCertificate: 'MTLS_ERR_REVOKE_NO_LIVE_CERTIFICATE',
+  RevokeUnknownSerial: 'MTLS_ERR_REVOKE_UNKNOWN_SERIAL',
+  RevokeRecordInvalid: 'MTLS_ERR_REVOKE_RECORD_INVALID',
+  RevokeRecordFull: 'MTLS_ERR_REVOKE_RECORD_FULL',
   InstallAmbiguous: 'MTLS_ERR_INSTALL_AMBIGUOUS',
 } as const;
 

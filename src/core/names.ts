@@ -17,6 +17,8 @@ export const INIT_CONTAINER_NAME = 'mtls-init';
 export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
 export const CA_FILE = 'ca.crt';
+/** The CRLs of the issuing CAs (PEM, one `X509 CRL` block per CA), beside ca.crt. */
+export const CRL_FILE = 'ca.crl';
 export const ENV_CERT_FILE = 'MTLS_CERT_FILE';
 export const ENV_KEY_FILE = 'MTLS_KEY_FILE';
 export const ENV_CA_FILE = 'MTLS_CA_FILE';
@@ -48,3 +50,13 @@ export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 /** The webhook's two endpoints: the path tells it the namespace's mode. */
 export const MUTATE_PATH = '/mutate';
 export const MUTATE_STRICT_PATH = '/mutate/strict';
+/**
+ * The revocation record: a ConfigMap in the install namespace listing every revoked certificate that has not
+ * expired yet, the source of truth for CRLs (docs/revocation.md; docs/adr/0006-revocation-record.md).
+ */
+export const REVOCATIONS_CONFIGMAP = 'mtls-injector-revocations';
+/** The key of the revocation record's ConfigMap that holds the entries (JSON). */
+export const REVOCATIONS_KEY = 'revocations.json';
+
+/** The ConfigMap in the install namespace where the rotator publishes `ca.crl` for clients outside the product. */
+export const CRL_CONFIGMAP = 'mtls-injector-crl';

@@ -1,4 +1,5 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import { call } from './client.js';
 import type { EventRecorder, EventTarget } from './types.js';
 
 /**
@@ -23,27 +24,54 @@ export function createEventRecorder(
       if (last !== undefined && now - last < dedupeMs) return;
       recent.set(key, now);
       if (recent.size > 10_000) recent.clear();
-      const stamp = new Date(now);
-      const body: CoreV1Event = {
-        metadata: { generateName: `${target.name.slice(0, 200)}.`, namespace: target.namespace },
-        involvedObject: {
-          kind: target.kind,
-          apiVersion: target.apiVersion,
-          namespace: target.namespace,
-          name: target.name,
-          ...(target.uid === undefined ? {} : { uid: target.uid }),
-        },
-        type,
-        reason,
-        message: message.slice(0, 1024),
-        source: { component },
-        reportingComponent: component,
-        reportingInstance: component,
-        firstTimestamp: stamp,
-        lastTimestamp: stamp,
-        count: 1,
-      };
+      const body = eventBody(component, target, type, reason, message, new Date(now));
       core.createNamespacedEvent({ namespace: target.namespace, body }).catch(onError);
     },
+  };
+}
+
+/**
+ * Writes one Event and resolves once the API server stored it (throws KubeApiError otherwise): for a CLI
+ * command, which must not exit before its Events are written.
+ */
+export function createEventWriter(
+  kc: KubeConfig,
+  component: string,
+): (...event: Parameters<EventRecorder['record']>) => Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (target, type, reason, message) => {
+    const body = eventBody(component, target, type, reason, message, new Date());
+    await call(`create Event on ${target.kind} ${target.namespace}/${target.name}`, () =>
+      core.createNamespacedEvent({ namespace: target.namespace, body }),
+    );
+  };
+}
+
+function eventBody(
+  component: string,
+  target: EventTarget,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  stamp: Date,
+): CoreV1Event {
+  return {
+    metadata: { generateName: `${target.name.slice(0, 200)}.`, namespace: target.namespace },
+    involvedObject: {
+      kind: target.kind,
+      apiVersion: target.apiVersion,
+      namespace: target.namespace,
+      name: target.name,
+      ...(target.uid === undefined ? {} : { uid: target.uid }),
+    },
+    type,
+    reason,
+    message: message.slice(0, 1024),
+    source: { component },
+    reportingComponent: component,
+    reportingInstance: component,
+    firstTimestamp: stamp,
+    lastTimestamp: stamp,
+    count: 1,
   };
 }

@@ -8,6 +8,7 @@ import {
   NEXT_CERT_FILE,
   NEXT_KEY_FILE,
   PREVIOUS_CERT_FILE,
+  PREVIOUS_KEY_FILE,
   secretIssuedBy,
   secretTrusts,
 } from './ca-secret.js';
@@ -100,10 +101,16 @@ export function planActivate(
     };
   }
   const currentCert = secretFile(caSecret, CERT_FILE) ?? '';
+  const currentKey = secretFile(caSecret, KEY_FILE) ?? '';
   return {
     ok: true,
     secret: update(caSecret, {
-      data: { [CERT_FILE]: nextCert, [KEY_FILE]: nextKey, [PREVIOUS_CERT_FILE]: currentCert },
+      data: {
+        [CERT_FILE]: nextCert,
+        [KEY_FILE]: nextKey,
+        [PREVIOUS_CERT_FILE]: currentCert,
+        [PREVIOUS_KEY_FILE]: currentKey,
+      },
       remove: [NEXT_CERT_FILE, NEXT_KEY_FILE],
     }),
     summary: 'issuing from the new CA; the rotator reissues every managed certificate (rate-limited)',
@@ -148,7 +155,7 @@ export function planRetire(
     ok: true,
     secret: update(caSecret, {
       data: { [CA_FILE]: removeFromBundle(bundle, previous) },
-      remove: [PREVIOUS_CERT_FILE],
+      remove: [PREVIOUS_CERT_FILE, PREVIOUS_KEY_FILE],
       bundleChangedAt: now,
     }),
     summary: 'previous root removed from the trust bundle; the rotator refreshes every ca.crt',

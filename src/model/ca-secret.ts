@@ -10,8 +10,10 @@ import { encodeFiles, secretFile } from './secret-data.js';
 export const NEXT_CERT_FILE = 'next.crt';
 /** its key, */
 export const NEXT_KEY_FILE = 'next.key';
-/** and the CA that issued before `ca rotate activate`, kept until `retire`. */
+/** and the CA that issued before `ca rotate activate`, kept until `retire`, */
 export const PREVIOUS_CERT_FILE = 'previous.crt';
+/** with its key, so the rotator keeps signing that CA's CRL until `retire` (docs/revocation.md). */
+export const PREVIOUS_KEY_FILE = 'previous.key';
 /** When ca.crt (the trust bundle) last changed; activation waits `ca.propagationDelay` after it. */
 export const BUNDLE_CHANGED_ANNOTATION = 'mtls-injector.io/bundle-changed-at';
 
@@ -24,6 +26,12 @@ export interface CaMaterial {
   readonly nextCertPem: string | undefined;
   /** The CA that issued before `ca rotate activate`, until `retire`. */
   readonly previousCertPem: string | undefined;
+  /**
+   * Every CA whose leaves peers may meet and whose key is here, each signing its own CRL: the active CA, the
+   * prepared one (its leaves appear the moment it is activated, before every ca.crl is refreshed) and the
+   * previous one (its leaves stay valid until their notAfter). A CA that does not load is left out.
+   */
+  readonly crlSigners: readonly CertificateAuthority[];
   readonly bundleChangedAt: Date | undefined;
   readonly resourceVersion: string | undefined;
 }
@@ -83,10 +91,33 @@ export function readCaSecret(secret: SecretObject, now: Date): CaMaterial {
     bundlePem: bundlePem.trim() === '' ? active.trustBundlePem : bundlePem,
     nextCertPem: secretFile(secret, NEXT_CERT_FILE),
     previousCertPem: secretFile(secret, PREVIOUS_CERT_FILE),
+    crlSigners: [
+      active,
+      ...optionalCa(secret, NEXT_CERT_FILE, NEXT_KEY_FILE, bundlePem, now),
+      ...optionalCa(secret, PREVIOUS_CERT_FILE, PREVIOUS_KEY_FILE, bundlePem, now),
+    ],
     bundleChangedAt:
       changed === undefined || Number.isNaN(Date.parse(changed)) ? undefined : new Date(changed),
     resourceVersion: secret.metadata.resourceVersion,
   };
+}
+
+/** The CA in `certFile` and `keyFile` of the CA Secret, when both are there and it loads; else none. */
+function optionalCa(
+  secret: SecretObject,
+  certFile: string,
+  keyFile: string,
+  bundlePem: string,
+  now: Date,
+): CertificateAuthority[] {
+  const certChainPem = secretFile(secret, certFile);
+  const keyPem = secretFile(secret, keyFile);
+  if (certChainPem === undefined || keyPem === undefined) return [];
+  try {
+    return [loadCa({ certChainPem, keyPem, bundlePem, now })];
+  } catch {
+    return []; // expired or broken: its leaves cannot verify either, so no CRL is needed for them
+  }
 }
 
 /** Whether a managed Secret's ca.crt trusts `rootPem` (by fingerprint); false when ca.crt does not parse. */

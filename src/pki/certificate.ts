@@ -31,6 +31,11 @@ export const Oid = {
   basicConstraints: '2.5.29.19',
   nameConstraints: '2.5.29.30',
   authorityKeyIdentifier: '2.5.29.35',
+  cRLNumber: '2.5.29.20',
+  reasonCode: '2.5.29.21',
+  invalidityDate: '2.5.29.24',
+  issuingDistributionPoint: '2.5.29.28',
+  deltaCRLIndicator: '2.5.29.27',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
@@ -38,6 +43,8 @@ export const Oid = {
   ecdsaWithSha384: '1.2.840.10045.4.3.3',
   ecdsaWithSha512: '1.2.840.10045.4.3.4',
   sha256WithRsa: '1.2.840.113549.1.1.11',
+  sha384WithRsa: '1.2.840.113549.1.1.12',
+  sha512WithRsa: '1.2.840.113549.1.1.13',
   ed25519: '1.3.101.112',
 } as const;
 

@@ -16,6 +16,7 @@ export const Tag = {
   OctetString: 0x04,
   Null: 0x05,
   Oid: 0x06,
+  Enumerated: 0x0a,
   Utf8String: 0x0c,
   PrintableString: 0x13,
   Ia5String: 0x16,
@@ -119,6 +120,13 @@ export function oid(dotted: string): Buffer {
     out.push(...group);
   }
   return tlv(Tag.Oid, Uint8Array.from(out));
+}
+
+/** ENUMERATED from a small non-negative value (CRL reason codes). */
+export function enumerated(value: number): Buffer {
+  const der = integer(value);
+  der[0] = Tag.Enumerated;
+  return der;
 }
 
 /** BIT STRING; `unusedBits` is the count of zero bits padding the last byte (DER: exactly the trailing zeros). */
@@ -316,6 +324,17 @@ function utc(year: number, m: RegExpExecArray): Date {
   date.setUTCFullYear(year, Number(m[2]) - 1, Number(m[3]));
   date.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), 0);
   return date;
+}
+
+/** The value of an INTEGER node known to be non-negative (serials, CRL numbers), as a bigint. */
+export function readUnsignedInteger(node: DerNode): bigint {
+  if (node.tag !== Tag.Integer && node.tag !== Tag.Enumerated) {
+    fail(`expected INTEGER, got tag 0x${node.tag.toString(16)}`);
+  }
+  const content = contentOf(node);
+  if (content.length === 0) fail('empty INTEGER');
+  if ((content[0] ?? 0) & 0x80) fail('negative INTEGER where a non-negative one is required');
+  return BigInt(`0x${content.toString('hex')}`);
 }
 
 /** True when the BIT STRING (named bits, bit 0 = MSB of the first content byte) has `bit` set. */

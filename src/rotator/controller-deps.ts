@@ -4,6 +4,7 @@ import type { Log } from '../observability/logger.js';
 import type { Leadership } from './leader.js';
 import type { CertOps } from './ports.js';
 import type { RotatorCounters } from './reporter.js';
+import type { RevocationHooks } from './sync-pod.js';
 import type { Clock } from './time.js';
 
 /** What the controller is built from; in tests, in-memory APIs and a fake clock. */
@@ -25,4 +26,6 @@ export interface ControllerDeps {
   readonly namespaceLabels: (name: string) => Readonly<Record<string, string>> | undefined;
   /** Reads one pod, undefined for 404: the owner of a Secret the pod watch does not show. */
   readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
+  /** The revocation record and the published ca.crl; absent, nothing is revoked and no ca.crl is copied. */
+  readonly revocation?: RevocationHooks | undefined;
 }

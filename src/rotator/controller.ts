@@ -36,9 +36,7 @@ import { dnsNamesFor } from './dns-names.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
-export interface ControllerStats extends CacheFigures {
-  readonly queueDepth: number;
-}
+export type ControllerStats = CacheFigures & { readonly queueDepth: number };
 
 /** Work items in flight at once during a drain. */
 const WORKERS = 8;
@@ -94,6 +92,7 @@ export class RotatorController {
       writer,
       reporter: this.reporter,
       clock: deps.clock,
+      revocation: deps.revocation,
     });
     this.syncOrphan = createOrphanSync({
       cache: this.cache,
@@ -223,8 +222,9 @@ export class RotatorController {
     );
   }
 
-  /** The trust bundle or the active CA changed: every Secret gets checked again (ca.crt refresh, reissue). */
-  trustChanged(): void {
+  /** Trust changed (CA, ca.crt, ca.crl, revocations): every Secret judged again, pods `first` (ns/name) first. */
+  trustChanged(first: readonly string[] = []): void {
+    for (const [ns = '', name = ''] of first.map((p) => p.split('/'))) this.queue.add(podItem(ns, name));
     this.cache.forgetContents();
     this.resyncAll();
   }

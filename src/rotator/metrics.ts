@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LOW_LIFE_FRACTION } from '../model/lifetime.js';
 
 /** The rotator's Prometheus metrics, on a Registry passed in (no global registry). */
@@ -17,6 +17,9 @@ export interface RotatorMetrics {
   readonly leader: Gauge;
   readonly driftPods: Gauge;
   readonly lostOptInPods: Gauge;
+  readonly revokedCertificates: Gauge;
+  readonly crlAge: Gauge;
+  readonly revokeToReissue: Histogram;
 }
 
 /** Registers the rotator metrics. `snapshot` is read at scrape time for the gauges derived from state. */
@@ -32,6 +35,10 @@ export function createRotatorMetrics(
     leader: boolean;
     driftPods: number;
     lostOptInPods: number;
+    /** Live entries of the revocation record (as the leader last read it). */
+    revoked: number;
+    /** Seconds since the thisUpdate of the oldest CRL published (0 while none is). */
+    crlAge: number;
   },
 ): RotatorMetrics {
   const registers = [registry];
@@ -115,6 +122,24 @@ export function createRotatorMetrics(
       help: 'Injected pods still running in namespaces that lost the opt-in label.',
       registers,
       collect: read((s) => s.lostOptInPods),
+    }),
+    revokedCertificates: new Gauge({
+      name: 'mtls_injector_revoked_certificates',
+      help: 'Revoked certificates still within their validity (live entries of the revocation record; leader only).',
+      registers,
+      collect: read((s) => s.revoked),
+    }),
+    crlAge: new Gauge({
+      name: 'mtls_injector_crl_age_seconds',
+      help: 'Seconds since the thisUpdate of the oldest CRL in the published ca.crl (0 while none is published; leader only).',
+      registers,
+      collect: read((s) => s.crlAge),
+    }),
+    revokeToReissue: new Histogram({
+      name: 'mtls_injector_revoke_to_reissue_seconds',
+      help: 'From a revocation being recorded (revokedAt) to the affected Secret holding a new certificate.',
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
     }),
     leader: new Gauge({
       name: 'mtls_injector_rotator_leader',

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
+import { canonicalSerial } from '../core/revocation.js';
 import { readCertificateInfo } from '../pki/certificate-info.js';
 import { issueLeaf } from '../pki/issue.js';
 import { issueLeafForKey } from '../pki/issue-for-key.js';
@@ -46,6 +47,7 @@ export function createPkiCertOps(deps: {
         if (first === undefined) return { code: 'bad_pem', message: 'tls.crt holds no CERTIFICATE block' };
         const info = readCertificateInfo(first.der, 'tls.crt');
         return {
+          serial: canonicalSerial(info.serialHex),
           spiffeId: info.uris.length === 1 ? info.uris[0] : undefined,
           dnsNames: info.dnsNames,
           notBefore: info.notBefore,

@@ -18,6 +18,8 @@ export interface IssuedIdentity {
 
 /** What a certificate in a Secret says, read once per watch event (not on every tick). */
 export interface CertificateFacts {
+  /** The certificate's serial, canonical hex (what the revocation record and CRLs name). */
+  readonly serial: string;
   readonly spiffeId: string | undefined;
   readonly dnsNames: readonly string[];
   readonly notBefore: Date;

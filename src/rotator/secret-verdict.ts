@@ -7,6 +7,7 @@ import {
   type SecretOwner,
   secretOwnership,
 } from '../model/workload-secret.js';
+import type { CrlSummary } from './crl-content.js';
 import type { CertificateFacts, FileProblem } from './ports.js';
 
 /** Why a Secret is (re)written: the `reason` field of the rotator's log line and of the renewal Event. */
@@ -18,13 +19,20 @@ export type ReissueReason =
   | 'dns_names_changed'
   | 'issuer_rotated'
   | 'expired'
+  | 'revoked'
   | 'due';
 
 /** What to do with a pod's Secret. */
 export type SecretVerdict =
   | { readonly kind: 'ok' }
   | { readonly kind: 'refresh_bundle' }
-  | { readonly kind: 'reissue'; readonly reason: ReissueReason; readonly detail: string }
+  | {
+      readonly kind: 'reissue';
+      readonly reason: ReissueReason;
+      readonly detail: string;
+      /** For `revoked`: when the revocation was recorded (epoch ms), for the revoke-to-reissue time. */
+      readonly revokedAt?: number;
+    }
   | { readonly kind: 'foreign'; readonly detail: string }
   /** Another pod that still exists owns the Secret: it stays with that pod (never re-pointed). */
   | { readonly kind: 'collision'; readonly owner: { readonly name: string; readonly uid: string } }
@@ -37,12 +45,27 @@ export interface DesiredIdentity {
   readonly dnsNames: readonly string[];
   readonly trustBundlePem: string;
   readonly issuerKeyId: string;
+  /** The record's entry revoking a serial of the CA `issuerKeyId` names, if any (docs/revocation.md). */
+  readonly revoked?:
+    | ((
+        serial: string,
+        issuerKeyId: string,
+      ) => { readonly reason: string; readonly revokedAt: string } | undefined)
+    | undefined;
+  /**
+   * The `ca.crl` the Secret is to carry, and the nextUpdate (epoch ms) below which its copy is refreshed;
+   * undefined while the leader has published none (ca.crl is then left as it is).
+   */
+  readonly crl?:
+    { readonly pem: string; readonly summary: CrlSummary; readonly staleBefore: number } | undefined;
 }
 
 /** Facts about a Secret's contents, computed once per resourceVersion from the watch event. */
 export interface SecretContent {
   readonly facts: CertificateFacts | undefined;
   readonly problems: readonly FileProblem[];
+  /** What the Secret's ca.crl lists; undefined when it has none or it does not parse. */
+  readonly crl?: CrlSummary | undefined;
 }
 
 /**
@@ -109,6 +132,15 @@ function contentVerdict(
   const facts = content.facts;
   if (facts === undefined)
     return { kind: 'reissue', reason: 'bad_content', detail: 'certificate could not be read' };
+  const revoked = desired.revoked?.(facts.serial, facts.issuerKeyId);
+  if (revoked !== undefined) {
+    return {
+      kind: 'reissue',
+      reason: 'revoked',
+      detail: `certificate ${facts.serial} was revoked (${revoked.reason}) at ${revoked.revokedAt}`,
+      revokedAt: Date.parse(revoked.revokedAt),
+    };
+  }
   if (facts.spiffeId !== desired.spiffeId) {
     return {
       kind: 'reissue',
@@ -131,11 +163,18 @@ function contentVerdict(
     };
   }
   if (renewDue) return { kind: 'reissue', reason: 'due', detail: 'renewal time reached' };
-  if (secretFile(secret, CA_FILE) !== desired.trustBundlePem) return { kind: 'refresh_bundle' };
+  if (secretFile(secret, CA_FILE) !== desired.trustBundlePem || crlOutdated(content.crl, desired.crl))
+    return { kind: 'refresh_bundle' };
   if (secretFile(secret, CERT_FILE) === undefined || secretFile(secret, KEY_FILE) === undefined) {
     return { kind: 'reissue', reason: 'bad_content', detail: 'tls.crt or tls.key missing' };
   }
   return { kind: 'ok' };
+}
+
+/** Whether the Secret's ca.crl (`have`) must be replaced by the published one: other serials, or near its end. */
+function crlOutdated(have: CrlSummary | undefined, want: DesiredIdentity['crl']): boolean {
+  if (want === undefined) return false;
+  return have === undefined || have.content !== want.summary.content || have.nextUpdate < want.staleBefore;
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -9,6 +9,7 @@ import { type Readiness, startProbeServer } from '../observability/probe-server.
 import { createKeyPool } from '../pki/key-pool.js';
 import { CaManager } from './ca-manager.js';
 import { createCaPoll } from './ca-poll.js';
+import { createRotatorRevocation } from './revocation.js';
 import { RotatorController } from './controller.js';
 import { createDriftReporter, type DriftSummary } from './drift-reporter.js';
 import { LeaderElector, type Leadership } from './leader.js';
@@ -113,6 +114,24 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
         : undefined,
   });
   const certs = createPkiCertOps({ config, caManager, keyPool, clock });
+  // Revocation: the leader follows the record, reissues what it revokes first, and publishes the CRLs.
+  const revocation = createRotatorRevocation({
+    config,
+    configMaps: deps.configMaps,
+    leadership: mayAct,
+    clock,
+    timers,
+    log,
+    signers: () => caManager.current()?.crlSigners,
+    recordChanged: (pods) => {
+      controller.trustChanged(pods);
+      runner.kick();
+    },
+    crlChanged: () => {
+      controller.trustChanged();
+      runner.kick();
+    },
+  });
   const controller = new RotatorController({
     config,
     secrets: deps.secrets,
@@ -133,6 +152,10 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     webhookConfig: deps.webhookConfig,
     namespaceLabels: (name) => namespaces.get(name),
     getPod: (ns, name) => deps.pods.getPod(ns, name),
+    revocation: {
+      ...revocation.hooks,
+      reissued: (seconds) => metrics.revokeToReissue.observe(seconds),
+    },
   });
   const metrics = createRotatorMetrics(registry, () => {
     const s = controller.stats();
@@ -143,6 +166,8 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       leader: elector.isLeader(),
       driftPods: drift.driftedPods,
       lostOptInPods: drift.lostOptInPods,
+      revoked: revocation.revoked(),
+      crlAge: revocation.crlAgeSeconds(),
     };
   });
   // Pod Certificates: the facts for the webhook, and where served the signer and its trust bundle. Its writes
@@ -213,6 +238,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     if (leading) {
       driftLoop.start(DRIFT_FIRST_MS);
       void pollCa();
+      revocation.loop.runSoon(0);
     } else {
       driftLoop.stop();
       deps.onboarder?.cancel();
@@ -296,6 +322,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
   ]);
   await pollCa();
   caLoop.start(CA_POLL_MS);
+  revocation.loop.start(0);
   elector.start();
 
   return {
@@ -307,6 +334,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     async stop() {
       log.info({ identity: deps.identity }, 'shutting down');
       caLoop.stop();
+      revocation.loop.stop();
       driftLoop.stop();
       for (const watch of [watches.namespaces, watches.pods, watches.secrets, watches.services]) watch.stop();
       pcrWatch?.stop();

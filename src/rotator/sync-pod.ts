@@ -1,12 +1,13 @@
 import type { Config } from '../config/schema.js';
 import { workloadIdentity } from '../core/identity.js';
-import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
+import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE } from '../core/names.js';
 import type { OwnerReference, PodObject, SecretObject } from '../kube/types.js';
 import { objectKey } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { webhookSelection } from '../model/selection.js';
 import { buildWorkloadSecret, controllingPod, secretOwnership } from '../model/workload-secret.js';
 import type { PodInfo, RotatorCache } from './cache.js';
+import { type CrlSummary, summarizeCrls } from './crl-content.js';
 import { dnsNamesFor as servicesDnsNames } from './dns-names.js';
 import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
@@ -30,6 +31,23 @@ export interface PodSyncDeps {
   readonly writer: SecretWriter;
   readonly reporter: Reporter;
   readonly clock: Clock;
+  /** Revocation: the record's entries and the published ca.crl; absent, nothing is revoked or copied. */
+  readonly revocation?: RevocationHooks | undefined;
+}
+
+/** What pod syncs need of revocation (docs/revocation.md). */
+export interface RevocationHooks {
+  /** The record's live entry revoking `serial` of the CA `issuerKeyId`, if any. */
+  find(
+    serial: string,
+    issuerKeyId: string,
+  ): { readonly reason: string; readonly revokedAt: string } | undefined;
+  /** The ca.crl every Secret is to carry; undefined while none is published. */
+  crl(): { readonly pem: string; readonly summary: CrlSummary } | undefined;
+  /** thisUpdate to nextUpdate of the CRLs: a Secret's copy with less than a quarter left is refreshed. */
+  readonly crlValidityMs: number;
+  /** A revoked certificate was replaced, `seconds` after it was revoked. */
+  reissued(seconds: number): void;
 }
 
 /**
@@ -44,7 +62,7 @@ export interface PodSyncDeps {
  * a certificate this CA issued for its identity, is renewed; nothing new is issued.
  */
 export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void> {
-  const { cache, certs, writer, reporter } = deps;
+  const { cache, certs, writer, reporter, revocation } = deps;
 
   const desiredFor = (pod: PodInfo): DesiredIdentity | undefined => {
     let spiffeId: string;
@@ -60,7 +78,15 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
       dnsNames: dnsNamesFor(pod),
       trustBundlePem: certs.trustBundle(),
       issuerKeyId: certs.activeIssuerKeyId(),
+      revoked: revocation === undefined ? undefined : (serial, issuer) => revocation.find(serial, issuer),
+      crl: desiredCrl(),
     };
+  };
+
+  const desiredCrl = (): DesiredIdentity['crl'] => {
+    const published = revocation?.crl();
+    if (revocation === undefined || published === undefined) return undefined;
+    return { ...published, staleBefore: deps.clock() + revocation.crlValidityMs / 4 };
   };
 
   /** DNS SANs for the Services in the pod's namespace that select it (dns-names.ts). */
@@ -75,11 +101,13 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     if (current && info.content !== undefined) return info.content;
     const certPem = secretFile(secret, CERT_FILE);
     const keyPem = secretFile(secret, KEY_FILE);
+    const crl = summarizeCrls(secretFile(secret, CRL_FILE));
     let content: SecretContent;
     if (certPem === undefined || keyPem === undefined) {
       content = {
         facts: undefined,
         problems: [{ code: 'missing_file', message: 'tls.crt or tls.key missing' }],
+        crl,
       };
     } else {
       const facts = certs.inspect(certPem);
@@ -90,7 +118,9 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
         now: new Date(deps.clock()),
       });
       content =
-        'notAfter' in facts ? { facts, problems } : { facts: undefined, problems: [facts, ...problems] };
+        'notAfter' in facts
+          ? { facts, problems, crl }
+          : { facts: undefined, problems: [facts, ...problems], crl };
     }
     if (current) info.content = content;
     return content;
@@ -107,7 +137,14 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
       desired.trustBundlePem,
       resourceVersion,
     );
-    return { issued, secret };
+    const crl = desired.crl?.pem;
+    return {
+      issued,
+      secret:
+        crl === undefined
+          ? secret
+          : { ...secret, data: { ...(secret.data ?? {}), ...encodeFiles({ [CRL_FILE]: crl }) } },
+    };
   };
 
   /** Whether the pod `owner` names still exists (known to the watch, else read from the API). */
@@ -148,7 +185,9 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
         reporter.immutable(pod);
         return;
       case 'refresh_bundle': {
-        const data = { ...(secret.data ?? {}), ...encodeFiles({ [CA_FILE]: desired.trustBundlePem }) };
+        const files: Record<string, string> = { [CA_FILE]: desired.trustBundlePem };
+        if (desired.crl !== undefined) files[CRL_FILE] = desired.crl.pem;
+        const data = { ...(secret.data ?? {}), ...encodeFiles(files) };
         await writer.replace({ ...secret, data }, podTarget(pod));
         reporter.bundleRefreshed();
         return;
@@ -157,6 +196,8 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
         const { issued, secret: next } = await issue(pod, desired, secret.metadata.resourceVersion);
         await writer.replace(next, podTarget(pod));
         reporter.reissued(pod, desired.spiffeId, verdict.reason, issued.notAfter);
+        if (verdict.revokedAt !== undefined && !Number.isNaN(verdict.revokedAt))
+          revocation?.reissued(Math.max(0, (deps.clock() - verdict.revokedAt) / 1000));
         return;
       }
     }

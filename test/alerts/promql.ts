@@ -26,6 +26,8 @@ export async function exportedSeries(): Promise<Set<string>> {
     caLost: false,
     leader: false,
     driftPods: 0,
+    revoked: 0,
+    crlAge: 0,
     lostOptInPods: 0,
   }));
   const names = new Set<string>();

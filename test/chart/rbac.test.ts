@@ -113,7 +113,7 @@ describeWithHelm('chart RBAC', () => {
     expect(bundles?.resourceNames).toEqual(['example.com:workloads:trust-bundle']);
   });
 
-  it('keeps leases, the trust bundle and the delivery facts in a namespaced Role: create, and get/update by name', () => {
+  it('keeps leases, the trust-bundle, CRL and delivery facts ConfigMaps and the revocation record in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -122,8 +122,8 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
       'core/configmaps create',
-      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-delivery] get',
-      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-delivery] update',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations,mtls-injector-delivery] get',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations,mtls-injector-delivery] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });

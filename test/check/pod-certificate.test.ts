@@ -91,6 +91,7 @@ const input = (pod: PodObject, requests: PodCertificateRequestObject[], clusterB
   secret: { kind: 'unread' } as const,
   requests: { kind: 'found', requests } as const,
   clusterBundlePem,
+  revocations: [],
   now: NOW,
 });
 

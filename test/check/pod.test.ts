@@ -18,6 +18,7 @@ function run(pod: PodObject, overrides: Partial<PodCheckInput> = {}) {
     excludedNamespaces: excluded,
     secret: { kind: 'unread' },
     clusterBundlePem: ca.trustBundlePem,
+    revocations: [],
     now: NOW,
     ...overrides,
   });
@@ -43,6 +44,8 @@ describe('checkPod: why a pod was or was not injected (the webhook reason codes)
       ['certificate-identity', true, 'identity_matches'],
       ['certificate-key', true, 'key_matches'],
       ['certificate-expiry', true, 'expires_in'],
+      ['certificate-revocation', true, 'not_revoked'],
+      ['crl', true, 'no_crl_needed'],
       ['trust-bundle', true, 'bundle_current'],
     ]);
     expect(report).toMatchObject({

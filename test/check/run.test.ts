@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderCheck, renderCheckJson } from '../../src/check/render.js';
 import { checkExitCode, runCheck } from '../../src/check/run.js';
 import type { PodObject } from '../../src/kube/types.js';
+import { FakeConfigMapApi } from '../fakes/configmaps.js';
 import { buildTrustBundleConfigMap, type TrustBundle } from '../../src/model/trust-bundle.js';
 import { FakeSecretApi } from '../fakes/kube.js';
 import { FakeWorkloadApi } from '../fakes/workloads.js';
@@ -39,7 +40,8 @@ function healthy() {
   for (const pod of pods) secrets.put(workloadSecret(ca, pod));
   inspect.pods = pods;
   inspect.secretSource = () => secrets.objects.values();
-  return { inspect, secrets, deps: { inspect, secrets, now: NOW } };
+  const configMaps = new FakeConfigMapApi();
+  return { inspect, secrets, configMaps, deps: { inspect, secrets, configMaps, now: NOW } };
 }
 
 describe('runCheck', () => {
@@ -53,16 +55,17 @@ describe('runCheck', () => {
       ['webhook-serving-cert', true],
       ['webhook-endpoints', true],
       ['ca', true],
+      ['revocations', true],
     ]);
     expect(report.namespace?.checks.map((c) => c.reason)).toEqual(['opted_in']);
     expect(report.namespace?.pods.map((p) => [p.name, p.injected, p.checks.every((c) => c.ok)])).toEqual([
       ['web-0', true, true],
       ['web-1', true, true],
     ]);
-    expect(report).toMatchObject({ ok: true, summary: { passed: 23, warnings: 0, errors: 0 } });
+    expect(report).toMatchObject({ ok: true, summary: { passed: 28, warnings: 0, errors: 0 } });
     expect(checkExitCode(report)).toBe(0);
     expect(renderCheck(report, false)).toContain(
-      'status: all checks passed (23 passed, 0 warnings, 0 errors)',
+      'status: all checks passed (28 passed, 0 warnings, 0 errors)',
     );
   });
 
@@ -177,7 +180,12 @@ describe('runCheck', () => {
     expect(report.cluster.find((c) => c.name === 'webhook-endpoints')?.reason).toBe('no_ready_endpoints');
     inspect.webhookConfiguration = undefined;
     const gone = await runCheck(deps, checkOptions);
-    expect(gone.cluster.map((c) => c.name)).toEqual(['webhook-configuration', 'ca', 'lost-opt-in']);
+    expect(gone.cluster.map((c) => c.name)).toEqual([
+      'webhook-configuration',
+      'ca',
+      'revocations',
+      'lost-opt-in',
+    ]);
   });
 
   it('prints a stable JSON schema', async () => {
@@ -238,6 +246,8 @@ describe('runCheck', () => {
       'notBefore',
       'notAfter',
       'expiresInSeconds',
+      'revoked',
+      'crl',
     ]);
   });
 });

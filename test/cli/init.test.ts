@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateRootCa } from '../../src/pki/ca.js';
+import { buildCrl } from '../../src/pki/crl.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { run } from './run.js';
 
@@ -30,8 +31,9 @@ function leaf(spiffeId: string, options: { now?: Date; lifetimeSeconds?: number 
   });
 }
 
-function mounted(files: { cert?: string; key?: string; ca?: string }): string {
+function mounted(files: { cert?: string; key?: string; ca?: string; crl?: string }): string {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-init-'));
+  if (files.crl !== undefined) writeFileSync(join(dir, 'ca.crl'), files.crl);
   if (files.cert !== undefined) writeFileSync(join(dir, 'tls.crt'), files.cert);
   if (files.key !== undefined) writeFileSync(join(dir, 'tls.key'), files.key);
   if (files.ca !== undefined) writeFileSync(join(dir, 'ca.crt'), files.ca);
@@ -118,5 +120,88 @@ describe('mtls-injector init', () => {
     const result = await run(['init', '--dir', mounted({})], { MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '0s' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('expected env MTLS_POD_NAMESPACE and MTLS_POD_SERVICE_ACCOUNT');
+  });
+});
+
+describe('mtls-injector init with ca.crl', () => {
+  const web = 'spiffe://cluster.local/ns/shop/sa/web';
+  const crlOf = (
+    revoked: readonly { serialHex: string; notAfter: Date }[],
+    nextUpdate = new Date(now.getTime() + 3_600_000),
+  ) =>
+    buildCrl(ca, {
+      crlNumber: 12n,
+      thisUpdate: new Date(now.getTime() - 60_000),
+      nextUpdate,
+      entries: revoked.map((l) => ({
+        serialHex: l.serialHex,
+        revokedAt: now,
+        reason: 'keyCompromise' as const,
+        notAfter: l.notAfter,
+      })),
+    }).pem;
+
+  it('refuses a certificate on its issuer’s CRL, naming the serial and the reason', async () => {
+    const revoked = leaf(web);
+    const dir = mounted({
+      cert: revoked.certPem,
+      key: revoked.keyPem,
+      ca: ca.trustBundlePem,
+      crl: crlOf([revoked]),
+    });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `(serial ${revoked.serialHex}) is revoked: it is on its issuer's CRL in ca.crl (keyCompromise`,
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('accepts a certificate the CRL does not list, and says so', async () => {
+    const good = leaf(web);
+    const dir = mounted({
+      cert: good.certPem,
+      key: good.keyPem,
+      ca: ca.trustBundlePem,
+      crl: crlOf([leaf(web)]),
+    });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/not on the CRL \(number 12, next update /);
+  });
+
+  it('starts the app once the reissued certificate arrives during the wait', async () => {
+    const revoked = leaf(web);
+    const reissued = leaf(web);
+    const crl = crlOf([revoked]);
+    const dir = mounted({ cert: revoked.certPem, key: revoked.keyPem, ca: ca.trustBundlePem, crl });
+    setTimeout(() => {
+      writeFileSync(join(dir, 'tls.crt'), reissued.certPem);
+      writeFileSync(join(dir, 'tls.key'), reissued.keyPem);
+    }, 300);
+    const result = await run(['init', '--dir', dir], { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses an unreadable ca.crl rather than skip the check', async () => {
+    const good = leaf(web);
+    const dir = mounted({
+      cert: good.certPem,
+      key: good.keyPem,
+      ca: ca.trustBundlePem,
+      crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n',
+    });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/ca\.crl: CRL 1: not a usable X\.509 CRL/);
+  });
+
+  it('starts with a warning when the CRL is past its nextUpdate (the identity itself is fine)', async () => {
+    const good = leaf(web);
+    const stale = crlOf([], new Date(now.getTime() - 1000));
+    const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem, crl: stale });
+    const result = await run(['init', '--dir', dir], podEnv);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/mtls-init: warning: ca\.crl: the CRL's nextUpdate .* has passed/);
   });
 });

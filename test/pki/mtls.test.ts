@@ -1,26 +1,13 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyAlgorithm } from '../../src/core/key-algorithm.js';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
 import { issueWorkloadIdentity } from '../../src/pki/issue.js';
 import { tempDir, writeFiles } from './helpers.js';
+import { sClient, startServer } from './tls-harness.js';
 
-const SERVER = fileURLToPath(new URL('./tls-server.mjs', import.meta.url));
 const tmp = tempDir('mtls-handshake-');
 afterAll(() => tmp.cleanup());
-
-interface ServerEvent {
-  event: 'listening' | 'accepted' | 'rejected';
-  port?: number;
-  peer?: string;
-  protocol?: string;
-  cipher?: string;
-  reason?: string;
-}
 
 /** Issues an identity into its own directory (tls.crt, tls.key, ca.crt), like a mounted Secret. */
 function identityDir(
@@ -38,64 +25,6 @@ function identityDir(
   mkdirSync(dir, { recursive: true });
   writeFiles(dir, { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.trustBundlePem });
   return dir;
-}
-
-/** Starts the server process and resolves with its port and an event reader. */
-async function startServer(dir: string) {
-  const child: ChildProcessByStdio<Writable, Readable, null> = spawn(process.execPath, [SERVER, dir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const events: ServerEvent[] = [];
-  const waiters: (() => void)[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    events.push(JSON.parse(line) as ServerEvent);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const next = async (kind: ServerEvent['event']): Promise<ServerEvent> => {
-    for (;;) {
-      const found = events.find((e) => e.event === kind);
-      if (found !== undefined) {
-        events.splice(events.indexOf(found), 1);
-        return found;
-      }
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  const { port } = await next('listening');
-  return {
-    port: port as number,
-    next,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.on('exit', () => resolve());
-        child.stdin.end();
-      }),
-  };
-}
-
-/** openssl s_client as the calling workload; resolves with its exit status and output. */
-function sClient(port: number, dir: string): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('openssl', [
-      's_client',
-      '-connect',
-      `127.0.0.1:${port}`,
-      '-cert',
-      `${dir}/tls.crt`,
-      '-key',
-      `${dir}/tls.key`,
-      '-CAfile',
-      `${dir}/ca.crt`,
-      '-verify_return_error',
-      '-brief',
-      '-ign_eof',
-    ]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdin.end();
-    child.on('close', (status) => resolve({ status, out }));
-  });
 }
 
 describe('mutual TLS between two processes with issued identities', () => {

@@ -45,6 +45,11 @@ basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,digitalSignature,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[issuing_ca_no_crl_sign]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,digitalSignature,keyCertSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 [not_ca]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyCertSign
@@ -199,6 +204,37 @@ export function opensslPki(dir: string) {
         ]);
       }
       return read(name);
+    },
+    /**
+     * Revokes `issued` (made by `signed` with start/end, so it is in openssl's database) and writes
+     * `<name>.crl` signed by `issuer`, valid for `hours`: openssl's own CRL, to read with ours.
+     */
+    revokeAndGenCrl(
+      name: string,
+      issuer: Issued,
+      revoked: readonly Issued[],
+      reason: string,
+      hours = 24,
+    ): string {
+      for (const cert of revoked) {
+        run(
+          ['ca', '-config', config, '-cert', issuer.certPath, '-keyfile', issuer.keyPath].concat([
+            '-revoke',
+            cert.certPath,
+            '-crl_reason',
+            reason,
+          ]),
+        );
+      }
+      run(
+        ['ca', '-config', config, '-cert', issuer.certPath, '-keyfile', issuer.keyPath, '-gencrl'].concat([
+          '-crlhours',
+          String(hours),
+          '-out',
+          `${name}.crl`,
+        ]),
+      );
+      return readFileSync(join(dir, `${name}.crl`), 'utf8');
     },
     /** The key of `issued` re-encoded (`sec1`: EC PRIVATE KEY, `pkcs1`: RSA PRIVATE KEY, `encrypted`: PKCS#8 with a password). */
     keyAs(issued: Issued, form: 'sec1' | 'pkcs1' | 'encrypted'): string {

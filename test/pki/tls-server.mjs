@@ -1,6 +1,9 @@
 // A mutual-TLS server in its own process for test/pki/mtls.test.ts: plain node:tls, nothing from this project.
-// Usage: node tls-server.mjs DIR  (DIR holds tls.crt, tls.key, ca.crt). Prints one JSON line per event.
-import { readFileSync } from 'node:fs';
+// Usage: node tls-server.mjs DIR [--crl-as-one-string]  (DIR holds tls.crt, tls.key, ca.crt and maybe
+// ca.crl). Prints one JSON line per event.
+// node:tls reads only the first CRL of a PEM string (SecureContext::AddCRL reads one), so the CRLs of ca.crl
+// are passed one block per array element; --crl-as-one-string passes the file as it is, to show why.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 
@@ -12,11 +15,23 @@ const uriOf = (cert) =>
     .find((name) => name.startsWith('URI:'))
     ?.slice(4);
 
+const crlFile = join(dir, 'ca.crl');
+const crlText = existsSync(crlFile) ? readFileSync(crlFile, 'utf8') : undefined;
+const crl =
+  crlText === undefined
+    ? {}
+    : {
+        crl: process.argv.includes('--crl-as-one-string')
+          ? crlText
+          : (crlText.match(/-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----\n?/g) ?? []),
+      };
+
 const server = tls.createServer(
   {
     cert: readFileSync(join(dir, 'tls.crt')),
     key: readFileSync(join(dir, 'tls.key')),
     ca: readFileSync(join(dir, 'ca.crt')),
+    ...crl,
     requestCert: true,
     rejectUnauthorized: true,
   },

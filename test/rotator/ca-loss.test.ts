@@ -45,6 +45,7 @@ describe('a lost CA Secret', () => {
     w.cluster.pods.put(managedPod('web-0'));
     w.cluster.pods.put(managedPod('web-1'));
     await settleMicrotasks();
+    await w.clock.tick(2_000); // the leader's first CRL, copied into each Secret as ca.crl
     const bundle = secretFile(w.secrets.objects.get('shop/web-0-mtls')!, CA_FILE);
     const secretsBefore = JSON.stringify([...w.secrets.objects.entries()].filter(([k]) => k !== CA_KEY));
 

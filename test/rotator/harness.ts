@@ -15,6 +15,7 @@ import { RotatorController } from '../../src/rotator/controller.js';
 import { staticLeadership } from '../fakes/leadership.js';
 import { createPkiCertOps } from '../../src/rotator/pki-adapter.js';
 import type { CertOps } from '../../src/rotator/ports.js';
+import type { RevocationHooks } from '../../src/rotator/sync-pod.js';
 import { FakeClock, seededRandom } from '../fakes/clock.js';
 import { FakeEvents, FakeSecretApi } from '../fakes/kube.js';
 import { memoryLog } from '../fakes/log.js';
@@ -64,7 +65,13 @@ export function caMaterial(ca: CertificateAuthority, clock: FakeClock): CaMateri
 
 /** Builds a controller over an in-memory API and the real pki, leading unless told otherwise. */
 export function makeHarness(
-  options: { leader?: boolean; flags?: Record<string, string>; clock?: FakeClock } = {},
+  options: {
+    leader?: boolean;
+    flags?: Record<string, string>;
+    clock?: FakeClock;
+    /** Revocation hooks for pod syncs (read lazily, so they may refer to the harness's controller). */
+    revocation?: () => RevocationHooks | undefined;
+  } = {},
 ): Harness {
   const config = loadConfig({ flags: { leafLifetime: '1h', backdate: '60s', ...options.flags } });
   const clock = options.clock ?? new FakeClock();
@@ -106,6 +113,17 @@ export function makeHarness(
     log,
     namespaceLabels: (name) => namespaces.get(name),
     getPod: (namespace, name) => Promise.resolve(pods.get(`${namespace}/${name}`)),
+    revocation:
+      options.revocation === undefined
+        ? undefined
+        : {
+            find: (serial, issuer) => options.revocation?.()?.find(serial, issuer),
+            crl: () => options.revocation?.()?.crl(),
+            get crlValidityMs() {
+              return options.revocation?.()?.crlValidityMs ?? 0;
+            },
+            reissued: (seconds) => options.revocation?.()?.reissued(seconds),
+          },
   });
   // The fake store plays the watch: every write reaches the controller like a watch event would.
   secrets.watchers.push({

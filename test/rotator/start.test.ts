@@ -32,8 +32,12 @@ describe('startRotator', () => {
     await w.start();
     w.cluster.pods.put(managedPod('web-0'));
     await settleMicrotasks();
+    await w.clock.tick(2_000); // the leader's first CRL, copied into the Secret as ca.crl
     const first = w.secrets.objects.get('shop/web-0-mtls');
     expect(first?.metadata.ownerReferences?.[0]?.name).toBe('web-0');
+    expect(Buffer.from(first?.data?.['ca.crl'] ?? '', 'base64').toString()).toBe(
+      w.configMaps.objects.get('mtls-injector/mtls-injector-crl')?.data?.['ca.crl'],
+    );
     expect(w.events.reasons()).toContain('CertificateIssued');
 
     // 1 h lifetime, renewal at 50 % ± 10 %: nothing at 20 min, renewed by 40 min, on the runner's own timer.

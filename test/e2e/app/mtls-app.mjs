@@ -103,7 +103,11 @@ function serve() {
   const port = Number(opts.port ?? 8443);
   const context = () => {
     const f = load();
-    return { ...f, options: { key: f.key, cert: f.cert, ca: f.ca, ...(f.crl ? { crl: f.crl } : {}) } };
+    // One CRL per array element: given one string, node:tls reads only its first CRL (docs/revocation.md).
+    const crl = f.crl
+      ? (String(f.crl).match(/-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----/g) ?? [])
+      : [];
+    return { ...f, options: { key: f.key, cert: f.cert, ca: f.ca, ...(f.crl ? { crl } : {}) } };
   };
   let current = context();
   let seen = stamp();
@@ -128,7 +132,10 @@ function serve() {
       serverSerial: current.leaf.serialNumber,
     });
   });
-  server.on('tlsClientError', (err) => emit('handshake-refused', { code: err.code, message: err.message }));
+  // authorizationError says why a client certificate was refused (CERT_REVOKED, CERT_HAS_EXPIRED, ...).
+  server.on('tlsClientError', (err, socket) =>
+    emit('handshake-refused', { code: err.code, message: err.message, reason: socket?.authorizationError }),
+  );
   setInterval(() => {
     const now = stamp();
     if (now === seen) return;

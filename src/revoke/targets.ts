@@ -1,0 +1,272 @@
+/**
+ * Which certificates a `revoke` means: the live leaf in a pod's Secret, every live leaf of a service account's
+ * identity, or one serial. Only what users cannot forge decides: the Secret's managed label and controlling
+ * ownerReference (the pod's uid), and the identity inside the certificate; never pod annotations. Anything
+ * that does not resolve is an InjectorError that says what was wrong, before anything is written.
+ */
+import { ErrorCode, InjectorError } from '../core/errors.js';
+import { namespaceProblem, serviceAccountProblem, workloadIdentity } from '../core/identity.js';
+import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
+import { canonicalSerial, serialProblem } from '../core/revocation.js';
+import { apiStatus, type InspectApi, type SecretApi, type SecretObject } from '../kube/types.js';
+import { mountedSecretName } from '../model/pods.js';
+import { secretFile } from '../model/secret-data.js';
+import { controllingPod } from '../model/workload-secret.js';
+import { leafSummary, type LeafSummary } from '../pki/x509.js';
+
+/** What the user asked to revoke. */
+export type RevokeTarget =
+  | { readonly kind: 'pod'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'service-account'; readonly namespace: string; readonly name: string }
+  /** `namespace` narrows the search for the serial to one namespace (else every managed Secret). */
+  | { readonly kind: 'serial'; readonly serial: string; readonly namespace: string | undefined };
+
+/** One certificate to revoke. */
+export interface Candidate {
+  readonly serial: string;
+  /** SubjectKeyIdentifier (hex) of its issuer; null when unknown (a forced serial). */
+  readonly issuer: string | null;
+  readonly notAfter: Date;
+  readonly identity: string | null;
+  /** The pod whose Secret holds it. */
+  readonly pod: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly uid: string | undefined;
+  } | null;
+  /** `namespace/name` of that Secret. */
+  readonly secret: string | null;
+}
+
+/** The reads resolving a target needs. */
+export interface TargetApi {
+  readonly inspect: Pick<InspectApi, 'getPod' | 'listSecrets'>;
+  readonly secrets: Pick<SecretApi, 'list'>;
+}
+
+/** Settings resolving a target needs. */
+export interface TargetSettings {
+  readonly trustDomain: string;
+  /** Config leafLifetime: how long a forced serial stays on the CRL (no leaf of ours lives longer). */
+  readonly leafLifetimeSeconds: number;
+  readonly force: boolean;
+  readonly now: Date;
+}
+
+/** What was asked, as the record and messages spell it: `pod NS/NAME`, `service-account NS/SA`, `serial HEX`. */
+export function describeTarget(target: RevokeTarget): string {
+  switch (target.kind) {
+    case 'pod':
+      return `pod ${target.namespace}/${target.name}`;
+    case 'service-account':
+      return `service-account ${target.namespace}/${target.name}`;
+    case 'serial':
+      return `serial ${canonicalSerial(target.serial)}`;
+  }
+}
+
+/** The certificates `target` means, or an InjectorError saying why there are none. */
+export async function resolveTarget(
+  api: TargetApi,
+  target: RevokeTarget,
+  settings: TargetSettings,
+): Promise<Candidate[]> {
+  switch (target.kind) {
+    case 'pod':
+      return podCandidates(api, target.namespace, target.name, settings);
+    case 'service-account':
+      return serviceAccountCandidates(api, target.namespace, target.name, settings);
+    case 'serial':
+      return serialCandidates(api, target.serial, target.namespace, settings);
+  }
+}
+
+async function podCandidates(
+  api: TargetApi,
+  namespace: string,
+  name: string,
+  settings: TargetSettings,
+): Promise<Candidate[]> {
+  checkNamespace(namespace);
+  const pod = await api.inspect.getPod(namespace, name);
+  if (pod === undefined) {
+    throw new InjectorError(
+      ErrorCode.RevokeTargetNotFound,
+      `pod ${namespace}/${name} not found; nothing was revoked. List the pods with \`kubectl -n ${namespace} get pods\`, ` +
+        'or revoke by --service-account or --serial when the pod is gone',
+    );
+  }
+  if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true') {
+    throw new InjectorError(
+      ErrorCode.RevokeNoLiveCertificate,
+      `pod ${namespace}/${name} is not injected (no ${MANAGED_LABEL}=true label), so it holds no certificate of ` +
+        'mtls-injector; nothing was revoked',
+    );
+  }
+  const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
+  const expected = workloadIdentity(settings.trustDomain, namespace, serviceAccount).spiffeId;
+  const uid = pod.metadata.uid;
+  const mounted = mountedSecretName(pod);
+  const owned = (await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`)).filter(
+    (s) => controllingPod(s)?.uid === uid && (mounted === undefined || s.metadata.name === mounted),
+  );
+  if (owned.length === 0) {
+    throw new InjectorError(
+      ErrorCode.RevokeNoLiveCertificate,
+      `pod ${namespace}/${name} has no managed Secret owned by it${mounted === undefined ? '' : ` (it mounts ${mounted})`}, ` +
+        `so it holds no certificate to revoke; nothing was revoked. See \`mtls-injector check -n ${namespace} --pod ${name}\``,
+    );
+  }
+  const out: Candidate[] = [];
+  const problems: string[] = [];
+  for (const secret of owned) {
+    const where = `${namespace}/${secret.metadata.name ?? ''}`;
+    const leaf = leafOf(secret);
+    if (leaf === undefined) problems.push(`Secret ${where} holds no readable certificate`);
+    else if (leaf.spiffeId !== expected) {
+      problems.push(
+        `Secret ${where} holds a certificate for ${leaf.spiffeId ?? 'no single SPIFFE ID'}, not the pod's ${expected} ` +
+          `(the rotator replaces such a certificate on its own; revoke it with --serial ${leaf.serialHex} if you mean it)`,
+      );
+    } else if (leaf.notAfter <= settings.now) {
+      problems.push(`the certificate in Secret ${where} expired at ${leaf.notAfter.toISOString()}`);
+    } else out.push(candidate(leaf, { namespace, name, uid }, where));
+  }
+  if (out.length === 0) {
+    throw new InjectorError(
+      ErrorCode.RevokeNoLiveCertificate,
+      `pod ${namespace}/${name} has no live certificate of ${expected}: ${problems.join('; ')}; nothing was revoked`,
+    );
+  }
+  return out;
+}
+
+async function serviceAccountCandidates(
+  api: TargetApi,
+  namespace: string,
+  serviceAccount: string,
+  settings: TargetSettings,
+): Promise<Candidate[]> {
+  checkNamespace(namespace);
+  const saProblem = serviceAccountProblem(serviceAccount);
+  if (saProblem !== undefined) {
+    throw new InjectorError(
+      ErrorCode.UsageInvalid,
+      `--service-account ${namespace}/${serviceAccount}: ${saProblem}`,
+    );
+  }
+  const expected = workloadIdentity(settings.trustDomain, namespace, serviceAccount).spiffeId;
+  const secrets = await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`);
+  const out: Candidate[] = [];
+  for (const secret of secrets) {
+    const leaf = leafOf(secret);
+    if (leaf?.spiffeId !== expected || leaf.notAfter <= settings.now) continue;
+    out.push(candidate(leaf, podOf(secret), `${namespace}/${secret.metadata.name ?? ''}`));
+  }
+  if (out.length === 0) {
+    throw new InjectorError(
+      ErrorCode.RevokeNoLiveCertificate,
+      `no live certificate of ${expected} among the ${secrets.length} managed Secret(s) of namespace ${namespace}; ` +
+        `nothing was revoked. Check the names (service accounts of injected pods: \`kubectl -n ${namespace} get pods ` +
+        `-l ${MANAGED_LABEL}=true -o custom-columns=POD:.metadata.name,SA:.spec.serviceAccountName\`) and --trust-domain`,
+    );
+  }
+  return out;
+}
+
+async function serialCandidates(
+  api: TargetApi,
+  serial: string,
+  namespace: string | undefined,
+  settings: TargetSettings,
+): Promise<Candidate[]> {
+  const problem = serialProblem(serial);
+  if (problem !== undefined) {
+    throw new InjectorError(ErrorCode.UsageInvalid, `--serial: ${problem}; nothing was revoked`);
+  }
+  const wanted = canonicalSerial(serial);
+  if (namespace !== undefined) checkNamespace(namespace);
+  const where = namespace === undefined ? 'every namespace' : `namespace ${namespace}`;
+  let secrets: SecretObject[];
+  try {
+    secrets =
+      namespace === undefined
+        ? await api.secrets.list(`${MANAGED_LABEL}=true`)
+        : await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`);
+  } catch (err) {
+    if (apiStatus(err) !== 403) throw err;
+    throw new InjectorError(
+      ErrorCode.KubeApi,
+      `cannot list the managed Secrets of ${where} to find serial ${wanted}: forbidden for this kubeconfig; ` +
+        'pass -n NAMESPACE to search one namespace, or --force to revoke the serial without looking it up',
+      { cause: err },
+    );
+  }
+  const found: Candidate[] = [];
+  let expired: LeafSummary | undefined;
+  for (const secret of secrets) {
+    const leaf = leafOf(secret);
+    if (leaf?.serialHex !== wanted) continue;
+    if (leaf.notAfter <= settings.now) expired = leaf;
+    else
+      found.push(
+        candidate(leaf, podOf(secret), `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`),
+      );
+  }
+  if (found.length > 0) return found;
+  if (expired !== undefined) {
+    throw new InjectorError(
+      ErrorCode.RevokeNoLiveCertificate,
+      `the certificate with serial ${wanted} expired at ${expired.notAfter.toISOString()}; peers refuse it already, ` +
+        'nothing was revoked',
+    );
+  }
+  if (!settings.force) {
+    throw new InjectorError(
+      ErrorCode.RevokeUnknownSerial,
+      `no managed Secret in ${where} holds a certificate with serial ${wanted} (${secrets.length} searched): either ` +
+        'the CA never issued it, or it was already replaced (a renewal, a deleted pod) and may still be valid. ' +
+        'Nothing was revoked. To list it anyway on the CRL of every issuing CA until it must have expired, ' +
+        'add --force',
+    );
+  }
+  return [
+    {
+      serial: wanted,
+      issuer: null,
+      notAfter: new Date(settings.now.getTime() + settings.leafLifetimeSeconds * 1000),
+      identity: null,
+      pod: null,
+      secret: null,
+    },
+  ];
+}
+
+function candidate(leaf: LeafSummary, pod: Candidate['pod'], secret: string): Candidate {
+  return {
+    serial: leaf.serialHex,
+    issuer: leaf.issuerKeyIdHex ?? null,
+    notAfter: leaf.notAfter,
+    identity: leaf.spiffeId ?? null,
+    pod,
+    secret,
+  };
+}
+
+function leafOf(secret: SecretObject): LeafSummary | undefined {
+  const pem = secretFile(secret, CERT_FILE);
+  return pem === undefined ? undefined : leafSummary(pem);
+}
+
+function podOf(secret: SecretObject): Candidate['pod'] {
+  const owner = controllingPod(secret);
+  return owner === undefined
+    ? null
+    : { namespace: secret.metadata.namespace ?? '', name: owner.name, uid: owner.uid };
+}
+
+function checkNamespace(namespace: string): void {
+  const problem = namespaceProblem(namespace);
+  if (problem !== undefined)
+    throw new InjectorError(ErrorCode.UsageInvalid, `${problem}; nothing was revoked`);
+}
