@@ -124,9 +124,9 @@ export function watchPodCertificateRequests(
   return createWatchSource<Raw, PodCertificateRequestObject>(
     kc,
     `/apis/${GROUP}/${version}/${PCRS}`,
-    async (options) =>
+    async (page, options) =>
       (await api.listCustomObjectForAllNamespaces(
-        { group: GROUP, version, plural: PCRS, fieldSelector },
+        { group: GROUP, version, plural: PCRS, fieldSelector, ...page },
         options,
       )) as KubernetesListObject<Raw>,
     (raw) => raw,

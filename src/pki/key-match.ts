@@ -10,12 +10,13 @@ import { splitPem } from './pem.js';
 import type { VerifyProblem } from './verify.js';
 
 /**
- * undefined when `keyPem` is the private key of `cert`; otherwise why not. `publicKeyBits` (the cert's
+ * undefined when `keyPem` is the private key of `cert` (or of the certificate `cert()` builds, only when the
+ * fast path does not apply); otherwise why not. `publicKeyBits` (the cert's
  * subjectPublicKey, when the caller has parsed it) enables the fast path for our own P-256 keys: the public
  * point derived from the private scalar must equal the certificate's.
  */
 export function keyMatchProblem(
-  cert: X509Certificate,
+  cert: X509Certificate | (() => X509Certificate),
   keyPem: string,
   publicKeyBits?: Buffer,
 ): VerifyProblem | undefined {
@@ -41,7 +42,7 @@ export function keyMatchProblem(
   }
   let matches = false;
   try {
-    matches = cert.checkPrivateKey(key);
+    matches = (typeof cert === 'function' ? cert() : cert).checkPrivateKey(key);
   } catch {
     matches = false;
   }

@@ -3,11 +3,9 @@
  * (signatures, validity, CA flags, path length), key/certificate match, and the SPIFFE ID. Expected outcomes are
  * data (a list of problems with stable codes), never exceptions. No message carries PEM or key bytes.
  */
-import { X509Certificate } from 'node:crypto';
 import { isInjectorError } from '../core/errors.js';
-import { labelOf } from './ca-checks.js';
 import { Oid } from './certificate.js';
-import { type CertificateInfo, readCertificateInfo } from './certificate-info.js';
+import { extendedKeyUsages, Parsed } from './parsed-certificate.js';
 import { keyMatchProblem } from './key-match.js';
 import { splitPem } from './pem.js';
 
@@ -86,26 +84,10 @@ export function verifyLeaf(input: VerifyLeafInput): VerifyResult {
   const facts = leafFactsOf(leaf);
   problems.push(...identityProblems(leaf, input.expectedSpiffeId, input.requireSpiffeId ?? true));
   if (input.keyPem !== undefined) {
-    const keyProblem = keyMatchProblem(leaf.cert, input.keyPem, leaf.info.publicKeyBits);
+    const keyProblem = keyMatchProblem(() => leaf.cert, input.keyPem, leaf.info.publicKeyBits);
     if (keyProblem !== undefined) problems.push(keyProblem);
   }
   return { ok: problems.length === 0, problems, leaf: facts };
-}
-
-/** A certificate with the parts verification reads. */
-export interface Parsed {
-  readonly cert: X509Certificate;
-  readonly info: CertificateInfo;
-  readonly label: string;
-}
-
-/** Parses a certificate for verifyChain. Throws InjectorError on malformed input. */
-function parsedCertificate(cert: X509Certificate): Parsed {
-  return {
-    cert,
-    info: readCertificateInfo(cert.raw),
-    label: labelOf(cert),
-  };
 }
 
 /**
@@ -123,9 +105,9 @@ function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Da
     });
   }
   const path: Parsed[] = [leaf];
-  const rootPrints = new Set(roots.map((r) => r.cert.fingerprint256));
+  const rootPrints = new Set(roots.map((r) => r.fingerprint256));
   let current = leaf;
-  let trusted = rootPrints.has(leaf.cert.fingerprint256);
+  let trusted = rootPrints.has(leaf.fingerprint256);
   while (!trusted && path.length <= 8) {
     const anchor = roots.find((r) => issuedBy(current, r));
     if (anchor !== undefined) {
@@ -137,7 +119,7 @@ function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Da
     if (next === undefined) break;
     path.push(next);
     current = next;
-    trusted = rootPrints.has(next.cert.fingerprint256);
+    trusted = rootPrints.has(next.fingerprint256);
   }
   if (!trusted) {
     problems.push({
@@ -200,7 +182,7 @@ function identityProblems(leaf: Parsed, expected: string | undefined, required: 
       message: `certificate ${leaf.label} is for ${JSON.stringify(uris[0])}; expected ${JSON.stringify(expected)}`,
     });
   }
-  const eku = leaf.cert.keyUsage ?? [];
+  const eku = extendedKeyUsages(leaf.info) ?? [];
   const missing = [Oid.serverAuth, Oid.clientAuth].filter((o) => !eku.includes(o));
   if (leaf.info.extensions.has(Oid.extKeyUsage) && missing.length > 0) {
     problems.push({
@@ -226,15 +208,18 @@ function leafFactsOf(leaf: Parsed): LeafFacts {
     notBefore: leaf.info.notBefore,
     notAfter: leaf.info.notAfter,
     serialHex: leaf.info.serialHex,
-    subject: leaf.label,
-    fingerprint256: leaf.cert.fingerprint256,
+    // built on first read: the subject needs node:crypto's certificate, which the checks do not
+    get subject() {
+      return leaf.label;
+    },
+    fingerprint256: leaf.fingerprint256,
   };
 }
 
 function issuedBy(child: Parsed, parent: Parsed): boolean {
   if (!child.info.issuerName.equals(parent.info.subjectName)) return false;
   try {
-    return child.cert.verify(parent.cert.publicKey);
+    return child.signedBy(parent);
   } catch {
     return false;
   }
@@ -266,7 +251,7 @@ function parseAll(pem: string, what: string, problems: VerifyProblem[]): Parsed[
       .filter((b) => b.label === 'CERTIFICATE')
       .map((b, index) => {
         try {
-          return parsedCertificate(new X509Certificate(b.der));
+          return new Parsed(b.der);
         } catch (err) {
           throw new Error(`certificate ${index + 1} cannot be parsed`, { cause: err });
         }

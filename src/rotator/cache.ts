@@ -1,10 +1,9 @@
-import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
+import { MANAGED_LABEL } from '../core/names.js';
 import { objectKey, type PodObject, type SecretObject } from '../kube/types.js';
 import { isLowOnLife } from '../model/lifetime.js';
 import { isLive, mountedSecretName } from '../model/pods.js';
-import { secretFile } from '../model/secret-data.js';
 import { controllingPod } from '../model/workload-secret.js';
-import type { CertificateFacts, CertOps } from './ports.js';
+import type { CertificateFacts } from './ports.js';
 import type { SecretContent } from './secret-verdict.js';
 
 /** Work item of the webhook's own serving certificate and caBundle. */
@@ -61,7 +60,8 @@ export interface SecretInfo {
   readonly object: SecretObject;
   /** The judged contents, filled on first use and dropped when the trust bundle changes. */
   content: SecretContent | undefined;
-  readonly facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'> | undefined;
+  /** What its tls.crt says, read once per resourceVersion; undefined when there is none or it does not parse. */
+  readonly facts: CertificateFacts | undefined;
 }
 
 /** Whether a pod is known to the cache: one that runs, one that has finished, or neither. */
@@ -270,16 +270,6 @@ export function podFacts(pod: PodObject): PodInfo | undefined {
 export function podInfo(pod: PodObject): PodInfo | undefined {
   if (pod.metadata.labels?.[MANAGED_LABEL] !== 'true') return undefined;
   return podFacts(pod);
-}
-
-/** The validity of the certificate in a Secret's tls.crt, or undefined when there is none or it does not parse. */
-export function validityOf(
-  secret: SecretObject,
-  certs: Pick<CertOps, 'inspect'>,
-): Pick<CertificateFacts, 'notBefore' | 'notAfter'> | undefined {
-  const certPem = secretFile(secret, CERT_FILE);
-  const inspected = certPem === undefined ? undefined : certs.inspect(certPem);
-  return inspected !== undefined && 'notAfter' in inspected ? inspected : undefined;
 }
 
 /** Whether a non-empty `selector` matches `labels` (an empty selector selects nothing here). */

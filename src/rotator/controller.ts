@@ -12,6 +12,7 @@ import {
   type ServiceObject,
 } from '../kube/types.js';
 import { isLive } from '../model/pods.js';
+import { projectSecret } from '../kube/projection.js';
 import {
   type CacheFigures,
   orphanSecretKey,
@@ -20,9 +21,9 @@ import {
   type PodInfo,
   RotatorCache,
   selects,
-  validityOf,
   WEBHOOK_ITEM,
 } from './cache.js';
+import { validityOf } from './certificate-facts.js';
 import type { ControllerDeps } from './controller-deps.js';
 import type { ItemKind } from './ports.js';
 import { Reporter } from './reporter.js';
@@ -154,7 +155,7 @@ export class RotatorController {
     for (const item of this.cache.podsSelected(namespace, () => true)) this.queue.add(item);
   }
 
-  /** A managed Secret was added or changed: remember its validity and schedule its renewal. */
+  /** A managed Secret was added or changed: remember its projection and facts, schedule its renewal. */
   upsertSecret(secret: SecretObject, ownWrite = false): void {
     const { namespace, name } = secret.metadata;
     if (namespace === undefined || name === undefined) return;
@@ -163,7 +164,7 @@ export class RotatorController {
     if (known !== undefined && known.object.metadata.resourceVersion === secret.metadata.resourceVersion)
       return;
     const facts = validityOf(secret, this.deps.certs);
-    this.cache.setSecret(key, { object: secret, content: undefined, facts });
+    this.cache.setSecret(key, { object: projectSecret(secret), content: undefined, facts });
     this.renewals.set(key, facts);
     const owner = this.cache.ownerOf(key);
     if (owner !== undefined && !ownWrite) this.queue.add(owner);

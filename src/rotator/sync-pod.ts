@@ -110,7 +110,8 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
         crl,
       };
     } else {
-      const facts = certs.inspect(certPem);
+      // read when the Secret arrived (same resourceVersion): not parsed twice
+      const facts = current && info.facts !== undefined ? info.facts : certs.inspect(certPem);
       const problems = certs.check({
         certPem,
         keyPem,

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createListWatch,
+  listInPages,
   type ListWatchTransport,
   type LoopTime,
   type WatchEvent,
@@ -145,5 +146,84 @@ describe('createListWatch', () => {
     stream?.onDone(new Error('aborted'));
     await clock.tick(120_000);
     expect(transport.lists).toHaveLength(1);
+  });
+  it('converts each object once, on arrival, and keeps the converted value (a projection drops the model)', async () => {
+    const clock = new FakeClock();
+    const transport = new FakeTransport(clock);
+    transport.items = [obj('a'), obj('b')];
+    const converted: string[] = [];
+    const time: LoopTime = {
+      now: clock.read,
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      clearTimeout: (h) => clock.clearTimeout(h as object),
+      random: seededRandom(7),
+    };
+    const source = createListWatch(
+      transport,
+      (o: Obj) => {
+        converted.push(o.metadata.name ?? '');
+        return { name: o.metadata.name ?? '' };
+      },
+      time,
+    );
+    const delivered: { name: string }[] = [];
+    await source.start({ upsert: (o) => delivered.push(o), remove: () => undefined });
+    transport.stream?.onEvent({ type: 'MODIFIED', object: obj('a', '2') });
+    const listed = source.list();
+    expect(converted).toEqual(['a', 'b', 'a']);
+    expect(listed).toHaveLength(2);
+    expect(listed.every((o) => delivered.includes(o))).toBe(true);
+    expect(source.list()).toEqual(listed);
+    expect(converted).toHaveLength(3);
+  });
+});
+
+describe('listInPages', () => {
+  it('asks for the next page only after every object of the last one was projected', async () => {
+    const log: string[] = [];
+    const all = Array.from({ length: 7 }, (_, i) => `o${i}`);
+    const listed = await listInPages(
+      (limit, token) => {
+        log.push(`fetch ${limit} ${token ?? '-'}`);
+        const from = token === undefined ? 0 : Number(token);
+        const next = from + limit;
+        return Promise.resolve({
+          items: all.slice(from, next),
+          resourceVersion: '99',
+          continueToken: next < all.length ? String(next) : '',
+        });
+      },
+      (o: string) => {
+        log.push(`project ${o}`);
+        return o.toUpperCase();
+      },
+      3,
+    );
+    expect(listed).toEqual({ items: ['O0', 'O1', 'O2', 'O3', 'O4', 'O5', 'O6'], resourceVersion: '99' });
+    expect(log).toEqual([
+      'fetch 3 -',
+      'project o0',
+      'project o1',
+      'project o2',
+      'fetch 3 3',
+      'project o3',
+      'project o4',
+      'project o5',
+      'fetch 3 6',
+      'project o6',
+    ]);
+  });
+
+  it('fails the whole list when a page fails (an expired continue token): nothing half-listed is answered', async () => {
+    let calls = 0;
+    const failing = listInPages(
+      () => {
+        calls += 1;
+        if (calls === 2) return Promise.reject(new Error('410 Gone: continue token expired'));
+        return Promise.resolve({ items: ['a'], resourceVersion: '1', continueToken: 'next' });
+      },
+      (o: string) => o,
+    );
+    await expect(failing).rejects.toThrow('continue token expired');
   });
 });
