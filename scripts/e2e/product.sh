@@ -7,6 +7,13 @@
 #   MTLS_E2E_PRODUCT=0        skip it (a cluster without the product)
 #   MTLS_E2E_LEAF_LIFETIME    leafLifetime (default 3m, so renewals happen during the suite)
 #   MTLS_E2E_PROPAGATION      ca.propagationDelay (default 5s)
+#   MTLS_E2E_DELIVERY         delivery.mode (default auto, the fresh-install default: podCertificate where the
+#                             API server serves it; test namespaces are labelled mtls-injector.io/delivery=secret
+#                             unless a suite asks otherwise, see test/e2e/helpers.ts)
+#   MTLS_E2E_PC_MAX_EXPIRATION podCertificate.maxExpiration (default 1h, the API server's shortest)
+#   MTLS_E2E_PC_BACKDATE      podCertificate.backdate (default 270s, the most the API server allows)
+#   MTLS_E2E_PC_REFRESH_AT    podCertificate.refreshAt (default 0.1: with 1 h certificates the API server's
+#                             floor, notBefore + 10 min, so a kubelet refresh comes about 5.5 min after issue)
 
 PRODUCT_NAMESPACE=mtls-injector
 
@@ -28,7 +35,11 @@ start_product() {
     --set "image.repository=${PRODUCT_IMAGE%:*}" --set "image.tag=${PRODUCT_IMAGE##*:}" \
     --set image.pullPolicy=IfNotPresent \
     --set "leafLifetime=${MTLS_E2E_LEAF_LIFETIME:-3m}" --set "backdate=10s" \
-    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" >/dev/null
+    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-5s}" \
+    --set "delivery.mode=${MTLS_E2E_DELIVERY:-auto}" \
+    --set "podCertificate.maxExpiration=${MTLS_E2E_PC_MAX_EXPIRATION:-1h}" \
+    --set "podCertificate.backdate=${MTLS_E2E_PC_BACKDATE:-270s}" \
+    --set "podCertificate.refreshAt=${MTLS_E2E_PC_REFRESH_AT:-0.1}" >/dev/null
   wait_for "rotator rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-rotator --timeout=2s ||
     product_failed
   wait_for "webhook rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-webhook --timeout=2s ||

@@ -2,8 +2,12 @@ import { type Command, Option } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
+import { clusterTrustBundleName } from '../core/pod-certificate.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
+import { createClusterTrustBundleApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { SecretApi } from '../kube/types.js';
+import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi } from '../kube/types.js';
+import { readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
 import { permittedNamesOf } from '../rotator/ca-manager.js';
 import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
@@ -27,7 +31,16 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
 ] as const;
+
+/** Pod Certificates reads of a rotation step: the rotator's record and the signer's ClusterTrustBundle. */
+export interface RotationPodCertificates {
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
+  /** Undefined where the API server serves no ClusterTrustBundles. */
+  readonly trustBundles: Pick<ClusterTrustBundleApi, 'get'> | undefined;
+}
 
 type Step = 'prepare' | 'activate' | 'retire' | 'status';
 
@@ -66,7 +79,15 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
       const { config, kc } = await configFromInstallation(command, KEYS, ctx);
       const secrets = createSecretApi(kc);
       const { output } = command.opts<{ output?: 'text' | 'json' }>();
-      done(await runStep(step, config, secrets, ctx, new Date(), output));
+      const served = await discoverCertificateApis(kc);
+      const podCertificates: RotationPodCertificates = {
+        configMaps: createConfigMapApi(kc),
+        trustBundles:
+          served.clusterTrustBundles === undefined
+            ? undefined
+            : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
+      };
+      done(await runStep(step, config, secrets, ctx, new Date(), output, podCertificates));
     });
   }
 };
@@ -79,6 +100,7 @@ export async function runStep(
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
   output: 'text' | 'json' = 'text',
+  podCertificates?: RotationPodCertificates,
 ): Promise<number> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
@@ -94,8 +116,20 @@ export async function runStep(
     (s) => !(s.metadata.namespace === ns && s.metadata.name === name),
   );
 
+  // The rotator publishes the facts ConfigMap (releases with Pod Certificates): then pods may hold pod
+  // certificates, and the record of those that still hold one of the previous CA is kept there.
+  const facts = await podCertificates?.configMaps.get(ns, config.delivery.factsConfigMap);
+  const record = facts === undefined ? undefined : { record: readPreviousCaPods(facts) };
+  const bundleName = clusterTrustBundleName(config.podCertificate.signerName);
+  const bundle = await podCertificates?.trustBundles?.get(bundleName);
+  const podBundles =
+    bundle === undefined ? [] : [{ what: `ClusterTrustBundle ${bundleName}`, pem: bundle.spec.trustBundle }];
+
   if (step === 'status') {
-    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay);
+    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay, {
+      bundles: podBundles,
+      record,
+    });
     ctx.stdout.write(
       output === 'json'
         ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
@@ -122,9 +156,9 @@ export async function runStep(
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {
-    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay);
+    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay, podBundles);
   } else {
-    plan = planRetire(caSecret, managed, now);
+    plan = planRetire(caSecret, managed, now, record);
   }
   if (!plan.ok) {
     ctx.stderr.write(`ca rotate ${step}: refused: ${plan.message}\n`);

@@ -14,6 +14,7 @@ const KEYS = [
   'webhook.tlsKey',
   'webhook.bodyLimitBytes',
   'webhook.failOpen',
+  'webhook.deliveryFactsFile',
   ...INJECTION_KEYS,
   'log.level',
 ] as const;

@@ -1,7 +1,8 @@
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import type { CertificateAuthority } from '../pki/ca.js';
-import { mergeBundles, removeFromBundle } from '../pki/bundle.js';
+import { bundleContains, bundleFingerprints, mergeBundles, removeFromBundle } from '../pki/bundle.js';
+import { podCertificatesRetired, type PreviousCaPods } from './previous-ca-pods.js';
 import {
   BUNDLE_CHANGED_ANNOTATION,
   NEXT_CERT_FILE,
@@ -64,6 +65,8 @@ export function planActivate(
   managed: readonly SecretObject[],
   now: Date,
   propagationSeconds: number,
+  /** Trust bundles pods with podCertificate volumes mount (the signer's ClusterTrustBundle), by name. */
+  podCertificateBundles: readonly { readonly what: string; readonly pem: string }[] = [],
 ): RotationPlan {
   const nextCert = secretFile(caSecret, NEXT_CERT_FILE);
   const nextKey = secretFile(caSecret, NEXT_KEY_FILE);
@@ -78,6 +81,13 @@ export function planActivate(
     return {
       ok: false,
       message: `${lagging.length} managed Secret(s) do not trust the new root yet (e.g. ${names(lagging)}); wait for the rotator to refresh them and retry`,
+    };
+  }
+  const stale = podCertificateBundles.filter((b) => !bundleTrusts(b.pem, nextCert));
+  if (stale.length > 0) {
+    return {
+      ok: false,
+      message: `${stale.map((b) => b.what).join(', ')} does not trust the new root yet; wait for the rotator to publish it and retry`,
     };
   }
   const changed = Date.parse(caSecret.metadata.annotations?.[BUNDLE_CHANGED_ANNOTATION] ?? '');
@@ -109,12 +119,14 @@ export function planActivate(
 
 /**
  * `ca rotate retire`: drops the previous root from the trust bundle. Refused while any managed leaf was still
- * issued by the previous CA.
+ * issued by the previous CA, and (when the rotator publishes the Pod Certificates record) while a pod may still
+ * hold a pod certificate of it (src/model/previous-ca-pods.ts).
  */
 export function planRetire(
   caSecret: SecretObject,
   managed: readonly SecretObject[],
   now: Date,
+  podCertificates?: { readonly record: PreviousCaPods | undefined },
 ): RotationPlan {
   const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
   if (previous === undefined) {
@@ -129,6 +141,14 @@ export function planRetire(
       ok: false,
       message: `${stale.length} managed certificate(s) still chain to the previous CA (e.g. ${names(stale)}); wait for the rotator to reissue them and retry`,
     };
+  }
+  if (podCertificates !== undefined) {
+    const retired = podCertificatesRetired(
+      podCertificates.record,
+      bundleFingerprints(previous)[0] ?? '',
+      now,
+    );
+    if (!retired.ok) return retired;
   }
   const bundle = secretFile(caSecret, CA_FILE) ?? '';
   return {
@@ -152,6 +172,14 @@ function update(
   if (change.bundleChangedAt !== undefined)
     annotations[BUNDLE_CHANGED_ANNOTATION] = change.bundleChangedAt.toISOString();
   return { ...secret, metadata: { ...secret.metadata, annotations }, data };
+}
+
+function bundleTrusts(bundlePem: string, rootPem: string): boolean {
+  try {
+    return bundleContains(bundlePem, rootPem);
+  } catch {
+    return false;
+  }
 }
 
 function names(secrets: readonly SecretObject[]): string {
