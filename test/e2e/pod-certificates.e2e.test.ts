@@ -758,7 +758,9 @@ describe('delivery.mode=auto', () => {
         `delivery: podCertificate (delivery.mode=auto: ${facts.podCertificateRequests} PodCertificateRequests served, as the rotator`,
       );
     } else {
-      expect(volume?.secret?.secretName).toBe(`${name}-mtls`);
+      // A generateName pod's Secret is <generateName><10 random characters>-mtls, named in its annotation.
+      expect(volume?.secret?.secretName).toMatch(/^auto-[a-z0-9]{10}-mtls$/);
+      expect(volume?.secret?.secretName).toBe(pod.metadata?.annotations?.['mtls-injector.io/secret']);
       expect(out.stdout).toContain(
         `delivery: secret (delivery.mode=auto: no PodCertificateRequest API, as the rotator`,
       );
