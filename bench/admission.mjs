@@ -18,14 +18,13 @@
 // BENCH_ROUNDS, BENCH_WARMUP_MS, BENCH_DURATION_MS change the shape; BENCH_OURS_FLAGS passes node flags to our
 // server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"). Profiling one server:
 // bench/admission/profile.mjs; instructions per review: bench/admission/instructions.mjs.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import {
   bucketCounts,
   counterSum,
   getText,
+  localhostCertificate,
   percentilesFromBuckets,
   postOnce,
   runLoad,
@@ -44,32 +43,7 @@ const CONNECTIONS = [1, 16];
 const GOALS = { throughputRatioAtLeast: 0.85, p99AtOneConnectionMsAtMost: 0.5, spreadAt16AtMost: 0.15 };
 
 const loadAverageAtStart = loadavg();
-const dir = mkdtempSync(join(tmpdir(), 'mtls-bench-'));
-const certFile = join(dir, 'tls.crt');
-const keyFile = join(dir, 'tls.key');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
+const { dir, certFile, keyFile } = localhostCertificate('mtls-bench-');
 
 const body = JSON.stringify(replicaSetPodReview());
 const ours = await startServer('ours', { certFile, keyFile }, OURS_FLAGS);

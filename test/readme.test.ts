@@ -39,6 +39,9 @@ function expectedRows(): Row[] {
     qps * 1.05,
   );
 
+  const signer = results('signer-rate.json');
+  const signerSide = (side: string): Json => signer[side] as Json;
+
   const admission = results('admission.json');
   const steady = admission['steady500'] as Json;
   const cell = (server: string, connections: number): Json =>
@@ -85,6 +88,11 @@ function expectedRows(): Row[] {
       what: `${int(scale['secrets'] as number)} managed pods on one rotator`,
       figure: `startup check ${((limited['startupCheckMs'] as number) / 1000).toFixed(1)} s CPU, schedule built in ${((limited['buildScheduleMs'] as number) / 1000).toFixed(1)} s CPU, rotator RSS ${int(limited['rotatorRssMb'] as number)} MB (process with the bench's API server ${int(limited['rssMb'] as number)} MB), renewal storm held to writeQps ${qps}`,
       command: '`npm run bench:rotator`',
+    },
+    {
+      what: `rotator issuance per CPU second, ${int(signer['n'] as number)} pods, real API server`,
+      figure: `${int(signerSide('podCertificate')['perCpuSecond'] as number)} PodCertificateRequests signed beside ${int(signerSide('secret')['perCpuSecond'] as number)} Secrets issued (${(signerSide('podCertificate')['cpuSeconds'] as number).toFixed(2)} vs ${(signerSide('secret')['cpuSeconds'] as number).toFixed(2)} s CPU)`,
+      command: '`npm run bench:signer` (on `npm run e2e:up`)',
     },
     {
       what: 'admission inside the webhook at 500 reviews/s',

@@ -9,12 +9,11 @@
 // Under valgrind everything runs ~50 times slower: a run takes minutes. The count covers the server's own
 // threads (the JIT's compiler and the GC's helpers included), not the kernel.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { freePort, postOnce } from './measure.mjs';
+import { freePort, localhostCertificate, postOnce } from './measure.mjs';
 import { replicaSetPodReview } from './review.mjs';
 
 const REVIEWS = Number(process.argv[2] ?? 2000);
@@ -24,30 +23,7 @@ const MAIN = process.env['BENCH_OURS_MAIN'] ?? fileURLToPath(new URL('../../dist
 const FLOOR = fileURLToPath(new URL('./floor.mjs', import.meta.url));
 const PATH = '/mutate?timeout=5s';
 
-const dir = mkdtempSync(join(tmpdir(), 'mtls-instructions-'));
-const certFile = join(dir, 'tls.crt');
-const keyFile = join(dir, 'tls.key');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ],
-  { stdio: 'ignore' },
-);
+const { dir, certFile, keyFile } = localhostCertificate('mtls-instructions-');
 const body = JSON.stringify(replicaSetPodReview());
 
 /** Starts `args` under callgrind with counting off; resolves once `ready(line)` holds for a stdout line. */

@@ -1,9 +1,11 @@
 // Helpers of the admission benchmark: child processes, CPU time from /proc, statistics over rounds.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
@@ -11,6 +13,41 @@ const FLOOR = fileURLToPath(new URL('./floor.mjs', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * A new temp directory (`prefix` + random) holding a throwaway self-signed ECDSA P-256 certificate for
+ * localhost and 127.0.0.1, one day valid, made by openssl: `{ dir, certFile, keyFile }`. The bench servers
+ * serve it; the bench clients do not verify it.
+ */
+export function localhostCertificate(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { dir, certFile, keyFile };
+}
 
 /** User + system CPU time of a process, all its threads, in µs, from /proc/<pid>/stat. */
 export function processCpuMicros(pid) {

@@ -3,40 +3,15 @@
 // BENCH_PROFILE_FLAGS, e.g. "--trace-gc"); the load is the bench's client. Prints where the server's CPU
 // went, in µs per review, by function and by module, from the profile's samples taken during the load, and
 // leaves the .cpuprofile (for Chrome DevTools or speedscope) in the directory it names.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postOnce, runLoad, startServer, stopServer } from './measure.mjs';
+import { localhostCertificate, postOnce, runLoad, startServer, stopServer } from './measure.mjs';
 import { replicaSetPodReview } from './review.mjs';
 
 const [kind = 'ours', connectionsArg = '16', secondsArg = '5'] = process.argv.slice(2);
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
-const dir = mkdtempSync(join(tmpdir(), 'mtls-profile-'));
-const certFile = join(dir, 'tls.crt');
-const keyFile = join(dir, 'tls.key');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ],
-  { stdio: 'ignore' },
-);
+const { dir, certFile, keyFile } = localhostCertificate('mtls-profile-');
 const body = JSON.stringify(replicaSetPodReview());
 const flags = [
   '--cpu-prof',

@@ -12,6 +12,13 @@
 #   MTLS_E2E_PROPAGATION      ca.propagationDelay (default 150s): longer than the kubelet takes to write a
 #                             changed Secret into a running pod here (its sync of the pod, every 60–90 s;
 #                             gaps up to 145 s seen), which a CA rotation under live traffic depends on
+#   MTLS_E2E_DELIVERY         delivery.mode (default auto, the fresh-install default: podCertificate where the
+#                             API server serves it; test namespaces are labelled mtls-injector.io/delivery=secret
+#                             unless a suite asks otherwise, see test/e2e/helpers.ts)
+#   MTLS_E2E_PC_MAX_EXPIRATION podCertificate.maxExpiration (default 1h, the API server's shortest)
+#   MTLS_E2E_PC_BACKDATE      podCertificate.backdate (default 270s, the most the API server allows)
+#   MTLS_E2E_PC_REFRESH_AT    podCertificate.refreshAt (default 0.1: with 1 h certificates the API server's
+#                             floor, notBefore + 10 min, so a kubelet refresh comes about 5.5 min after issue)
 
 PRODUCT_NAMESPACE=mtls-injector
 
@@ -34,7 +41,11 @@ start_product() {
     --set image.pullPolicy=IfNotPresent \
     --set "leafLifetime=${MTLS_E2E_LEAF_LIFETIME:-4m}" --set "backdate=10s" \
     --set "renewAt=${MTLS_E2E_RENEW_AT:-0.2}" --set "renewJitter=${MTLS_E2E_RENEW_JITTER:-0.05}" \
-    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-150s}" >/dev/null
+    --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-150s}" \
+    --set "delivery.mode=${MTLS_E2E_DELIVERY:-auto}" \
+    --set "podCertificate.maxExpiration=${MTLS_E2E_PC_MAX_EXPIRATION:-1h}" \
+    --set "podCertificate.backdate=${MTLS_E2E_PC_BACKDATE:-270s}" \
+    --set "podCertificate.refreshAt=${MTLS_E2E_PC_REFRESH_AT:-0.1}" >/dev/null
   wait_for "rotator rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-rotator --timeout=2s ||
     product_failed
   wait_for "webhook rollout" 180 kc -n "$ns" rollout status deployment/mtls-injector-webhook --timeout=2s ||

@@ -158,19 +158,25 @@ up() {
   log "node sandbox up: slot $SLOT, holder $HOLDER_PID, node $NODE_IP (host $HOST_IP via $HOST_LINK), pods $POD_CIDR, services $SERVICE_CIDR"
 }
 
-# sandbox_pids -> every process in the sandbox's network or mount namespace, or in its cgroup subtree. The
-# namespaces are matched by inode number only while they provably still exist (the holder runs in them, or the
-# host end of their veth pair does): once a namespace is freed, the kernel hands its number to the next one,
-# which may be another checkout's sandbox.
+# sandbox_pids -> every process in the sandbox's network or mount namespace, or in its cgroup subtree. Once a
+# namespace is freed the kernel hands its number to the next one; the namespaces of other slots' live holders
+# are never taken for ours.
 sandbox_pids() {
-  local p net mnt h
-  if sandbox_alive || ip link show "$HOST_LINK" >/dev/null 2>&1; then
-    for p in /proc/[0-9]*; do
-      net=$(ino "$p/ns/net")
-      mnt=$(ino "$p/ns/mnt")
-      [[ -n $net && ($net == "$NETNS" || $mnt == "$MNTNS") ]] && echo "${p#/proc/}"
-    done
-  fi
+  local p net mnt h other=" "
+  for h in "$SLOTS_DIR"/slot-*/holder; do
+    [[ -f $h ]] || continue
+    read -r p net <"$h"
+    [[ $p == "$HOLDER_PID" ]] && continue
+    [[ -n $(ino "/proc/$p/ns/net") && $(ino "/proc/$p/ns/net") == "$net" ]] &&
+      other+="$(ino "/proc/$p/ns/net") $(ino "/proc/$p/ns/mnt") "
+  done
+  for p in /proc/[0-9]*; do
+    net=$(ino "$p/ns/net")
+    mnt=$(ino "$p/ns/mnt")
+    [[ -n $net && ($net == "$NETNS" || $mnt == "$MNTNS") ]] || continue
+    [[ $other == *" $net "* || $other == *" $mnt "* ]] && continue
+    echo "${p#/proc/}"
+  done
   for h in $(cgroup_hierarchies); do
     [[ -d $h$CGROUP_ROOT ]] && find "$h$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
   done

@@ -1,22 +1,19 @@
-import { CERT_FILE, KEY_FILE, MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
+import { CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { SecretObject, ServiceObject } from '../kube/types.js';
 import type { EndpointSummary, WebhookConfigurationObject, WebhookEntry } from '../kube/types.js';
 import { verifyLeaf } from '../pki/verify.js';
 import { coversHost } from '../pki/x509.js';
+import { WEBHOOK_ENTRIES } from '../model/selection.js';
 import { secretFile } from '../model/secret-data.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
-/** The three entries the chart ships, each with the path that tells the webhook the namespace's mode. */
-export const WEBHOOK_ENTRIES: readonly { readonly name: string; readonly path: string }[] = [
-  { name: 'enabled.mtls-injector.io', path: MUTATE_PATH },
-  { name: 'strict.mtls-injector.io', path: MUTATE_STRICT_PATH },
-  { name: 'pod.mtls-injector.io', path: MUTATE_PATH },
-];
+/** The entries the chart ships, each with the path that tells the webhook the namespace's mode and delivery. */
+export { WEBHOOK_ENTRIES };
 
 const INSTALL_HINT =
   'install it: helm install mtls-injector charts/mtls-injector (or kubectl apply -f manifests/)';
 
-/** `webhook-configuration` and `webhook-entries`: it exists, with our three entries routed to our paths. */
+/** `webhook-configuration` and `webhook-entries`: it exists, with every entry the chart ships routed to its path. */
 export function checkWebhookConfiguration(
   name: string,
   config: WebhookConfigurationObject | undefined,
@@ -58,7 +55,7 @@ export function checkWebhookConfiguration(
       ? pass(
           'webhook-entries',
           'webhook_entries_ok',
-          `entries ${WEBHOOK_ENTRIES.map((e) => e.name).join(', ')} call ${describeTarget(config.webhooks[0])}`,
+          `all ${WEBHOOK_ENTRIES.length} entries (enabled, strict, pod × the delivery label) call ${describeTarget(config.webhooks[0])} at their paths`,
         )
       : fail(
           'webhook-entries',

@@ -1,13 +1,14 @@
 import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
 import type { PodObject, SecretObject } from '../kube/types.js';
-import { isLowOnLife, LOW_LIFE_FRACTION } from '../model/lifetime.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { secretFile } from '../model/secret-data.js';
 import { controllingPod, secretOwnership } from '../model/workload-secret.js';
 import { bundleFingerprints } from '../pki/bundle.js';
-import { type VerifyProblem, type VerifyProblemCode, verifyLeaf } from '../pki/verify.js';
-import { type CheckResult, fail, humanDuration, pass } from './result.js';
-import { checkLeafRevocation, type CrlView, type RevokedFacts } from './revocation.js';
+import { type CertificateFacts, certificateChecks, ROTATOR_HINT } from './certificate.js';
+import { type CheckResult, fail, pass } from './result.js';
+import { checkLeafRevocation } from './revocation.js';
+
+export type { CertificateFacts } from './certificate.js';
 
 /** The pod's Secret as the runner read it. */
 export type SecretLookup =
@@ -17,44 +18,6 @@ export type SecretLookup =
   | { readonly kind: 'error'; readonly result: CheckResult }
   /** Not read (the pod is not injected). */
   | { readonly kind: 'unread' };
-
-/** What the pod's certificate says (`certificate` in `check -o json`). */
-export interface CertificateFacts {
-  readonly spiffeId: string | null;
-  readonly dnsNames: readonly string[];
-  readonly serial: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  /** Negative once expired. */
-  readonly expiresInSeconds: number;
-  /** Set when the revocation record or the Secret's ca.crl revokes it. */
-  readonly revoked: RevokedFacts | null;
-  /** The CRL of its issuer in the Secret's ca.crl, when there is one. */
-  readonly crl: CrlView | null;
-}
-
-const ROTATOR_HINT =
-  'the rotator issues and renews it within seconds: is the rotator running and leading? (kubectl -n <install namespace> logs deploy/mtls-injector-rotator)';
-
-/** Which verifyLeaf problems belong to which check. */
-const GROUPS: readonly {
-  readonly name: string;
-  readonly ok: string;
-  readonly codes: readonly VerifyProblemCode[];
-}[] = [
-  {
-    name: 'certificate-validity',
-    ok: 'certificate_valid',
-    codes: ['bad_pem', 'no_certificate', 'expired', 'not_yet_valid'],
-  },
-  { name: 'certificate-chain', ok: 'certificate_chained', codes: ['untrusted', 'not_a_leaf'] },
-  {
-    name: 'certificate-identity',
-    ok: 'identity_matches',
-    codes: ['no_spiffe_id', 'multiple_uri_sans', 'wrong_identity', 'bad_usage'],
-  },
-  { name: 'certificate-key', ok: 'key_matches', codes: ['bad_key', 'key_mismatch'] },
-];
 
 /**
  * The Secret of an injected pod: present (named by its `mtls-certs` volume, as the rotator reads it), ours
@@ -156,23 +119,16 @@ export function checkPodSecret(input: {
   const certChainPem = secretFile(secret, CERT_FILE) ?? '';
   const keyPem = secretFile(secret, KEY_FILE);
   const bundlePem = secretFile(secret, CA_FILE) ?? '';
-  const verdict = verifyLeaf({
+  const leafChecks = certificateChecks({
     certChainPem,
     keyPem: keyPem ?? '',
-    trustBundlePem: bundlePem,
+    bundlePem,
+    bundleName: "the Secret's ca.crt",
+    expectedSpiffeId: input.expectedSpiffeId,
+    trustDomain: input.trustDomain,
     now,
-    expectedSpiffeId: input.expectedSpiffeId ?? undefined,
   });
-  for (const group of GROUPS) {
-    const problems = verdict.problems.filter((p) => group.codes.includes(p.code));
-    checks.push(
-      problems.length === 0
-        ? pass(group.name, group.ok, okMessage(group.name, verdict.leaf?.spiffeId))
-        : groupFailure(group.name, problems, input.trustDomain),
-    );
-  }
-  const leaf = verdict.leaf;
-  let certificate: CertificateFacts | null = null;
+  checks.push(...leafChecks.checks);
   const revocation = checkLeafRevocation({
     certChainPem,
     trustBundlePem: bundlePem,
@@ -181,62 +137,14 @@ export function checkPodSecret(input: {
     where,
     now,
   });
-  if (leaf !== undefined) {
-    const left = leaf.notAfter.getTime() - now.getTime();
-    certificate = {
-      spiffeId: leaf.spiffeId ?? null,
-      dnsNames: leaf.dnsNames,
-      serial: leaf.serialHex,
-      notBefore: leaf.notBefore.toISOString(),
-      notAfter: leaf.notAfter.toISOString(),
-      expiresInSeconds: Math.floor(left / 1000),
-      revoked: revocation.revoked,
-      crl: revocation.crl,
-    };
-    if (left > 0) {
-      const message = `expires in ${humanDuration(left)} (${leaf.notAfter.toISOString()})`;
-      checks.push(
-        isLowOnLife(leaf.notBefore, leaf.notAfter, now)
-          ? fail(
-              'certificate-expiry',
-              'warning',
-              'renewal_overdue',
-              `${message}: less than ${LOW_LIFE_FRACTION * 100}% of its lifetime left; renewal happens at about half`,
-              ROTATOR_HINT,
-            )
-          : pass('certificate-expiry', 'expires_in', message),
-      );
-    }
-  }
+  const certificate: CertificateFacts | null =
+    leafChecks.certificate === null
+      ? null
+      : { ...leafChecks.certificate, revoked: revocation.revoked, crl: revocation.crl };
   checks.push(...revocation.checks);
   if (input.clusterBundlePem !== undefined)
     checks.push(bundleCheck(bundlePem, input.clusterBundlePem, where));
   return { checks, certificate };
-}
-
-function okMessage(name: string, spiffeId: string | undefined): string {
-  switch (name) {
-    case 'certificate-validity':
-      return 'certificate within its validity window';
-    case 'certificate-chain':
-      return "certificate chains to a root in the Secret's ca.crt";
-    case 'certificate-identity':
-      return `certificate carries ${spiffeId ?? 'the expected identity'}`;
-    default:
-      return 'tls.key matches the certificate';
-  }
-}
-
-function groupFailure(name: string, problems: readonly VerifyProblem[], trustDomain: string): CheckResult {
-  const first = problems[0];
-  const code = first?.code ?? 'bad_pem';
-  let hint: string | null = ROTATOR_HINT;
-  if (code === 'wrong_identity') {
-    hint = `the rotator reissues a certificate whose identity is wrong; if this cluster uses another trust domain than ${trustDomain}, pass --trust-domain`;
-  } else if (code === 'expired') {
-    hint = `${ROTATOR_HINT}; the CA may be expired too (see the ca check)`;
-  }
-  return fail(name, 'error', code, problems.map((p) => p.message).join('; '), hint);
 }
 
 function bundleCheck(secretBundlePem: string, clusterBundlePem: string, where: string): CheckResult {

@@ -1,9 +1,14 @@
 import type { Decision } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { workloadIdentity } from '../core/identity.js';
-import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, OPT_IN_LABEL } from '../core/names.js';
+import { OPT_IN_LABEL, VOLUME_NAME } from '../core/names.js';
 import type { Reason } from '../core/reasons.js';
+import { type DeliveryMode, resolveDelivery } from '../core/delivery.js';
+import { projectedSigner } from '../core/mutate/volume.js';
+import type { RawVolume } from '../core/pod.js';
 import type { PodObject } from '../kube/types.js';
+import { checkPodCertificate, type PodCertificateView, type RequestLookup } from './pod-certificate.js';
+import { settingsFromPod } from './pod-settings.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
 import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js';
@@ -31,6 +36,10 @@ export interface PodReport {
   readonly owner: { readonly kind: string; readonly name: string } | null;
   readonly webhook: WebhookView;
   readonly secretName: string | null;
+  /** How the pod gets (or would get) its files, and why; null when the webhook is not called for it. */
+  readonly delivery: { readonly mode: DeliveryMode; readonly why: string } | null;
+  /** Its newest PodCertificateRequest, for podCertificate delivery. */
+  readonly podCertificate: PodCertificateView | null;
   readonly expectedSpiffeId: string | null;
   readonly certificate: CertificateFacts | null;
   readonly checks: readonly CheckResult[];
@@ -42,8 +51,10 @@ export interface PodCheckInput {
   readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
-  /** The pod's Secret as read (only consulted for injected pods). */
+  /** The pod's Secret as read (only consulted for injected pods with Secret delivery). */
   readonly secret: SecretLookup;
+  /** The namespace's PodCertificateRequests (only consulted for injected pods with podCertificate delivery). */
+  readonly requests?: RequestLookup;
   /** ca.crt of the CA Secret (the cluster's trust bundle), when it could be read. */
   readonly clusterBundlePem: string | undefined;
   /** The revocation record's entries; undefined when it could not be read. */
@@ -88,7 +99,24 @@ export function checkPod(input: PodCheckInput): PodReport {
   const checks: CheckResult[] = [injectionCheck(input, injected, selection, decision, owner)];
   let certificate: CertificateFacts | null = null;
   const secretName = mountedSecretName(pod) ?? null;
-  if (injected) {
+  const delivery = deliveryOf(pod, injected, selection, decision, input.settings);
+  let podCertificate: PodCertificateView | null = null;
+  // A pod with a podCertificate volume of our signer (injected, or written by its author) is judged by its
+  // requests: their answer decides whether it starts.
+  if (projectsSigner(pod, input.settings.delivery.signerName)) {
+    const result = checkPodCertificate({
+      pod,
+      signerName: input.settings.delivery.signerName,
+      requests: input.requests ?? { kind: 'unserved' },
+      expectedSpiffeId,
+      clusterBundlePem: input.clusterBundlePem,
+      trustDomain: input.settings.trustDomain,
+      now: input.now,
+    });
+    checks.push(...result.checks);
+    certificate = result.certificate;
+    podCertificate = result.view;
+  } else if (injected) {
     const secretChecks = checkPodSecret({
       pod,
       secretName,
@@ -111,6 +139,8 @@ export function checkPod(input: PodCheckInput): PodReport {
     owner: owner === undefined ? null : { kind: owner.kind, name: owner.name },
     webhook,
     secretName,
+    delivery,
+    podCertificate,
     expectedSpiffeId,
     certificate,
     checks,
@@ -193,6 +223,43 @@ function injectionCheck(
   }
 }
 
+/** Whether any volume of the pod is a podCertificate projection naming `signerName`. */
+function projectsSigner(pod: PodObject, signerName: string): boolean {
+  const volumes = pod.spec?.['volumes'];
+  return Array.isArray(volumes) && (volumes as RawVolume[]).some((v) => projectedSigner(v) === signerName);
+}
+
+/**
+ * The delivery of a pod: for an injected pod the one its volume shows, with why a pod created now in its
+ * namespace would get it (or that it would get the other); for a pod the webhook would inject now, the
+ * decision's own.
+ */
+function deliveryOf(
+  pod: PodObject,
+  injected: boolean,
+  selection: Selection,
+  decision: Decision | undefined,
+  settings: InjectionSettings,
+): PodReport['delivery'] {
+  if (!injected) {
+    return decision?.kind === 'inject' ? { mode: decision.delivery, why: decision.deliveryWhy } : null;
+  }
+  const volumes = pod.spec?.['volumes'];
+  const ours = Array.isArray(volumes)
+    ? (volumes as RawVolume[]).find((v) => v.name === VOLUME_NAME)
+    : undefined;
+  const mode: DeliveryMode =
+    ours !== undefined && projectedSigner(ours) !== undefined ? 'podCertificate' : 'secret';
+  if (!selection.selected) return { mode, why: 'the namespace is no longer opted in' };
+  const now = resolveDelivery(selection.delivery, settings.delivery);
+  if (now.mode === mode) return { mode, why: now.why };
+  const instead =
+    now.mode === 'invalid' || now.mode === 'unavailable'
+      ? `would be refused: ${now.message}`
+      : `would get ${now.mode} (${now.why})`;
+  return { mode, why: `given when the pod was created; a pod created now ${instead}` };
+}
+
 function restartHint(ns: string, owner: PodOwner | undefined): string {
   if (owner?.restartable === true) {
     return `mtls-injector onboard -n ${ns} (restarts ${ownerKey(owner)} like kubectl rollout restart)`;
@@ -218,31 +285,4 @@ function expectedId(trustDomain: string, namespace: string, serviceAccount: stri
   } catch {
     return null;
   }
-}
-
-/** The injection settings a pod was injected with, read from its mtls-init container (fallback: configured). */
-export function settingsFromPod(pod: PodObject, fallback: InjectionSettings): InjectionSettings {
-  const inits = pod.spec?.['initContainers'];
-  const init = Array.isArray(inits)
-    ? (inits as { name?: unknown; image?: unknown; imagePullPolicy?: unknown; env?: unknown }[]).find(
-        (c) => c.name === INIT_CONTAINER_NAME,
-      )
-    : undefined;
-  if (init === undefined) return fallback;
-  const image = typeof init.image === 'string' ? init.image : fallback.initImage;
-  const policy = init.imagePullPolicy;
-  const env = Array.isArray(init.env) ? (init.env as { name?: unknown; value?: unknown }[]) : [];
-  const wait = env.find((e) => e.name === ENV_INIT_WAIT_TIMEOUT)?.value;
-  const waitSeconds = typeof wait === 'string' && /^\d+s$/.test(wait) ? Number(wait.slice(0, -1)) : undefined;
-  const windows = (pod.spec?.['os'] as { name?: unknown } | undefined)?.name === 'windows';
-  return {
-    ...fallback,
-    initImage: windows ? fallback.initImage : image,
-    windowsInitImage: windows ? image : fallback.windowsInitImage,
-    initImagePullPolicy:
-      policy === 'Always' || policy === 'Never' || policy === 'IfNotPresent'
-        ? policy
-        : fallback.initImagePullPolicy,
-    initWaitTimeoutSeconds: waitSeconds ?? fallback.initWaitTimeoutSeconds,
-  };
 }

@@ -37,7 +37,11 @@ function renderPod(pod: PodReport, detailed: boolean): string {
   const failing = pod.checks.filter((c) => !c.ok);
   const owner = pod.owner === null ? '' : ` (${pod.owner.kind}/${pod.owner.name})`;
   const injection = pod.checks.find((c) => c.name === 'injection');
-  const state = pod.injected ? 'injected' : 'not injected';
+  const state = pod.injected
+    ? pod.delivery?.mode === 'podCertificate'
+      ? 'injected (podCertificate)'
+      : 'injected'
+    : 'not injected';
   const expiry =
     pod.certificate !== null && pod.certificate.expiresInSeconds > 0
       ? `, ${pod.certificate.spiffeId ?? 'no SPIFFE ID'}, expires in ${humanDuration(pod.certificate.expiresInSeconds * 1000)}`
@@ -57,7 +61,15 @@ function renderPod(pod: PodReport, detailed: boolean): string {
   out += w.selected
     ? `      webhook: entry ${w.entry ?? '?'}, would ${w.decision ?? '?'} now [${w.reason ?? '-'}]${w.message === null ? '' : `: ${w.message}`}\n`
     : `      webhook: not called for this pod${w.reason === null ? '' : ` [${w.reason}]`}\n`;
+  if (pod.delivery !== null) out += `      delivery: ${pod.delivery.mode} (${pod.delivery.why})\n`;
   if (pod.secretName !== null) out += `      secret: ${pod.secretName}\n`;
+  const pc = pod.podCertificate;
+  if (pc !== null && pc.request !== null) {
+    out += `      pod certificate: request ${pc.request} ${pc.state ?? '?'}${pc.reason === null ? '' : ` (${pc.reason})`}${pc.message === null ? '' : `: ${pc.message}`}\n`;
+    if (pc.notAfter !== null)
+      out += `        valid ${pc.notBefore ?? '?'} .. ${pc.notAfter}, the kubelet refreshes from ${pc.beginRefreshAt ?? '?'}\n`;
+    out += `        requests of this pod still visible: ${pc.requests}\n`;
+  }
   if (pod.expectedSpiffeId !== null) out += `      expected identity: ${pod.expectedSpiffeId}\n`;
   const cert = pod.certificate;
   if (cert !== null) {

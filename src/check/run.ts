@@ -1,8 +1,20 @@
+/**
+ * Over 300 lines: runCheck is the one place `check` is assembled (the installation, the CA, the revocation
+ * record, the delivery facts, then a namespace's pods); its reads and the report they build read as one story.
+ */
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { CA_FILE, MANAGED_LABEL } from '../core/names.js';
-import { apiStatus, type PodObject, type SecretApi } from '../kube/types.js';
-import type { ConfigMapApi, InspectApi, NamespaceObject } from '../kube/types.js';
+import {
+  apiStatus,
+  type ConfigMapApi,
+  type PodCertificateRequestObject,
+  type PodObject,
+  type SecretApi,
+} from '../kube/types.js';
+import { checkDelivery } from './pod-certificate.js';
+import { requestLookup } from './requests.js';
+import type { InspectApi, NamespaceObject } from '../kube/types.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
@@ -51,6 +63,8 @@ export interface CheckOptions {
   readonly namespace?: string | undefined;
   /** Only this pod of `namespace`. */
   readonly pod?: string | undefined;
+  /** The ConfigMap (in installNamespace) where the rotator publishes the delivery facts. */
+  readonly deliveryFactsConfigMap?: string | undefined;
 }
 
 /** The API reads `check` makes, and the time it judges validity at. */
@@ -60,6 +74,12 @@ export interface CheckDeps {
   /** Reads the revocation record in the install namespace. */
   readonly configMaps: Pick<ConfigMapApi, 'get'>;
   readonly now: Date;
+  /** Pod Certificates reads: the delivery facts, and the requests of a namespace (undefined: not served). */
+  readonly podCertificates?: {
+    readonly getConfigMap: ConfigMapApi['get'];
+    readonly listRequests:
+      ((namespace: string, signerName: string) => Promise<PodCertificateRequestObject[]>) | undefined;
+  };
 }
 
 /** Exit status: 0 when every check passed, 1 on any error, 3 when there are only warnings. */
@@ -108,6 +128,24 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
     }
   }
 
+  // Delivery: what the rotator published decides delivery.mode=auto for the pods judged below.
+  let settings = options.settings;
+  if (deps.podCertificates !== undefined) {
+    const name = options.deliveryFactsConfigMap ?? 'mtls-injector-delivery';
+    const where = `${install}/${name}`;
+    const cm = await read(
+      'delivery',
+      `ConfigMap ${where}`,
+      () => deps.podCertificates?.getConfigMap(install, name) ?? Promise.resolve(undefined),
+    );
+    if (!cm.ok) cluster.push(cm.result);
+    else {
+      const delivery = checkDelivery(settings.delivery.mode, cm.value, where);
+      cluster.push(delivery.result);
+      settings = { ...settings, delivery: { ...settings.delivery, facts: delivery.facts } };
+    }
+  }
+
   const { result: caResult, bundlePem: clusterBundlePem } = await caCheck(deps, options);
   cluster.push(caResult);
   const record = await readRevocationLookup(deps.configMaps, install);
@@ -116,7 +154,13 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
-    namespace = await namespaceReport(deps, options, options.namespace, clusterBundlePem, revocations);
+    namespace = await namespaceReport(
+      deps,
+      { ...options, settings },
+      options.namespace,
+      clusterBundlePem,
+      revocations,
+    );
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
   }
@@ -250,6 +294,7 @@ async function namespaceReport(
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
+  const requests = await requestLookup(deps, name, options.settings.delivery.signerName, pods);
   const reports = pods
     .map((pod, i) =>
       checkPod({
@@ -259,6 +304,7 @@ async function namespaceReport(
         settings: options.settings,
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
+        requests,
         clusterBundlePem,
         revocations,
         podExists: (uid) => uids.has(uid),

@@ -31,6 +31,11 @@ export function renderRotationStatus(status: RotationStatus, propagationSeconds:
   const lines = [
     `phase: ${phase.what}`,
     `  ${phase.ready}: ${status.ready}/${status.managed}`,
+    ...(status.podCertificates === undefined
+      ? []
+      : [
+          `  pods that may still hold a pod certificate of the previous CA: ${status.podCertificates.pods} (all expired by ${status.podCertificates.until})`,
+        ]),
     `  ca.propagationDelay: ${propagationSeconds}s`,
     'steps:',
   ];

@@ -3,9 +3,13 @@ import { parseDurationSeconds } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
+import { clusterTrustBundleName } from '../core/pod-certificate.js';
+import { createConfigMapApi } from '../kube/configmaps.js';
+import { createClusterTrustBundleApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { InspectApi, SecretApi } from '../kube/types.js';
+import type { ClusterTrustBundleApi, ConfigMapApi, InspectApi, SecretApi } from '../kube/types.js';
 import { createWorkloadApi } from '../kube/workloads.js';
+import { readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
 import { permittedNamesOf } from '../rotator/ca-manager.js';
 import {
@@ -35,7 +39,16 @@ const KEYS = [
   'ca.keyAlgorithm',
   'ca.lifetime',
   'ca.propagationDelay',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
 ] as const;
+
+/** Pod Certificates reads of a rotation step: the rotator's record and the signer's ClusterTrustBundle. */
+export interface RotationPodCertificates {
+  readonly configMaps: Pick<ConfigMapApi, 'get'>;
+  /** Undefined where the API server serves no ClusterTrustBundles. */
+  readonly trustBundles: Pick<ClusterTrustBundleApi, 'get'> | undefined;
+}
 
 type Step = 'prepare' | 'activate' | 'retire' | 'status';
 
@@ -81,8 +94,16 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
       const opts = command.opts<{ wait?: boolean; waitTimeout?: string; output?: 'text' | 'json' }>();
       const secrets = createSecretApi(kc);
       const pods = createWorkloadApi(kc);
+      const served = await discoverCertificateApis(kc);
+      const podCertificates: RotationPodCertificates = {
+        configMaps: createConfigMapApi(kc),
+        trustBundles:
+          served.clusterTrustBundles === undefined
+            ? undefined
+            : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
+      };
       if (opts.wait !== true) {
-        done(await runStep(step, config, secrets, ctx, new Date(), pods, opts.output));
+        done(await runStep(step, config, secrets, ctx, new Date(), pods, opts.output, podCertificates));
         return;
       }
       const timeout = parseDurationSeconds(opts.waitTimeout ?? '');
@@ -92,7 +113,7 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
           `--wait-timeout: expected a duration such as 90s, 15m or 1h, got ${JSON.stringify(opts.waitTimeout)}`,
         );
       }
-      done(await waitForStep(step, config, secrets, pods, ctx, timeout));
+      done(await waitForStep(step, config, secrets, pods, ctx, timeout, podCertificates));
     });
   }
 };
@@ -107,11 +128,12 @@ async function waitForStep(
   pods: PodLister,
   ctx: Pick<CliContext, 'stdout' | 'stderr' | 'signal'>,
   timeoutSeconds: number,
+  podCertificates: RotationPodCertificates,
 ): Promise<number> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let told = '';
   for (;;) {
-    const result = await attemptStep(step, config, secrets, new Date(), pods);
+    const result = await attemptStep(step, config, secrets, new Date(), pods, 'text', podCertificates);
     if (result.code === ExitCode.Ok || !result.retryable || Date.now() >= deadline || ctx.signal.aborted) {
       report(step, result, ctx);
       return result.code;
@@ -151,8 +173,9 @@ export async function runStep(
   now: Date,
   pods?: PodLister,
   output: 'text' | 'json' = 'text',
+  podCertificates?: RotationPodCertificates,
 ): Promise<number> {
-  const result = await attemptStep(step, config, secrets, now, pods, output);
+  const result = await attemptStep(step, config, secrets, now, pods, output, podCertificates);
   report(step, result, ctx);
   return result.code;
 }
@@ -164,6 +187,7 @@ async function attemptStep(
   now: Date,
   pods: PodLister | undefined,
   output: 'text' | 'json' = 'text',
+  podCertificates?: RotationPodCertificates,
 ): Promise<StepResult> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
@@ -183,8 +207,20 @@ async function attemptStep(
       ? listed
       : secretsInUse(listed, await pods.listPodsAllNamespaces(`${MANAGED_LABEL}=true`));
 
+  // The rotator publishes the facts ConfigMap (releases with Pod Certificates): then pods may hold pod
+  // certificates, and the record of those that still hold one of the previous CA is kept there.
+  const facts = await podCertificates?.configMaps.get(ns, config.delivery.factsConfigMap);
+  const record = facts === undefined ? undefined : { record: readPreviousCaPods(facts) };
+  const bundleName = clusterTrustBundleName(config.podCertificate.signerName);
+  const bundle = await podCertificates?.trustBundles?.get(bundleName);
+  const podBundles =
+    bundle === undefined ? [] : [{ what: `ClusterTrustBundle ${bundleName}`, pem: bundle.spec.trustBundle }];
+
   if (step === 'status') {
-    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay);
+    const status = rotationStatus(caSecret, managed, now, config.ca.propagationDelay, {
+      bundles: podBundles,
+      record,
+    });
     return {
       code: ExitCode.Ok,
       retryable: false,
@@ -214,9 +250,9 @@ async function attemptStep(
     });
     plan = planPrepare(caSecret, next, now);
   } else if (step === 'activate') {
-    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay);
+    plan = planActivate(caSecret, managed, now, config.ca.propagationDelay, podBundles);
   } else {
-    plan = planRetire(caSecret, managed, now, config.ca.propagationDelay);
+    plan = planRetire(caSecret, managed, now, config.ca.propagationDelay, record);
   }
   // A refusal may still carry a write: the mark that starts (or the removal that resets) the delivery wait.
   if (plan.secret !== undefined) await secrets.replace(plan.secret);

@@ -6,6 +6,7 @@ import { CA_MIN_VALID_DAYS } from '../check/ca.js';
 import { renderCheck, renderCheckJson } from '../check/render.js';
 import { checkExitCode, runCheck } from '../check/run.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
+import { createPodCertificateRequestApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import type { RegisterCommand } from './commands.js';
@@ -19,6 +20,9 @@ const KEYS = [
   'ca.trustBundleConfigMap',
   'webhook.configurationName',
   'webhook.tlsSecretName',
+  'delivery.mode',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
 ] as const;
 
 /**
@@ -60,12 +64,20 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
       (opts.pod === undefined
         ? undefined
         : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'));
+    const served = await discoverCertificateApis(kc).catch(() => undefined);
+    const version = served?.podCertificateRequests;
+    const requests = version === undefined ? undefined : createPodCertificateRequestApi(kc, version);
+    const configMaps = createConfigMapApi(kc);
     const report = await runCheck(
       {
         inspect: createWorkloadApi(kc),
         secrets: createSecretApi(kc),
-        configMaps: createConfigMapApi(kc),
+        configMaps,
         now: new Date(),
+        podCertificates: {
+          getConfigMap: (ns, name) => configMaps.get(ns, name),
+          listRequests: requests === undefined ? undefined : (ns, signer) => requests.list(signer, ns),
+        },
       },
       {
         installNamespace: config.installNamespace,
@@ -78,6 +90,7 @@ export const registerCheck: RegisterCommand = (program, ctx, done) => {
         excludedNamespaces: excludedNamespaces(config),
         namespace,
         pod: opts.pod,
+        deliveryFactsConfigMap: config.delivery.factsConfigMap,
       },
     );
     ctx.stdout.write(

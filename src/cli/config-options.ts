@@ -11,6 +11,12 @@ export const INJECTION_KEYS = [
   'init.imagePullPolicy',
   'init.windowsImage',
   'init.waitTimeout',
+  'delivery.mode',
+  'podCertificate.signerName',
+  'podCertificate.keyType',
+  'podCertificate.maxExpiration',
+  'podCertificate.trustBundle',
+  'podCertificate.trustBundleConfigMap',
 ] as const;
 
 /**

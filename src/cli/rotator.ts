@@ -6,12 +6,19 @@ import { loadKubeConfig } from '../kube/client.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
 import { createEventRecorder } from '../kube/events.js';
 import { createLeaseApi } from '../kube/leases.js';
+import {
+  createClusterTrustBundleApi,
+  createPodCertificateRequestApi,
+  discoverCertificateApis,
+  watchPodCertificateRequests,
+} from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createClusterWatches } from '../kube/watch.js';
 import { createWebhookConfigApi } from '../kube/webhook-config.js';
 import { createWorkloadApi } from '../kube/workloads.js';
 import { createLogger } from '../observability/logger.js';
 import { createAutoOnboarder } from '../onboard/auto.js';
+import type { PodCertificateDeps } from '../rotator/signer/assemble.js';
 import { startRotator } from '../rotator/start.js';
 import { sleepOn, systemClock, systemTimers } from '../rotator/time.js';
 import type { RegisterCommand } from './commands.js';
@@ -47,6 +54,14 @@ const KEYS = [
   'rotator.writeQps',
   'rotator.writeBurst',
   'rotator.onboardingAuto',
+  'delivery.mode',
+  'delivery.factsConfigMap',
+  'podCertificate.signerName',
+  'podCertificate.maxExpiration',
+  'podCertificate.backdate',
+  'podCertificate.refreshAt',
+  'podCertificate.trustBundle',
+  'podCertificate.trustBundleConfigMap',
 ] as const;
 
 /**
@@ -58,7 +73,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
   const command: Command = program
     .command('rotator')
     .description(
-      'Issue each managed pod its certificate Secret, renew it, and keep the CA and webhook certificate fresh',
+      'Issue each managed pod its certificate Secret or sign its PodCertificateRequests, renew, and keep the CA and webhook certificate fresh',
     )
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--identity <name>', 'leader-election identity (default: $POD_NAME or the hostname)')
@@ -86,6 +101,28 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
             ),
         })
       : undefined;
+    // Pod Certificates: what the API server serves decides the signer and the webhook's delivery.mode=auto.
+    const served = await discoverCertificateApis(kc);
+    // delivery.mode=secret signs nothing (and the chart grants no signer rights): no request watch.
+    const pcrVersion = config.delivery.mode === 'secret' ? undefined : served.podCertificateRequests;
+    log.info({ ...served }, 'certificates.k8s.io discovered');
+    const configMaps = createConfigMapApi(kc);
+    const podCertificates: PodCertificateDeps = {
+      served,
+      requests: pcrVersion === undefined ? undefined : createPodCertificateRequestApi(kc, pcrVersion),
+      watch:
+        pcrVersion === undefined
+          ? undefined
+          : watchPodCertificateRequests(kc, pcrVersion, config.podCertificate.signerName),
+      clusterTrustBundles:
+        pcrVersion === undefined || served.clusterTrustBundles === undefined
+          ? undefined
+          : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
+      configMaps,
+      getPod: (namespace, name) => workloads.getPod(namespace, name),
+      listPods: (namespace) =>
+        namespace === undefined ? workloads.listPodsAllNamespaces('') : workloads.listPods(namespace),
+    };
     const rotator = await startRotator(config, {
       secrets: createSecretApi(kc),
       leases: createLeaseApi(kc),
@@ -93,14 +130,20 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
         log.warn({ error: String(err) }, 'could not record an Event'),
       ),
       webhookConfig: createWebhookConfigApi(kc),
-      configMaps: createConfigMapApi(kc),
+      configMaps,
       workloads,
       pods: workloads,
-      watches: createClusterWatches(kc, `${MANAGED_LABEL}=true`),
+      // delivery.mode=podCertificate gives no pod a Secret: the chart grants Secrets in this namespace only.
+      watches: createClusterWatches(
+        kc,
+        `${MANAGED_LABEL}=true`,
+        config.delivery.mode === 'podCertificate' ? config.installNamespace : undefined,
+      ),
       identity: opts.identity ?? ctx.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
       log,
       probeHost: opts.probeHost,
       onboarder,
+      podCertificates,
     });
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();

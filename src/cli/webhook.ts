@@ -15,6 +15,7 @@ const KEYS = [
   'webhook.bodyLimitBytes',
   'webhook.failOpen',
   'webhook.shutdownDelay',
+  'webhook.deliveryFactsFile',
   ...INJECTION_KEYS,
   'log.level',
 ] as const;

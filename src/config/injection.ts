@@ -2,7 +2,10 @@ import { ALWAYS_EXCLUDED_NAMESPACES } from '../core/names.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import type { Config } from './schema.js';
 
-/** The injection slice of the loaded Config, as the plain values `decide` takes. */
+/**
+ * The injection slice of the loaded Config, as the plain values `decide` takes. `delivery.facts` is left
+ * undefined: the webhook fills it from webhook.deliveryFactsFile, `check` from the published ConfigMap.
+ */
 export function injectionSettings(config: Config): InjectionSettings {
   return {
     trustDomain: config.trustDomain,
@@ -11,6 +14,15 @@ export function injectionSettings(config: Config): InjectionSettings {
     windowsInitImage: config.init.windowsImage,
     initWaitTimeoutSeconds: config.init.waitTimeout,
     failOpen: config.webhook.failOpen,
+    delivery: {
+      mode: config.delivery.mode,
+      signerName: config.podCertificate.signerName,
+      keyType: config.podCertificate.keyType,
+      maxExpirationSeconds: config.podCertificate.maxExpiration,
+      trustBundle: config.podCertificate.trustBundle,
+      trustBundleConfigMap: config.podCertificate.trustBundleConfigMap,
+      facts: undefined,
+    },
   };
 }
 

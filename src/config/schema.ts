@@ -6,7 +6,9 @@
  * Over 300 lines: FIELDS is one table of every setting, about eight lines each; split, the type, the loader
  * and the docs would each have to gather the pieces again.
  */
+import { DELIVERY_SETTINGS } from '../core/delivery.js';
 import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
+import { SIGNED_KEY_TYPES } from '../core/pod-certificate.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,6 +33,9 @@ export interface FieldSpec {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DAY = 86_400;
+/** `<domain>/<path>` as Kubernetes validates signer names; kubernetes.io names are reserved. */
+const SIGNER_NAME =
+  /^(?!kubernetes\.io\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Every setting the product has. Durations are in seconds once loaded. */
 export const FIELDS = [
@@ -89,6 +94,72 @@ export const FIELDS = [
     kind: { type: 'fraction', min: 0, max: 0.3 },
     default: 0.1,
     description: 'Random spread around renewAt (fraction of the lifetime), so renewals do not storm.',
+  },
+  {
+    key: 'delivery.mode',
+    kind: { type: 'enum', values: DELIVERY_SETTINGS },
+    default: 'auto',
+    description:
+      'How certificate files reach pods: secret (a Secret per pod), podCertificate (the kubelet keeps the key; the rotator signs PodCertificateRequests), or auto (podCertificate where the API server serves it, as the rotator finds at start). A namespace label mtls-injector.io/delivery overrides it.',
+  },
+  {
+    key: 'delivery.factsConfigMap',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-delivery',
+    description:
+      'ConfigMap in installNamespace where the rotator publishes what the API server serves (the webhook mounts it) and which pods still hold pod certificates of a previous CA.',
+  },
+  {
+    key: 'podCertificate.signerName',
+    kind: {
+      type: 'string',
+      pattern: SIGNER_NAME,
+      hint: 'a signer name <domain>/<path>, not under kubernetes.io',
+    },
+    default: 'mtls-injector.io/spiffe',
+    description:
+      'Signer name of the podCertificate projections the webhook adds and the PodCertificateRequests the rotator signs.',
+  },
+  {
+    key: 'podCertificate.keyType',
+    kind: { type: 'enum', values: SIGNED_KEY_TYPES },
+    default: 'ECDSAP256',
+    description: 'Key type the kubelet generates for podCertificate volumes.',
+  },
+  {
+    key: 'podCertificate.maxExpiration',
+    kind: { type: 'duration', minSeconds: 3600, maxSeconds: 7_862_400 },
+    default: '24h',
+    description:
+      "Longest lifetime of a pod certificate: the projection asks for it and the signer grants at most it (1h to 91d, the API server's bounds).",
+  },
+  {
+    key: 'podCertificate.backdate',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: 270 },
+    default: '60s',
+    description:
+      "How far a pod certificate's notBefore is back-dated (the API server requires it within 5 minutes of its clock).",
+  },
+  {
+    key: 'podCertificate.refreshAt',
+    kind: { type: 'fraction', min: 0.1, max: 0.9 },
+    default: 0.5,
+    description:
+      "Fraction of a pod certificate's lifetime at which the kubelet starts its refresh (beginRefreshAt), ± renewJitter; kept inside the API server's window [notBefore + 10m, notAfter - 10m].",
+  },
+  {
+    key: 'podCertificate.trustBundle',
+    kind: { type: 'enum', values: ['auto', 'clusterTrustBundle', 'configMap'] },
+    default: 'auto',
+    description:
+      "Where a podCertificate volume's ca.crt comes from: the signer's ClusterTrustBundle, a ConfigMap the rotator keeps in each namespace, or auto (the ClusterTrustBundle where the API server serves them).",
+  },
+  {
+    key: 'podCertificate.trustBundleConfigMap',
+    kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
+    default: 'mtls-injector-trust-bundle',
+    description:
+      'Name of the per-namespace ConfigMap holding ca.crt when the trust bundle comes from a ConfigMap.',
   },
   {
     key: 'ca.keyAlgorithm',
@@ -172,6 +243,13 @@ export const FIELDS = [
     kind: { type: 'string' },
     default: '/etc/mtls-injector/tls/tls.key',
     description: 'Serving key (PEM); reloaded when the file changes.',
+  },
+  {
+    key: 'webhook.deliveryFactsFile',
+    kind: { type: 'string' },
+    default: '/etc/mtls-injector/delivery/delivery.json',
+    description:
+      'Where the webhook reads what the rotator published about the cluster (delivery.factsConfigMap, mounted); reloaded when it changes. Needed by delivery.mode=auto.',
   },
   {
     key: 'webhook.bodyLimitBytes',

@@ -1,3 +1,4 @@
+import type { NamespaceDelivery } from './delivery.js';
 import { type Decision, decide, type Mode } from './policy/decide.js';
 import type { InjectionSettings } from './policy/settings.js';
 import { podDisplayName } from './pod.js';
@@ -6,6 +7,8 @@ import { type AdmissionReview, type AdmissionReviewResponse, denyResponse, patch
 /** What the webhook knows besides the review: the endpoint's mode, the config slice and a random suffix. */
 export interface AdmitOptions {
   readonly mode: Mode;
+  /** The namespace's delivery label, as the endpoint tells it (absent: unset). */
+  readonly delivery?: NamespaceDelivery;
   readonly settings: InjectionSettings;
   readonly excludedNamespaces: readonly string[];
   /** SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet, drawn by the caller; used only for generateName pods. */
@@ -52,6 +55,7 @@ export function admit(review: AdmissionReview, options: AdmitOptions): Admission
       pod: request.object,
       namespace: request.namespace ?? '',
       mode: options.mode,
+      ...(options.delivery === undefined ? {} : { delivery: options.delivery }),
       operation: request.operation,
       excludedNamespaces: options.excludedNamespaces,
       settings: options.settings,

@@ -29,7 +29,11 @@ const containerShape = z.object({
   env: z.array(envVarShape).nullish(),
   volumeMounts: z.array(volumeMountShape).nullish(),
 });
-const volumeShape = z.object({ name: z.string().min(1), secret: z.object({}).nullish() });
+const volumeShape = z.object({
+  name: z.string().min(1),
+  secret: z.object({}).nullish(),
+  projected: z.object({}).nullish(),
+});
 
 /**
  * The shape injection needs. Unknown keys are allowed (zod's default object mode strips them from its OUTPUT,
@@ -99,6 +103,7 @@ export interface RawVolumeMount extends JsonObject {
 export interface RawVolume extends JsonObject {
   name: string;
   secret?: JsonObject | null;
+  projected?: JsonObject | null;
 }
 
 /** Checks the raw pod's shape; returns it typed, or a message naming the first problems. */

@@ -75,6 +75,16 @@ export const REASONS = {
     summary:
       'mtls-injector.io/inject has a value other than "true" or "false": denied, or allowed with a warning on /mutate when webhook.failOpen is true.',
   },
+  invalid_delivery_label: {
+    outcomes: ['deny', 'skip'],
+    summary:
+      'The namespace label mtls-injector.io/delivery is neither "secret" nor "podCertificate": denied, or allowed with a warning on /mutate when webhook.failOpen is true.',
+  },
+  delivery_unavailable: {
+    outcomes: ['deny', 'skip'],
+    summary:
+      'podCertificate delivery is asked for (label or delivery.mode) but the rotator found no PodCertificateRequest API: denied, or allowed with a warning on /mutate when webhook.failOpen is true.',
+  },
   invalid_review: {
     outcomes: ['error'],
     summary: 'HTTP 400: the body is not an AdmissionReview we can answer.',

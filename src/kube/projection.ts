@@ -47,14 +47,16 @@ function projectMeta(meta: ObjectMeta): ObjectMeta {
 }
 
 /**
- * A watched pod as the rotator keeps it: its metadata (see projectMeta), `spec.serviceAccountName`, every
- * volume named `mtls-certs` (all of them, so "exactly one such volume" is still decided on what the pod
- * has), and `status.phase`. Containers, the rest of the spec and the status are dropped.
+ * A watched pod as the rotator keeps it: its metadata (see projectMeta), `spec.serviceAccountName`,
+ * `spec.nodeName`, every volume named `mtls-certs` (all of them, so "exactly one such volume" is still decided
+ * on what the pod has), and `status.phase`. Containers, the rest of the spec and the status are dropped.
  */
 export function projectPod(pod: PodObject): PodObject {
   const spec = pod.spec ?? {};
-  const kept: { serviceAccountName?: string; volumes?: unknown[] } = {};
+  const kept: { serviceAccountName?: string; nodeName?: string; volumes?: unknown[] } = {};
   if (spec.serviceAccountName !== undefined) kept.serviceAccountName = spec.serviceAccountName;
+  // The node confirms a PodCertificateRequest from the cache, without a read (src/rotator/signer/signer.ts).
+  if (typeof spec['nodeName'] === 'string') kept.nodeName = spec['nodeName'];
   const volumes = spec['volumes'];
   if (Array.isArray(volumes)) {
     kept.volumes = (volumes as unknown[]).filter(

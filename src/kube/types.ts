@@ -2,12 +2,12 @@
  * The slices of Kubernetes objects the product reads and writes, and the narrow APIs it needs. Real
  * implementations live in src/kube (client-node); in-memory ones in test/fakes are passed in by tests.
  *
- * Over 300 lines: one interface per API the product touches, each a few lines with its doc comment; split by
- * resource, every module and fake would import from several files for what is one contract.
+ * Over 300 lines: one catalogue of object slices and narrow APIs, imported by the pure model as a whole;
+ * split, `src/model` would need a layer exception per file.
  */
-
 import { ErrorCode, InjectorError } from '../core/errors.js';
 
+/** An ownerReference (the garbage collector deletes the object with its owner). */
 export interface OwnerReference {
   readonly apiVersion: string;
   readonly kind: string;
@@ -42,7 +42,10 @@ export interface SecretObject {
   readonly immutable?: boolean;
 }
 
-/** A ConfigMap (the trust bundle the rotator publishes). */
+/**
+ * A ConfigMap: the trust bundle the rotator publishes (in its namespace, and per namespace in podCertificate
+ * mode where no ClusterTrustBundle is served) and the delivery facts it publishes for the webhook.
+ */
 export interface ConfigMapObject {
   readonly apiVersion?: string;
   readonly kind?: string;
@@ -232,7 +235,10 @@ export interface SecretApi {
   list(labelSelector: string): Promise<SecretObject[]>;
 }
 
-/** ConfigMap reads and writes (the trust bundle); reads answer undefined for 404. */
+/**
+ * ConfigMap reads and writes (trust bundles, delivery facts); reads answer undefined for 404, writes throw
+ * KubeApiError (409 when the resourceVersion moved on).
+ */
 export interface ConfigMapApi {
   get(namespace: string, name: string, options?: CallOptions): Promise<ConfigMapObject | undefined>;
   create(cm: ConfigMapObject, options?: CallOptions): Promise<ConfigMapObject>;
@@ -289,6 +295,91 @@ export interface WatchHandlers<T> {
   readonly error?: (err: unknown) => void;
   /** Called after a successful list (the first, and every relist) has been delivered; never after a failed one. */
   readonly synced?: () => void;
+}
+
+/** The certificates.k8s.io versions that serve PodCertificateRequests (v1 from 1.37, v1beta1 in 1.35/1.36). */
+export const POD_CERTIFICATE_VERSIONS = ['v1', 'v1beta1'] as const;
+export type PodCertificateVersion = (typeof POD_CERTIFICATE_VERSIONS)[number];
+
+/** One condition of a PodCertificateRequest (metav1.Condition). */
+export interface PodCertificateCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly lastTransitionTime?: string;
+  readonly observedGeneration?: number;
+}
+
+/**
+ * A PodCertificateRequest (certificates.k8s.io/v1 or v1beta1), as the API server sends it: the kubelet files one
+ * per podCertificate projected volume source (and one per refresh); the signer answers in `status`. The spec is
+ * immutable; `stubPKCS10Request` arrives base64 in JSON (the DER CSR carrying the subject public key).
+ */
+export interface PodCertificateRequestObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly signerName: string;
+    readonly podName: string;
+    readonly podUID: string;
+    readonly serviceAccountName: string;
+    readonly serviceAccountUID?: string;
+    readonly nodeName: string;
+    readonly nodeUID?: string;
+    readonly maxExpirationSeconds?: number;
+    /** base64 DER PKCS#10 (v1; v1beta1 when the kubelet is new enough). */
+    readonly stubPKCS10Request?: string;
+    /** base64 DER SubjectPublicKeyInfo (v1beta1 only, deprecated there). */
+    readonly pkixPublicKey?: string;
+    readonly unverifiedUserAnnotations?: Readonly<Record<string, string>>;
+  };
+  readonly status?: {
+    readonly conditions?: readonly PodCertificateCondition[];
+    readonly certificateChain?: string;
+    readonly notBefore?: string;
+    readonly beginRefreshAt?: string;
+    readonly notAfter?: string;
+  };
+}
+
+/** A ClusterTrustBundle (certificates.k8s.io/v1 or v1beta1): the trust anchors of a signer, for pods to mount. */
+export interface ClusterTrustBundleObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: { readonly signerName?: string; readonly trustBundle: string };
+}
+
+/** What the API server serves of certificates.k8s.io for Pod Certificates, found by discovery at start. */
+export interface ServedCertificateApis {
+  /** The version serving podcertificaterequests (with /status), or undefined when none does. */
+  readonly podCertificateRequests: PodCertificateVersion | undefined;
+  /** The version serving clustertrustbundles, or undefined when none does. */
+  readonly clusterTrustBundles: PodCertificateVersion | undefined;
+  /** The API server's version (`/version` gitVersion), for reports. */
+  readonly serverVersion: string;
+}
+
+/** PodCertificateRequests of one served version; reads answer undefined for 404, writes throw KubeApiError. */
+export interface PodCertificateRequestApi {
+  get(
+    namespace: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<PodCertificateRequestObject | undefined>;
+  /** Writes `status` through the /status subresource with the resourceVersion in `metadata` (409 when stale). */
+  updateStatus(pcr: PodCertificateRequestObject, options?: CallOptions): Promise<PodCertificateRequestObject>;
+  /** Every PodCertificateRequest naming `signerName`, in one namespace or (without it) the whole cluster. */
+  list(signerName: string, namespace?: string): Promise<PodCertificateRequestObject[]>;
+}
+
+/** ClusterTrustBundles (cluster-scoped) of one served version. */
+export interface ClusterTrustBundleApi {
+  get(name: string, options?: CallOptions): Promise<ClusterTrustBundleObject | undefined>;
+  create(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject>;
+  replace(bundle: ClusterTrustBundleObject, options?: CallOptions): Promise<ClusterTrustBundleObject>;
 }
 
 /** The four collections the rotator watches, as the product's types. */

@@ -19,7 +19,7 @@ const LIST_TIMEOUT_MS = 60_000;
 const WATCH_SECONDS_MIN = 300;
 
 /** One page of a list call: client-node's `limit` and `_continue`. */
-interface PageQuery {
+export interface PageQuery {
   readonly limit: number;
   readonly _continue?: string;
 }
@@ -35,6 +35,7 @@ function transport<M extends KubernetesObject, T>(
   list: (page: PageQuery, options: ClientOptions) => Promise<KubernetesListObject<M>>,
   convert: (model: M) => T,
   labelSelector?: string,
+  fieldSelector?: string,
 ): ListWatchTransport<T> {
   const watcher = new Watch(kc);
   return {
@@ -56,6 +57,7 @@ function transport<M extends KubernetesObject, T>(
         allowWatchBookmarks: true,
         timeoutSeconds: WATCH_SECONDS_MIN + Math.floor(Math.random() * WATCH_SECONDS_MIN),
         ...(labelSelector === undefined ? {} : { labelSelector }),
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
       };
       const controller = await watcher.watch(
         path,
@@ -75,14 +77,29 @@ function toEvent<M, T>(type: string, object: unknown, convert: (model: M) => T):
   return { type: type as 'ADDED' | 'MODIFIED' | 'DELETED', object: convert(object as M) };
 }
 
-function source<M extends KubernetesObject, T extends { metadata?: { namespace?: string; name?: string } }>(
+/**
+ * A list-then-watch of one collection over client-node (`createListWatch`: synced only after a good list,
+ * backoff with jitter, a cache; lists in pages). Objects reach the handlers and `list()` as the product's
+ * types (`convert`, once, on arrival). `labelSelector` keeps the watch to our objects (e.g. pods labelled
+ * mtls-injector.io/managed=true), not the whole cluster; `fieldSelector` likewise (e.g. the
+ * PodCertificateRequests of one signer). `list` must apply the same selectors, ask for the page it is given
+ * and pass the options (the deadline) to the client.
+ */
+export function createWatchSource<
+  M extends KubernetesObject,
+  T extends { metadata?: { namespace?: string; name?: string } },
+>(
   kc: KubeConfig,
   path: string,
   list: (page: PageQuery, options: ClientOptions) => Promise<KubernetesListObject<M>>,
   convert: (model: M) => T,
   labelSelector?: string,
+  fieldSelector?: string,
 ): WatchSource<T> {
-  return createListWatch(transport(kc, path, list, convert, labelSelector), (object: T) => object);
+  return createListWatch(
+    transport(kc, path, list, convert, labelSelector, fieldSelector),
+    (object: T) => object,
+  );
 }
 
 /** A pod of the rotator's pod watch as it is kept: its projection (src/kube/projection.ts). */
@@ -99,32 +116,51 @@ export function watchedSecret(secret: V1Secret): SecretObject {
  * The rotator's watches over the real API server (`createListWatch`: synced only after a good list,
  * backoff with jitter). `managedSelector` keeps the pod and Secret watches to our objects (labelled
  * mtls-injector.io/managed=true), not the whole cluster. Pods and Secrets are kept as the projections of
- * src/kube/projection.ts (the fields the rotator reads), not as the API server sent them.
+ * src/kube/projection.ts (the fields the rotator reads), not as the API server sent them. With
+ * `secretsNamespace` the Secret watch covers that one namespace (an install that delivers no Secrets to
+ * workloads reads none outside its own namespace).
  */
-export function createClusterWatches(kc: KubeConfig, managedSelector: string): ClusterWatches {
+export function createClusterWatches(
+  kc: KubeConfig,
+  managedSelector: string,
+  secretsNamespace?: string,
+): ClusterWatches {
   const core = kc.makeApiClient(CoreV1Api);
   return {
-    pods: source(
+    pods: createWatchSource(
       kc,
       '/api/v1/pods',
       (page, o) => core.listPodForAllNamespaces({ labelSelector: managedSelector, ...page }, o),
       watchedPod,
       managedSelector,
     ),
-    secrets: source(
-      kc,
-      '/api/v1/secrets',
-      (page, o) => core.listSecretForAllNamespaces({ labelSelector: managedSelector, ...page }, o),
-      watchedSecret,
-      managedSelector,
-    ),
-    services: source(
+    secrets:
+      secretsNamespace === undefined
+        ? createWatchSource(
+            kc,
+            '/api/v1/secrets',
+            (page, o) => core.listSecretForAllNamespaces({ labelSelector: managedSelector, ...page }, o),
+            watchedSecret,
+            managedSelector,
+          )
+        : createWatchSource(
+            kc,
+            `/api/v1/namespaces/${secretsNamespace}/secrets`,
+            (page, o) =>
+              core.listNamespacedSecret(
+                { namespace: secretsNamespace, labelSelector: managedSelector, ...page },
+                o,
+              ),
+            watchedSecret,
+            managedSelector,
+          ),
+    services: createWatchSource(
       kc,
       '/api/v1/services',
       (page, o) => core.listServiceForAllNamespaces({ ...page }, o),
       serviceFromModel,
     ),
-    namespaces: source(
+    namespaces: createWatchSource(
       kc,
       '/api/v1/namespaces',
       (page, o) => core.listNamespace({ ...page }, o),

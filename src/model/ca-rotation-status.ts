@@ -2,6 +2,7 @@ import { CERT_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
 import { planActivate, planRetire, propagationStartedAt } from './ca-rotation.js';
 import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, secretIssuedBy, secretTrusts } from './ca-secret.js';
+import { pendingPods, type PreviousCaPods } from './previous-ca-pods.js';
 import { secretFile } from './secret-data.js';
 
 /** A CA rotation's phase, from the files of the CA Secret. */
@@ -38,7 +39,22 @@ export interface RotationStatus {
    */
   readonly managed: number;
   readonly ready: number;
+  /**
+   * Activated, with Pod Certificates: pods that may still hold a pod certificate of the previous CA, and when
+   * every such leaf has expired (src/model/previous-ca-pods.ts); absent otherwise.
+   */
+  readonly podCertificates?: { readonly pods: number; readonly until: string };
   readonly steps: readonly StepReadiness[];
+}
+
+/**
+ * What Pod Certificates add to the judgement, as the steps take it: the trust bundles podCertificate volumes
+ * mount (activate waits for them) and the record of pods that may hold a previous-CA leaf (retire waits for
+ * it; `record` undefined when the rotator publishes none).
+ */
+export interface PodCertificateRotation {
+  readonly bundles: readonly { readonly what: string; readonly pem: string }[];
+  readonly record: { readonly record: PreviousCaPods | undefined } | undefined;
 }
 
 /**
@@ -50,6 +66,7 @@ export function rotationStatus(
   managed: readonly SecretObject[],
   now: Date,
   propagationSeconds: number,
+  podCertificates: PodCertificateRotation = { bundles: [], record: undefined },
 ): RotationStatus {
   const next = secretFile(caSecret, NEXT_CERT_FILE);
   const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
@@ -93,14 +110,26 @@ export function rotationStatus(
       ...(startsWait ? { startsWait } : {}),
     };
   };
+  const record = podCertificates.record?.record;
   return {
     phase,
     managed: managed.length,
     ready,
+    ...(phase === 'activated' && record !== undefined
+      ? { podCertificates: { pods: pendingPods(record), until: record.until } }
+      : {}),
     steps: [
       prepare,
-      judge('activate', planActivate(caSecret, managed, now, propagationSeconds), phase === 'prepared'),
-      judge('retire', planRetire(caSecret, managed, now, propagationSeconds), phase === 'activated'),
+      judge(
+        'activate',
+        planActivate(caSecret, managed, now, propagationSeconds, podCertificates.bundles),
+        phase === 'prepared',
+      ),
+      judge(
+        'retire',
+        planRetire(caSecret, managed, now, propagationSeconds, podCertificates.record),
+        phase === 'activated',
+      ),
     ],
   };
 }

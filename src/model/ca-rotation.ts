@@ -1,7 +1,8 @@
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../core/names.js';
 import type { PodObject, SecretObject } from '../kube/types.js';
 import type { CertificateAuthority } from '../pki/ca.js';
-import { mergeBundles, removeFromBundle } from '../pki/bundle.js';
+import { bundleContains, bundleFingerprints, mergeBundles, removeFromBundle } from '../pki/bundle.js';
+import { podCertificatesRetired, type PreviousCaPods } from './previous-ca-pods.js';
 import {
   BUNDLE_CHANGED_ANNOTATION,
   NEXT_CERT_FILE,
@@ -81,14 +82,17 @@ export function planPrepare(caSecret: SecretObject, next: CertificateAuthority, 
 
 /**
  * `ca rotate activate`: switches issuance to the prepared CA. Refused until every managed Secret's ca.crt
- * trusts the new root and then `propagationSeconds` have passed, so every running pod has the new root in its
- * files before any peer presents a leaf from it (faults E8).
+ * (and every trust bundle podCertificate volumes mount) trusts the new root and then `propagationSeconds`
+ * have passed, so every running pod has the new root in its files before any peer presents a leaf from it
+ * (faults E8).
  */
 export function planActivate(
   caSecret: SecretObject,
   managed: readonly SecretObject[],
   now: Date,
   propagationSeconds: number,
+  /** Trust bundles pods with podCertificate volumes mount (the signer's ClusterTrustBundle), by name. */
+  podCertificateBundles: readonly { readonly what: string; readonly pem: string }[] = [],
 ): RotationPlan {
   const nextCert = secretFile(caSecret, NEXT_CERT_FILE);
   const nextKey = secretFile(caSecret, NEXT_KEY_FILE);
@@ -104,6 +108,13 @@ export function planActivate(
     return notYet(
       caSecret,
       `${lagging.length} managed Secret(s) do not trust the new root yet (e.g. ${names(lagging)}); wait for the rotator to refresh them and retry`,
+    );
+  }
+  const stale = podCertificateBundles.filter((b) => !bundleTrusts(b.pem, nextCert));
+  if (stale.length > 0) {
+    return notYet(
+      caSecret,
+      `${stale.map((b) => b.what).join(', ')} does not trust the new root yet; wait for the rotator to publish it and retry`,
     );
   }
   const gate = propagationGate(caSecret, 'activate', now, propagationSeconds, 'trusts the new root');
@@ -128,15 +139,17 @@ export function planActivate(
 
 /**
  * `ca rotate retire`: drops the previous root from the trust bundle. Refused while any managed leaf was still
- * issued by the previous CA, and then until `propagationSeconds` have passed, so no running pod (the
- * webhook's included: the API server trusts only the new root afterwards) still presents an old leaf from
- * its files.
+ * issued by the previous CA, and (when the rotator publishes the Pod Certificates record) while a pod may still
+ * hold a pod certificate of it (src/model/previous-ca-pods.ts); then until `propagationSeconds` have passed,
+ * so no running pod (the webhook's included: the API server trusts only the new root afterwards) still
+ * presents an old leaf from its files.
  */
 export function planRetire(
   caSecret: SecretObject,
   managed: readonly SecretObject[],
   now: Date,
   propagationSeconds: number,
+  podCertificates?: { readonly record: PreviousCaPods | undefined },
 ): RotationPlan {
   const previous = secretFile(caSecret, PREVIOUS_CERT_FILE);
   if (previous === undefined) {
@@ -152,6 +165,14 @@ export function planRetire(
       caSecret,
       `${stale.length} managed certificate(s) still chain to the previous CA (e.g. ${names(stale)}); wait for the rotator to reissue them and retry`,
     );
+  }
+  if (podCertificates !== undefined) {
+    const retired = podCertificatesRetired(
+      podCertificates.record,
+      bundleFingerprints(previous)[0] ?? '',
+      now,
+    );
+    if (!retired.ok) return notYet(caSecret, retired.message);
   }
   const gate = propagationGate(caSecret, 'retire', now, propagationSeconds, 'holds a leaf from the new CA');
   if (gate !== undefined) return gate;
@@ -251,6 +272,14 @@ function update(
   if (change.mark === null) delete annotations[PROPAGATION_ANNOTATION];
   else if (change.mark !== undefined) annotations[PROPAGATION_ANNOTATION] = change.mark;
   return { ...secret, metadata: { ...secret.metadata, annotations }, data };
+}
+
+function bundleTrusts(bundlePem: string, rootPem: string): boolean {
+  try {
+    return bundleContains(bundlePem, rootPem);
+  } catch {
+    return false;
+  }
 }
 
 function names(secrets: readonly SecretObject[]): string {

@@ -61,6 +61,7 @@ export function webhookDecision(
     pod,
     namespace,
     mode: selection.mode,
+    delivery: selection.delivery,
     operation: 'CREATE',
     excludedNamespaces,
     settings,

@@ -80,7 +80,6 @@ let lastValidity: { notBefore: number; notAfter: number; der: Buffer } | undefin
  * MTLS_ERR_PKI_CA_EXPIRED / _CA_NOT_YET_VALID when the CA cannot issue at `now`.
  */
 export function issueLeaf(ca: CertificateAuthority, options: IssueLeafOptions): IssuedLeaf {
-  const issuer = issuerContextOf(ca);
   const { spiffeId, keyAlgorithm } = options;
   const dnsNames = options.dnsNames ?? [];
   checkNames(spiffeId, dnsNames);
@@ -120,21 +119,68 @@ export function issueLeaf(ca: CertificateAuthority, options: IssueLeafOptions): 
   const capped = wanted > caNotAfter;
   const notAfter = capped ? caNotAfter : wanted;
 
-  const [organization, commonName] = subjectAttributes(options.subject, spiffeId, dnsNames);
+  const { certPem, serialHex } = signLeaf(ca, {
+    spiffeId,
+    dnsNames,
+    subject: options.subject,
+    spki: key.spki,
+    publicKeyBits: key.publicKeyBits,
+    rsa: RSA_KEYS.has(key.algorithm),
+    notBefore,
+    notAfter,
+  });
+  const leaf = {
+    certPem,
+    spiffeId,
+    dnsNames,
+    notBefore: new Date(notBefore * 1000),
+    notAfter: new Date(notAfter * 1000),
+    capped,
+    serialHex,
+  };
+  Object.defineProperty(leaf, 'keyPem', { value: privateKeyPem(key), enumerable: false });
+  return leaf as IssuedLeaf;
+}
+
+/** What signLeaf encodes: the names (checked by the caller), the subject key and the validity in Unix seconds. */
+export interface LeafToSign {
+  readonly spiffeId: string | undefined;
+  readonly dnsNames: readonly string[];
+  readonly subject?: IssueLeafOptions['subject'];
+  /** SubjectPublicKeyInfo DER, copied verbatim. */
+  readonly spki: Buffer;
+  /** The subjectPublicKey bits (SHA-1 of them is the SubjectKeyIdentifier). */
+  readonly publicKeyBits: Buffer;
+  /** An RSA subject key: keyUsage also carries keyEncipherment. */
+  readonly rsa: boolean;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * Encodes and signs one leaf with `ca` (the shared tail of every issuance): the leaf PEM followed by the CA
+ * chain, and its serial. Names must have been checked (checkNames) and the validity fitted into the CA's.
+ */
+export function signLeaf(
+  ca: CertificateAuthority,
+  leaf: LeafToSign,
+): { readonly certPem: string; readonly serialHex: string } {
+  const issuer = issuerContextOf(ca);
+  const [organization, commonName] = subjectAttributes(leaf.subject, leaf.spiffeId, leaf.dnsNames);
   const serial = randomSerial();
   const tbs = encodeLeafTbs({
     serial,
     signatureAlgorithm: issuer.scheme.algorithmIdentifier,
     issuerName: issuer.issuerName,
-    validity: validity(notBefore, notAfter),
+    validity: validity(leaf.notBefore, leaf.notAfter),
     organization,
     commonName,
-    spki: key.spki,
-    fixedExtensions: RSA_KEYS.has(key.algorithm) ? FIXED_EXTENSIONS.rsa : FIXED_EXTENSIONS.signatureOnly,
-    subjectKeyId: keyIdentifier(key.publicKeyBits),
+    spki: leaf.spki,
+    fixedExtensions: leaf.rsa ? FIXED_EXTENSIONS.rsa : FIXED_EXTENSIONS.signatureOnly,
+    subjectKeyId: keyIdentifier(leaf.publicKeyBits),
     authorityKeyIdExtension: issuer.authorityKeyIdExtension,
-    uri: spiffeId,
-    dnsNames,
+    uri: leaf.spiffeId,
+    dnsNames: leaf.dnsNames,
     sanCritical: organization === '' && commonName === '',
   });
   const der = encodeCertificate(
@@ -142,17 +188,7 @@ export function issueLeaf(ca: CertificateAuthority, options: IssueLeafOptions): 
     issuer.scheme.algorithmIdentifier,
     sign(issuer.scheme.digest, tbs, issuer.key),
   );
-  const leaf = {
-    certPem: toPem('CERTIFICATE', der) + ca.chainPem,
-    spiffeId,
-    dnsNames,
-    notBefore: new Date(notBefore * 1000),
-    notAfter: new Date(notAfter * 1000),
-    capped,
-    serialHex: serial.toString('hex', 2),
-  };
-  Object.defineProperty(leaf, 'keyPem', { value: privateKeyPem(key), enumerable: false });
-  return leaf as IssuedLeaf;
+  return { certPem: toPem('CERTIFICATE', der) + ca.chainPem, serialHex: serial.toString('hex', 2) };
 }
 
 /** Options of issueWorkloadIdentity: issueLeaf's, minus the names the identity decides. */
@@ -174,7 +210,8 @@ export function issueWorkloadIdentity(
   return out;
 }
 
-function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): void {
+/** Throws MTLS_ERR_IDENTITY_INVALID_NAME unless the SPIFFE ID and DNS names can go into a leaf. */
+export function checkNames(spiffeId: string | undefined, dnsNames: readonly string[]): void {
   if (spiffeId === undefined && dnsNames.length === 0) {
     throw new InjectorError(
       ErrorCode.InvalidName,

@@ -57,7 +57,10 @@ export class CaManager {
       readonly clock: () => number;
       /** Only the leader generates; the write gets a deadline before the end of its leadership. */
       readonly leadership: Pick<Leadership, 'validUntil'>;
-      /** Workload Secrets (owned by a pod) the Secret watch shows; undefined until it has listed. */
+      /**
+       * Workload Secrets (owned by a pod) the Secret watch shows, plus live pods holding a pod certificate
+       * (podCertificate delivery); undefined until the watches have listed.
+       */
       readonly workloadSecrets: () => number | undefined;
     },
   ) {}
@@ -102,7 +105,7 @@ export class CaManager {
         this.loss = {
           workloadSecrets: count ?? 0,
           message:
-            `CA Secret ${ns}/${name} is missing while ${count ?? 'some'} workload Secret(s) issued from it exist; ` +
+            `CA Secret ${ns}/${name} is missing while ${count ?? 'some'} workload Secret(s) or pod certificate(s) issued from it exist; ` +
             'not generating a new root CA (it would replace the trust bundle every workload holds and break mTLS ' +
             'across the cluster). Restore the CA Secret from a backup, or create a new CA whose ca.crt keeps the ' +
             `old root (the trust-bundle ConfigMap has it) and rotate: see ${CA_MISSING_RUNBOOK}`,

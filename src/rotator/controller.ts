@@ -1,3 +1,8 @@
+/**
+ * Over 300 lines: the controller is the one owner of the work queue (pods, orphaned Secrets, the webhook's
+ * item and the kinds other parts add, such as the Pod Certificates signer); its watch handlers, dispatch and
+ * drain share the queue and the cache, and read best together.
+ */
 import { excludedNamespaces } from '../config/injection.js';
 import {
   apiStatus,
@@ -20,6 +25,7 @@ import {
 } from './cache.js';
 import { validityOf } from './certificate-facts.js';
 import type { ControllerDeps } from './controller-deps.js';
+import type { ItemKind } from './ports.js';
 import { Reporter } from './reporter.js';
 import { RenewalSchedule } from './schedule.js';
 import { SecretWriter } from './secret-writer.js';
@@ -27,6 +33,7 @@ import { createOrphanSync } from './sync-orphan.js';
 import { createPodSync } from './sync-pod.js';
 import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
+import { dnsNamesFor } from './dns-names.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
@@ -49,7 +56,9 @@ export class RotatorController {
   private readonly cache: RotatorCache;
   private readonly queue = new WorkQueue();
   private readonly renewals: RenewalSchedule;
-  private readonly reporter: Reporter;
+  /** The one reporter, shared with the parts that add item kinds. */
+  readonly reporter: Reporter;
+  private readonly kinds: ItemKind[] = [];
   private readonly syncPod: (pod: PodInfo) => Promise<void>;
   private readonly syncOrphan: (secretKey: string) => Promise<void>;
   private readonly syncWebhook: (() => Promise<void>) | undefined;
@@ -188,6 +197,32 @@ export class RotatorController {
     this.requeueSelected(namespace, [this.cache.removeService(namespace, name)]);
   }
 
+  /** Adds a kind of work item (see ItemKind); its current items are queued at once. */
+  addKind(kind: ItemKind): void {
+    this.kinds.push(kind);
+    for (const item of kind.items()) this.queue.add(item);
+  }
+
+  /** Queues an item of an added kind, now or at `at` (epoch ms); `forget` drops it (its object is gone). */
+  enqueue(item: string, at?: number): void {
+    if (at === undefined) this.queue.add(item);
+    else this.queue.addAt(item, at);
+  }
+  forget(item: string): void {
+    this.queue.forget(item);
+  }
+
+  /** DNS SANs of a pod with `labels` in `namespace`, from the Services the cache holds. */
+  dnsNamesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+    return dnsNamesFor(
+      this.cache,
+      namespace,
+      labels,
+      this.deps.config.clusterDomain,
+      this.deps.config.dnsShortNames,
+    );
+  }
+
   /** Trust changed (CA, ca.crt, ca.crl, revocations): every Secret judged again, pods `first` (ns/name) first. */
   trustChanged(first: readonly string[] = []): void {
     for (const [ns = '', name = ''] of first.map((p) => p.split('/'))) this.queue.add(podItem(ns, name));
@@ -248,8 +283,10 @@ export class RotatorController {
 
   // ---- items ----------------------------------------------------------------------------------------
 
-  /** The sync of one work item: the webhook's, or a pod's. */
+  /** The sync of one work item: the webhook's, an added kind's, or a pod's. */
   private async sync(item: string): Promise<void> {
+    const kind = this.kinds.find((k) => item.startsWith(k.prefix));
+    if (kind !== undefined) return kind.sync(item);
     if (item === WEBHOOK_ITEM) {
       if (this.syncWebhook === undefined) return;
       this.queue.addAt(WEBHOOK_ITEM, this.deps.clock() + WEBHOOK_RECHECK_MS);
@@ -294,6 +331,7 @@ export class RotatorController {
 
   private resyncAll(): void {
     for (const item of this.cache.podItems()) this.queue.add(item);
+    for (const kind of this.kinds) for (const item of kind.items()) this.queue.add(item);
     if (this.syncWebhook !== undefined) this.queue.add(WEBHOOK_ITEM);
   }
 }

@@ -6,6 +6,7 @@ export interface RotatorMetrics {
   readonly issued: Counter<'kind'>;
   readonly failures: Counter<'reason'>;
   readonly foreignSecrets: Counter;
+  readonly podCertificateDenials: Counter<'reason'>;
   readonly secretCollisions: Counter;
   readonly queueDepth: Gauge;
   readonly managedSecrets: Gauge;
@@ -48,19 +49,25 @@ export function createRotatorMetrics(
   return {
     issued: new Counter({
       name: 'mtls_injector_certificates_issued_total',
-      help: 'Workload and serving certificates written, by kind (issued = new Secret, renewed, reissued, bundle_refreshed).',
+      help: 'Workload and serving certificates written, by kind (issued = new Secret, renewed, reissued, bundle_refreshed, pod_certificate = a PodCertificateRequest signed).',
       labelNames: ['kind'],
       registers,
     }),
     failures: new Counter({
       name: 'mtls_injector_issue_failures_total',
-      help: 'Failures to issue or write a certificate Secret, by reason.',
+      help: 'Failures to issue or write a certificate (Secret or PodCertificateRequest status), by reason.',
       labelNames: ['reason'],
       registers,
     }),
     foreignSecrets: new Counter({
       name: 'mtls_injector_foreign_secrets_total',
       help: 'Times a pod named a Secret that mtls-injector does not own (never overwritten).',
+      registers,
+    }),
+    podCertificateDenials: new Counter({
+      name: 'mtls_injector_pod_certificate_denials_total',
+      help: 'PodCertificateRequests the signer denied, by the reason of their Denied condition.',
+      labelNames: ['reason'],
       registers,
     }),
     secretCollisions: new Counter({

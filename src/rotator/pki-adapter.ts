@@ -3,6 +3,7 @@ import { ErrorCode, InjectorError } from '../core/errors.js';
 import { canonicalSerial } from '../core/revocation.js';
 import { readCertificateInfo } from '../pki/certificate-info.js';
 import { issueLeaf } from '../pki/issue.js';
+import { issueLeafForKey } from '../pki/issue-for-key.js';
 import type { KeyPool } from '../pki/key-pool.js';
 import { splitPem } from '../pki/pem.js';
 import { verifyLeaf } from '../pki/verify.js';
@@ -69,5 +70,14 @@ export function createPkiCertOps(deps: {
     },
     trustBundle: () => material().bundlePem,
     activeIssuerKeyId: () => material().active.subjectKeyIdHex,
+    activeValidity: () => {
+      const { notBefore, notAfter } = material().active;
+      return { notBefore, notAfter };
+    },
+    signForKey(request) {
+      const ca = material().active;
+      const leaf = issueLeafForKey(ca, request);
+      return { certPem: leaf.certPem, serialHex: leaf.serialHex, issuerKeyId: ca.subjectKeyIdHex };
+    },
   };
 }

@@ -1,3 +1,4 @@
+import type { SubjectPublicKey } from '../pki/csr.js';
 import type { VerifyProblemCode } from '../pki/verify.js';
 
 /**
@@ -56,4 +57,28 @@ export interface CertOps {
   trustBundle(): string;
   /** Identifies the active issuing CA, compared with CertificateFacts.issuerKeyId. */
   activeIssuerKeyId(): string;
+  /** The active issuing CA's validity (a pod certificate's validity is fitted into it). */
+  activeValidity(): { readonly notBefore: Date; readonly notAfter: Date };
+  /**
+   * Signs a workload leaf for a key someone else holds (a PodCertificateRequest's), with the active CA, valid
+   * exactly from notBefore to notAfter (whole seconds inside the CA's validity).
+   */
+  signForKey(request: {
+    readonly spiffeId: string;
+    readonly dnsNames: readonly string[];
+    readonly publicKey: SubjectPublicKey;
+    readonly notBefore: Date;
+    readonly notAfter: Date;
+  }): { readonly certPem: string; readonly serialHex: string; readonly issuerKeyId: string };
+}
+
+/**
+ * Work items of another part of the rotator (the Pod Certificates signer and what it publishes): items that
+ * start with `prefix` are synced by it, through the controller's queue, workers, retries and leadership gate.
+ */
+export interface ItemKind {
+  readonly prefix: string;
+  sync(item: string): Promise<void>;
+  /** Every current item of this kind, queued again on gaining leadership and when trust changes. */
+  items(): Iterable<string>;
 }

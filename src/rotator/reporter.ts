@@ -1,15 +1,21 @@
+/**
+ * Over 300 lines: the Reporter is the one place every outcome of the rotator (Secrets and Pod Certificates)
+ * becomes an Event, a log line and a counter; keeping them together keeps their wording and reasons in step.
+ */
 import type { EventRecorder, EventTarget } from '../kube/types.js';
 import type { Log } from '../observability/logger.js';
 import type { PodInfo } from './cache.js';
 
 /** What a written certificate Secret was: the `kind` label of mtls_injector_certificates_issued_total. */
-export type IssueKind = 'issued' | 'renewed' | 'reissued' | 'bundle_refreshed';
+export type IssueKind = 'issued' | 'renewed' | 'reissued' | 'bundle_refreshed' | 'pod_certificate';
 
 /** Counters the rotator bumps; gauges are derived from the controller's `stats()` at scrape time. */
 export interface RotatorCounters {
   issued(kind: IssueKind): void;
   failed(reason: string): void;
   foreign(): void;
+  /** A PodCertificateRequest was denied with `reason` (a Denied condition reason); optional for Secret-only use. */
+  denied?(reason: string): void;
   /** Two live pods claim one Secret (mtls_injector_secret_collisions_total). */
   collision(): void;
 }
@@ -215,6 +221,74 @@ export class Reporter {
         `Could not write Secret ${pod.secretName} (${failure.reason}): ${failure.message}; retrying with backoff.`,
       );
     }
+  }
+
+  /** A PodCertificateRequest was signed: an Event on the pod it is for. */
+  podCertificateIssued(
+    target: EventTarget,
+    request: string,
+    spiffeId: string,
+    times: { readonly notAfter: Date; readonly beginRefreshAt: Date },
+  ): void {
+    this.deps.counters.issued('pod_certificate');
+    this.deps.events.record(
+      target,
+      'Normal',
+      'PodCertificateIssued',
+      `Signed PodCertificateRequest ${request} for ${spiffeId}, valid until ${times.notAfter.toISOString()}; the kubelet refreshes it from ${times.beginRefreshAt.toISOString()}`,
+    );
+    this.deps.log.info(
+      {
+        request,
+        pod: target.kind === 'Pod' ? target.name : undefined,
+        namespace: target.namespace,
+        spiffeId,
+        notAfter: times.notAfter.toISOString(),
+        beginRefreshAt: times.beginRefreshAt.toISOString(),
+      },
+      'pod certificate issued',
+    );
+  }
+
+  /** A PodCertificateRequest was denied (terminal): an Event on the pod, or on the request when no pod is known. */
+  podCertificateDenied(target: EventTarget, request: string, reason: string, message: string): void {
+    this.deps.counters.denied?.(reason);
+    this.deps.events.record(
+      target,
+      'Warning',
+      'PodCertificateDenied',
+      `PodCertificateRequest ${request} denied (${reason}): ${message}`,
+    );
+    this.deps.log.warn(
+      { request, namespace: target.namespace, reason },
+      `pod certificate denied: ${message}`,
+    );
+  }
+
+  /** A PodCertificateRequest could not be signed (terminal Failed condition, e.g. the CA expires too soon). */
+  podCertificateFailed(target: EventTarget, request: string, reason: string, message: string): void {
+    this.deps.counters.failed(reason);
+    this.deps.events.record(
+      target,
+      'Warning',
+      'PodCertificateFailed',
+      `PodCertificateRequest ${request} failed (${reason}): ${message}`,
+    );
+    this.deps.log.error(
+      { request, namespace: target.namespace, reason },
+      `pod certificate failed: ${message}`,
+    );
+  }
+
+  /** What the rotator found the API server serves was published for the webhook (delivery.mode=auto). */
+  deliveryFactsPublished(configMap: string, facts: Readonly<Record<string, unknown>>): void {
+    this.deps.log.info({ configMap, ...facts }, 'delivery facts published');
+  }
+
+  /** The trust bundle of pod certificates was written (a ClusterTrustBundle, or a namespace's ConfigMap). */
+  trustBundlePublished(what: string, roots: number): void {
+    this.deps.counters.issued('bundle_refreshed');
+    this.deps.log.info({ object: what, roots }, 'pod certificate trust bundle published');
   }
 
   /** The webhook's serving certificate was written to its Secret. */

@@ -12,6 +12,7 @@ import type {
 import type { Log } from '../observability/logger.js';
 import type { Readiness } from '../observability/probe-server.js';
 import type { ControllerStats } from './controller.js';
+import type { PodCertificateDeps } from './signer/assemble.js';
 import type { Clock, Timers } from './time.js';
 
 /** The outside world the rotator runs against; production passes the real API and Node's clock. */
@@ -20,7 +21,7 @@ export interface RotatorDeps {
   readonly leases: LeaseApi;
   readonly events: EventRecorder;
   readonly webhookConfig: WebhookConfigApi;
-  /** The trust-bundle ConfigMap the leader publishes. */
+  /** The trust-bundle ConfigMap the leader publishes (in installNamespace). */
   readonly configMaps: ConfigMapApi;
   /** Pods and ReplicaSets of one namespace, read by the drift report. */
   readonly workloads: Pick<WorkloadApi, 'listPods' | 'listReplicaSets'>;
@@ -37,6 +38,8 @@ export interface RotatorDeps {
    * leads, and cancelled the moment it stops leading.
    */
   readonly onboarder?: { enqueue(namespace: string): void; cancel(): void } | undefined;
+  /** Pod Certificates (docs/pod-certificates.md): what the API serves and its APIs; absent: Secrets only. */
+  readonly podCertificates?: PodCertificateDeps | undefined;
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Waits (the write throttle); defaults to a sleep on `timers`. */

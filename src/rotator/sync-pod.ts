@@ -6,8 +6,9 @@ import { objectKey } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { webhookSelection } from '../model/selection.js';
 import { buildWorkloadSecret, controllingPod, secretOwnership } from '../model/workload-secret.js';
-import { type PodInfo, type RotatorCache, selects } from './cache.js';
+import type { PodInfo, RotatorCache } from './cache.js';
 import { type CrlSummary, summarizeCrls } from './crl-content.js';
+import { dnsNamesFor as servicesDnsNames } from './dns-names.js';
 import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
 import type { SecretWriter } from './secret-writer.js';
@@ -88,21 +89,9 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     return { ...published, staleBefore: deps.clock() + revocation.crlValidityMs / 4 };
   };
 
-  /**
-   * DNS SANs for every Service in the pod's namespace whose selector matches the pod's labels: the `.svc` and
-   * `.svc.<clusterDomain>` forms, which only the cluster's DNS answers; the short forms `<svc>` and
-   * `<svc>.<ns>` (which can be public names, `web.dev`) only with `dnsShortNames`.
-   */
-  const dnsNamesFor = (pod: PodInfo): string[] => {
-    const names: string[] = [];
-    const domain = deps.config.clusterDomain;
-    for (const [service, selector] of cache.servicesIn(pod.namespace)) {
-      if (!selects(selector, pod.labels)) continue;
-      names.push(`${service}.${pod.namespace}.svc`, `${service}.${pod.namespace}.svc.${domain}`);
-      if (deps.config.dnsShortNames) names.push(service, `${service}.${pod.namespace}`);
-    }
-    return names.sort();
-  };
+  /** DNS SANs for the Services in the pod's namespace that select it (dns-names.ts). */
+  const dnsNamesFor = (pod: PodInfo): string[] =>
+    servicesDnsNames(cache, pod.namespace, pod.labels, deps.config.clusterDomain, deps.config.dnsShortNames);
 
   /** The judged contents of `secret`, computed once per resourceVersion. */
   const contentOf = (secretKey: string, secret: SecretObject, desired: DesiredIdentity): SecretContent => {

@@ -8,6 +8,8 @@ import fastify, {
 import type { Logger } from 'pino';
 import { admit } from '../core/admit.js';
 import { parseGuardedJson } from '../core/json-guard.js';
+import type { NamespaceDelivery } from '../core/delivery.js';
+import { WEBHOOK_ENDPOINTS } from '../core/endpoints.js';
 import { MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
@@ -54,6 +56,8 @@ const DEFAULT_LIMITS: ServerLimits = {
 /** What the webhook app is built from. */
 export interface WebhookAppOptions {
   readonly settings: InjectionSettings;
+  /** When given, read per review instead of `settings` (the delivery facts are hot-reloaded into it). */
+  readonly currentSettings?: () => InjectionSettings;
   readonly excludedNamespaces: readonly string[];
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
@@ -95,7 +99,7 @@ const RESULT: Record<'inject' | 'skip' | 'deny', AdmissionResult> = {
   skip: 'allowed',
   deny: 'denied',
 };
-const ENDPOINTS = new Set([MUTATE_PATH, MUTATE_STRICT_PATH]);
+const ENDPOINTS = new Set(WEBHOOK_ENDPOINTS.map((e) => e.path));
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -200,8 +204,9 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
     else done(new RequestRefused(400, 'invalid_review', parsed.message), undefined);
   });
 
+  const currentSettings = options.currentSettings ?? (() => options.settings);
   const handle =
-    (mode: Mode, endpoint: string) =>
+    (mode: Mode, delivery: NamespaceDelivery, endpoint: string) =>
     (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
       const started = request.bodyReceivedAt === 0 ? performance.now() : request.bodyReceivedAt;
       if (started > request.deadlineAt) {
@@ -216,7 +221,8 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       const { review } = parsed;
       const { decision, response, pod } = admit(review, {
         mode,
-        settings: options.settings,
+        delivery,
+        settings: currentSettings(),
         excludedNamespaces: options.excludedNamespaces,
         secretSuffix: randomSuffix(),
       });
@@ -241,7 +247,8 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
           dryRun: review.request.dryRun ?? false,
           decision: decision.kind,
           reason: decision.reason,
-          secret: decision.kind === 'inject' ? decision.secretName : undefined,
+          secret: decision.kind === 'inject' ? (decision.secretName ?? undefined) : undefined,
+          delivery: decision.kind === 'inject' ? decision.delivery : undefined,
           message: decision.kind === 'deny' ? decision.message : undefined,
           warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
           durationMs: Math.round(seconds * 1e6) / 1e3,
@@ -251,13 +258,14 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       return reply;
     };
 
-  app.post(MUTATE_PATH, handle('enabled', MUTATE_PATH));
-  app.post(MUTATE_STRICT_PATH, handle('strict', MUTATE_STRICT_PATH));
+  for (const endpoint of WEBHOOK_ENDPOINTS)
+    app.post(endpoint.path, handle(endpoint.mode, endpoint.delivery, endpoint.path));
 
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({ error: 'Not Found', message: `POST ${MUTATE_PATH} or ${MUTATE_STRICT_PATH}` });
+    void reply.code(404).send({
+      error: 'Not Found',
+      message: `POST ${MUTATE_PATH} or ${MUTATE_STRICT_PATH}, optionally followed by /secret, /pod-certificate or /invalid-delivery`,
+    });
     inFlight.delete(request);
   });
 

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { ClusterFacts } from '../core/delivery.js';
 import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { createLogger } from '../observability/logger.js';
 import { type ProbeServer, type Readiness, startProbeServer } from '../observability/probe-server.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../observability/metrics.js';
 import { buildWebhookApp, type ServerLimits } from './app.js';
+import { loadDeliveryFacts } from './delivery-facts.js';
 import { loadServingCertificate, type ServingCertificate } from './serving-cert.js';
 
 /** What the webhook process is made of; everything optional has a production default. */
@@ -60,9 +62,27 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     },
   });
   const initial = certificate.current();
+  const facts = await loadDeliveryFacts({
+    file: config.webhook.deliveryFactsFile,
+    logger,
+    ...(deps.certPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.certPollIntervalMs }),
+    ...(deps.watchCertificates === undefined ? {} : { watch: deps.watchCertificates }),
+  });
 
+  // The settings with the current delivery facts, rebuilt only when the facts change (not per review).
+  const settings = injectionSettings(config);
+  let seen: ClusterFacts | undefined;
+  let current = settings;
   const app = buildWebhookApp({
-    settings: injectionSettings(config),
+    settings,
+    currentSettings: () => {
+      const now = facts.current();
+      if (now !== seen) {
+        seen = now;
+        current = { ...settings, delivery: { ...settings.delivery, facts: now } };
+      }
+      return current;
+    },
     excludedNamespaces: excludedNamespaces(config),
     bodyLimitBytes: config.webhook.bodyLimitBytes,
     logger,
@@ -98,6 +118,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     });
   } catch (err) {
     certificate.close();
+    facts.close();
     await app.close();
     throw err;
   }
@@ -130,6 +151,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
       logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
       await app.close();
       certificate.close();
+      facts.close();
       await probes.close();
       logger.info('webhook stopped');
       logger.flush();

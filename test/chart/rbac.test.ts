@@ -24,9 +24,24 @@ function grants(rules: readonly IPolicyRule[]): string[] {
 }
 
 const READ = ['get', 'list', 'watch'];
-/** Every verb a use in src/rotator (and src/onboard with rotator.onboardingAuto): nothing more. */
-const baseClusterGrants = [
-  ...['create', 'get', 'list', 'watch', 'update'].map((v) => `core/secrets ${v}`),
+/** Secrets: every verb the Secret controller, the CA manager and the webhook certificate use, nothing more. */
+const SECRETS = ['create', 'get', 'list', 'watch', 'update'].map((v) => `core/secrets ${v}`);
+/** The Pod Certificates signer's grants: requests, their status, sign/attest and its ClusterTrustBundle by name. */
+const SIGNER = [
+  ...READ.map((v) => `certificates.k8s.io/podcertificaterequests ${v}`),
+  'certificates.k8s.io/podcertificaterequests/status update',
+  'certificates.k8s.io/signers[mtls-injector.io/spiffe] sign',
+  'certificates.k8s.io/signers[mtls-injector.io/spiffe] attest',
+  'certificates.k8s.io/clustertrustbundles create',
+  'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] get',
+  'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] update',
+];
+const CONFIGMAPS = ['create', 'get', 'update'].map((v) => `core/configmaps ${v}`);
+/**
+ * Every verb a use in src/rotator (and src/onboard with rotator.onboardingAuto) but Secrets and the signer:
+ * the same in every delivery mode.
+ */
+const commonClusterGrants = [
   ...['pods', 'namespaces'].flatMap((r) => READ.map((v) => `core/${r} ${v}`)),
   'core/services list',
   'core/services watch',
@@ -36,6 +51,8 @@ const baseClusterGrants = [
   ),
   'apps/replicasets list',
 ];
+/** The default install: delivery.mode=auto, podCertificate.trustBundle=auto. */
+const baseClusterGrants = [...SECRETS, ...commonClusterGrants, ...SIGNER, ...CONFIGMAPS];
 
 describeWithHelm('chart RBAC', () => {
   it('grants the rotator exactly what it uses cluster-wide: no patch or delete of Secrets, no workloads', () => {
@@ -61,7 +78,43 @@ describeWithHelm('chart RBAC', () => {
     expect(rule?.resourceNames).toEqual(['custom-name']);
   });
 
-  it('keeps leases, the trust-bundle and CRL ConfigMaps and the revocation record in a namespaced Role: create, and get/update by name', () => {
+  it('delivery.mode=secret: no signer, no ConfigMaps beyond the delivery facts', () => {
+    const role = find<IClusterRole>(render(['--set', 'delivery.mode=secret']), 'ClusterRole', ROTATOR);
+    expect(grants(role.rules ?? [])).toEqual([...SECRETS, ...commonClusterGrants].sort());
+  });
+
+  it('delivery.mode=podCertificate with ClusterTrustBundles: no Secret and no ConfigMap rights outside the release namespace', () => {
+    const objects = render([
+      '--set',
+      'delivery.mode=podCertificate',
+      '--set',
+      'podCertificate.trustBundle=clusterTrustBundle',
+    ]);
+    const cluster = find<IClusterRole>(objects, 'ClusterRole', ROTATOR);
+    expect(grants(cluster.rules ?? [])).toEqual([...commonClusterGrants, ...SIGNER].sort());
+    // The CA and the webhook's serving certificate stay in the release namespace's Role.
+    const role = find<IRole>(objects, 'Role', ROTATOR);
+    expect(grants(role.rules ?? []).filter((g) => g.startsWith('core/secrets'))).toEqual([...SECRETS].sort());
+  });
+
+  it('signs for exactly the configured signer name', () => {
+    const role = find<IClusterRole>(
+      render(['--set', 'podCertificate.signerName=example.com/workloads']),
+      'ClusterRole',
+      ROTATOR,
+    );
+    const signers = role.rules?.find((r) => r.resources?.includes('signers'));
+    expect(signers).toEqual({
+      apiGroups: ['certificates.k8s.io'],
+      resources: ['signers'],
+      resourceNames: ['example.com/workloads'],
+      verbs: ['sign', 'attest'],
+    });
+    const bundles = role.rules?.find((r) => r.resources?.includes('clustertrustbundles') && r.resourceNames);
+    expect(bundles?.resourceNames).toEqual(['example.com:workloads:trust-bundle']);
+  });
+
+  it('keeps leases, the trust-bundle, CRL and delivery facts ConfigMaps and the revocation record in a namespaced Role: create, and get/update by name', () => {
     const objects = render();
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(role.metadata?.namespace).toBe(NAMESPACE);
@@ -70,8 +123,8 @@ describeWithHelm('chart RBAC', () => {
       'coordination.k8s.io/leases[mtls-injector-rotator] get',
       'coordination.k8s.io/leases[mtls-injector-rotator] update',
       'core/configmaps create',
-      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] get',
-      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations] update',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations,mtls-injector-delivery] get',
+      'core/configmaps[mtls-injector-trust-bundle,mtls-injector-crl,mtls-injector-revocations,mtls-injector-delivery] update',
     ]);
     const binding = find<IRoleBinding>(objects, 'RoleBinding', ROTATOR);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROTATOR });

@@ -1,7 +1,9 @@
 import type { IMutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import type { IMutatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhook';
 import { expect, it } from 'vitest';
+import { DELIVERY_LABEL } from '../../src/core/delivery.js';
 import { ALWAYS_EXCLUDED_NAMESPACES, OPT_IN_LABEL } from '../../src/core/names.js';
+import { WEBHOOK_ENTRIES, webhookEntry, webhookSelection } from '../../src/model/selection.js';
 import { find, describeWithHelm, NAMESPACE, render, selectorMatches } from './helm.js';
 
 function webhooks(extra: readonly string[] = []): IMutatingWebhook[] {
@@ -14,11 +16,15 @@ function webhooks(extra: readonly string[] = []): IMutatingWebhook[] {
 describeWithHelm('chart MutatingWebhookConfiguration', () => {
   const entries = webhooks();
 
-  it('has the three entries, each to the right path of our Service', () => {
-    expect(entries.map((w) => [w.name, w.clientConfig.service?.path])).toEqual([
+  it('has the twelve entries (opt-in kind × delivery label), each to the right path of our Service', () => {
+    expect(entries.map((w) => [w.name, w.clientConfig.service?.path])).toEqual(
+      WEBHOOK_ENTRIES.map((e) => [e.name, e.path]),
+    );
+    expect(entries.slice(0, 4).map((w) => [w.name, w.clientConfig.service?.path])).toEqual([
       ['enabled.mtls-injector.io', '/mutate'],
-      ['strict.mtls-injector.io', '/mutate/strict'],
-      ['pod.mtls-injector.io', '/mutate'],
+      ['enabled-secret.mtls-injector.io', '/mutate/secret'],
+      ['enabled-pod-certificate.mtls-injector.io', '/mutate/pod-certificate'],
+      ['enabled-invalid-delivery.mtls-injector.io', '/mutate/invalid-delivery'],
     ]);
     for (const w of entries) {
       expect(w.clientConfig).toEqual({
@@ -52,27 +58,25 @@ describeWithHelm('chart MutatingWebhookConfiguration', () => {
         timeoutSeconds: 5,
       });
       expect(w.clientConfig.caBundle).toBeUndefined();
-      // The strict entry never skips a pod for its shape, which its author can write (test/chart/match-conditions.test.ts).
+      // The strict entries never skip a pod for its shape, which its author can write (test/chart/match-conditions.test.ts).
       expect(w.matchConditions?.map((c) => c.name)).toEqual(
-        w.name === 'strict.mtls-injector.io'
-          ? ['not-mirror-pod']
-          : ['not-mirror-pod', 'not-already-injected'],
+        w.name.startsWith('strict') ? ['not-mirror-pod'] : ['not-mirror-pod', 'not-already-injected'],
       );
     }
   });
 
   it('makes failurePolicy and timeout configurable, but keeps the strict entry failing closed', () => {
     const changed = webhooks(['--set', 'webhook.failurePolicy=Ignore', '--set', 'webhook.timeoutSeconds=10']);
-    expect(changed.map((w) => [w.name, w.failurePolicy, w.timeoutSeconds])).toEqual([
-      ['enabled.mtls-injector.io', 'Ignore', 10],
-      ['strict.mtls-injector.io', 'Fail', 10],
-      ['pod.mtls-injector.io', 'Ignore', 10],
-    ]);
+    expect(changed.map((w) => [w.name, w.failurePolicy, w.timeoutSeconds])).toEqual(
+      WEBHOOK_ENTRIES.map((e) => [e.name, e.kind === 'strict' ? 'Fail' : 'Ignore', 10]),
+    );
   });
 
   it('excludes kube-system, kube-node-lease and the release namespace by kubernetes.io/metadata.name only', () => {
     for (const w of entries) {
-      const exclusions = (w.namespaceSelector?.matchExpressions ?? []).filter((e) => e.key !== OPT_IN_LABEL);
+      const exclusions = (w.namespaceSelector?.matchExpressions ?? []).filter(
+        (e) => e.key !== OPT_IN_LABEL && e.key !== DELIVERY_LABEL,
+      );
       expect(exclusions).toEqual([
         {
           key: 'kubernetes.io/metadata.name',
@@ -84,12 +88,18 @@ describeWithHelm('chart MutatingWebhookConfiguration', () => {
     }
   });
 
-  it('sends every (namespace, pod) combination to at most one entry, and to the right one', () => {
+  it('sends every (namespace, delivery label, pod) combination to at most one entry, and to the right one', () => {
     const namespaceLabels: Record<string, string | undefined> = {
       unlabelled: undefined,
       enabled: 'enabled',
       strict: 'strict',
       other: 'disabled',
+    };
+    const deliveryLabels: Record<string, string | undefined> = {
+      unset: undefined,
+      secret: 'secret',
+      podCertificate: 'podCertificate',
+      invalid: 'pod-certificate',
     };
     const podLabels: Record<string, string | undefined> = {
       none: undefined,
@@ -99,24 +109,38 @@ describeWithHelm('chart MutatingWebhookConfiguration', () => {
     const namespaces = ['default', 'team-a', ...ALWAYS_EXCLUDED_NAMESPACES, NAMESPACE];
     for (const nsName of namespaces) {
       for (const [nsCase, nsValue] of Object.entries(namespaceLabels)) {
-        for (const [podCase, podValue] of Object.entries(podLabels)) {
-          const nsSet: Record<string, string> = { 'kubernetes.io/metadata.name': nsName };
-          if (nsValue !== undefined) nsSet[OPT_IN_LABEL] = nsValue;
-          const podSet: Record<string, string> = { app: 'x' };
-          if (podValue !== undefined) podSet[OPT_IN_LABEL] = podValue;
-          const hit = entries
-            .filter(
-              (w) => selectorMatches(w.namespaceSelector, nsSet) && selectorMatches(w.objectSelector, podSet),
-            )
-            .map((w) => w.name);
-          const excluded =
-            nsName === NAMESPACE || (ALWAYS_EXCLUDED_NAMESPACES as readonly string[]).includes(nsName);
-          let expected: string[] = [];
-          if (!excluded && nsCase === 'enabled') expected = ['enabled.mtls-injector.io'];
-          if (!excluded && nsCase === 'strict') expected = ['strict.mtls-injector.io'];
-          if (!excluded && nsCase === 'unlabelled' && podCase === 'enabled')
-            expected = ['pod.mtls-injector.io'];
-          expect(hit, `namespace ${nsName} (${nsCase}), pod label ${podCase}`).toEqual(expected);
+        for (const [deliveryCase, deliveryValue] of Object.entries(deliveryLabels)) {
+          for (const [podCase, podValue] of Object.entries(podLabels)) {
+            const nsSet: Record<string, string> = { 'kubernetes.io/metadata.name': nsName };
+            if (nsValue !== undefined) nsSet[OPT_IN_LABEL] = nsValue;
+            if (deliveryValue !== undefined) nsSet[DELIVERY_LABEL] = deliveryValue;
+            const podSet: Record<string, string> = { app: 'x' };
+            if (podValue !== undefined) podSet[OPT_IN_LABEL] = podValue;
+            const hit = entries
+              .filter(
+                (w) =>
+                  selectorMatches(w.namespaceSelector, nsSet) && selectorMatches(w.objectSelector, podSet),
+              )
+              .map((w) => w.name);
+            const excluded =
+              nsName === NAMESPACE || (ALWAYS_EXCLUDED_NAMESPACES as readonly string[]).includes(nsName);
+            const entry = (kind: 'enabled' | 'strict' | 'pod') =>
+              webhookEntry(kind, deliveryCase as 'unset' | 'secret' | 'podCertificate' | 'invalid').name;
+            let expected: string[] = [];
+            if (!excluded && nsCase === 'enabled') expected = [entry('enabled')];
+            if (!excluded && nsCase === 'strict') expected = [entry('strict')];
+            if (!excluded && nsCase === 'unlabelled' && podCase === 'enabled') expected = [entry('pod')];
+            expect(
+              hit,
+              `namespace ${nsName} (${nsCase}, delivery ${deliveryCase}), pod label ${podCase}`,
+            ).toEqual(expected);
+            // check's model of the entries agrees with the chart.
+            const selection = webhookSelection(nsName, nsSet, podSet, [
+              ...ALWAYS_EXCLUDED_NAMESPACES,
+              NAMESPACE,
+            ]);
+            expect(selection.selected ? [selection.entryName] : []).toEqual(expected);
+          }
         }
       }
     }
@@ -124,11 +148,9 @@ describeWithHelm('chart MutatingWebhookConfiguration', () => {
 
   it('calls webhook.url instead of the Service when set (a webhook outside the cluster)', () => {
     const byUrl = webhooks(['--set', 'webhook.url=https://127.0.0.1:8443']);
-    expect(byUrl.map((w) => w.clientConfig)).toEqual([
-      { url: 'https://127.0.0.1:8443/mutate' },
-      { url: 'https://127.0.0.1:8443/mutate/strict' },
-      { url: 'https://127.0.0.1:8443/mutate' },
-    ]);
+    expect(byUrl.map((w) => w.clientConfig)).toEqual(
+      WEBHOOK_ENTRIES.map((e) => ({ url: `https://127.0.0.1:8443${e.path}` })),
+    );
   });
 
   it('is named by webhook.configurationName and follows the release namespace', () => {

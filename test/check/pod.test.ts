@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkPod, type PodCheckInput, settingsFromPod } from '../../src/check/pod.js';
+import { checkPod, type PodCheckInput } from '../../src/check/pod.js';
+import { settingsFromPod } from '../../src/check/pod-settings.js';
 import type { SecretLookup } from '../../src/check/pod-secret.js';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
 import { encodeFiles } from '../../src/model/secret-data.js';

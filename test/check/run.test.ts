@@ -224,10 +224,14 @@ describe('runCheck', () => {
       'owner',
       'webhook',
       'secretName',
+      'delivery',
+      'podCertificate',
       'expectedSpiffeId',
       'certificate',
       'checks',
     ]);
+    expect(pod['delivery']).toMatchObject({ mode: 'secret' });
+    expect(pod['podCertificate']).toBeNull();
     expect(Object.keys(pod['webhook'] as object)).toEqual([
       'selected',
       'entry',

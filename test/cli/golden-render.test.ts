@@ -21,6 +21,9 @@ function notRenderable(c: GoldenCase): string | undefined {
   if (input.mode !== 'enabled') return 'render previews /mutate, not /mutate/strict';
   if (input.operation !== 'CREATE') return 'render previews a CREATE';
   if (input.settings.failOpen) return 'render never fails open';
+  if ((input.delivery ?? 'unset') !== 'unset') return 'render previews a namespace without a delivery label';
+  if (input.settings.delivery.facts !== undefined) return 'render has no rotator facts (auto gives Secrets)';
+  if (input.settings.delivery.mode !== 'auto') return 'render previews the default delivery.mode';
   const pod = c.input;
   if (!isObject(pod) || pod['kind'] !== 'Pod') return 'not a Pod object in YAML';
   const meta = pod['metadata'];

@@ -180,6 +180,7 @@ const typeChecks: [
   Same<Config['init']['imagePullPolicy'], 'IfNotPresent' | 'Always' | 'Never'>,
   Same<Config['keyAlgorithm'], 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072' | 'ed25519'>,
   Same<Config['ca']['bringYourOwn'], boolean>,
+  Same<Config['delivery']['mode'], 'auto' | 'secret' | 'podCertificate'>,
   Same<
     keyof Config,
     | 'trustDomain'
@@ -191,11 +192,13 @@ const typeChecks: [
     | 'backdate'
     | 'renewAt'
     | 'renewJitter'
+    | 'delivery'
+    | 'podCertificate'
     | 'ca'
     | 'log'
     | 'webhook'
     | 'init'
     | 'rotator'
   >,
-] = [true, true, true, true, true];
+] = [true, true, true, true, true, true];
 void typeChecks;

@@ -112,6 +112,7 @@ describe('golden fixtures', () => {
       });
       const admitted = admit(review, {
         mode: golden.decideInput.mode,
+        ...(golden.decideInput.delivery === undefined ? {} : { delivery: golden.decideInput.delivery }),
         settings: golden.decideInput.settings,
         excludedNamespaces: golden.decideInput.excludedNamespaces,
         secretSuffix: golden.decideInput.secretSuffix,

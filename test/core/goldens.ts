@@ -6,8 +6,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecideInput } from '../../src/core/policy/decide.js';
+import type { DeliverySettings, NamespaceDelivery } from '../../src/core/delivery.js';
 import type { InjectionSettings } from '../../src/core/policy/settings.js';
-import { EXCLUDED, SETTINGS, SUFFIX } from './helpers.js';
+import { EXCLUDED, FACTS_1_34, FACTS_1_37, SETTINGS, SUFFIX } from './helpers.js';
+
+const FACTS = { 'v1.37': FACTS_1_37, 'v1.34': FACTS_1_34 } as const;
 
 export const GOLDEN_ROOT = join(import.meta.dirname, '..', 'fixtures', 'inject');
 
@@ -19,7 +22,13 @@ export interface RequestOverrides {
   readonly operation?: DecideInput['operation'];
   readonly failOpen?: boolean;
   readonly secretSuffix?: string;
-  readonly settings?: Partial<InjectionSettings>;
+  readonly settings?: Partial<Omit<InjectionSettings, 'delivery'>>;
+  /** The namespace's delivery label as the endpoint tells it (default unset). */
+  readonly delivery?: NamespaceDelivery;
+  /** Overrides of the delivery settings (mode, trustBundle, ...). */
+  readonly deliverySettings?: Partial<Omit<DeliverySettings, 'facts'>>;
+  /** What the rotator published: as on Kubernetes 1.37 or 1.34 (default: nothing published). */
+  readonly facts?: 'v1.37' | 'v1.34';
 }
 
 /** The golden decision summary (decision.json). */
@@ -60,7 +69,17 @@ export function decideInputFor(pod: unknown, req: RequestOverrides): DecideInput
     mode: req.mode ?? 'enabled',
     operation: req.operation ?? 'CREATE',
     excludedNamespaces: EXCLUDED,
-    settings: { ...SETTINGS, failOpen: req.failOpen ?? false, ...req.settings },
+    settings: {
+      ...SETTINGS,
+      failOpen: req.failOpen ?? false,
+      ...req.settings,
+      delivery: {
+        ...SETTINGS.delivery,
+        ...req.deliverySettings,
+        facts: req.facts === undefined ? undefined : FACTS[req.facts],
+      },
+    },
+    ...(req.delivery === undefined ? {} : { delivery: req.delivery }),
     secretSuffix: req.secretSuffix ?? SUFFIX,
   };
 }

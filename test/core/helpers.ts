@@ -9,7 +9,34 @@ export const SETTINGS: InjectionSettings = {
   windowsInitImage: '',
   initWaitTimeoutSeconds: 120,
   failOpen: false,
+  delivery: {
+    mode: 'auto',
+    signerName: 'mtls-injector.io/spiffe',
+    keyType: 'ECDSAP256',
+    maxExpirationSeconds: 86_400,
+    trustBundle: 'auto',
+    trustBundleConfigMap: 'mtls-injector-trust-bundle',
+    facts: undefined,
+  },
 };
+
+/** Facts as a rotator on Kubernetes 1.37 publishes them: v1 PodCertificateRequests and ClusterTrustBundles. */
+export const FACTS_1_37 = {
+  podCertificateRequests: 'certificates.k8s.io/v1',
+  clusterTrustBundles: 'certificates.k8s.io/v1',
+  serverVersion: 'v1.37.2',
+  detectedAt: '2026-11-23T00:00:00Z',
+  detectedBy: 'mtls-injector-rotator-0',
+} as const;
+
+/** Facts as a rotator on Kubernetes 1.34 (gates off) publishes them: nothing served. */
+export const FACTS_1_34 = {
+  podCertificateRequests: null,
+  clusterTrustBundles: null,
+  serverVersion: 'v1.34.4',
+  detectedAt: '2026-11-23T00:00:00Z',
+  detectedBy: 'mtls-injector-rotator-0',
+} as const;
 
 export const EXCLUDED = ['kube-system', 'kube-node-lease', 'mtls-injector'] as const;
 export const SUFFIX = 'x7k2pmq4wz';

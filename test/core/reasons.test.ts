@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { admit } from '../../src/core/admit.js';
 import { REASONS, type Reason } from '../../src/core/reasons.js';
+import { decideInputFor, type RequestOverrides } from './goldens.js';
 import { EXCLUDED, podReview, SETTINGS, simplePod, SUFFIX } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -45,18 +46,13 @@ function observedDecisions(): Set<string> {
     };
     const input = read('input.json');
     if (input === undefined) continue;
-    const req = read('request.json') ?? {};
-    const review = podReview(input, {
-      namespace: (req['namespace'] as string | undefined) ?? 'team-a',
-      operation: (req['operation'] as 'CREATE' | undefined) ?? 'CREATE',
-    });
+    const req = (read('request.json') ?? {}) as RequestOverrides;
+    const input_ = decideInputFor(input, req);
+    const review = podReview(input, { namespace: input_.namespace, operation: input_.operation });
     const { decision } = admit(review, {
-      mode: (req['mode'] as 'enabled' | 'strict' | undefined) ?? 'enabled',
-      settings: {
-        ...SETTINGS,
-        failOpen: req['failOpen'] === true,
-        ...(req['settings'] as object | undefined),
-      },
+      mode: input_.mode,
+      ...(input_.delivery === undefined ? {} : { delivery: input_.delivery }),
+      settings: input_.settings,
       excludedNamespaces: EXCLUDED,
       secretSuffix: SUFFIX,
     });

@@ -110,3 +110,31 @@ export function sharesCluster(file: string): ClusterHold {
     },
   };
 }
+
+/**
+ * Declares that this file uses a piece of the cluster's shared state that only one file may use at a time
+ * (the revocation record, which both revocation files count entries of): a mutex named `what` under
+ * .e2e/locks, held from before the file's first test to after its last hook. Other files are not held up.
+ */
+export function usesAlone(file: string, what: string): void {
+  const dir = join(LOCK_DIR, `alone-${what.replace(/[^\w.-]/g, '_')}`);
+  beforeAll(async () => {
+    mkdirSync(LOCK_DIR, { recursive: true });
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let told = false;
+    for (;;) {
+      try {
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'holder'), `${file} ${process.pid}`);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!told) console.log(`${file}: waiting for the other user of the ${what} (${dir})`);
+        told = true;
+        if (Date.now() > deadline) throw new Error(`${file}: the ${what} was held for too long`);
+        await sleep(POLL_MS);
+      }
+    }
+  }, LOCK_WAIT_MS + 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+}

@@ -101,14 +101,25 @@ export async function waitFor<T>(
   }
 }
 
-/** Creates a uniquely named namespace and waits until its `default` ServiceAccount exists. */
+/** The namespace label that chooses a namespace's delivery (src/core/delivery.ts). */
+export const DELIVERY_LABEL = 'mtls-injector.io/delivery';
+
+/**
+ * Creates a uniquely named namespace and waits until its `default` ServiceAccount exists. The product is
+ * installed with delivery.mode=auto, which on a release serving Pod Certificates gives podCertificate volumes;
+ * suites written for Secrets get namespaces labelled `mtls-injector.io/delivery=secret` unless `labels` set
+ * that label themselves or `defaultDelivery` is false (a namespace that leaves the choice to `auto`).
+ */
 export async function createTestNamespace(
   core: CoreV1Api,
   prefix: string,
   labels: Record<string, string> = {},
+  defaultDelivery = true,
 ): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, labels } } });
+  const all =
+    defaultDelivery && !(DELIVERY_LABEL in labels) ? { ...labels, [DELIVERY_LABEL]: 'secret' } : labels;
+  await core.createNamespace({ body: { metadata: { name, labels: all } } });
   await waitFor(`serviceaccount default in ${name}`, () =>
     core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
   );
@@ -120,13 +131,13 @@ export async function createTestNamespace(
  * (for afterAll) deletes every one it made.
  */
 export function testNamespaces(core: CoreV1Api): {
-  create: (prefix: string, labels?: Record<string, string>) => Promise<string>;
+  create: (prefix: string, labels?: Record<string, string>, defaultDelivery?: boolean) => Promise<string>;
   deleteAll: () => Promise<void>;
 } {
   const names: string[] = [];
   return {
-    create: async (prefix, labels = {}) => {
-      const name = await createTestNamespace(core, prefix, labels);
+    create: async (prefix, labels = {}, defaultDelivery = true) => {
+      const name = await createTestNamespace(core, prefix, labels, defaultDelivery);
       names.push(name);
       return name;
     },

@@ -2,6 +2,7 @@
  * What the rotator keeps of watched pods and Secrets (src/kube/projection.ts): every field it reads, and
  * none of the rest.
  */
+import { podFacts } from '../../src/rotator/signer/verdict.js';
 import { describe, expect, it } from 'vitest';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
 import { mountedSecretName, isLive } from '../../src/model/pods.js';
@@ -69,6 +70,17 @@ describe('projectPod', () => {
     ]);
     expect(mountedSecretName(projectPod(two))).toBeUndefined();
     expect(mountedSecretName(projectPod(pod([])))).toBeUndefined();
+  });
+
+  it('keeps the node a bound pod runs on and its podCertificate volume, which the signer reads', () => {
+    const volume = {
+      name: 'mtls-certs',
+      projected: { sources: [{ podCertificate: { signerName: 'mtls-injector.io/spiffe' } }] },
+    };
+    const bound = pod([volume]);
+    const projected = projectPod({ ...bound, spec: { ...bound.spec, nodeName: 'node-1' } });
+    expect(projected.spec).toEqual({ serviceAccountName: 'web', nodeName: 'node-1', volumes: [volume] });
+    expect(podFacts(projected)?.nodeName).toBe('node-1');
   });
 });
 

@@ -7,10 +7,33 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CA_FILE } from '../../src/core/names.js';
 import { secretFile } from '../../src/model/secret-data.js';
 import { settleMicrotasks } from '../fakes/clock.js';
+import { VOLUME_NAME } from '../../src/core/names.js';
+import type { PodCertificateRequestObject, PodObject } from '../../src/kube/types.js';
+import type { PodCertificateDeps } from '../../src/rotator/signer/assemble.js';
+import { FakeClusterTrustBundles, FakePodCertificateRequests } from '../fakes/certificates.js';
+import { FakeCollection } from '../fakes/watch.js';
 import { managedPod } from './harness.js';
 import { get, stopAll, world } from './world.js';
 
 afterEach(stopAll);
+
+/** A managed pod with the podCertificate volume the webhook gives in podCertificate delivery. */
+function projectedPod(name: string): PodObject {
+  const pod = managedPod(name);
+  return {
+    metadata: { ...pod.metadata, annotations: {} },
+    spec: {
+      ...pod.spec,
+      volumes: [
+        {
+          name: VOLUME_NAME,
+          projected: { sources: [{ podCertificate: { signerName: 'mtls-injector.io/spiffe' } }] },
+        },
+      ],
+    },
+    status: { phase: 'Running' },
+  };
+}
 
 const CA_KEY = 'mtls-injector/mtls-injector-ca';
 const BUNDLE_KEY = 'mtls-injector/mtls-injector-trust-bundle';
@@ -36,7 +59,9 @@ describe('a lost CA Secret', () => {
       type: 'Warning',
       target: { kind: 'Secret', namespace: 'mtls-injector', name: 'mtls-injector-ca' },
     });
-    expect(lost[0]?.message).toMatch(/missing while 2 workload Secret\(s\) issued from it exist/);
+    expect(lost[0]?.message).toMatch(
+      /missing while 2 workload Secret\(s\) or pod certificate\(s\) issued from it exist/,
+    );
     expect(lost[0]?.message).toMatch(/Restore the CA Secret from a backup/);
     expect(lost[0]?.message).toContain('docs/runbooks/ca-missing.md');
     expect((await get(rotator.probePort, '/metrics')).text).toMatch(/^mtls_injector_ca_lost 1$/m);
@@ -71,6 +96,34 @@ describe('a lost CA Secret', () => {
     expect(second.readiness()).toMatchObject({ ready: false });
     expect(w.events.reasons()).toContain('CALost');
     expect((await get(second.probePort, '/metrics')).text).toMatch(/^mtls_injector_ca_lost 1$/m);
+  });
+
+  it('is not regenerated while pods hold pod certificates of it (podCertificate delivery, no workload Secret)', async () => {
+    const w = world({ 'delivery.mode': 'podCertificate' });
+    const requests = new FakeCollection<PodCertificateRequestObject>();
+    const podCertificates: PodCertificateDeps = {
+      served: { podCertificateRequests: 'v1', clusterTrustBundles: 'v1', serverVersion: 'v1.37.2' },
+      requests: new FakePodCertificateRequests(),
+      watch: requests.watch(),
+      clusterTrustBundles: new FakeClusterTrustBundles(),
+      configMaps: w.configMaps,
+      getPod: () => Promise.resolve(undefined),
+      listPods: () => Promise.resolve(w.cluster.pods.list()),
+    };
+    const first = await w.start('rotator-a', { podCertificates });
+    await w.clock.tick(20_000);
+    expect(w.secrets.objects.has(CA_KEY)).toBe(true);
+    w.cluster.pods.put(projectedPod('web-0'));
+    await settleMicrotasks();
+    await first.stop();
+    await w.secrets.delete('mtls-injector', 'mtls-injector-ca');
+
+    const second = await w.start('rotator-b', { podCertificates });
+    await w.clock.tick(20_000);
+    expect(w.secrets.objects.has(CA_KEY)).toBe(false);
+    expect(second.readiness()).toMatchObject({ ready: false });
+    const lost = w.events.events.filter((e) => e.reason === 'CALost');
+    expect(lost[0]?.message).toMatch(/missing while 1 workload Secret\(s\) or pod certificate\(s\)/);
   });
 
   it('a restored CA Secret clears the loss', async () => {

@@ -18,6 +18,7 @@ import type {
   ServiceObject,
   WebhookConfigApi,
 } from '../../src/kube/types.js';
+import type { PodCertificateDeps } from '../../src/rotator/signer/assemble.js';
 import { type RunningRotator, startRotator } from '../../src/rotator/start.js';
 import { FakeClock, seededRandom, settleMicrotasks } from '../fakes/clock.js';
 import {
@@ -83,7 +84,7 @@ export function world(flags: Record<string, string> = {}) {
   const links = new Map<string, Link>();
   const start = async (
     identity = 'rotator-a',
-    options: { watches?: Partial<ClusterWatches> } = {},
+    options: { watches?: Partial<ClusterWatches>; podCertificates?: PodCertificateDeps } = {},
   ): Promise<RunningRotator> => {
     const secretLink = new Stallable<SecretApi>(secrets, clock);
     const leaseLink = new Stallable<LeaseApi>(leases, clock);
@@ -121,6 +122,7 @@ export function world(flags: Record<string, string> = {}) {
       log,
       probeHost: '127.0.0.1',
       onboarder: { enqueue: (ns) => enqueued.push(ns), cancel: () => cancelled.push(identity) },
+      podCertificates: options.podCertificates,
       clock: clock.read,
       timers: clock,
       sleep: clock.sleep,

@@ -7,6 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.js';
 import type { Config } from '../../src/config/schema.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeClusterFacts } from '../../src/core/delivery.js';
+import { endpointPath } from '../../src/core/endpoints.js';
 import { sanitizeWarning } from '../../src/core/review.js';
 import { startWebhookServer, type RunningWebhook } from '../../src/webhook/server.js';
 import { type GoldenCase, goldenCases } from '../core/goldens.js';
@@ -33,6 +37,7 @@ function configKey(c: GoldenCase): string {
   return JSON.stringify({
     failOpen: c.decideInput.settings.failOpen,
     windowsImage: c.decideInput.settings.windowsInitImage,
+    delivery: c.decideInput.settings.delivery,
   });
 }
 
@@ -40,16 +45,28 @@ beforeAll(async () => {
   const pair = makeServingCert(tempDir(), 'golden');
   ca = pair.cert;
   volume = secretVolume(pair);
+  const factsDir = tempDir();
   for (const c of cases) {
     const key = configKey(c);
     if (webhooks.has(key)) continue;
     const { settings } = c.decideInput;
+    const { delivery } = settings;
+    // The facts reach the webhook as the rotator publishes them: a file in the mounted ConfigMap.
+    const factsFile = join(factsDir, `facts-${webhooks.size}.json`);
+    if (delivery.facts !== undefined) writeFileSync(factsFile, encodeClusterFacts(delivery.facts));
     const loaded = loadConfig({
       flags: {
         'webhook.failOpen': settings.failOpen,
         'init.windowsImage': settings.windowsInitImage,
         trustDomain: settings.trustDomain,
         'init.image': settings.initImage,
+        'delivery.mode': delivery.mode,
+        'podCertificate.signerName': delivery.signerName,
+        'podCertificate.keyType': delivery.keyType,
+        'podCertificate.maxExpiration': `${delivery.maxExpirationSeconds}s`,
+        'podCertificate.trustBundle': delivery.trustBundle,
+        'podCertificate.trustBundleConfigMap': delivery.trustBundleConfigMap,
+        'webhook.deliveryFactsFile': factsFile,
       },
     });
     const config: Config = {
@@ -61,6 +78,8 @@ beforeAll(async () => {
         host: '127.0.0.1',
         tlsCert: volume.certFile,
         tlsKey: volume.keyFile,
+        // Closed at once: the drain delay is for pods the API server routes to (lifecycle.test.ts).
+        shutdownDelay: 0,
       },
     };
     webhooks.set(
@@ -90,7 +109,7 @@ describe('golden cases over HTTPS', () => {
       const uid = `golden-http-${golden.name}`;
       const res = await send(webhook.port, {
         ca,
-        path: decideInput.mode === 'strict' ? '/mutate/strict' : '/mutate',
+        path: endpointPath(decideInput.mode, decideInput.delivery ?? 'unset'),
         body: JSON.stringify(
           podReview(golden.input, {
             uid,

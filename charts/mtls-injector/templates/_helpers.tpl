@@ -60,6 +60,12 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Where the config file and the webhook serving certificate are mounted (one definition for mount and config). */}}
 {{- define "mtls-injector.configDir" -}}/etc/mtls-injector/config{{- end }}
 {{- define "mtls-injector.tlsDir" -}}/etc/mtls-injector/tls{{- end }}
+{{- define "mtls-injector.deliveryDir" -}}/etc/mtls-injector/delivery{{- end }}
+
+{{/* The signer's ClusterTrustBundle: the signer name, `/` turned into `:`, as the API server requires. */}}
+{{- define "mtls-injector.clusterTrustBundleName" -}}
+{{- printf "%s:trust-bundle" (.Values.podCertificate.signerName | replace "/" ":") }}
+{{- end }}
 
 {{/*
 The product's config file (src/config/schema.ts keys, nested). Rendered from values so both Deployments
@@ -76,6 +82,17 @@ leafLifetime: {{ $v.leafLifetime | quote }}
 backdate: {{ $v.backdate | quote }}
 renewAt: {{ $v.renewAt | float64 | toJson }}
 renewJitter: {{ $v.renewJitter | float64 | toJson }}
+delivery:
+  mode: {{ $v.delivery.mode | quote }}
+  factsConfigMap: {{ $v.delivery.factsConfigMap | quote }}
+podCertificate:
+  signerName: {{ $v.podCertificate.signerName | quote }}
+  keyType: {{ $v.podCertificate.keyType | quote }}
+  maxExpiration: {{ $v.podCertificate.maxExpiration | quote }}
+  backdate: {{ $v.podCertificate.backdate | quote }}
+  refreshAt: {{ $v.podCertificate.refreshAt | float64 | toJson }}
+  trustBundle: {{ $v.podCertificate.trustBundle | quote }}
+  trustBundleConfigMap: {{ $v.podCertificate.trustBundleConfigMap | quote }}
 ca:
   keyAlgorithm: {{ $v.ca.keyAlgorithm | quote }}
   lifetime: {{ $v.ca.lifetime | quote }}
@@ -92,6 +109,7 @@ webhook:
   host: {{ $v.webhook.host | quote }}
   tlsCert: {{ printf "%s/tls.crt" (include "mtls-injector.tlsDir" .) | quote }}
   tlsKey: {{ printf "%s/tls.key" (include "mtls-injector.tlsDir" .) | quote }}
+  deliveryFactsFile: {{ printf "%s/delivery.json" (include "mtls-injector.deliveryDir" .) | quote }}
   bodyLimitBytes: {{ $v.webhook.bodyLimitBytes | int64 }}
   failOpen: {{ $v.webhook.failOpen }}
   shutdownDelay: {{ $v.webhook.shutdownDelay | quote }}
@@ -221,6 +239,9 @@ differ. The product validates its config again at start; failing here saves a cr
 {{- end }}
 {{- if gt (int $v.prometheusRule.caExpiryCriticalDays) (int $v.prometheusRule.caExpiryWarningDays) }}
 {{- fail (printf "values: prometheusRule.caExpiryCriticalDays (%v) must not exceed caExpiryWarningDays (%v)" $v.prometheusRule.caExpiryCriticalDays $v.prometheusRule.caExpiryWarningDays) }}
+{{- end }}
+{{- if hasPrefix "kubernetes.io/" $v.podCertificate.signerName }}
+{{- fail (printf "values: podCertificate.signerName %q is reserved (kubernetes.io/ names belong to Kubernetes); use your own domain" $v.podCertificate.signerName) }}
 {{- end }}
 {{- if eq (int $v.webhook.port) (int $v.webhook.probePort) }}
 {{- fail (printf "values: webhook.probePort must differ from webhook.port, both are %v" $v.webhook.port) }}

@@ -15,16 +15,18 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import type { RawContainer, RawEnvVar, RawMetadata, RawPod, RawVolume } from '../pod.js';
+import type { RawContainer, RawEnvVar, RawMetadata, RawPod } from '../pod.js';
 import { ensureInitContainer, initContainerTemplate } from './init-container.js';
 import { template } from './json-text.js';
 import { ensureMount } from './mounts.js';
 import { encodeStatus } from './status.js';
+import { certificateVolume, type VolumePlan } from './volume.js';
 
 /** Everything decided about a pod before it is mutated. */
 export interface InjectionPlan {
   readonly identity: WorkloadIdentity;
-  readonly secretName: string;
+  /** The volume carrying the files: the pod's Secret, or a podCertificate projection. */
+  readonly volume: VolumePlan;
   readonly initImage: string;
   readonly initImagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   readonly initWaitTimeoutSeconds: number;
@@ -37,10 +39,6 @@ export interface InjectionPlan {
    */
   readonly previousSpiffeId?: string;
 }
-
-/** Secret file mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
-const MODE_WITH_FS_GROUP = 0o440;
-const MODE_WITHOUT_FS_GROUP = 0o444;
 
 /**
  * Returns `original` with everything injection adds, without touching `original` (shared cached objects are
@@ -58,14 +56,7 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
   pod.spec = spec;
   const fsGroup = spec.securityContext?.fsGroup;
 
-  const volume: RawVolume = {
-    name: VOLUME_NAME,
-    secret: {
-      secretName: plan.secretName,
-      optional: false,
-      defaultMode: fsGroup != null ? MODE_WITH_FS_GROUP : MODE_WITHOUT_FS_GROUP,
-    },
-  };
+  const volume = certificateVolume(plan.volume, fsGroup != null);
   spec.volumes = [...(spec.volumes ?? [])];
   const volumeIndex = spec.volumes.findIndex((v) => v.name === VOLUME_NAME);
   if (volumeIndex >= 0) spec.volumes[volumeIndex] = volume;
@@ -89,19 +80,21 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
   const meta: RawMetadata = original.metadata == null ? {} : plainCopy(original.metadata);
   pod.metadata = meta;
   meta.labels = copyWith(meta.labels, [MANAGED_LABEL, 'true']);
-  meta.annotations = copyWith(
-    meta.annotations,
-    [
-      STATUS_ANNOTATION,
-      encodeStatus({
-        secret: plan.secretName,
-        containers: spec.containers.map((c) => c.name),
-        initContainers: appInitContainers.map((c) => c.name),
-      }),
-    ],
-    [SECRET_ANNOTATION, plan.secretName],
-    [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
-  );
+  const containers = spec.containers.map((c) => c.name);
+  const initContainers = appInitContainers.map((c) => c.name);
+  meta.annotations =
+    plan.volume.kind === 'secret'
+      ? copyWith(
+          meta.annotations,
+          [STATUS_ANNOTATION, encodeStatus({ secret: plan.volume.secretName, containers, initContainers })],
+          [SECRET_ANNOTATION, plan.volume.secretName],
+          [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
+        )
+      : copyWith(
+          meta.annotations,
+          [STATUS_ANNOTATION, encodeStatus({ delivery: 'podCertificate', containers, initContainers })],
+          [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
+        );
   return pod;
 }
 

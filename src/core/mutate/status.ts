@@ -8,7 +8,10 @@ import { INIT_CONTAINER_NAME, STATUS_VERSION, VOLUME_NAME } from '../names.js';
  */
 export interface InjectionStatus {
   readonly version: typeof STATUS_VERSION;
-  readonly secret: string;
+  /** Present only for podCertificate delivery (absent means secret, as before it existed). */
+  readonly delivery?: 'podCertificate';
+  /** The Secret the pod mounts (secret delivery); absent with podCertificate delivery. */
+  readonly secret?: string;
   readonly volume: typeof VOLUME_NAME;
   readonly initContainer: typeof INIT_CONTAINER_NAME;
   /** Names of the containers that got the mount and env. */
@@ -17,20 +20,26 @@ export interface InjectionStatus {
   readonly initContainers: readonly string[];
 }
 
-const statusShape = z.object({
+const common = {
   version: z.literal(STATUS_VERSION),
-  secret: z.string(),
   volume: z.literal(VOLUME_NAME),
   initContainer: z.literal(INIT_CONTAINER_NAME),
   containers: z.array(z.string()),
   initContainers: z.array(z.string()),
-});
+};
+const statusShape = z.union([
+  z.object({ ...common, secret: z.string() }),
+  z.object({ ...common, delivery: z.literal('podCertificate') }),
+]);
 
-/** The annotation text, keys in a fixed order so the same injection always gives the same bytes. */
+/**
+ * The annotation text, keys in a fixed order so the same injection always gives the same bytes. Secret
+ * delivery writes exactly what releases before podCertificate delivery wrote.
+ */
 export function encodeStatus(status: Omit<InjectionStatus, 'version' | 'volume' | 'initContainer'>): string {
   return JSON.stringify({
     version: STATUS_VERSION,
-    secret: status.secret,
+    ...(status.delivery === undefined ? { secret: status.secret } : { delivery: status.delivery }),
     volume: VOLUME_NAME,
     initContainer: INIT_CONTAINER_NAME,
     containers: status.containers,

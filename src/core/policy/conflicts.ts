@@ -1,5 +1,6 @@
 import { isOurMount, normalizeMountPath } from '../mutate/mounts.js';
 import type { InjectionStatus } from '../mutate/status.js';
+import { isOurVolume, type VolumePlan } from '../mutate/volume.js';
 import { INJECT_ANNOTATION, INIT_CONTAINER_NAME, MOUNT_PATH, VOLUME_NAME } from '../names.js';
 import type { RawPod } from '../pod.js';
 import type { DenyReason } from '../reasons.js';
@@ -13,12 +14,13 @@ export interface Conflict {
 /**
  * The first clash in the pod, or undefined. "Ours" is judged from the structure, with the status annotation
  * only as a hint (C14): an mtls-init is ours when the pod carries our status and it runs `init`; a volume
- * mtls-certs is ours when it is a Secret volume for this pod's Secret (or the status claims it).
+ * mtls-certs is ours when it is a Secret volume for this pod's Secret or a projection naming our signer (or
+ * the status claims it).
  */
 export function findConflict(
   pod: RawPod,
   status: InjectionStatus | undefined,
-  secretName: string,
+  volumePlan: VolumePlan,
   permissive: boolean,
 ): Conflict | undefined {
   const spec = pod.spec;
@@ -50,12 +52,13 @@ export function findConflict(
   const volume = namedVolumes[0];
   const volumeIsOurs =
     namedVolumes.length === 1 &&
-    volume?.secret != null &&
-    (volume.secret['secretName'] === secretName || status !== undefined);
+    volume !== undefined &&
+    isOurVolume(volume, volumePlan, status !== undefined);
   if (namedVolumes.length > 0 && !volumeIsOurs) {
+    const what = volumePlan.kind === 'secret' ? 'Secret volume' : 'podCertificate volume';
     return {
       reason: 'volume_conflict',
-      message: `volume ${JSON.stringify(VOLUME_NAME)} already exists and is not the Secret volume mtls-injector manages; rename it${escape}`,
+      message: `volume ${JSON.stringify(VOLUME_NAME)} already exists and is not the ${what} mtls-injector manages; rename it${escape}`,
     };
   }
 

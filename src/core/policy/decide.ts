@@ -1,3 +1,4 @@
+import type { DeliveryMode, NamespaceDelivery } from '../delivery.js';
 import { isInjectorError } from '../errors.js';
 import {
   namespaceProblem,
@@ -18,15 +19,10 @@ import {
   STATUS_ANNOTATION,
   VOLUME_NAME,
 } from '../names.js';
-import { checkPodShape, hasInjectedStructure, mountedSecretOf, type RawPod } from '../pod.js';
+import { checkPodShape, hasInjectedStructure, type RawPod } from '../pod.js';
 import type { DenyReason, InjectReason, SkipReason, UndecidableReason } from '../reasons.js';
-import {
-  isDns1123Subdomain,
-  isSecretNameOfPod,
-  secretNameForGenerateName,
-  secretNameForPodName,
-} from '../secret-name.js';
 import { findConflict } from './conflicts.js';
+import { chooseVolume } from './volume-choice.js';
 import type { InjectionSettings } from './settings.js';
 
 /** The namespace's mode, told by the endpoint: `/mutate` → enabled, `/mutate/strict` → strict. */
@@ -44,6 +40,8 @@ export interface DecideInput {
   /** Namespaces never injected: kube-system, kube-node-lease and the install namespace. */
   readonly excludedNamespaces: readonly string[];
   readonly settings: InjectionSettings;
+  /** The namespace's delivery label as the endpoint tells it; absent means unset. */
+  readonly delivery?: NamespaceDelivery;
   /**
    * SECRET_NAME_RANDOM_LENGTH characters of Kubernetes' name alphabet for a pod that has only `generateName`
    * (the caller draws it at random; core draws nothing). Ignored when the pod has a name or already records its Secret.
@@ -59,7 +57,11 @@ export type Decision =
       readonly message: string;
       readonly warnings: readonly string[];
       readonly identity: WorkloadIdentity;
-      readonly secretName: string;
+      /** The Secret the pod mounts (secret delivery), null with podCertificate delivery. */
+      readonly secretName: string | null;
+      readonly delivery: DeliveryMode;
+      /** Why this delivery (the namespace label, the install default, auto and what the rotator found). */
+      readonly deliveryWhy: string;
       /** Non-empty JSONPatch against the input pod. */
       readonly patch: readonly PatchOperation[];
       /** The input pod with the patch applied. */
@@ -228,29 +230,17 @@ function judge(input: DecideInput): Decision {
     return undecidable(input, 'malformed_pod', 'the pod has neither metadata.name nor metadata.generateName');
   }
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
-  // The name a first pass recorded is kept on reinvocation only when the pod mounts that very Secret, so an
-  // annotation alone never picks a Secret (a pod's author can write both, which is why the rotator, not this
-  // check, keeps Secrets of live pods apart).
-  const secretName =
-    status !== undefined && isSecretNameOfPod(status.secret, meta) && mountedSecretOf(spec) === status.secret
-      ? status.secret
-      : name !== ''
-        ? secretNameForPodName(name)
-        : secretNameForGenerateName(generateName, input.secretSuffix);
-  if (!isDns1123Subdomain(secretName)) {
-    return undecidable(
-      input,
-      'malformed_pod',
-      `pod name ${q(name || generateName)} does not give a valid Secret name (${q(secretName)}); use a DNS-1123 name`,
-    );
-  }
+  const choice = chooseVolume(meta, spec, status, input.delivery ?? 'unset', settings, input.secretSuffix);
+  if (!choice.ok) return undecidable(input, choice.reason, choice.message);
+  const volume = choice.plan;
+  const secretName = volume.kind === 'secret' ? volume.secretName : null;
 
-  const conflict = findConflict(pod, status, secretName, mode === 'enabled');
+  const conflict = findConflict(pod, status, volume, mode === 'enabled');
   if (conflict !== undefined) return deny(conflict.reason, conflict.message);
 
   const mutated = injectPod(pod, {
     identity,
-    secretName,
+    volume,
     initImage: windows ? settings.windowsInitImage : settings.initImage,
     initImagePullPolicy: settings.initImagePullPolicy,
     initWaitTimeoutSeconds: settings.initWaitTimeoutSeconds,
@@ -260,8 +250,12 @@ function judge(input: DecideInput): Decision {
       : {}),
   });
   const patch = buildPatch(pod, mutated);
+  const carrier =
+    secretName === null
+      ? `a podCertificate volume (signer ${q(settings.delivery.signerName)})`
+      : `Secret ${q(secretName)}`;
   if (patch.length === 0) {
-    return skip('already_injected', `already injected with Secret ${q(secretName)}`);
+    return skip('already_injected', `already injected with ${carrier}`);
   }
 
   const warnings: string[] = [];
@@ -284,10 +278,15 @@ function judge(input: DecideInput): Decision {
   return {
     kind: 'inject',
     reason,
-    message: `injected identity ${identity.spiffeId} with Secret ${q(secretName)}`,
+    message:
+      secretName === null
+        ? `injected identity ${identity.spiffeId} with ${carrier}; delivery podCertificate: ${choice.why}`
+        : `injected identity ${identity.spiffeId} with ${carrier}`,
     warnings,
     identity,
     secretName,
+    delivery: volume.kind,
+    deliveryWhy: choice.why,
     patch,
     pod: mutated,
   };

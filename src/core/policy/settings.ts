@@ -1,3 +1,5 @@
+import type { DeliverySettings } from '../delivery.js';
+
 /**
  * The slice of the configuration injection depends on, as plain values, so `check` and `inject --render` can
  * build one too. `src/config/injection.ts` derives it from the loaded Config.
@@ -12,4 +14,6 @@ export interface InjectionSettings {
   readonly initWaitTimeoutSeconds: number;
   /** On `/mutate` (never strict), allow with a warning what cannot be decided cleanly. */
   readonly failOpen: boolean;
+  /** How files reach the pod: the install's delivery default and the podCertificate projection's settings. */
+  readonly delivery: DeliverySettings;
 }

@@ -177,6 +177,7 @@ describe('what a pod author cannot forge', () => {
   }, 240_000);
 
   it('sends a pod shaped like an injected one to the strict entry: refused, or pointed at its own Secret', async () => {
+    // Labelled mtls-injector.io/delivery=secret (createTestNamespace): the strict entry of that label.
     const strict = await namespaces.create('hard-strict', { 'mtls-injection': 'strict' });
     // Label and volume only: the webhook is called (before, the matchConditions let it skip) and refuses.
     const bare = `forged-${Math.random().toString(36).slice(2, 8)}`;
@@ -184,7 +185,7 @@ describe('what a pod author cannot forge', () => {
       core.createNamespacedPod({ namespace: strict, body: forgedPod(bare, 'someone-elses-mtls') }),
     );
     expect(statusMessage(refused)).toMatch(
-      /admission webhook "strict.mtls-injector.io" denied the request: .*volume_conflict/,
+      /admission webhook "strict-secret.mtls-injector.io" denied the request: .*volume_conflict/,
     );
 
     // A full copy of an injected pod (status annotation too): admitted, its volume pointed at its own Secret.

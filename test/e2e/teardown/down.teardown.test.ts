@@ -33,11 +33,34 @@ const inode = (path: string): number | undefined => {
   }
 };
 
-/** PIDs whose network or mount namespace is the given one. */
-function pidsIn(netns: number, mntns: number): number[] {
+/** A process's start time (field 22 of /proc/PID/stat): with the PID, names one process for good. */
+const startTime = (pid: string): string | undefined => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  } catch {
+    return undefined;
+  }
+};
+
+/** Processes seen in the sandbox's namespaces, as PID:start time (see pidsIn). */
+const seen = new Set<string>();
+
+/**
+ * PIDs whose network or mount namespace is the given one. Once a namespace is freed the kernel hands its
+ * number to the next one (another checkout's pod, say), so after the sandbox is gone a process counts only if
+ * it is in both, or is one that was seen in either while the sandbox's holder still ran.
+ */
+function pidsIn(netns: number, mntns: number, alive: boolean): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .filter((d) => inode(`/proc/${d}/ns/net`) === netns || inode(`/proc/${d}/ns/mnt`) === mntns)
+    .filter((d) => {
+      const net = inode(`/proc/${d}/ns/net`) === netns;
+      const mnt = inode(`/proc/${d}/ns/mnt`) === mntns;
+      if (!net && !mnt) return false;
+      const id = `${d}:${startTime(d) ?? '?'}`;
+      if (alive || (net && mnt)) seen.add(id);
+      return (net && mnt) || seen.has(id);
+    })
     .map(Number);
 }
 
@@ -49,7 +72,8 @@ const hierarchies = (): string[] =>
 /** Everything of one sandbox (its recorded sandbox.env) that still exists on this machine. */
 function leftovers(env: Record<string, string>, checkoutE2eDir: string): string[] {
   const found: string[] = [];
-  const pids = pidsIn(Number(env.NETNS), Number(env.MNTNS));
+  const alive = inode(`/proc/${env.HOLDER_PID}/ns/net`) === Number(env.NETNS);
+  const pids = pidsIn(Number(env.NETNS), Number(env.MNTNS), alive);
   if (pids.length > 0) found.push(`processes in the sandbox's namespaces: ${pids.join(' ')}`);
   if (run('ip', ['link', 'show', env.HOST_LINK ?? '']).code === 0) found.push(`link ${env.HOST_LINK}`);
   for (const cidr of [env.POD_CIDR, env.SERVICE_CIDR])

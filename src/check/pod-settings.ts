@@ -1,0 +1,62 @@
+import type { DeliverySettings } from '../core/delivery.js';
+import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, VOLUME_NAME } from '../core/names.js';
+import { isSignedKeyType } from '../core/pod-certificate.js';
+import type { RawVolume } from '../core/pod.js';
+import type { InjectionSettings } from '../core/policy/settings.js';
+import type { PodObject } from '../kube/types.js';
+
+/** The injection settings a pod was injected with, read from its mtls-init container (fallback: configured). */
+export function settingsFromPod(pod: PodObject, fallback: InjectionSettings): InjectionSettings {
+  const inits = pod.spec?.['initContainers'];
+  const init = Array.isArray(inits)
+    ? (inits as { name?: unknown; image?: unknown; imagePullPolicy?: unknown; env?: unknown }[]).find(
+        (c) => c.name === INIT_CONTAINER_NAME,
+      )
+    : undefined;
+  if (init === undefined) return fallback;
+  const image = typeof init.image === 'string' ? init.image : fallback.initImage;
+  const policy = init.imagePullPolicy;
+  const env = Array.isArray(init.env) ? (init.env as { name?: unknown; value?: unknown }[]) : [];
+  const wait = env.find((e) => e.name === ENV_INIT_WAIT_TIMEOUT)?.value;
+  const waitSeconds = typeof wait === 'string' && /^\d+s$/.test(wait) ? Number(wait.slice(0, -1)) : undefined;
+  const windows = (pod.spec?.['os'] as { name?: unknown } | undefined)?.name === 'windows';
+  return {
+    ...fallback,
+    delivery: deliveryFromPod(pod, fallback.delivery),
+    initImage: windows ? fallback.initImage : image,
+    windowsInitImage: windows ? image : fallback.windowsInitImage,
+    initImagePullPolicy:
+      policy === 'Always' || policy === 'Never' || policy === 'IfNotPresent'
+        ? policy
+        : fallback.initImagePullPolicy,
+    initWaitTimeoutSeconds: waitSeconds ?? fallback.initWaitTimeoutSeconds,
+  };
+}
+
+/** The podCertificate settings an injected pod's projection was made with (fallback: configured). */
+function deliveryFromPod(pod: PodObject, fallback: DeliverySettings): DeliverySettings {
+  const volumes = pod.spec?.['volumes'];
+  const ours = Array.isArray(volumes)
+    ? (volumes as RawVolume[]).find((v) => v.name === VOLUME_NAME)
+    : undefined;
+  const sources = (ours?.projected as { sources?: unknown } | null | undefined)?.sources;
+  if (!Array.isArray(sources)) return fallback;
+  type Source = {
+    podCertificate?: { signerName?: unknown; keyType?: unknown; maxExpirationSeconds?: unknown };
+    clusterTrustBundle?: unknown;
+    configMap?: { name?: unknown };
+  };
+  const all = sources as Source[];
+  const pc = all.find((x) => x.podCertificate != null)?.podCertificate;
+  const cm = all.find((x) => x.configMap != null)?.configMap;
+  const keyType = pc?.keyType;
+  return {
+    ...fallback,
+    signerName: typeof pc?.signerName === 'string' ? pc.signerName : fallback.signerName,
+    keyType: typeof keyType === 'string' && isSignedKeyType(keyType) ? keyType : fallback.keyType,
+    maxExpirationSeconds:
+      typeof pc?.maxExpirationSeconds === 'number' ? pc.maxExpirationSeconds : fallback.maxExpirationSeconds,
+    trustBundle: cm !== undefined ? 'configMap' : 'clusterTrustBundle',
+    trustBundleConfigMap: typeof cm?.name === 'string' ? cm.name : fallback.trustBundleConfigMap,
+  };
+}

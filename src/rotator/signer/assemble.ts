@@ -1,0 +1,262 @@
+import type { Config } from '../../config/schema.js';
+import type { ClusterFacts } from '../../core/delivery.js';
+import { projectedSigner } from '../../core/mutate/volume.js';
+import { VOLUME_NAME } from '../../core/names.js';
+import type { RawVolume } from '../../core/pod.js';
+import type {
+  ClusterTrustBundleApi,
+  ConfigMapApi,
+  PodCertificateRequestApi,
+  PodCertificateRequestObject,
+  PodObject,
+  ServedCertificateApis,
+  WatchSource,
+} from '../../kube/types.js';
+import { isLive } from '../../model/pods.js';
+import { namespaceMode } from '../../model/selection.js';
+import type { Log } from '../../observability/logger.js';
+import type { RotatorController } from '../controller.js';
+import type { NamespaceLabels } from '../namespaces.js';
+import type { CertOps } from '../ports.js';
+import type { Clock } from '../time.js';
+import type { CaMaterial } from '../../model/ca-secret.js';
+import { previousCaTracker } from './previous-ca.js';
+import { factsPublisher, trustBundlePublisher } from './publish.js';
+import { PodCertificateSigner } from './signer.js';
+
+type Labels = Readonly<Record<string, string>>;
+
+/** Whether the pod's mtls-certs volume is a podCertificate projection naming `signerName`. */
+function mountsOurProjection(pod: PodObject, signerName: string): boolean {
+  const volumes = pod.spec?.['volumes'];
+  if (!Array.isArray(volumes)) return false;
+  return (volumes as RawVolume[]).some((v) => v.name === VOLUME_NAME && projectedSigner(v) === signerName);
+}
+
+/** The Pod Certificates side of the cluster, as the CLI found and connected it at start. */
+export interface PodCertificateDeps {
+  /** What certificates.k8s.io serves (discovered once at start; restart the rotator after an upgrade). */
+  readonly served: ServedCertificateApis;
+  /** PodCertificateRequests of the served version, and their watch (filtered to our signer); absent if none. */
+  readonly requests: PodCertificateRequestApi | undefined;
+  readonly watch: WatchSource<PodCertificateRequestObject> | undefined;
+  readonly clusterTrustBundles: ClusterTrustBundleApi | undefined;
+  readonly configMaps: ConfigMapApi;
+  /** Reads one pod (raw JSON) to confirm what a request names. */
+  readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
+  /** Lists the pods of one namespace, or of the cluster (the CA rotation record). */
+  readonly listPods: (namespace?: string) => Promise<PodObject[]>;
+}
+
+/**
+ * Whether this rotator signs PodCertificateRequests: the API server serves them and delivery.mode is not
+ * `secret` (then no pod is given a podCertificate volume, and the chart grants no signer rights).
+ */
+export function signsRequests(
+  config: Pick<Config, 'delivery'>,
+  deps: Pick<PodCertificateDeps, 'served' | 'requests'>,
+): boolean {
+  return (
+    config.delivery.mode !== 'secret' &&
+    deps.served.podCertificateRequests !== undefined &&
+    deps.requests !== undefined
+  );
+}
+
+/** The PodCertificateRequest watch the rotator runs (undefined when it signs nothing). */
+export function requestWatch(
+  config: Pick<Config, 'delivery'>,
+  deps: PodCertificateDeps | undefined,
+): WatchSource<PodCertificateRequestObject> | undefined {
+  return deps !== undefined && signsRequests(config, deps) ? deps.watch : undefined;
+}
+
+/** The signer and its publishers, wired into a controller. */
+export interface SignerPart {
+  readonly facts: ClusterFacts;
+  /** The request watch (undefined when PodCertificateRequests are not served: no signer). */
+  readonly watch: WatchSource<PodCertificateRequestObject> | undefined;
+  upsertRequest(pcr: PodCertificateRequestObject): void;
+  removeRequest(pcr: PodCertificateRequestObject): void;
+  upsertPod(pod: PodObject): void;
+  removePod(pod: PodObject): void;
+  /** A namespace's labels changed: it may need the trust bundle ConfigMap now. */
+  namespaceChanged(name: string, labels: Labels): void;
+  /** Requests waiting for an answer. */
+  pending(): number;
+  /**
+   * Live managed pods the pod watch shows with a podCertificate volume of our signer: each may hold a leaf of
+   * the current CA (so a lost CA Secret is not silently regenerated while they run).
+   */
+  holders(): number;
+}
+
+/**
+ * Builds the Pod Certificates part of the rotator: publishes what the API server serves (always, so the
+ * webhook can decide `delivery.mode=auto` even where the answer is "Secrets"), and where PodCertificateRequests
+ * are served, the signer and the trust bundle its pods mount. Everything acts through the controller's queue,
+ * so only the leader writes.
+ */
+export function assembleSigner(args: {
+  readonly config: Config;
+  readonly deps: PodCertificateDeps;
+  readonly controller: RotatorController;
+  readonly certs: CertOps;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly identity: string;
+  readonly log: Log;
+  readonly excludedNamespaces: readonly string[];
+  /** The labels of every namespace, from the rotator's Namespace watch, and whether that watch has listed. */
+  readonly namespaces: Pick<NamespaceLabels, 'get' | 'all'>;
+  readonly namespacesSynced: () => boolean;
+  /** The CA the rotator holds (the rotation record compares its active and previous CAs). */
+  readonly ca: () => CaMaterial | undefined;
+  /** How long this replica may still write, in ms (0 when not leading): read before every signer write. */
+  readonly writeWindowMs: () => number;
+}): SignerPart {
+  const { config, deps, controller, log } = args;
+  const { served } = deps;
+  const group = (version: string | undefined) =>
+    version === undefined ? null : `certificates.k8s.io/${version}`;
+  const facts: ClusterFacts = {
+    podCertificateRequests: group(served.podCertificateRequests),
+    clusterTrustBundles: group(served.clusterTrustBundles),
+    serverVersion: served.serverVersion,
+    detectedAt: new Date(args.clock()).toISOString(),
+    detectedBy: args.identity,
+  };
+  controller.addKind(
+    factsPublisher({
+      configMaps: deps.configMaps,
+      namespace: config.installNamespace,
+      name: config.delivery.factsConfigMap,
+      facts,
+      reporter: controller.reporter,
+      log,
+      writeWindowMs: args.writeWindowMs,
+    }),
+  );
+  // The pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode: the
+  // command needs the record whenever the rotator publishes the facts).
+  const previousCa = previousCaTracker({
+    configMaps: deps.configMaps,
+    namespace: config.installNamespace,
+    name: config.delivery.factsConfigMap,
+    signerName: config.podCertificate.signerName,
+    maxExpirationSeconds: config.podCertificate.maxExpiration,
+    ca: args.ca,
+    listPods: deps.listPods,
+    clock: args.clock,
+    enqueue: (item, at) => controller.enqueue(item, at),
+    log,
+    writeWindowMs: args.writeWindowMs,
+  });
+  controller.addKind(previousCa);
+
+  const { requests } = deps;
+  if (!signsRequests(config, deps) || requests === undefined) {
+    if (config.delivery.mode === 'podCertificate')
+      log.error(
+        { serverVersion: served.serverVersion },
+        'delivery.mode=podCertificate but the API server serves no PodCertificateRequest API; the webhook denies such pods (delivery_unavailable)',
+      );
+    return {
+      facts,
+      watch: undefined,
+      upsertRequest: () => undefined,
+      removeRequest: () => undefined,
+      upsertPod: () => undefined,
+      removePod: () => undefined,
+      namespaceChanged: () => undefined,
+      pending: () => 0,
+      holders: () => 0,
+    };
+  }
+
+  const signer = new PodCertificateSigner({
+    config,
+    apiVersion: group(served.podCertificateRequests) ?? '',
+    requests,
+    getPod: deps.getPod,
+    certs: args.certs,
+    reporter: controller.reporter,
+    clock: args.clock,
+    random: args.random,
+    excludedNamespaces: args.excludedNamespaces,
+    namespaceLabels: (ns) => args.namespaces.get(ns),
+    namespacesSynced: args.namespacesSynced,
+    dnsNames: (ns, labels) => controller.dnsNamesFor(ns, labels),
+    enqueue: (item) => controller.enqueue(item),
+    writeWindowMs: args.writeWindowMs,
+    onSigned: (pod, issuerKeyId) => previousCa.signed(pod.uid, issuerKeyId),
+  });
+  controller.addKind(signer.kind);
+
+  // ca.crt of podCertificate volumes: the same choice the webhook makes (podCertificate.trustBundle).
+  const setting = config.podCertificate.trustBundle;
+  const useConfigMaps =
+    setting === 'configMap' || (setting === 'auto' && served.clusterTrustBundles === undefined);
+  const podNamespaces = new Set<string>();
+  const publisher = trustBundlePublisher({
+    signerName: config.podCertificate.signerName,
+    clusterTrustBundles: deps.clusterTrustBundles,
+    configMaps: useConfigMaps
+      ? { api: deps.configMaps, name: config.podCertificate.trustBundleConfigMap }
+      : undefined,
+    namespaces: () => {
+      const out = new Set(podNamespaces);
+      for (const { name, labels } of args.namespaces.all())
+        if (namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name)) out.add(name);
+      return out;
+    },
+    bundle: () => args.certs.trustBundle(),
+    reporter: controller.reporter,
+    log,
+    enqueueAt: (item, at) => controller.enqueue(item, at),
+    clock: args.clock,
+    writeWindowMs: args.writeWindowMs,
+  });
+  controller.addKind(publisher);
+  if (setting === 'clusterTrustBundle' && served.clusterTrustBundles === undefined)
+    log.error(
+      { serverVersion: served.serverVersion },
+      'podCertificate.trustBundle=clusterTrustBundle but the API server serves no ClusterTrustBundle API; podCertificate pods cannot get ca.crt',
+    );
+  const holders = new Set<string>();
+  const needsBundle = (ns: string): void => {
+    if (!useConfigMaps || args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
+    podNamespaces.add(ns);
+    controller.enqueue(publisher.namespaceItem(ns));
+  };
+
+  return {
+    facts,
+    watch: deps.watch,
+    upsertRequest: (pcr) => {
+      if (pcr.metadata.namespace !== undefined) needsBundle(pcr.metadata.namespace);
+      signer.upsertRequest(pcr);
+    },
+    removeRequest: (pcr) => signer.removeRequest(pcr),
+    upsertPod: (pod) => {
+      signer.upsertPod(pod);
+      const { namespace: ns, uid } = pod.metadata;
+      const ours = ns !== undefined && mountsOurProjection(pod, config.podCertificate.signerName);
+      if (uid !== undefined) {
+        if (ours && isLive(pod)) holders.add(uid);
+        else holders.delete(uid);
+      }
+      if (ours) needsBundle(ns);
+    },
+    removePod: (pod) => {
+      signer.removePod(pod);
+      if (pod.metadata.uid !== undefined) holders.delete(pod.metadata.uid);
+    },
+    namespaceChanged: (name, labels) => {
+      if (useConfigMaps && namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
+        controller.enqueue(publisher.namespaceItem(name));
+    },
+    pending: () => signer.pendingCount,
+    holders: () => holders.size,
+  };
+}
