@@ -79,9 +79,10 @@ export interface ClusterHold {
   /**
    * Runs `change` with the lock held exclusively: gives up this file's shared hold, waits until no other file
    * holds the lock, and keeps every other file from starting until `change` is done. For a test that changes
-   * the cluster's shared state (a CA rotation).
+   * the cluster's shared state (a CA rotation). `after`: the name of a mutex (`usesAlone()`) to take first and
+   * hold throughout, so that `change` runs only while no file uses that piece of state.
    */
-  exclusively<T>(what: string, change: () => Promise<T>): Promise<T>;
+  exclusively<T>(what: string, change: () => Promise<T>, options?: { readonly after?: string }): Promise<T>;
 }
 
 /**
@@ -98,43 +99,62 @@ export function sharesCluster(file: string): ClusterHold {
     release = undefined;
   });
   return {
-    async exclusively(what, change) {
+    async exclusively(what, change, options) {
       release?.();
       release = undefined;
-      const done = await holdClusterExclusive(`${file} (${what})`);
+      // A mutex (usesAlone) first, holding nothing else meanwhile: its holder may itself want the cluster
+      // exclusively before it lets go.
+      const alone =
+        options?.after === undefined ? undefined : await holdAlone(`${file} (${what})`, options.after);
       try {
-        return await change();
+        const done = await holdClusterExclusive(`${file} (${what})`);
+        try {
+          return await change();
+        } finally {
+          done();
+        }
       } finally {
-        done();
+        alone?.();
       }
     },
   };
 }
 
+/** A mutex named `what` under .e2e/locks: resolves with its release once `holder` has it. */
+export async function holdAlone(holder: string, what: string): Promise<() => void> {
+  const dir = join(LOCK_DIR, `alone-${what.replace(/[^\w.-]/g, '_')}`);
+  mkdirSync(LOCK_DIR, { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'holder'), `${holder} ${process.pid}`);
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!told) console.log(`${holder}: waiting for the other user of the ${what} (${dir})`);
+      told = true;
+      if (Date.now() > deadline) throw new Error(`${holder}: the ${what} was held for too long`);
+      await sleep(POLL_MS);
+    }
+  }
+}
+
 /**
  * Declares that this file uses a piece of the cluster's shared state that only one file may use at a time
- * (the revocation record, which both revocation files count entries of): a mutex named `what` under
- * .e2e/locks, held from before the file's first test to after its last hook. Other files are not held up.
+ * (the revocation record, which both revocation files count entries of; the pod-certificate pods, which a
+ * CA rotation must wait for): a mutex named `what`, held from before the file's first test to after its last
+ * hook. Call it before `sharesCluster()`, so that a file waiting for the mutex holds nothing else. Other
+ * files are not held up.
  */
 export function usesAlone(file: string, what: string): void {
-  const dir = join(LOCK_DIR, `alone-${what.replace(/[^\w.-]/g, '_')}`);
+  let release: (() => void) | undefined;
   beforeAll(async () => {
-    mkdirSync(LOCK_DIR, { recursive: true });
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let told = false;
-    for (;;) {
-      try {
-        mkdirSync(dir);
-        writeFileSync(join(dir, 'holder'), `${file} ${process.pid}`);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (!told) console.log(`${file}: waiting for the other user of the ${what} (${dir})`);
-        told = true;
-        if (Date.now() > deadline) throw new Error(`${file}: the ${what} was held for too long`);
-        await sleep(POLL_MS);
-      }
-    }
+    release = await holdAlone(file, what);
   }, LOCK_WAIT_MS + 60_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    release?.();
+    release = undefined;
+  });
 }

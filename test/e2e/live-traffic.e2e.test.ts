@@ -455,9 +455,10 @@ describe('mTLS between injected workloads, under live traffic', () => {
     'rotates the CA prepare → activate → retire under live traffic: zero failed handshakes',
     async () => {
       // The CA is every file's: the rotation starts once no other file runs, and none starts until it is done.
-      await cluster.exclusively('CA rotation', rotateUnderTraffic);
+      // After pod-certificates.e2e.test.ts: retire would wait for its pods' kubelet refreshes.
+      await cluster.exclusively('CA rotation', rotateUnderTraffic, { after: 'pod-certificate pods' });
     },
-    LOCK_WAIT_MS + 900_000,
+    2 * LOCK_WAIT_MS + 900_000,
   );
 });
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stubCsr } from '../rotator/signer/requests.js';
 import { DELIVERY_LABEL, images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { cli, kubectl, plainPod, productEnv, productPods } from './product.js';
-import { LOCK_WAIT_MS, sharesCluster } from './cluster-lock.js';
+import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
 
 // Pod Certificates on the real node: the kubelet makes each pod's key, files a PodCertificateRequest, and the
 // rotator (the signer) answers it; the pod mounts tls.key, tls.crt and ca.crt from a projected volume. On a
@@ -251,6 +251,9 @@ async function podCertificateNamespace(prefix: string, accounts: readonly string
 }
 
 // Shares the cluster with the other files (test/e2e/cluster-lock.ts); its CA rotation takes it alone.
+// A CA rotation of another file (live-traffic.e2e.test.ts) cannot retire while this file's pods may hold
+// leaves of the previous CA: it waits for this mutex, which this file holds from start to end.
+usesAlone('pod-certificates.e2e.test.ts', 'pod-certificate pods');
 const cluster = sharesCluster('pod-certificates.e2e.test.ts');
 
 describe.skipIf(!served)('podCertificate delivery on the real node', () => {

@@ -50,9 +50,9 @@ async function currentSerial(pod: V1Pod): Promise<string> {
   return summary.serialHex;
 }
 
-sharesCluster('revoke.e2e.test.ts');
 // Both revocation files read and count the one revocation record: one at a time.
 usesAlone('revoke.e2e.test.ts', 'revocation record');
+sharesCluster('revoke.e2e.test.ts');
 
 describe.skipIf(!productRunning)('revoke on the real API server', () => {
   it('records the pod’s serial with resourceVersion, names the user in an Event, and check reports it', async () => {

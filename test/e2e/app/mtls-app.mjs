@@ -156,7 +156,8 @@ function serve() {
   server.on('secureConnection', (socket) => {
     const peer = socket.getPeerX509Certificate();
     const refuse = (code, message) => {
-      emit('handshake-refused', { code, message, peer: peer ? spiffeId(peer) : undefined });
+      // `reason` as in tlsClientError below: why the certificate was refused (CERT_REVOKED, ...).
+      emit('handshake-refused', { code, reason: code, message, peer: peer ? spiffeId(peer) : undefined });
       socket.destroy();
     };
     if (peer === undefined) return refuse('NO_CLIENT_CERTIFICATE', 'the client presented no certificate');
