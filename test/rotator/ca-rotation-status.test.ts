@@ -1,22 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
 import { loadConfig } from '../../src/config/loader.js';
 import { PROPAGATION_ANNOTATION } from '../../src/model/ca-secret.js';
-import { CaManager } from '../../src/rotator/ca-manager.js';
-import { staticLeadership } from '../fakes/leadership.js';
-import { type Harness, makeHarness, managedPod } from './harness.js';
-
-/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
-function caManagerOf(h: Harness): CaManager {
-  return new CaManager({
-    config: h.config,
-    secrets: h.secrets,
-    clock: h.clock.read,
-    leadership: staticLeadership(true),
-    workloadSecrets: () => h.controller.stats().workloadSecrets,
-  });
-}
+import { makeHarness, managedPod } from './harness.js';
+import { caManagerOf, output, rotating } from './rotation-helpers.js';
 
 interface StepView {
   readonly step: string;
@@ -32,23 +19,10 @@ interface StatusView {
   readonly steps: readonly StepView[];
 }
 
-function output() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const text = { out: '', err: '' };
-  stdout.on('data', (c: Buffer) => (text.out += c.toString()));
-  stderr.on('data', (c: Buffer) => (text.err += c.toString()));
-  return { ctx: { stdout, stderr }, text };
-}
-
 describe('ca rotate status', () => {
   it('says for every step whether it may run now and how long is left, and the step agrees', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { reload } = rotating(h);
     await reload();
     for (const name of ['a', 'b', 'c', 'd']) h.controller.upsertPod(managedPod(name));
     await h.settle();
@@ -151,11 +125,7 @@ describe('ca rotate status', () => {
 
   it('does not say a wait starts when a refusal only clears a stale mark', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { reload } = rotating(h);
     await reload();
     h.controller.upsertPod(managedPod('a'));
     await h.settle();

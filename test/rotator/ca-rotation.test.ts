@@ -1,23 +1,12 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
 import { CA_FILE, CERT_FILE } from '../../src/core/names.js';
 import type { SecretObject } from '../../src/kube/types.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
 import { PROPAGATION_ANNOTATION } from '../../src/model/ca-secret.js';
-import { CaManager } from '../../src/rotator/ca-manager.js';
 import { secretFile } from '../../src/model/secret-data.js';
-import { staticLeadership } from '../fakes/leadership.js';
-import { type Harness, makeHarness, managedPod } from './harness.js';
-
-function output() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const text = { out: '', err: '' };
-  stdout.on('data', (c: Buffer) => (text.out += c.toString()));
-  stderr.on('data', (c: Buffer) => (text.err += c.toString()));
-  return { ctx: { stdout, stderr }, text };
-}
+import { makeHarness, managedPod } from './harness.js';
+import { caManagerOf, output, rotating } from './rotation-helpers.js';
 
 /** Every workload's leaf verifies against every workload's ca.crt: any pod can talk to any other. */
 function expectMutualTrust(workloads: readonly SecretObject[], now: number): void {
@@ -33,25 +22,10 @@ function expectMutualTrust(workloads: readonly SecretObject[], now: number): voi
   }
 }
 
-/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
-function caManagerOf(h: Harness): CaManager {
-  return new CaManager({
-    config: h.config,
-    secrets: h.secrets,
-    clock: h.clock.read,
-    leadership: staticLeadership(true),
-    workloadSecrets: () => h.controller.stats().workloadSecrets,
-  });
-}
-
 describe('CA rotation prepare → activate → retire', () => {
   it('keeps every pod able to verify every other pod at every step', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { caManager, reload } = rotating(h);
     await reload();
     for (const name of ['a', 'b', 'c']) h.controller.upsertPod(managedPod(name));
     await h.settle();
@@ -123,11 +97,7 @@ describe('CA rotation prepare → activate → retire', () => {
 
   it('starts the delivery wait again when a Secret falls behind after it began', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '2m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { reload } = rotating(h);
     await reload();
     h.controller.upsertPod(managedPod('a'));
     await h.settle();
