@@ -399,12 +399,7 @@ describe('mTLS between injected workloads, under live traffic', () => {
     expect(t.failed).toEqual([]);
     expect(t.refused).toEqual([]);
     // No restart: the same pods, their app containers never restarted.
-    for (const pod of [server, client]) {
-      const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
-      expect(now.metadata?.uid).toBe(pod.metadata?.uid);
-      const app = now.status?.containerStatuses?.find((c) => c.name === 'app');
-      expect(app?.restartCount, `${name(pod)} restarted: ${JSON.stringify(app?.lastState)}`).toBe(0);
-    }
+    await expectNoRestart([server, client]);
 
     // How long after the Secret update the running container saw it (or a later version).
     const delays = (secret: string, observed: { at: number; serial: string }[]) => {
@@ -625,7 +620,12 @@ async function rotateUnderTraffic(): Promise<void> {
   expect(t.calls.length).toBeGreaterThan(60);
   expect(t.failed).toEqual([]);
   expect(t.refused).toEqual([]);
-  for (const pod of [server, client]) {
+  await expectNoRestart([server, client]);
+}
+
+/** The same pods (same UIDs) as at the start, their app containers never restarted. */
+async function expectNoRestart(pods: readonly V1Pod[]): Promise<void> {
+  for (const pod of pods) {
     const now = await core.readNamespacedPod({ namespace: ns, name: name(pod) });
     expect(now.metadata?.uid).toBe(pod.metadata?.uid);
     const app = now.status?.containerStatuses?.find((c) => c.name === 'app');

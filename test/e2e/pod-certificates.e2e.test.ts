@@ -3,7 +3,6 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -14,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stubCsr } from '../rotator/signer/requests.js';
 import { DELIVERY_LABEL, images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { cli, kubectl, plainPod, productEnv, productPods } from './product.js';
+import { cli, kubectl, plainPod, productEnv, productPods, servesChainTo } from './product.js';
 import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
 
 // Pod Certificates on the real node: the kubelet makes each pod's key, files a PodCertificateRequest, and the
@@ -786,28 +785,3 @@ describe('delivery.mode=auto', () => {
     }
   });
 });
-
-/** The webhook's HTTPS port in its pod (chart value webhook.port). */
-const WEBHOOK_PORT = 10250;
-
-/** True if the webhook at podIp completes a handshake whose chain verifies against `rootPem` alone. */
-function servesChainTo(podIp: string, rootPem: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({
-      host: podIp,
-      port: WEBHOOK_PORT,
-      servername: `mtls-injector-webhook.${install()}.svc`,
-      ca: rootPem,
-      timeout: 3000,
-    });
-    socket.once('secureConnect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}

@@ -249,3 +249,13 @@ export async function caSecretFile(core: CoreV1Api, file: string): Promise<strin
   });
   return Buffer.from(s.data?.[file] ?? '', 'base64').toString('utf8');
 }
+
+/** n pods that stay Pending (the rotator issues their Secrets all the same; nothing needs to run them). */
+export async function createPendingPods(core: CoreV1Api, ns: string, n: number): Promise<V1Pod[]> {
+  const pods: V1Pod[] = [];
+  for (let i = 0; i < n; i++)
+    pods.push(
+      await core.createNamespacedPod({ namespace: ns, body: plainPod('p-', { unschedulable: true }) }),
+    );
+  return pods;
+}

@@ -1,7 +1,7 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { opensslVerify, plainPod, secretOf } from './product.js';
+import { createPendingPods, opensslVerify, secretOf } from './product.js';
 import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
@@ -11,16 +11,6 @@ const namespaces = testNamespaces(core);
 const namespace = (prefix: string): Promise<string> =>
   namespaces.create(prefix, { 'mtls-injection': 'enabled' });
 
-/** n pods that stay Pending (the rotator issues their Secrets all the same; nothing needs to run them). */
-async function createPods(ns: string, n: number): Promise<V1Pod[]> {
-  const pods: V1Pod[] = [];
-  for (let i = 0; i < n; i++)
-    pods.push(
-      await core.createNamespacedPod({ namespace: ns, body: plainPod('p-', { unschedulable: true }) }),
-    );
-  return pods;
-}
-
 afterAll(() => namespaces.deleteAll());
 
 sharesCluster('rotator.e2e.test.ts');
@@ -28,7 +18,7 @@ sharesCluster('rotator.e2e.test.ts');
 describe('the rotator on the real control plane', () => {
   it('renews every Secret before it expires (the e2e install: 4-minute lifetime)', async () => {
     const ns = await namespace('renew');
-    const pods = await createPods(ns, 4);
+    const pods = await createPendingPods(core, ns, 4);
     const first = await Promise.all(pods.map(async (p) => opensslVerify(await secretOf(core, p))));
     const deadline = Math.min(...first.map((c) => Date.parse(c.notAfter)));
     const renewed = await waitFor(

@@ -41,22 +41,27 @@ const RELEASE = 'mtls-injector';
 /** The values the release was installed with (written by the first test), to put it back as it was. */
 let valuesFile = '';
 
+/** helm install of the release again, with the values the suite started with. */
+function reinstallRelease(): ReturnType<typeof helm> {
+  return helm([
+    'install',
+    RELEASE,
+    join(repoRoot, 'charts/mtls-injector'),
+    '-n',
+    install(),
+    '-f',
+    valuesFile,
+    '--wait',
+    '--timeout',
+    '5m',
+  ]);
+}
+
 afterAll(async () => {
   // Whatever failed, leave the product installed with the values it had, for the suites after this one.
   const status = await helm(['status', RELEASE, '-n', install()]);
   if (valuesFile !== '' && status.code !== 0) {
-    const reinstall = await helm([
-      'install',
-      RELEASE,
-      join(repoRoot, 'charts/mtls-injector'),
-      '-n',
-      install(),
-      '-f',
-      valuesFile,
-      '--wait',
-      '--timeout',
-      '5m',
-    ]);
+    const reinstall = await reinstallRelease();
     if (reinstall.code !== 0) throw new Error(`reinstall after the suite failed: ${reinstall.out}`);
   } else if (valuesFile !== '') {
     const restore = await helm([
@@ -339,7 +344,12 @@ describe('the lifecycle of the install', () => {
     console.log('left after helm uninstall:', JSON.stringify(left));
     expect(left).toEqual({
       secrets: ['mtls-injector-ca'],
-      configMaps: ['kube-root-ca.crt', 'mtls-injector-crl', 'mtls-injector-trust-bundle'],
+      configMaps: [
+        'kube-root-ca.crt',
+        'mtls-injector-crl',
+        'mtls-injector-delivery',
+        'mtls-injector-trust-bundle',
+      ],
       serviceAccounts: ['default'],
       services: [],
       deployments: [],
@@ -354,18 +364,7 @@ describe('the lifecycle of the install', () => {
     );
 
     // Reinstall with the values the suite started with: the CA is the same, new pods are injected again.
-    const reinstall = await helm([
-      'install',
-      RELEASE,
-      join(repoRoot, 'charts/mtls-injector'),
-      '-n',
-      install(),
-      '-f',
-      valuesFile,
-      '--wait',
-      '--timeout',
-      '5m',
-    ]);
+    const reinstall = await reinstallRelease();
     expect(reinstall.code, reinstall.out).toBe(0);
     for (const d of ['webhook', 'rotator']) await rolledOut(core, apps, install(), `mtls-injector-${d}`);
     expect(await caSecretFile(core, 'tls.crt')).toBe(caBefore);

@@ -2,6 +2,7 @@ import { ApiException, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kuberne
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiError, loadKubeConfig, statusMessage, testNamespaces, waitFor } from '../helpers.js';
 import {
+  createPendingPods,
   e2eShell,
   MANAGED,
   metric,
@@ -31,16 +32,6 @@ afterAll(async () => {
 const ROTATOR_PROBE_PORT = 9091;
 
 const injected = (pod: V1Pod): boolean => pod.metadata?.labels?.[MANAGED] === 'true';
-
-/** n pods that stay Pending (the rotator issues their Secrets all the same; nothing needs to run them). */
-async function createPods(ns: string, n: number): Promise<V1Pod[]> {
-  const pods: V1Pod[] = [];
-  for (let i = 0; i < n; i++)
-    pods.push(
-      await core.createNamespacedPod({ namespace: ns, body: plainPod('p-', { unschedulable: true }) }),
-    );
-  return pods;
-}
 
 describe('failure of the product’s own pods', () => {
   it('refuses pod creation in labelled namespaces only, while both webhook pods are deleted, until they are replaced', async () => {
@@ -85,7 +76,8 @@ describe('failure of the product’s own pods', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(refusals.length).toBeGreaterThan(0);
-    for (const m of refusals) expect(m).toMatch(/failed calling webhook "enabled\.mtls-injector\.io"/);
+    for (const m of refusals)
+      expect(m).toMatch(/failed calling webhook "enabled(-[a-z]+)?\.mtls-injector\.io"/);
     expect(plainCreated).toBe(refusals.length);
     const now = await productPods(core, 'webhook');
     expect(now.map((p) => p.metadata?.uid)).not.toContain(before[0]?.metadata?.uid);
@@ -105,7 +97,7 @@ describe('failure of the product’s own pods', () => {
       const err = await apiError(() =>
         core.createNamespacedPod({ namespace: ns, body: plainPod('x-', { unschedulable: true }) }),
       );
-      expect(statusMessage(err)).toMatch(/failed calling webhook "enabled\.mtls-injector\.io"/);
+      expect(statusMessage(err)).toMatch(/failed calling webhook "enabled(-[a-z]+)?\.mtls-injector\.io"/);
       const elsewhere = await core.createNamespacedPod({
         namespace: plain,
         body: plainPod('y-', { unschedulable: true }),
@@ -149,10 +141,10 @@ describe('failure of the product’s own pods', () => {
 
     // Pods arrive, and the leader dies without releasing its lease (SIGKILL of its container, through the
     // node's containerd) while it works on them; its pod is then deleted so it cannot come back as itself.
-    const pods = await createPods(ns, 20);
+    const pods = await createPendingPods(core, ns, 20);
     e2eShell(`ctr_k8s tasks kill --signal SIGKILL ${containerId}`);
     await core.deleteNamespacedPod({ namespace: install(), name: leaderName, gracePeriodSeconds: 0 });
-    const late = await createPods(ns, 5);
+    const late = await createPendingPods(core, ns, 5);
     const next = await waitFor(
       'another rotator leads',
       async () => {
