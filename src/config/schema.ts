@@ -301,6 +301,13 @@ export const FIELDS = [
     description: 'Name of our MutatingWebhookConfiguration (the rotator patches only its caBundle).',
   },
   {
+    key: 'init.enabled',
+    kind: { type: 'boolean' },
+    default: true,
+    description:
+      'Add the mtls-init container to injected pods. false: only the volume, mounts and env are added, so pods start sooner, but nothing checks the files before the app starts (docs/using-mtls.md, "Turning mtls-init off").',
+  },
+  {
     key: 'init.image',
     kind: { type: 'string' },
     default: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
