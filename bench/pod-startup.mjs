@@ -358,7 +358,7 @@ try {
       // Rotate the order each round so no variant always runs first (on a cold node) or last.
       const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
       for (const variant of order) {
-        await setInit(variant !== 'injected-noinit');
+        if (variant.startsWith('injected')) await setInit(variant === 'injected');
         const result = { round: r + 1, ...(await round(variant, n)) };
         rounds.push(result);
         console.log(JSON.stringify(result));

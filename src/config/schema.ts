@@ -6,7 +6,7 @@
  * Over 300 lines: FIELDS is one table of every setting, about eight lines each; split, the type, the loader
  * and the docs would each have to gather the pieces again.
  */
-import { DELIVERY_SETTINGS } from '../core/delivery.js';
+import { DELIVERY_SETTINGS } from '../core/delivery-modes.js';
 import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
 import { SIGNED_KEY_TYPES } from '../core/pod-certificate.js';
 
