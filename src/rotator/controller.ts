@@ -286,7 +286,7 @@ export class RotatorController {
     return this.idle.promise;
   }
 
-  /** One worker: takes items until none is ready (or leadership is lost). Never rejects. */
+  /** One worker: takes items until none is ready (or leadership is lost). A failed item is retried later. */
   private async work(): Promise<void> {
     while (this.deps.leadership.isLeader()) {
       const item = this.queue.take();
