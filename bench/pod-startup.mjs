@@ -6,14 +6,18 @@
 //   bare              unlabelled namespace, one app container (the pause image)
 //   bare-init         the same plus one trivial init container (the pause image with `exit`): the cost of any
 //                     init container on this runtime
-//   injected          namespace labelled mtls-injection=enabled: admission, the rotator's Secret, the kubelet's
-//                     mount and mtls-init
+//   injected          namespace labelled mtls-injection=enabled (and mtls-injector.io/delivery=BENCH_DELIVERY,
+//                     default secret): admission, the rotator's Secret, the kubelet's mount and mtls-init
+//   injected-noinit   the same with the product upgraded to init.enabled=false (`helm upgrade --reuse-values`,
+//                     waited until only the new product pods run and a new rotator leads; set back after)
 //
-// The product's own share is injected − bare-init of the same round. Per injected pod it also records when the Secret appeared (watch) and how many
-// `MountVolume.SetUp failed` lines the kubelet logged during the round (a Secret that was not there yet).
+// The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
+// it also records when the Secret appeared (watch) and how many `MountVolume.SetUp failed` lines the kubelet
+// logged during the round (a Secret that was not there yet).
 //
 //   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
-//   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected npm run bench:startup
+//   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected,injected-noinit npm run bench:startup
+//   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
 //
 // Writes bench/results/pod-startup.json and prints a table. Benchmarks measure; nothing here asserts a time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -38,8 +42,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
 const PODS = (process.env.BENCH_PODS ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ALL_VARIANTS = ['bare', 'bare-init', 'injected'];
+const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
 const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',');
+const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
 
@@ -182,7 +187,10 @@ async function round(variant, n) {
   const injected = variant.startsWith('injected');
   const ns = `bench-${variant}-${randomBytes(3).toString('hex')}`;
   await api('POST', '/api/v1/namespaces', {
-    metadata: { name: ns, labels: injected ? { 'mtls-injection': 'enabled' } : {} },
+    metadata: {
+      name: ns,
+      labels: injected ? { 'mtls-injection': 'enabled', 'mtls-injector.io/delivery': DELIVERY } : {},
+    },
   });
   await waitUntil('serviceaccount default', () =>
     api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`).then(
@@ -232,6 +240,8 @@ async function round(variant, n) {
     throw new Error(`${variant}: a pod in ${ns} was not injected`);
   if (variant === 'injected' && !all.every((p) => p.withInit))
     throw new Error(`injected: a pod in ${ns} has no mtls-init`);
+  if (variant === 'injected-noinit' && all.some((p) => p.withInit))
+    throw new Error(`injected-noinit: a pod in ${ns} has mtls-init (is init.enabled=false applied?)`);
   await api('DELETE', `/api/v1/namespaces/${ns}`);
   await waitUntil(`namespace ${ns} gone`, () =>
     api('GET', `/api/v1/namespaces/${ns}`).then(
@@ -246,7 +256,13 @@ async function round(variant, n) {
     loadAverage: Math.round(load * 100) / 100,
     startup: summary(all.map((p) => ms(p.sent, p.running))),
     admission: summary(all.map((p) => ms(p.sent, p.admitted))),
-    ...(injected ? { secret: summary(all.map((p) => ms(p.sent, p.secret ?? Number.NaN))) } : {}),
+    ...(injected
+      ? {
+          delivery: DELIVERY,
+          secret: summary(all.map((p) => ms(p.sent, p.secret ?? Number.NaN))),
+          secretToRunning: summary(all.map((p) => ms(p.secret ?? Number.NaN, p.running))),
+        }
+      : {}),
     ...(variant === 'injected' || variant === 'bare-init'
       ? { initDone: summary(all.map((p) => ms(p.sent, p.initDone ?? Number.NaN))) }
       : {}),
@@ -277,20 +293,80 @@ const median = (xs) => {
       : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
 };
 
+// ---- the product's init.enabled ----------------------------------------------------------------------------
+
+const productEnv = Object.fromEntries(
+  (existsSync(join(E2E, 'product.env')) ? readFileSync(join(E2E, 'product.env'), 'utf8') : '')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const INSTALL_NS = productEnv.INSTALL_NAMESPACE ?? 'mtls-injector';
+let initEnabled = true;
+
+/**
+ * `helm upgrade --reuse-values --set init.enabled=<enabled>` as a platform engineer would, then waits until
+ * only the new product pods exist (none terminating: an old webhook pod still answers during its shutdown
+ * delay) and the Lease names a live rotator pod.
+ */
+async function setInit(enabled) {
+  if (enabled === initEnabled) return;
+  const t0 = performance.now();
+  execFileSync(
+    join(ROOT, '.tools/bin/helm'),
+    [
+      'upgrade',
+      'mtls-injector',
+      productEnv.CHART_PACKAGE,
+      '--kubeconfig',
+      join(E2E, 'kubeconfig'),
+      '-n',
+      INSTALL_NS,
+      '--reuse-values',
+      '--set',
+      `init.enabled=${enabled}`,
+      '--wait',
+      '--timeout',
+      '5m',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitUntil('only the upgraded product pods', async () => {
+    const pods = (await api('GET', `/api/v1/namespaces/${INSTALL_NS}/pods`)).items;
+    const ready = (p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    const lease = await api(
+      'GET',
+      `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/mtls-injector-rotator`,
+    ).catch(() => undefined);
+    const holder = lease?.spec?.holderIdentity;
+    return (
+      pods.every((p) => p.metadata.deletionTimestamp === undefined && ready(p)) &&
+      pods.some((p) => p.metadata.name === holder)
+    );
+  });
+  initEnabled = enabled;
+  console.error(`init.enabled=${enabled}: product rolled in ${Math.round(performance.now() - t0)} ms`);
+}
+
 // ---- main --------------------------------------------------------------------------------------------------
 
 const started = new Date();
 const rounds = [];
-for (const n of PODS) {
-  for (let r = 0; r < ROUNDS; r++) {
-    // Rotate the order each round so no variant always runs first (on a cold node) or last.
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
-    for (const variant of order) {
-      const result = { round: r + 1, ...(await round(variant, n)) };
-      rounds.push(result);
-      console.log(JSON.stringify(result));
+try {
+  for (const n of PODS) {
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order each round so no variant always runs first (on a cold node) or last.
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
+      for (const variant of order) {
+        if (variant.startsWith('injected')) await setInit(variant === 'injected');
+        const result = { round: r + 1, ...(await round(variant, n)) };
+        rounds.push(result);
+        console.log(JSON.stringify(result));
+      }
     }
   }
+} finally {
+  await setInit(true);
 }
 
 const rows = [];
@@ -332,6 +408,8 @@ for (const n of PODS) {
   };
   const productShare = share('injected', 'bare-init');
   if (productShare) row.productShare = productShare;
+  const noInitShare = share('injected-noinit', 'bare');
+  if (noInitShare) row.productShareWithoutInit = noInitShare;
   rows.push(row);
 }
 
@@ -349,7 +427,7 @@ const kubeletVersion = execFileSync(
 );
 const result = {
   benchmark: 'pod-startup',
-  command: `BENCH_PODS=${PODS.join(',')} BENCH_ROUNDS=${ROUNDS} npm run bench:startup`,
+  command: `BENCH_PODS=${PODS.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_VARIANTS=${VARIANTS.join(',')} BENCH_DELIVERY=${DELIVERY} npm run bench:startup`,
   started: started.toISOString(),
   finished: new Date().toISOString(),
   machine: { cpus: cpus().length, node: kubeletVersion.trim() },
@@ -367,11 +445,13 @@ const cell = (c) => (c === undefined ? '–' : `${c.p50Ms} / ${c.p99Ms}`);
 console.log(
   `\npod CREATE → app container Running, p50 / p99 ms (median of ${ROUNDS} rounds; load average ${result.loadAverage.min}–${result.loadAverage.max})`,
 );
-console.log(`| pods | ${VARIANTS.join(' | ')} | product share (injected − bare-init) |`);
-console.log(`| ---: | ${VARIANTS.map(() => '---:').join(' | ')} | ---: |`);
+console.log(
+  `| pods | ${VARIANTS.join(' | ')} | product share (injected − bare-init) | without mtls-init (injected-noinit − bare) |`,
+);
+console.log(`| ---: | ${VARIANTS.map(() => '---:').join(' | ')} | ---: | ---: |`);
 for (const row of rows)
   console.log(
-    `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} |`,
+    `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} | ${cell(row.productShareWithoutInit)} |`,
   );
 console.log(`\nwrote ${OUT}`);
 if (!existsSync(OUT)) process.exitCode = 1;

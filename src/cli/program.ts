@@ -7,7 +7,8 @@ import { type CliContext, ExitCode } from './context.js';
  * Runs the CLI on `argv` (without node and script) and resolves to the exit code. Everything the process
  * provides comes in through `ctx`, so tests run commands in-process with their own streams and env.
  * `commands` defaults to every subcommand (COMMANDS, loaded on demand); `mtls-init` passes only its own, so a
- * pod's start never loads the webhook's or the rotator's modules (docs/pod-startup.md).
+ * pod's start never loads the webhook's or the rotator's modules (docs/using-mtls.md, "Start-up time and the
+ * init container").
  */
 export async function runCli(
   argv: readonly string[],

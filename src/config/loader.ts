@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { parseDurationSeconds } from './duration.js';
 import { type Config, envName, FIELDS, type FieldSpec } from './schema.js';
@@ -23,6 +23,15 @@ export interface ConfigSources {
 export interface LoadedConfig {
   readonly config: Config;
   readonly origins: Readonly<Record<string, string>>;
+}
+
+/**
+ * The YAML parser, loaded on the first config file read: mtls-init, which runs on every pod's start and reads
+ * no file, never pays for loading it (docs/using-mtls.md, "Start-up time and the init container").
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 /** Env var naming the config file when `--config` is not given. */

@@ -6,7 +6,7 @@
  * Over 300 lines: FIELDS is one table of every setting, about eight lines each; split, the type, the loader
  * and the docs would each have to gather the pieces again.
  */
-import { DELIVERY_SETTINGS } from '../core/delivery.js';
+import { DELIVERY_SETTINGS } from '../core/delivery-modes.js';
 import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
 import { SIGNED_KEY_TYPES } from '../core/pod-certificate.js';
 
@@ -299,6 +299,13 @@ export const FIELDS = [
     kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
     default: 'mtls-injector',
     description: 'Name of our MutatingWebhookConfiguration (the rotator patches only its caBundle).',
+  },
+  {
+    key: 'init.enabled',
+    kind: { type: 'boolean' },
+    default: true,
+    description:
+      'Add the mtls-init container to injected pods. false: only the volume, mounts and env are added, so pods start sooner, but nothing checks the files before the app starts (docs/using-mtls.md, "Turning mtls-init off").',
   },
   {
     key: 'init.image',

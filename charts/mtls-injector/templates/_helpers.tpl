@@ -118,6 +118,7 @@ webhook:
   tlsSecretName: {{ $v.webhook.tlsSecretName | quote }}
   configurationName: {{ $v.webhook.configurationName | quote }}
 init:
+  enabled: {{ $v.init.enabled }}
   image: {{ default (include "mtls-injector.image" .) $v.init.image | quote }}
   imagePullPolicy: {{ default $v.image.pullPolicy $v.init.imagePullPolicy | quote }}
   windowsImage: {{ $v.init.windowsImage | quote }}

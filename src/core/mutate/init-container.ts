@@ -15,8 +15,8 @@ import { ensureMount } from './mounts.js';
 /**
  * Resources of mtls-init: it reads three small files and exits. Node's start-up and module loading are
  * most of its ~0.1 s of CPU; the CPU limit lets it run that on a whole core (at 200m it took about five
- * times as long, all of it added to every pod's start; docs/pod-startup.md). A limit is kept so namespaces
- * whose ResourceQuota requires one still admit the pod.
+ * times as long, all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init
+ * container"). A limit is kept so namespaces whose ResourceQuota requires one still admit the pod.
  */
 const INIT_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
