@@ -62,6 +62,7 @@ function record({ n, now, sealed }) {
     metadata: { name: 'mtls-injector-ca', namespace: 'mtls-injector', resourceVersion: '1' },
   };
   const bundlePem = readCaSecret(caSecret, new Date(now)).bundlePem;
+  const sealKey = sealKeyOf(ca.keyPem);
   for (let i = 0; i < n; i++) {
     const { namespace: ns, name, uid } = podAt(i).metadata;
     const spiffeId = `spiffe://cluster.local/ns/${ns}/sa/app`;
@@ -72,7 +73,7 @@ function record({ n, now, sealed }) {
       backdateSeconds: 60,
       now: new Date(now - Math.floor((i / n) * 12 * HOUR)),
     });
-    const seal = sealed ? sealOf(sealKeyOf(ca.keyPem), leaf.certPem, leaf.keyPem) : undefined;
+    const seal = sealed ? sealOf(sealKey, leaf.certPem, leaf.keyPem) : undefined;
     const issued = { certPem: leaf.certPem, keyPem: leaf.keyPem, seal };
     const secret = buildWorkloadSecret(
       `${name}-mtls`,

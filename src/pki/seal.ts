@@ -5,23 +5,14 @@
  * so judging the Secret needs no signature check and no key derivation (docs/pki.md, "Sealed Secrets").
  * Nobody without the CA key can make one; a seal is not a secret and reveals nothing of the key.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Label of the derivation; a new version of the sealed layout gets a new label. */
 const SEAL_LABEL = 'mtls-injector.io/seal v1';
 
-/** Seal keys by CA private key digest (one or two CAs at a time; a few are kept). */
-const keys = new Map<string, Buffer>();
-
-/** The seal key of the CA whose private key PEM is `caKeyPem` (derived once per CA). */
+/** The seal key of the CA whose private key PEM is `caKeyPem`; callers keep it per CA (one HMAC to derive). */
 export function sealKeyOf(caKeyPem: string): Buffer {
-  const id = createHash('sha256').update(caKeyPem).digest('base64');
-  const kept = keys.get(id);
-  if (kept !== undefined) return kept;
-  const key = createHmac('sha256', caKeyPem).update(SEAL_LABEL).digest();
-  if (keys.size >= 8) keys.delete(keys.keys().next().value as string);
-  keys.set(id, key);
-  return key;
+  return createHmac('sha256', caKeyPem).update(SEAL_LABEL).digest();
 }
 
 /** The seal (base64url) of `certPem` and `keyPem` under `sealKey`. */

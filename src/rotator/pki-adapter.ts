@@ -48,7 +48,7 @@ export function createPkiCertOps(deps: {
         notBefore: leaf.notBefore,
         notAfter: leaf.notAfter,
         capped: leaf.capped,
-        seal: sealOf(sealKeyOf(ca.keyPem), leaf.certPem, leaf.keyPem),
+        seal: sealOf(sealKeyFor(ca), leaf.certPem, leaf.keyPem),
       };
     },
     inspect(certPem): CertificateFacts | FileProblem {
@@ -115,7 +115,19 @@ function soundBySeal(
   if (now < sealed.notBefore.getTime() || now > sealed.notAfter.getTime()) return false;
   if (now < active.notBefore.getTime() || now > active.notAfter.getTime()) return false;
   if (!rootOfBundle(active, files.bundlePem)) return false;
-  return sealMatches(sealKeyOf(active.keyPem), sealed.seal, files.certPem, files.keyPem);
+  return sealMatches(sealKeyFor(active), sealed.seal, files.certPem, files.keyPem);
+}
+
+/** Seal keys by CA, derived once and dropped with the CA object (no copy of any key outlives its CA). */
+const sealKeys = new WeakMap<CertificateAuthority, Buffer>();
+
+function sealKeyFor(ca: CertificateAuthority): Buffer {
+  let key = sealKeys.get(ca);
+  if (key === undefined) {
+    key = sealKeyOf(ca.keyPem);
+    sealKeys.set(ca, key);
+  }
+  return key;
 }
 
 /** Whether `ca` is self-signed and one of the certificates of `bundlePem` (remembered per CA and bundle). */
