@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL, POD_LABEL } from '../../src/core/names.js';
+import {
+  CA_FILE,
+  CERT_FILE,
+  KEY_FILE,
+  MANAGED_LABEL,
+  POD_LABEL,
+  SEAL_ANNOTATION,
+} from '../../src/core/names.js';
+import { sealKeyOf, sealMatches, sealOf } from '../../src/pki/seal.js';
 import type { SecretObject } from '../../src/kube/types.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
@@ -261,6 +269,36 @@ describe('RotatorController: Secrets it must not trust or must repair', () => {
       ).toEqual([]);
     }
     expect(h.counts['issued:reissued']).toBe(2);
+  });
+
+  it('seals what it writes; a seal made without the CA key does not spare a swapped key (F7)', async () => {
+    const h = makeHarness();
+    h.controller.upsertPod(managedPod('web-0'));
+    await h.settle();
+    const original = h.secrets.objects.get('shop/web-0-mtls') as SecretObject;
+    const seal = original.metadata.annotations?.[SEAL_ANNOTATION] ?? '';
+    const { cert, key } = files(original);
+    expect(sealMatches(sealKeyOf(h.ca.active.keyPem), seal, cert, key)).toBe(true);
+
+    // The pod's author swaps in a key of their own and seals the pair with a key of their own.
+    const other = issueLeaf(makeCa(h.clock), {
+      spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
+      keyAlgorithm: 'ecdsa-p256',
+      lifetimeSeconds: 3600,
+      backdateSeconds: 60,
+      now: new Date(h.clock.now),
+    });
+    const forged = sealOf(sealKeyOf(other.keyPem), cert, other.keyPem);
+    h.secrets.put({
+      ...original,
+      metadata: { ...original.metadata, annotations: { [SEAL_ANNOTATION]: forged } },
+      data: tlsData(cert, other.keyPem, h.ca.bundlePem),
+    });
+    await h.settle();
+    const repaired = h.secrets.objects.get('shop/web-0-mtls');
+    expect(verified(repaired, 'spiffe://cluster.local/ns/shop/sa/web', h.clock.now).problems).toEqual([]);
+    expect(h.counts['issued:reissued']).toBe(1);
+    expect(repaired?.metadata.annotations?.[SEAL_ANNOTATION]).not.toBe(forged);
   });
 
   it('takes over the Secret of an earlier pod with the same name (StatefulSet restart)', async () => {
