@@ -129,6 +129,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     },
     crlChanged: () => {
       controller.trustChanged();
+      signer?.crlChanged();
       runner.kick();
     },
   });
@@ -189,6 +190,7 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           namespacesSynced: () => sync.listed('namespaces'),
           ca: () => caManager.current(),
           writeWindowMs: () => (mayAct.isLeader() ? mayAct.validUntil() - clock() : 0),
+          crl: () => revocation.hooks.crl()?.pem,
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),

@@ -82,6 +82,8 @@ export interface SignerPart {
   removePod(pod: PodObject): void;
   /** A namespace's labels changed: it may need the trust bundle ConfigMap now. */
   namespaceChanged(name: string, labels: Labels): void;
+  /** A new ca.crl was published: every namespace's ConfigMap gets it. */
+  crlChanged(): void;
   /** Requests waiting for an answer. */
   pending(): number;
   /**
@@ -114,6 +116,8 @@ export function assembleSigner(args: {
   readonly ca: () => CaMaterial | undefined;
   /** How long this replica may still write, in ms (0 when not leading): read before every signer write. */
   readonly writeWindowMs: () => number;
+  /** The CRLs the leader published (ca.crl, PEM), copied into each namespace's ConfigMap; undefined while none. */
+  readonly crl: () => string | undefined;
 }): SignerPart {
   const { config, deps, controller, log } = args;
   const { served } = deps;
@@ -169,6 +173,7 @@ export function assembleSigner(args: {
       upsertPod: () => undefined,
       removePod: () => undefined,
       namespaceChanged: () => undefined,
+      crlChanged: () => undefined,
       pending: () => 0,
       holders: () => 0,
     };
@@ -193,7 +198,8 @@ export function assembleSigner(args: {
   });
   controller.addKind(signer.kind);
 
-  // ca.crt of podCertificate volumes: the same choice the webhook makes (podCertificate.trustBundle).
+  // ca.crt of podCertificate volumes: the same choice the webhook makes (podCertificate.trustBundle). ca.crl
+  // always comes from the per-namespace ConfigMap (a ClusterTrustBundle holds only CA certificates).
   const setting = config.podCertificate.trustBundle;
   const useConfigMaps =
     setting === 'configMap' || (setting === 'auto' && served.clusterTrustBundles === undefined);
@@ -201,9 +207,11 @@ export function assembleSigner(args: {
   const publisher = trustBundlePublisher({
     signerName: config.podCertificate.signerName,
     clusterTrustBundles: deps.clusterTrustBundles,
-    configMaps: useConfigMaps
-      ? { api: deps.configMaps, name: config.podCertificate.trustBundleConfigMap }
-      : undefined,
+    configMaps: {
+      api: deps.configMaps,
+      name: config.podCertificate.trustBundleConfigMap,
+      caCrt: useConfigMaps,
+    },
     namespaces: () => {
       const out = new Set(podNamespaces);
       for (const { name, labels } of args.namespaces.all())
@@ -211,6 +219,7 @@ export function assembleSigner(args: {
       return out;
     },
     bundle: () => args.certs.trustBundle(),
+    crl: args.crl,
     reporter: controller.reporter,
     log,
     enqueueAt: (item, at) => controller.enqueue(item, at),
@@ -225,7 +234,7 @@ export function assembleSigner(args: {
     );
   const holders = new Set<string>();
   const needsBundle = (ns: string): void => {
-    if (!useConfigMaps || args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
+    if (args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
     podNamespaces.add(ns);
     controller.enqueue(publisher.namespaceItem(ns));
   };
@@ -253,9 +262,10 @@ export function assembleSigner(args: {
       if (pod.metadata.uid !== undefined) holders.delete(pod.metadata.uid);
     },
     namespaceChanged: (name, labels) => {
-      if (useConfigMaps && namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
+      if (namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
         controller.enqueue(publisher.namespaceItem(name));
     },
+    crlChanged: () => publisher.crlChanged(),
     pending: () => signer.pendingCount,
     holders: () => holders.size,
   };

@@ -29,7 +29,11 @@ export function signerWorld(
     ['plain', {}],
     ['off', { 'mtls-injection': 'disabled' }],
   ]);
-  const state = { synced: true, writeWindowMs: Number.POSITIVE_INFINITY };
+  const state: { synced: boolean; writeWindowMs: number; crl: string | undefined } = {
+    synced: true,
+    writeWindowMs: Number.POSITIVE_INFINITY,
+    crl: undefined,
+  };
   const part: SignerPart = assembleSigner({
     config: h.config,
     deps: {
@@ -59,6 +63,7 @@ export function signerWorld(
     namespacesSynced: () => state.synced,
     ca: () => h.ca,
     writeWindowMs: () => state.writeWindowMs,
+    crl: () => state.crl,
   });
   // The store plays the watch: every write reaches the signer like a watch event would.
   requests.store.watchers.push({
