@@ -132,6 +132,10 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
       signer?.crlChanged();
       runner.kick();
     },
+    podsChanged: () => {
+      signer?.revocationsChanged();
+      runner.kick();
+    },
   });
   const controller = new RotatorController({
     config,
@@ -191,6 +195,8 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           ca: () => caManager.current(),
           writeWindowMs: () => (mayAct.isLeader() ? mayAct.validUntil() - clock() : 0),
           crl: () => revocation.hooks.crl()?.pem,
+          revocations: revocation.source,
+          events: deps.events,
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),

@@ -34,6 +34,7 @@ const SIGNER = [
   'certificates.k8s.io/clustertrustbundles create',
   'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] get',
   'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] update',
+  'core/pods/eviction create',
 ];
 const CONFIGMAPS = ['create', 'get', 'update'].map((v) => `core/configmaps ${v}`);
 /**

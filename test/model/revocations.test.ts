@@ -40,7 +40,7 @@ describe('the revocation record ConfigMap', () => {
     const text = cm.data?.[REVOCATIONS_KEY] ?? '';
     expect(text.split('\n')).toHaveLength(5);
     expect(readRevocationRecord(cm)).toEqual({ entries, resourceVersion: '7' });
-    expect(readRevocationRecord(undefined)).toEqual({ entries: [], resourceVersion: undefined });
+    expect(readRevocationRecord(undefined)).toEqual({ entries: [], pods: [], resourceVersion: undefined });
   });
 
   it.each([
@@ -89,7 +89,7 @@ describe('mergeRevocations', () => {
     const inGrace = entry('02', { notAfter: '2026-12-01T11:56:00.000Z' });
     const kept = entry('03');
     const merged = mergeRevocations(
-      { entries: [expired, inGrace, kept], resourceVersion: '1' },
+      { entries: [expired, inGrace, kept], pods: [], resourceVersion: '1' },
       [entry('03', { reason: 'superseded' }), entry('04'), entry('03', { issuer: 'bb22' })],
       NOW,
     );
@@ -103,7 +103,7 @@ describe('mergeRevocations', () => {
     const many = Array.from({ length: 4000 }, (_, i) => entry((0x100000 + i).toString(16)));
     let caught: unknown;
     try {
-      mergeRevocations({ entries: [], resourceVersion: undefined }, many, NOW);
+      mergeRevocations({ entries: [], pods: [], resourceVersion: undefined }, many, NOW);
     } catch (err) {
       caught = err;
     }

@@ -109,6 +109,7 @@ describe('a lost CA Secret', () => {
       configMaps: w.configMaps,
       getPod: () => Promise.resolve(undefined),
       listPods: () => Promise.resolve(w.cluster.pods.list()),
+      evictPod: () => Promise.resolve('gone'),
     };
     const first = await w.start('rotator-a', { podCertificates });
     await w.clock.tick(20_000);

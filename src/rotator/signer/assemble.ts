@@ -3,9 +3,11 @@ import type { ClusterFacts } from '../../core/delivery.js';
 import { projectedSigner } from '../../core/mutate/volume.js';
 import { VOLUME_NAME } from '../../core/names.js';
 import type { RawVolume } from '../../core/pod.js';
+import type { EvictPod } from '../../kube/eviction.js';
 import type {
   ClusterTrustBundleApi,
   ConfigMapApi,
+  EventRecorder,
   PodCertificateRequestApi,
   PodCertificateRequestObject,
   PodObject,
@@ -20,7 +22,10 @@ import type { NamespaceLabels } from '../namespaces.js';
 import type { CertOps } from '../ports.js';
 import type { Clock } from '../time.js';
 import type { CaMaterial } from '../../model/ca-secret.js';
+import type { RevocationSource } from '../revocation-source.js';
+import { IssuedIndex } from './issued.js';
 import { previousCaTracker } from './previous-ca.js';
+import { revokedPods } from './revoked-pods.js';
 import { factsPublisher, trustBundlePublisher } from './publish.js';
 import { PodCertificateSigner } from './signer.js';
 
@@ -46,6 +51,8 @@ export interface PodCertificateDeps {
   readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
   /** Lists the pods of one namespace, or of the cluster (the CA rotation record). */
   readonly listPods: (namespace?: string) => Promise<PodObject[]>;
+  /** The Eviction API: revoked pods with pod certificates are evicted (docs/revocation.md). */
+  readonly evictPod: EvictPod;
 }
 
 /**
@@ -84,6 +91,8 @@ export interface SignerPart {
   namespaceChanged(name: string, labels: Labels): void;
   /** A new ca.crl was published: every namespace's ConfigMap gets it. */
   crlChanged(): void;
+  /** The revocation record was read anew: revoked pods are acted on. */
+  revocationsChanged(): void;
   /** Requests waiting for an answer. */
   pending(): number;
   /**
@@ -118,6 +127,10 @@ export function assembleSigner(args: {
   readonly writeWindowMs: () => number;
   /** The CRLs the leader published (ca.crl, PEM), copied into each namespace's ConfigMap; undefined while none. */
   readonly crl: () => string | undefined;
+  /** The revocation record as the leader read it; absent: no pod is ever revoked (tests of other parts). */
+  readonly revocations?: Pick<RevocationSource, 'pods' | 'findPod' | 'read' | 'find' | 'add'>;
+  /** Events on revoked pods (evicted, eviction blocked). */
+  readonly events: EventRecorder;
 }): SignerPart {
   const { config, deps, controller, log } = args;
   const { served } = deps;
@@ -174,10 +187,31 @@ export function assembleSigner(args: {
       removePod: () => undefined,
       namespaceChanged: () => undefined,
       crlChanged: () => undefined,
+      revocationsChanged: () => undefined,
       pending: () => 0,
       holders: () => 0,
     };
   }
+
+  // Revoked pods: their requests denied, the serials issued to them listed, the pods evicted.
+  const issued = new IssuedIndex(args.clock);
+  const { revocations } = args;
+  const revoked =
+    revocations === undefined
+      ? undefined
+      : revokedPods({
+          pods: () => revocations.pods(),
+          listed: (serial, issuer) => revocations.find(serial, issuer ?? '') !== undefined,
+          add: (entries) => revocations.add(entries),
+          issued,
+          evict: deps.evictPod,
+          events: args.events,
+          log,
+          clock: args.clock,
+          enqueue: (item, at) => controller.enqueue(item, at),
+          writeWindowMs: args.writeWindowMs,
+        });
+  if (revoked !== undefined) controller.addKind(revoked);
 
   const signer = new PodCertificateSigner({
     config,
@@ -195,6 +229,10 @@ export function assembleSigner(args: {
     enqueue: (item) => controller.enqueue(item),
     writeWindowMs: args.writeWindowMs,
     onSigned: (pod, issuerKeyId) => previousCa.signed(pod.uid, issuerKeyId),
+    onIssued: (pod, leaf) => issued.record(pod.uid, leaf),
+    ...(revocations === undefined
+      ? {}
+      : { revokedPod: (uid: string) => revocations.findPod(uid), revocationsRead: () => revocations.read() }),
   });
   controller.addKind(signer.kind);
 
@@ -244,6 +282,7 @@ export function assembleSigner(args: {
     watch: deps.watch,
     upsertRequest: (pcr) => {
       if (pcr.metadata.namespace !== undefined) needsBundle(pcr.metadata.namespace);
+      if (pcr.spec.signerName === config.podCertificate.signerName) issued.recordRequest(pcr);
       signer.upsertRequest(pcr);
     },
     removeRequest: (pcr) => signer.removeRequest(pcr),
@@ -266,6 +305,7 @@ export function assembleSigner(args: {
         controller.enqueue(publisher.namespaceItem(name));
     },
     crlChanged: () => publisher.crlChanged(),
+    revocationsChanged: () => revoked?.changed(),
     pending: () => signer.pendingCount,
     holders: () => holders.size,
   };
