@@ -13,6 +13,13 @@ import { mountedSecretName } from '../model/pods.js';
 import { secretFile } from '../model/secret-data.js';
 import { controllingPod } from '../model/workload-secret.js';
 import { leafSummary, type LeafSummary } from '../pki/x509.js';
+import {
+  holdsPodCertificates,
+  issuedLeaves,
+  podCertificatePods,
+  type PodTarget,
+  type RequestLister,
+} from './pod-certificate-targets.js';
 
 /** What the user asked to revoke. */
 export type RevokeTarget =
@@ -34,14 +41,24 @@ export interface Candidate {
     readonly name: string;
     readonly uid: string | undefined;
   } | null;
-  /** `namespace/name` of that Secret. */
+  /** `namespace/name` of that Secret (null for a pod certificate). */
   readonly secret: string | null;
+}
+
+/** What a target resolves to: certificates to list on the CRL, pods with pod certificates to take out. */
+export interface Resolved {
+  readonly candidates: readonly Candidate[];
+  readonly pods: readonly PodTarget[];
+  /** What could not be looked at, without stopping the revocation. */
+  readonly warnings: readonly string[];
 }
 
 /** The reads resolving a target needs. */
 export interface TargetApi {
-  readonly inspect: Pick<InspectApi, 'getPod' | 'listSecrets'>;
+  readonly inspect: Pick<InspectApi, 'getPod' | 'listSecrets' | 'listPods'>;
   readonly secrets: Pick<SecretApi, 'list'>;
+  /** PodCertificateRequests, where served (pods with pod certificates). */
+  readonly requests?: RequestLister;
 }
 
 /** Settings resolving a target needs. */
@@ -51,6 +68,8 @@ export interface TargetSettings {
   readonly leafLifetimeSeconds: number;
   readonly force: boolean;
   readonly now: Date;
+  /** podCertificate.signerName: which podCertificate volumes and requests are ours. */
+  readonly signerName: string;
 }
 
 /** What was asked, as the record and messages spell it: `pod NS/NAME`, `service-account NS/SA`, `serial HEX`. */
@@ -70,7 +89,7 @@ export async function resolveTarget(
   api: TargetApi,
   target: RevokeTarget,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   switch (target.kind) {
     case 'pod':
       return podCandidates(api, target.namespace, target.name, settings);
@@ -86,7 +105,7 @@ async function podCandidates(
   namespace: string,
   name: string,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   checkNamespace(namespace);
   const pod = await api.inspect.getPod(namespace, name);
   if (pod === undefined) {
@@ -106,6 +125,18 @@ async function podCandidates(
   const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
   const expected = workloadIdentity(settings.trustDomain, namespace, serviceAccount).spiffeId;
   const uid = pod.metadata.uid;
+  if (holdsPodCertificates(pod, settings.signerName) && uid !== undefined) {
+    // The kubelet holds the key: the pod is taken out (evicted, its UID denied); its serials as far as found.
+    const found = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
+    const candidates = found.leaves
+      .filter((l) => l.podUID === uid && l.leaf.spiffeId === expected)
+      .map((l) => candidate(l.leaf, { namespace, name, uid }, null));
+    return {
+      candidates,
+      pods: [{ namespace, name, uid, identity: expected }],
+      warnings: found.warning === undefined ? [] : [found.warning],
+    };
+  }
   const mounted = mountedSecretName(pod);
   const owned = (await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`)).filter(
     (s) => controllingPod(s)?.uid === uid && (mounted === undefined || s.metadata.name === mounted),
@@ -138,7 +169,7 @@ async function podCandidates(
       `pod ${namespace}/${name} has no live certificate of ${expected}: ${problems.join('; ')}; nothing was revoked`,
     );
   }
-  return out;
+  return { candidates: out, pods: [], warnings: [] };
 }
 
 async function serviceAccountCandidates(
@@ -146,7 +177,7 @@ async function serviceAccountCandidates(
   namespace: string,
   serviceAccount: string,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   checkNamespace(namespace);
   const saProblem = serviceAccountProblem(serviceAccount);
   if (saProblem !== undefined) {
@@ -163,7 +194,23 @@ async function serviceAccountCandidates(
     if (leaf?.spiffeId !== expected || leaf.notAfter <= settings.now) continue;
     out.push(candidate(leaf, podOf(secret), `${namespace}/${secret.metadata.name ?? ''}`));
   }
-  if (out.length === 0) {
+  // Pods with pod certificates of that service account, and every live pod certificate of the identity found.
+  const pods: PodTarget[] = podCertificatePods(
+    await api.inspect.listPods(namespace),
+    serviceAccount,
+    settings.signerName,
+  ).map((p) => ({
+    namespace,
+    name: p.metadata.name ?? '',
+    uid: p.metadata.uid ?? '',
+    identity: expected,
+  }));
+  const found = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
+  for (const l of found.leaves) {
+    if (l.leaf.spiffeId !== expected) continue;
+    out.push(candidate(l.leaf, { namespace, name: l.podName, uid: l.podUID }, null));
+  }
+  if (out.length === 0 && pods.length === 0) {
     throw new InjectorError(
       ErrorCode.RevokeNoLiveCertificate,
       `no live certificate of ${expected} among the ${secrets.length} managed Secret(s) of namespace ${namespace}; ` +
@@ -171,7 +218,8 @@ async function serviceAccountCandidates(
         `-l ${MANAGED_LABEL}=true -o custom-columns=POD:.metadata.name,SA:.spec.serviceAccountName\`) and --trust-domain`,
     );
   }
-  return out;
+  const warnings = pods.length > 0 && found.warning !== undefined ? [found.warning] : [];
+  return { candidates: out, pods, warnings };
 }
 
 async function serialCandidates(
@@ -179,7 +227,7 @@ async function serialCandidates(
   serial: string,
   namespace: string | undefined,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   const problem = serialProblem(serial);
   if (problem !== undefined) {
     throw new InjectorError(ErrorCode.UsageInvalid, `--serial: ${problem}; nothing was revoked`);
@@ -213,7 +261,23 @@ async function serialCandidates(
         candidate(leaf, podOf(secret), `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`),
       );
   }
-  if (found.length > 0) return found;
+  if (found.length > 0) return { candidates: found, pods: [], warnings: [] };
+  // A pod certificate, while its request is still there (15 minutes): its pod, if still running, is taken out.
+  const requested = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
+  const match = requested.leaves.find((l) => l.leaf.serialHex === wanted);
+  if (match !== undefined) {
+    const pod = await api.inspect.getPod(match.namespace, match.podName);
+    const alive =
+      pod !== undefined &&
+      pod.metadata.uid === match.podUID &&
+      holdsPodCertificates(pod, settings.signerName);
+    const owner = { namespace: match.namespace, name: match.podName, uid: match.podUID };
+    return {
+      candidates: [candidate(match.leaf, owner, null)],
+      pods: alive ? [{ ...owner, identity: match.leaf.spiffeId ?? '' }] : [],
+      warnings: [],
+    };
+  }
   if (expired !== undefined) {
     throw new InjectorError(
       ErrorCode.RevokeNoLiveCertificate,
@@ -224,25 +288,25 @@ async function serialCandidates(
   if (!settings.force) {
     throw new InjectorError(
       ErrorCode.RevokeUnknownSerial,
-      `no managed Secret in ${where} holds a certificate with serial ${wanted} (${secrets.length} searched): either ` +
+      `no managed Secret in ${where} holds a certificate with serial ${wanted} (${secrets.length} searched), ` +
+        'nor any PodCertificateRequest there (they are deleted 15 minutes after creation): either ' +
         'the CA never issued it, or it was already replaced (a renewal, a deleted pod) and may still be valid. ' +
         'Nothing was revoked. To list it anyway on the CRL of every issuing CA until it must have expired, ' +
         'add --force',
     );
   }
-  return [
-    {
-      serial: wanted,
-      issuer: null,
-      notAfter: new Date(settings.now.getTime() + settings.leafLifetimeSeconds * 1000),
-      identity: null,
-      pod: null,
-      secret: null,
-    },
-  ];
+  const forced: Candidate = {
+    serial: wanted,
+    issuer: null,
+    notAfter: new Date(settings.now.getTime() + settings.leafLifetimeSeconds * 1000),
+    identity: null,
+    pod: null,
+    secret: null,
+  };
+  return { candidates: [forced], pods: [], warnings: [] };
 }
 
-function candidate(leaf: LeafSummary, pod: Candidate['pod'], secret: string): Candidate {
+function candidate(leaf: LeafSummary, pod: Candidate['pod'], secret: string | null): Candidate {
   return {
     serial: leaf.serialHex,
     issuer: leaf.issuerKeyIdHex ?? null,
