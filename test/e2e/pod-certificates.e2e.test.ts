@@ -291,6 +291,7 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     expect(volume?.projected?.sources?.map((s) => Object.keys(s)[0])).toEqual([
       'podCertificate',
       'clusterTrustBundle',
+      'configMap', // ca.crl, optional (docs/revocation.md)
     ]);
     expect(pod.metadata?.annotations?.['mtls-injector.io/secret']).toBeUndefined();
 
