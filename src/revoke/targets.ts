@@ -5,14 +5,13 @@
  * that does not resolve is an InjectorError that says what was wrong, before anything is written.
  */
 import { ErrorCode, InjectorError } from '../core/errors.js';
-import { namespaceProblem, serviceAccountProblem, workloadIdentity } from '../core/identity.js';
-import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
-import { canonicalSerial, serialProblem } from '../core/revocation.js';
-import { apiStatus, type InspectApi, type SecretApi, type SecretObject } from '../kube/types.js';
+import { serviceAccountProblem, workloadIdentity } from '../core/identity.js';
+import { MANAGED_LABEL } from '../core/names.js';
+import { canonicalSerial } from '../core/revocation.js';
+import type { InspectApi, SecretApi } from '../kube/types.js';
 import { mountedSecretName } from '../model/pods.js';
-import { secretFile } from '../model/secret-data.js';
 import { controllingPod } from '../model/workload-secret.js';
-import { leafSummary, type LeafSummary } from '../pki/x509.js';
+import { type Candidate, candidate, checkNamespace, leafOf, podOf } from './candidate.js';
 import {
   holdsPodCertificates,
   issuedLeaves,
@@ -20,6 +19,9 @@ import {
   type PodTarget,
   type RequestLister,
 } from './pod-certificate-targets.js';
+import { serialCandidates } from './serial-target.js';
+
+export type { Candidate } from './candidate.js';
 
 /** What the user asked to revoke. */
 export type RevokeTarget =
@@ -27,23 +29,6 @@ export type RevokeTarget =
   | { readonly kind: 'service-account'; readonly namespace: string; readonly name: string }
   /** `namespace` narrows the search for the serial to one namespace (else every managed Secret). */
   | { readonly kind: 'serial'; readonly serial: string; readonly namespace: string | undefined };
-
-/** One certificate to revoke. */
-export interface Candidate {
-  readonly serial: string;
-  /** SubjectKeyIdentifier (hex) of its issuer; null when unknown (a forced serial). */
-  readonly issuer: string | null;
-  readonly notAfter: Date;
-  readonly identity: string | null;
-  /** The pod whose Secret holds it. */
-  readonly pod: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly uid: string | undefined;
-  } | null;
-  /** `namespace/name` of that Secret (null for a pod certificate). */
-  readonly secret: string | null;
-}
 
 /** What a target resolves to: certificates to list on the CRL, pods with pod certificates to take out. */
 export interface Resolved {
@@ -220,117 +205,4 @@ async function serviceAccountCandidates(
   }
   const warnings = pods.length > 0 && found.warning !== undefined ? [found.warning] : [];
   return { candidates: out, pods, warnings };
-}
-
-async function serialCandidates(
-  api: TargetApi,
-  serial: string,
-  namespace: string | undefined,
-  settings: TargetSettings,
-): Promise<Resolved> {
-  const problem = serialProblem(serial);
-  if (problem !== undefined) {
-    throw new InjectorError(ErrorCode.UsageInvalid, `--serial: ${problem}; nothing was revoked`);
-  }
-  const wanted = canonicalSerial(serial);
-  if (namespace !== undefined) checkNamespace(namespace);
-  const where = namespace === undefined ? 'every namespace' : `namespace ${namespace}`;
-  let secrets: SecretObject[];
-  try {
-    secrets =
-      namespace === undefined
-        ? await api.secrets.list(`${MANAGED_LABEL}=true`)
-        : await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`);
-  } catch (err) {
-    if (apiStatus(err) !== 403) throw err;
-    throw new InjectorError(
-      ErrorCode.KubeApi,
-      `cannot list the managed Secrets of ${where} to find serial ${wanted}: forbidden for this kubeconfig; ` +
-        'pass -n NAMESPACE to search one namespace, or --force to revoke the serial without looking it up',
-      { cause: err },
-    );
-  }
-  const found: Candidate[] = [];
-  let expired: LeafSummary | undefined;
-  for (const secret of secrets) {
-    const leaf = leafOf(secret);
-    if (leaf?.serialHex !== wanted) continue;
-    if (leaf.notAfter <= settings.now) expired = leaf;
-    else
-      found.push(
-        candidate(leaf, podOf(secret), `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`),
-      );
-  }
-  if (found.length > 0) return { candidates: found, pods: [], warnings: [] };
-  // A pod certificate, while its request is still there (15 minutes): its pod, if still running, is taken out.
-  const requested = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
-  const match = requested.leaves.find((l) => l.leaf.serialHex === wanted);
-  if (match !== undefined) {
-    const pod = await api.inspect.getPod(match.namespace, match.podName);
-    const alive =
-      pod !== undefined &&
-      pod.metadata.uid === match.podUID &&
-      holdsPodCertificates(pod, settings.signerName);
-    const owner = { namespace: match.namespace, name: match.podName, uid: match.podUID };
-    return {
-      candidates: [candidate(match.leaf, owner, null)],
-      pods: alive ? [{ ...owner, identity: match.leaf.spiffeId ?? '' }] : [],
-      warnings: [],
-    };
-  }
-  if (expired !== undefined) {
-    throw new InjectorError(
-      ErrorCode.RevokeNoLiveCertificate,
-      `the certificate with serial ${wanted} expired at ${expired.notAfter.toISOString()}; peers refuse it already, ` +
-        'nothing was revoked',
-    );
-  }
-  if (!settings.force) {
-    throw new InjectorError(
-      ErrorCode.RevokeUnknownSerial,
-      `no managed Secret in ${where} holds a certificate with serial ${wanted} (${secrets.length} searched), ` +
-        'nor any PodCertificateRequest there (they are deleted 15 minutes after creation): either ' +
-        'the CA never issued it, or it was already replaced (a renewal, a deleted pod) and may still be valid. ' +
-        'Nothing was revoked. To list it anyway on the CRL of every issuing CA until it must have expired, ' +
-        'add --force',
-    );
-  }
-  const forced: Candidate = {
-    serial: wanted,
-    issuer: null,
-    notAfter: new Date(settings.now.getTime() + settings.leafLifetimeSeconds * 1000),
-    identity: null,
-    pod: null,
-    secret: null,
-  };
-  return { candidates: [forced], pods: [], warnings: [] };
-}
-
-function candidate(leaf: LeafSummary, pod: Candidate['pod'], secret: string | null): Candidate {
-  return {
-    serial: leaf.serialHex,
-    issuer: leaf.issuerKeyIdHex ?? null,
-    notAfter: leaf.notAfter,
-    identity: leaf.spiffeId ?? null,
-    pod,
-    secret,
-  };
-}
-
-function leafOf(secret: SecretObject): LeafSummary | undefined {
-  const pem = secretFile(secret, CERT_FILE);
-  return pem === undefined ? undefined : leafSummary(pem);
-}
-
-function podOf(secret: SecretObject): Candidate['pod'] {
-  const owner = controllingPod(secret);
-  return owner === undefined
-    ? null
-    : { namespace: secret.metadata.namespace ?? '', name: owner.name, uid: owner.uid };
-}
-
-function checkNamespace(namespace: string): void {
-  const problem = namespaceProblem(namespace);
-  if (problem !== undefined)
-    throw new InjectorError(ErrorCode.UsageInvalid, `${problem}; nothing was revoked`);
 }

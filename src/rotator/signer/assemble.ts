@@ -1,8 +1,5 @@
 import type { Config } from '../../config/schema.js';
 import type { ClusterFacts } from '../../core/delivery.js';
-import { projectedSigner } from '../../core/mutate/volume.js';
-import { VOLUME_NAME } from '../../core/names.js';
-import type { RawVolume } from '../../core/pod.js';
 import type { EvictPod } from '../../kube/eviction.js';
 import type {
   ClusterTrustBundleApi,
@@ -14,7 +11,7 @@ import type {
   ServedCertificateApis,
   WatchSource,
 } from '../../kube/types.js';
-import { isLive } from '../../model/pods.js';
+import { isLive, mountedPodCertificateSigner } from '../../model/pods.js';
 import { namespaceMode } from '../../model/selection.js';
 import type { Log } from '../../observability/logger.js';
 import type { RotatorController } from '../controller.js';
@@ -30,13 +27,6 @@ import { factsPublisher, trustBundlePublisher } from './publish.js';
 import { PodCertificateSigner } from './signer.js';
 
 type Labels = Readonly<Record<string, string>>;
-
-/** Whether the pod's mtls-certs volume is a podCertificate projection naming `signerName`. */
-function mountsOurProjection(pod: PodObject, signerName: string): boolean {
-  const volumes = pod.spec?.['volumes'];
-  if (!Array.isArray(volumes)) return false;
-  return (volumes as RawVolume[]).some((v) => v.name === VOLUME_NAME && projectedSigner(v) === signerName);
-}
 
 /** The Pod Certificates side of the cluster, as the CLI found and connected it at start. */
 export interface PodCertificateDeps {
@@ -200,9 +190,7 @@ export function assembleSigner(args: {
     revocations === undefined
       ? undefined
       : revokedPods({
-          pods: () => revocations.pods(),
-          listed: (serial, issuer) => revocations.find(serial, issuer ?? '') !== undefined,
-          add: (entries) => revocations.add(entries),
+          revocations,
           issued,
           evict: deps.evictPod,
           events: args.events,
@@ -236,8 +224,7 @@ export function assembleSigner(args: {
   });
   controller.addKind(signer.kind);
 
-  // ca.crt of podCertificate volumes: the same choice the webhook makes (podCertificate.trustBundle). ca.crl
-  // always comes from the per-namespace ConfigMap (a ClusterTrustBundle holds only CA certificates).
+  // ca.crt: the webhook's choice (podCertificate.trustBundle); ca.crl: always the per-namespace ConfigMap.
   const setting = config.podCertificate.trustBundle;
   const useConfigMaps =
     setting === 'configMap' || (setting === 'auto' && served.clusterTrustBundles === undefined);
@@ -289,7 +276,7 @@ export function assembleSigner(args: {
     upsertPod: (pod) => {
       signer.upsertPod(pod);
       const { namespace: ns, uid } = pod.metadata;
-      const ours = ns !== undefined && mountsOurProjection(pod, config.podCertificate.signerName);
+      const ours = ns !== undefined && mountedPodCertificateSigner(pod) === config.podCertificate.signerName;
       if (uid !== undefined) {
         if (ours && isLive(pod)) holders.add(uid);
         else holders.delete(uid);

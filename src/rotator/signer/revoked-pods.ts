@@ -11,9 +11,9 @@
  */
 import type { EvictPod } from '../../kube/eviction.js';
 import type { EventRecorder } from '../../kube/types.js';
-import type { PodRevocation } from '../../model/pod-revocations.js';
 import type { RevocationEntry } from '../../model/revocations.js';
 import type { ItemKind } from '../ports.js';
+import type { RevocationSource } from '../revocation-source.js';
 import type { IssuedIndex } from './issued.js';
 import { writeDeadline, type WriteWindow } from './write-window.js';
 
@@ -30,12 +30,8 @@ export const EVICTION_BLOCKED_REASON = 'RevokedPodEvictionBlocked';
 
 /** The revoked-pods item kind; `changed` queues every live entry (the record moved). */
 export function revokedPods(deps: {
-  /** The live pod entries of the record (undefined before it was read). */
-  readonly pods: () => readonly PodRevocation[] | undefined;
-  /** Whether a serial of an issuer is already on the record. */
-  readonly listed: (serial: string, issuer: string | null) => boolean;
-  /** Adds certificate entries to the record (merged, with the resourceVersion read). */
-  readonly add: (entries: readonly RevocationEntry[]) => Promise<void>;
+  /** The record as the leader read it: its pod entries, what it lists, and adding certificate entries. */
+  readonly revocations: Pick<RevocationSource, 'pods' | 'find' | 'add'>;
   readonly issued: IssuedIndex;
   readonly evict: EvictPod;
   readonly events: EventRecorder;
@@ -51,7 +47,8 @@ export function revokedPods(deps: {
   const done = new Set<string>();
   /** UIDs whose blocked eviction was reported (once each). */
   const blocked = new Set<string>();
-  const items = () => (deps.pods() ?? []).map((p) => `${REVOKED_POD_PREFIX}${p.uid}`);
+  const { revocations } = deps;
+  const items = () => (revocations.pods() ?? []).map((p) => `${REVOKED_POD_PREFIX}${p.uid}`);
 
   return {
     prefix: REVOKED_POD_PREFIX,
@@ -61,7 +58,7 @@ export function revokedPods(deps: {
     },
     async sync(item) {
       const uid = item.slice(REVOKED_POD_PREFIX.length);
-      const entry = (deps.pods() ?? []).find((p) => p.uid === uid);
+      const entry = (revocations.pods() ?? []).find((p) => p.uid === uid);
       if (entry === undefined) {
         done.delete(uid);
         blocked.delete(uid);
@@ -73,7 +70,7 @@ export function revokedPods(deps: {
       // 1. Every serial known for this pod goes on the record (and so on the CRL).
       const fresh: RevocationEntry[] = deps.issued
         .forPod(uid)
-        .filter((leaf) => !deps.listed(leaf.serial, leaf.issuer))
+        .filter((leaf) => revocations.find(leaf.serial, leaf.issuer ?? '') === undefined)
         .map((leaf) => ({
           serial: leaf.serial,
           issuer: leaf.issuer,
@@ -85,7 +82,7 @@ export function revokedPods(deps: {
           by: entry.by,
           target: entry.target,
         }));
-      if (fresh.length > 0) await deps.add(fresh);
+      if (fresh.length > 0) await revocations.add(fresh);
 
       // 2. Out of service: evicted once (its controller makes a new pod with a new key).
       if (!done.has(uid)) {
