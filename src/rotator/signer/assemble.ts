@@ -144,8 +144,7 @@ export function assembleSigner(args: {
       writeWindowMs: args.writeWindowMs,
     }),
   );
-  // The pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode: the
-  // command needs the record whenever the rotator publishes the facts).
+  // Pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode).
   const previousCa = previousCaTracker({
     configMaps: deps.configMaps,
     namespace: config.installNamespace,
@@ -248,6 +247,7 @@ export function assembleSigner(args: {
     reporter: controller.reporter,
     log,
     enqueueAt: (item, at) => controller.enqueue(item, at),
+    namespaceGone: (ns) => podNamespaces.delete(ns),
     clock: args.clock,
     writeWindowMs: args.writeWindowMs,
   });

@@ -12,7 +12,12 @@ import {
 } from '../../core/delivery.js';
 import { CA_FILE, CRL_FILE } from '../../core/names.js';
 import { clusterTrustBundleName, MANAGED_CONFIGMAP_LABEL } from '../../core/pod-certificate.js';
-import type { ClusterTrustBundleApi, ConfigMapApi, ConfigMapObject } from '../../kube/types.js';
+import {
+  apiStatus,
+  type ClusterTrustBundleApi,
+  type ConfigMapApi,
+  type ConfigMapObject,
+} from '../../kube/types.js';
 import { mergeBundles } from '../../pki/bundle.js';
 import type { ItemKind } from '../ports.js';
 import type { Reporter } from '../reporter.js';
@@ -133,6 +138,8 @@ export interface TrustBundleDeps {
   readonly log: { warn(fields: object, message: string): void };
   /** Queues an item again later (the periodic re-check). */
   readonly enqueueAt: (item: string, at: number) => void;
+  /** A namespace turned out to be gone (404): it needs no ConfigMap any more. */
+  readonly namespaceGone?: (namespace: string) => void;
   readonly clock: () => number;
   /** How long this replica may still write (ms); each write gets a deadline within it. */
   readonly writeWindowMs: WriteWindow;
@@ -186,26 +193,35 @@ export function trustBundlePublisher(
     },
     async sync(item) {
       const bundle = mergeBundles(deps.bundle());
-      deps.enqueueAt(item, deps.clock() + RECHECK_MS);
       if (item === BUNDLE_ITEM) {
+        deps.enqueueAt(item, deps.clock() + RECHECK_MS);
         if (deps.clusterTrustBundles !== undefined)
           await syncClusterTrustBundle(deps.clusterTrustBundles, bundle);
         return;
       }
       const { configMaps } = deps;
       const namespace = item.slice(BUNDLE_PREFIX.length + 1);
+      if (!items().includes(item)) return; // the namespace no longer needs one (deleted, opted out)
+      deps.enqueueAt(item, deps.clock() + RECHECK_MS);
       const wanted: WantedKey[] = [];
       if (configMaps.caCrt) wanted.push({ key: CA_FILE, value: bundle, same: (c) => c === bundle });
       const crl = deps.crl();
       if (crl !== undefined) wanted.push({ key: CRL_FILE, value: crl, same: (c) => c === crl });
       if (wanted.length === 0) return; // a ClusterTrustBundle holds ca.crt, and no CRL is published yet
-      const outcome = await ensureConfigMapKeys(
-        configMaps.api,
-        deps.writeWindowMs,
-        namespace,
-        configMaps.name,
-        wanted,
-      );
+      let outcome;
+      try {
+        outcome = await ensureConfigMapKeys(
+          configMaps.api,
+          deps.writeWindowMs,
+          namespace,
+          configMaps.name,
+          wanted,
+        );
+      } catch (err) {
+        if (apiStatus(err) !== 404) throw err;
+        deps.namespaceGone?.(namespace); // the namespace was deleted: nothing to keep there
+        return;
+      }
       if (outcome === 'written')
         deps.reporter.trustBundlePublished(
           `ConfigMap ${namespace}/${configMaps.name}`,

@@ -183,6 +183,27 @@ describe('ca.crl of podCertificate volumes (the per-namespace ConfigMap)', () =>
     });
   });
 
+  it('forgets a namespace that was deleted (404) instead of retrying it on every CRL', async () => {
+    const w = signerWorld();
+    // A pod of a namespace the Namespace watch does not show (deleted since) filed a request.
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('gone', { namespace: 'deleted' })), { name: 'r' }));
+    await w.settle();
+    w.state.crl = crlOf('first');
+    w.configMaps.store.faults.push({ op: 'create', status: 404 }); // namespaces "deleted" not found
+    w.part.crlChanged();
+    await w.settle();
+    expect(w.configMaps.store.get('deleted/mtls-injector-trust-bundle')).toBeUndefined();
+    const warnings = w.log.lines.filter((l) => l.level === 'warn').length;
+    // The next CRLs do not go there again: nothing is attempted, nothing retried.
+    w.state.crl = crlOf('second');
+    w.part.crlChanged();
+    w.clock.advance(120_000);
+    await w.settle();
+    expect(w.configMaps.store.get('deleted/mtls-injector-trust-bundle')).toBeUndefined();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data?.['ca.crl']).toBe(crlOf('second'));
+    expect(w.log.lines.filter((l) => l.level === 'warn').length).toBe(warnings);
+  });
+
   it('never overwrites a foreign ConfigMap of that name, and says what the pods miss', async () => {
     const w = signerWorld();
     w.configMaps.store.put({
