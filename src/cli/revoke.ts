@@ -74,7 +74,11 @@ export const registerRevoke: RegisterCommand = (program, ctx, done) => {
       throw new InjectorError(ErrorCode.UsageInvalid, `--reason: ${reasonProblem}`);
     const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
     // Pods with pod certificates: their serials are in PodCertificateRequests, where the API serves them.
-    const pcrVersion = (await discoverCertificateApis(kc)).podCertificateRequests;
+    // A failed discovery only loses the serial lookup in requests (revoke warns; the rotator adds them).
+    const pcrVersion = await discoverCertificateApis(kc).then(
+      (served) => served.podCertificateRequests,
+      () => undefined,
+    );
     const outcome = await runRevoke(
       {
         requests: pcrVersion === undefined ? undefined : createPodCertificateRequestApi(kc, pcrVersion),
