@@ -9,6 +9,7 @@ import { type ClusterFacts, DELIVERY_LABEL, parseClusterFacts } from '../core/de
 import { PCR_DENIED, PCR_FAILED, PCR_ISSUED } from '../core/pod-certificate.js';
 import type { ConfigMapObject, PodCertificateRequestObject, PodObject } from '../kube/types.js';
 import { type CertificateFacts, certificateChecks } from './certificate.js';
+import type { CrlView, RevokedFacts } from './revocation.js';
 import { type CheckResult, fail, humanDuration, pass } from './result.js';
 
 /** What `check -o json` says of a pod's pod certificate (`podCertificate`). */
@@ -23,6 +24,10 @@ export interface PodCertificateView {
   readonly notAfter: string | null;
   /** Requests of this pod still visible (refreshes add one each). */
   readonly requests: number;
+  /** Set when the pod or its visible certificate is revoked (src/check/pod-certificate-revocation.ts). */
+  readonly revoked?: RevokedFacts | null;
+  /** The CRL the pod mounts as ca.crl (from the namespace's ConfigMap), when there is one. */
+  readonly crl?: CrlView | null;
 }
 
 /** The requests of a pod as the runner read them. */
@@ -131,7 +136,13 @@ export function checkPodCertificate(input: {
   readonly clusterBundlePem: string | undefined;
   readonly trustDomain: string;
   readonly now: Date;
-}): { checks: CheckResult[]; certificate: CertificateFacts | null; view: PodCertificateView } {
+}): {
+  checks: CheckResult[];
+  certificate: CertificateFacts | null;
+  view: PodCertificateView;
+  /** The chain of the newest Issued request, when visible. */
+  leafPem?: string;
+} {
   const { pod, now } = input;
   const empty: PodCertificateView = {
     request: null,
@@ -253,5 +264,10 @@ export function checkPodCertificate(input: {
     checks.push(...leaf.checks);
     certificate = leaf.certificate;
   }
-  return { checks, certificate, view };
+  return {
+    checks,
+    certificate,
+    view,
+    ...(status.certificateChain ? { leafPem: status.certificateChain } : {}),
+  };
 }

@@ -1,6 +1,12 @@
 import type { DeliverySettings } from '../core/delivery.js';
 import { parseStatus } from '../core/mutate/status.js';
-import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, STATUS_ANNOTATION, VOLUME_NAME } from '../core/names.js';
+import {
+  CA_FILE,
+  ENV_INIT_WAIT_TIMEOUT,
+  INIT_CONTAINER_NAME,
+  STATUS_ANNOTATION,
+  VOLUME_NAME,
+} from '../core/names.js';
 import { isSignedKeyType } from '../core/pod-certificate.js';
 import type { RawVolume } from '../core/pod.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
@@ -55,11 +61,15 @@ function deliveryFromPod(pod: PodObject, fallback: DeliverySettings): DeliverySe
   type Source = {
     podCertificate?: { signerName?: unknown; keyType?: unknown; maxExpirationSeconds?: unknown };
     clusterTrustBundle?: unknown;
-    configMap?: { name?: unknown };
+    configMap?: { name?: unknown; items?: unknown };
   };
   const all = sources as Source[];
   const pc = all.find((x) => x.podCertificate != null)?.podCertificate;
-  const cm = all.find((x) => x.configMap != null)?.configMap;
+  // ca.crt from a ConfigMap (not the optional ca.crl source every podCertificate volume has since ca.crl).
+  const givesCaCrt = (cm: { items?: unknown }) =>
+    Array.isArray(cm.items) && (cm.items as { path?: unknown }[]).some((i) => i.path === CA_FILE);
+  const cm = all.find((x) => x.configMap != null && givesCaCrt(x.configMap))?.configMap;
+  const anyCm = cm ?? all.find((x) => x.configMap != null)?.configMap;
   const keyType = pc?.keyType;
   return {
     ...fallback,
@@ -68,6 +78,6 @@ function deliveryFromPod(pod: PodObject, fallback: DeliverySettings): DeliverySe
     maxExpirationSeconds:
       typeof pc?.maxExpirationSeconds === 'number' ? pc.maxExpirationSeconds : fallback.maxExpirationSeconds,
     trustBundle: cm !== undefined ? 'configMap' : 'clusterTrustBundle',
-    trustBundleConfigMap: typeof cm?.name === 'string' ? cm.name : fallback.trustBundleConfigMap,
+    trustBundleConfigMap: typeof anyCm?.name === 'string' ? anyCm.name : fallback.trustBundleConfigMap,
   };
 }

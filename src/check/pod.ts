@@ -7,7 +7,9 @@ import { type DeliveryMode, resolveDelivery } from '../core/delivery.js';
 import { projectedSigner } from '../core/mutate/volume.js';
 import type { RawVolume } from '../core/pod.js';
 import type { PodObject } from '../kube/types.js';
-import { checkPodCertificate, type PodCertificateView, type RequestLookup } from './pod-certificate.js';
+import type { PodCertificateView, RequestLookup } from './pod-certificate.js';
+import { type CrlLookup, podCertificateReport } from './pod-certificate-revocation.js';
+import type { PodRevocation } from '../model/pod-revocations.js';
 import { settingsFromPod } from './pod-settings.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { ownerKey, podOwner, type PodOwner } from '../model/owners.js';
@@ -59,6 +61,10 @@ export interface PodCheckInput {
   readonly clusterBundlePem: string | undefined;
   /** The revocation record's entries; undefined when it could not be read. */
   readonly revocations: readonly RevocationEntry[] | undefined;
+  /** The record's revoked pods (pod certificates); undefined when it could not be read. */
+  readonly revokedPods?: readonly PodRevocation[] | undefined;
+  /** The namespace's ConfigMap podCertificate.trustBundleConfigMap: the ca.crl pods with pod certificates mount. */
+  readonly crl?: CrlLookup;
   /** Whether a pod with this uid exists in the namespace (default: none but this one). */
   readonly podExists?: ((uid: string) => boolean) | undefined;
   readonly now: Date;
@@ -104,15 +110,7 @@ export function checkPod(input: PodCheckInput): PodReport {
   // A pod with a podCertificate volume of our signer (injected, or written by its author) is judged by its
   // requests: their answer decides whether it starts.
   if (projectsSigner(pod, input.settings.delivery.signerName)) {
-    const result = checkPodCertificate({
-      pod,
-      signerName: input.settings.delivery.signerName,
-      requests: input.requests ?? { kind: 'unserved' },
-      expectedSpiffeId,
-      clusterBundlePem: input.clusterBundlePem,
-      trustDomain: input.settings.trustDomain,
-      now: input.now,
-    });
+    const result = podCertificateReport(input, expectedSpiffeId);
     checks.push(...result.checks);
     certificate = result.certificate;
     podCertificate = result.view;

@@ -2,7 +2,9 @@
 import { projectedSigner } from '../core/mutate/volume.js';
 import type { RawVolume } from '../core/pod.js';
 import { apiStatus, type PodObject } from '../kube/types.js';
+import { CRL_FILE } from '../core/names.js';
 import type { RequestLookup } from './pod-certificate.js';
+import type { CrlLookup } from './pod-certificate-revocation.js';
 import { apiFailure, type CheckResult } from './result.js';
 import type { CheckDeps } from './run.js';
 
@@ -17,6 +19,32 @@ async function read<T>(name: string, what: string, fn: () => Promise<T>): Promis
   }
 }
 
+function projects(pods: readonly PodObject[], signerName: string): boolean {
+  return pods.some((p) =>
+    (Array.isArray(p.spec?.['volumes']) ? (p.spec['volumes'] as RawVolume[]) : []).some(
+      (v) => projectedSigner(v) === signerName,
+    ),
+  );
+}
+
+/**
+ * The ca.crl pods with pod certificates mount: the namespace's ConfigMap `name`, read once when a pod there has
+ * a podCertificate volume.
+ */
+export async function crlLookup(
+  deps: CheckDeps,
+  namespace: string,
+  name: string,
+  signerName: string,
+  pods: readonly PodObject[],
+): Promise<CrlLookup> {
+  if (!projects(pods, signerName)) return { kind: 'found', pem: undefined };
+  const got = await read('crl', `ConfigMap ${namespace}/${name}`, () =>
+    deps.inspect.getConfigMap(namespace, name),
+  );
+  return got.ok ? { kind: 'found', pem: got.value?.data?.[CRL_FILE] } : { kind: 'error', result: got.result };
+}
+
 /** The namespace's PodCertificateRequests of our signer, read once when a pod there has a podCertificate volume. */
 export async function requestLookup(
   deps: CheckDeps,
@@ -24,11 +52,7 @@ export async function requestLookup(
   signerName: string,
   pods: readonly PodObject[],
 ): Promise<RequestLookup> {
-  const projected = pods.some((p) =>
-    (Array.isArray(p.spec?.['volumes']) ? (p.spec['volumes'] as RawVolume[]) : []).some(
-      (v) => projectedSigner(v) === signerName,
-    ),
-  );
+  const projected = projects(pods, signerName);
   const list = deps.podCertificates?.listRequests;
   if (!projected) return { kind: 'found', requests: [] };
   if (list === undefined) return { kind: 'unserved' };

@@ -6,6 +6,7 @@
 import { isInjectorError } from '../core/errors.js';
 import { REVOCATIONS_CONFIGMAP } from '../core/names.js';
 import { apiStatus, type ConfigMapApi } from '../kube/types.js';
+import type { PodRevocation } from '../model/pod-revocations.js';
 import {
   findRevocation,
   isExpiredEntry,
@@ -18,7 +19,12 @@ import { apiFailure, type CheckResult, fail, humanDuration, pass } from './resul
 
 /** The record as `check` read it: its live entries, or why it could not be read. */
 export type RecordLookup =
-  | { readonly kind: 'read'; readonly entries: readonly RevocationEntry[] }
+  | {
+      readonly kind: 'read';
+      readonly entries: readonly RevocationEntry[];
+      /** Revoked pods with pod certificates. */
+      readonly pods: readonly PodRevocation[];
+    }
   | { readonly kind: 'error'; readonly result: CheckResult };
 
 /** A revoked certificate, in `check -o json` as `certificate.revoked`. */
@@ -55,10 +61,8 @@ export async function readRevocationLookup(
 ): Promise<RecordLookup> {
   const what = `ConfigMap ${installNamespace}/${REVOCATIONS_CONFIGMAP}`;
   try {
-    return {
-      kind: 'read',
-      entries: readRevocationRecord(await configMaps.get(installNamespace, REVOCATIONS_CONFIGMAP)).entries,
-    };
+    const record = readRevocationRecord(await configMaps.get(installNamespace, REVOCATIONS_CONFIGMAP));
+    return { kind: 'read', entries: record.entries, pods: record.pods };
   } catch (err) {
     if (isInjectorError(err, 'MTLS_ERR_REVOKE_RECORD_INVALID')) {
       return {
@@ -104,10 +108,14 @@ export function checkLeafRevocation(input: {
   readonly crlPem: string | undefined;
   /** Undefined when the record could not be read (its own check says why). */
   readonly entries: readonly RevocationEntry[] | undefined;
+  /** `namespace/name` of the object the pod's ca.crl comes from. */
   readonly where: string;
+  /** Its kind: the pod's Secret, or (podCertificate delivery) the namespace's ConfigMap. */
+  readonly source?: 'Secret' | 'ConfigMap';
   readonly now: Date;
 }): { checks: CheckResult[]; revoked: RevokedFacts | null; crl: CrlView | null } {
-  const { now, where } = input;
+  const { now } = input;
+  const where = `${input.source ?? 'Secret'} ${input.where}`;
   const leaf = leafSummary(input.certChainPem);
   if (leaf === undefined) return { checks: [], revoked: null, crl: null };
   const { status, problems } = leafRevocation({
@@ -139,7 +147,7 @@ export function checkLeafRevocation(input: {
           'error',
           'certificate_revoked',
           `serial ${leaf.serialHex} was revoked (${revoked.reason}) at ${revoked.revokedAt}` +
-            `${revoked.by === null ? '' : ` by ${revoked.by}`}, per ${revoked.source === 'record' ? `the revocation record` : `ca.crl of Secret ${where}`}; ` +
+            `${revoked.by === null ? '' : ` by ${revoked.by}`}, per ${revoked.source === 'record' ? `the revocation record` : `ca.crl of ${where}`}; ` +
             'the pod still holds it: peers that check the CRL refuse it',
           ROTATOR_HINT,
         ),
@@ -164,20 +172,20 @@ function crlCheck(
   );
   if (status.kind === 'no_crl') {
     if (entries === undefined) {
-      return pass('crl', 'no_crl', `no CRL of the leaf's issuer in Secret ${where} (${status.why})`);
+      return pass('crl', 'no_crl', `no CRL of the leaf's issuer in ${where} (${status.why})`);
     }
     if (pending.length === 0) {
       return pass(
         'crl',
         'no_crl_needed',
-        `no CRL of the leaf's issuer in Secret ${where} (${status.why}), and none of its certificates is revoked`,
+        `no CRL of the leaf's issuer in ${where} (${status.why}), and none of its certificates is revoked`,
       );
     }
     return fail(
       'crl',
       'warning',
       'crl_missing',
-      `Secret ${where} carries no CRL of the leaf's issuer (${status.why}) while ${pending.length} of its certificate(s) are revoked; apps reading ca.crl from it cannot refuse them`,
+      `${where} carries no CRL of the leaf's issuer (${status.why}) while ${pending.length} of its certificate(s) are revoked; apps reading ca.crl from it cannot refuse them`,
       ROTATOR_HINT,
     );
   }
@@ -189,7 +197,7 @@ function crlCheck(
       'crl',
       'warning',
       'crl_stale',
-      `ca.crl of Secret ${where} (CRL number ${facts.crlNumber ?? 'none'} of ${facts.thisUpdate.toISOString()}) lacks ` +
+      `ca.crl of ${where} (CRL number ${facts.crlNumber ?? 'none'} of ${facts.thisUpdate.toISOString()}) lacks ` +
         `${missing.length} revocation(s) the record holds (serial ${serials.slice(0, 3).join(', ')}${serials.length > 3 ? ', …' : ''}); ` +
         'apps reading it still accept those',
       `${ROTATOR_HINT}; kubelets take a minute or two to refresh a mounted Secret`,
@@ -225,7 +233,7 @@ function describeCrl(facts: CrlFacts, where: string, now: Date): string {
     facts.nextUpdate === null
       ? 'no nextUpdate'
       : `next update ${facts.nextUpdate.toISOString()} (in ${humanDuration(facts.nextUpdate.getTime() - now.getTime())})`;
-  return `ca.crl of Secret ${where}: CRL number ${facts.crlNumber ?? 'none'}, ${facts.entries} revoked, ${next}`;
+  return `ca.crl of ${where}: CRL number ${facts.crlNumber ?? 'none'}, ${facts.entries} revoked, ${next}`;
 }
 
 function view(facts: CrlFacts): CrlView {

@@ -13,8 +13,9 @@ import {
   type SecretApi,
 } from '../kube/types.js';
 import { checkDelivery } from './pod-certificate.js';
-import { requestLookup } from './requests.js';
+import { crlLookup, requestLookup } from './requests.js';
 import type { InspectApi, NamespaceObject } from '../kube/types.js';
+import type { PodRevocation } from '../model/pod-revocations.js';
 import type { RevocationEntry } from '../model/revocations.js';
 import { isLive } from '../model/pods.js';
 import { namespaceMode } from '../model/selection.js';
@@ -151,6 +152,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
   const record = await readRevocationLookup(deps.configMaps, install);
   cluster.push(checkRevocationRecord(record, install, deps.now));
   const revocations = record.kind === 'read' ? record.entries : undefined;
+  const revokedPods = record.kind === 'read' ? record.pods : undefined;
 
   let namespace: NamespaceReport | null = null;
   if (options.namespace !== undefined) {
@@ -160,6 +162,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions): Promise<
       options.namespace,
       clusterBundlePem,
       revocations,
+      revokedPods,
     );
   } else {
     cluster.push(...(await lostOptInChecks(deps.inspect)));
@@ -253,6 +256,7 @@ async function namespaceReport(
   name: string,
   clusterBundlePem: string | undefined,
   revocations: readonly RevocationEntry[] | undefined,
+  revokedPods: readonly PodRevocation[] | undefined,
 ): Promise<NamespaceReport> {
   const ns = await read('namespace', `namespace ${name}`, () => deps.inspect.getNamespace(name));
   const nsObject: NamespaceObject | undefined = ns.ok ? ns.value : undefined;
@@ -294,7 +298,9 @@ async function namespaceReport(
   checks.push(...podChecks);
 
   const lookups = await secretLookups(deps, name, pods, options.pod === undefined);
-  const requests = await requestLookup(deps, name, options.settings.delivery.signerName, pods);
+  const { signerName, trustBundleConfigMap } = options.settings.delivery;
+  const requests = await requestLookup(deps, name, signerName, pods);
+  const crl = await crlLookup(deps, name, trustBundleConfigMap, signerName, pods);
   const reports = pods
     .map((pod, i) =>
       checkPod({
@@ -305,8 +311,10 @@ async function namespaceReport(
         excludedNamespaces: options.excludedNamespaces,
         secret: lookups[i] ?? { kind: 'unread' },
         requests,
+        crl,
         clusterBundlePem,
         revocations,
+        revokedPods,
         podExists: (uid) => uids.has(uid),
         now: deps.now,
       }),

@@ -24,7 +24,8 @@ const POLL_MS = 1000;
  * `mtls-injector init`: the init container. Waits (bounded) for the mounted identity, then verifies it: the
  * key matches the certificate, the chain verifies against ca.crt, the SPIFFE ID is this pod's own
  * (namespace and service account from the downward API), it is valid now, and it is not on its issuer's CRL
- * in ca.crl (when the Secret has one). Exits 0 only then, so the app never starts with a missing, expired,
+ * in ca.crl (when the volume has one: the Secret's key, or for pod certificates the namespace ConfigMap's).
+ * Exits 0 only then, so the app never starts with a missing, expired,
  * wrong or revoked certificate. Read-only: running it again always gives the same answer for the same files.
  */
 export const registerInit: RegisterCommand = (program, ctx, done) => {
@@ -110,7 +111,8 @@ export const registerInit: RegisterCommand = (program, ctx, done) => {
 /**
  * What ca.crl says of the mounted leaf: a problem that keeps the app from starting (the leaf is revoked, or
  * ca.crl is unreadable or forged), warnings that do not (the CRL has passed its nextUpdate), and a summary.
- * No ca.crl is fine: older releases and the Pod Certificates mode may not write one.
+ * No ca.crl is fine: older releases wrote none, and a volume has none until the rotator's first CRL (for pod
+ * certificates, the ConfigMap projection is optional).
  */
 async function revocationProblem(
   dir: string,

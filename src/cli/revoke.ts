@@ -7,6 +7,7 @@ import {
 } from '../core/revocation.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
+import { createPodCertificateRequestApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createEventWriter } from '../kube/events.js';
 import { createSecretApi } from '../kube/secrets.js';
 import { createWhoAmI } from '../kube/whoami.js';
@@ -18,7 +19,13 @@ import type { RegisterCommand } from './commands.js';
 import { addConfigOptions, configFromOptions } from './config-options.js';
 import { ExitCode } from './context.js';
 
-const KEYS = ['installNamespace', 'trustDomain', 'leafLifetime'] as const;
+const KEYS = [
+  'installNamespace',
+  'trustDomain',
+  'leafLifetime',
+  'podCertificate.signerName',
+  'podCertificate.maxExpiration',
+] as const;
 
 /**
  * `mtls-injector revoke --pod NS/NAME | --service-account NS/SA | --serial HEX [--reason R] [--dry-run]`:
@@ -66,8 +73,15 @@ export const registerRevoke: RegisterCommand = (program, ctx, done) => {
     if (reasonProblem !== undefined)
       throw new InjectorError(ErrorCode.UsageInvalid, `--reason: ${reasonProblem}`);
     const kc = loadKubeConfig(opts.kubeconfig ?? ctx.env['KUBECONFIG']);
+    // Pods with pod certificates: their serials are in PodCertificateRequests, where the API serves them.
+    // A failed discovery only loses the serial lookup in requests (revoke warns; the rotator adds them).
+    const pcrVersion = await discoverCertificateApis(kc).then(
+      (served) => served.podCertificateRequests,
+      () => undefined,
+    );
     const outcome = await runRevoke(
       {
+        requests: pcrVersion === undefined ? undefined : createPodCertificateRequestApi(kc, pcrVersion),
         inspect: createWorkloadApi(kc),
         secrets: createSecretApi(kc),
         configMaps: createConfigMapApi(kc),
@@ -83,6 +97,8 @@ export const registerRevoke: RegisterCommand = (program, ctx, done) => {
         leafLifetimeSeconds: config.leafLifetime,
         dryRun: opts.dryRun,
         force: opts.force,
+        signerName: config.podCertificate.signerName,
+        maxExpirationSeconds: config.podCertificate.maxExpiration,
       },
     );
     ctx.stdout.write(

@@ -4,6 +4,7 @@ import { excludedNamespaces, injectionSettings } from '../config/injection.js';
 import { MANAGED_LABEL } from '../core/names.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
+import { createPodEviction } from '../kube/eviction.js';
 import { createEventRecorder } from '../kube/events.js';
 import { createLeaseApi } from '../kube/leases.js';
 import {
@@ -122,6 +123,7 @@ export const registerRotator: RegisterCommand = (program, ctx, done) => {
       getPod: (namespace, name) => workloads.getPod(namespace, name),
       listPods: (namespace) =>
         namespace === undefined ? workloads.listPodsAllNamespaces('') : workloads.listPods(namespace),
+      evictPod: createPodEviction(kc),
     };
     const rotator = await startRotator(config, {
       secrets: createSecretApi(kc),

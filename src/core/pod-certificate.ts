@@ -43,6 +43,7 @@ export const DENIAL_REASONS = {
   ServiceAccountMismatch: 'the pod runs as another service account',
   NodeMismatch: 'the pod is bound to another node',
   InvalidIdentity: 'the namespace or service account cannot form a SPIFFE ID',
+  PodRevoked: 'the pod was revoked (mtls-injector revoke): it gets no new certificate and is evicted',
 } as const;
 export type DenialReason = keyof typeof DENIAL_REASONS;
 

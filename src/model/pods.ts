@@ -1,3 +1,5 @@
+import { projectedSigner } from '../core/mutate/volume.js';
+import type { RawVolume } from '../core/pod.js';
 import { type Decision, decide } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import { MANAGED_LABEL, MIRROR_POD_ANNOTATION, VOLUME_NAME } from '../core/names.js';
@@ -31,6 +33,14 @@ export function mountedSecretName(pod: PodObject): string | undefined {
       ? (secret as { secretName?: unknown }).secretName
       : undefined;
   return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/** The signer of the pod's `mtls-certs` volume when it is a podCertificate projection, else undefined. */
+export function mountedPodCertificateSigner(pod: PodObject): string | undefined {
+  const volumes = pod.spec?.['volumes'];
+  if (!Array.isArray(volumes)) return undefined;
+  const ours = (volumes as RawVolume[]).filter((v) => v.name === VOLUME_NAME);
+  return ours.length === 1 && ours[0] !== undefined ? projectedSigner(ours[0]) : undefined;
 }
 
 /** A pod that runs or will run: not being deleted and not finished (Succeeded/Failed). */

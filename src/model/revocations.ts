@@ -13,6 +13,12 @@ import {
   serialProblem,
 } from '../core/revocation.js';
 import type { ConfigMapObject } from '../kube/types.js';
+import {
+  isExpiredPodRevocation,
+  mergePodRevocations,
+  type PodRevocation,
+  readPodRevocation,
+} from './pod-revocations.js';
 
 /** Version of the record's JSON; bumped only with a migration for older records. */
 export const REVOCATIONS_SCHEMA_VERSION = 1;
@@ -52,9 +58,13 @@ export interface RevocationEntry {
   readonly target: string;
 }
 
-/** The record as read: its entries and the resourceVersion to write back with (undefined: not created yet). */
+/**
+ * The record as read: its certificate entries, its pod entries (pods with pod certificates, evicted and denied
+ * new ones: src/model/pod-revocations.ts) and the resourceVersion to write back with (undefined: not created).
+ */
 export interface RevocationRecord {
   readonly entries: readonly RevocationEntry[];
+  readonly pods: readonly PodRevocation[];
   readonly resourceVersion: string | undefined;
 }
 
@@ -64,11 +74,11 @@ export interface RevocationRecord {
  * is found rather than silently un-revoking anything.
  */
 export function readRevocationRecord(configMap: ConfigMapObject | undefined): RevocationRecord {
-  if (configMap === undefined) return { entries: [], resourceVersion: undefined };
+  if (configMap === undefined) return { entries: [], pods: [], resourceVersion: undefined };
   const where = `ConfigMap ${configMap.metadata.namespace ?? ''}/${configMap.metadata.name ?? ''}`;
   const text = configMap.data?.[REVOCATIONS_KEY];
   if (text === undefined || text.trim() === '') {
-    return { entries: [], resourceVersion: configMap.metadata.resourceVersion };
+    return { entries: [], pods: [], resourceVersion: configMap.metadata.resourceVersion };
   }
   let json: unknown;
   try {
@@ -79,20 +89,28 @@ export function readRevocationRecord(configMap: ConfigMapObject | undefined): Re
       `${REVOCATIONS_KEY} is not JSON (${err instanceof Error ? err.message : String(err)})`,
     );
   }
-  const body = json as { schemaVersion?: unknown; revoked?: unknown };
+  const body = json as { schemaVersion?: unknown; revoked?: unknown; pods?: unknown };
   if (typeof json !== 'object' || json === null || body.schemaVersion !== REVOCATIONS_SCHEMA_VERSION) {
     throw invalid(where, `expected {"schemaVersion": ${REVOCATIONS_SCHEMA_VERSION}, "revoked": [...]}`);
   }
   if (!Array.isArray(body.revoked)) throw invalid(where, 'expected "revoked" to be an array');
   const entries = (body.revoked as unknown[]).map((raw, i) => readEntry(raw, `${where}: revoked[${i}]`));
-  return { entries, resourceVersion: configMap.metadata.resourceVersion };
+  if (body.pods !== undefined && !Array.isArray(body.pods))
+    throw invalid(where, 'expected "pods" to be an array');
+  const pods = ((body.pods ?? []) as unknown[]).map((raw, i) =>
+    readPodRevocation(raw, (detail) => invalid(`${where}: pods[${i}]`, detail)),
+  );
+  return { entries, pods, resourceVersion: configMap.metadata.resourceVersion };
 }
 
-/** The ConfigMap holding `entries`, carrying `resourceVersion` for a replace (none for a create). */
+/**
+ * The ConfigMap holding `entries` (and `pods`), carrying `resourceVersion` for a replace (none for a create).
+ */
 export function revocationConfigMap(
   namespace: string,
   entries: readonly RevocationEntry[],
   resourceVersion: string | undefined,
+  pods: readonly PodRevocation[] = [],
 ): ConfigMapObject {
   return {
     apiVersion: 'v1',
@@ -103,18 +121,24 @@ export function revocationConfigMap(
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
       labels: { 'app.kubernetes.io/name': 'mtls-injector', 'app.kubernetes.io/component': 'revocations' },
     },
-    data: { [REVOCATIONS_KEY]: serializeEntries(entries) },
+    data: { [REVOCATIONS_KEY]: serializeEntries(entries, pods) },
   };
 }
 
 /**
  * The record's JSON, one entry per line so `kubectl get -o yaml` and diffs stay readable; entries in
- * revocation order.
+ * revocation order. `pods` only when there are any (a record without pod entries reads as before).
  */
-export function serializeEntries(entries: readonly RevocationEntry[]): string {
-  const lines = entries.map((e) => `  ${JSON.stringify(e)}`);
-  const body = lines.length === 0 ? '[]' : `[\n${lines.join(',\n')}\n]`;
-  return `{"schemaVersion": ${REVOCATIONS_SCHEMA_VERSION}, "revoked": ${body}}\n`;
+export function serializeEntries(
+  entries: readonly RevocationEntry[],
+  pods: readonly PodRevocation[] = [],
+): string {
+  const list = (items: readonly object[]) => {
+    const lines = items.map((e) => `  ${JSON.stringify(e)}`);
+    return lines.length === 0 ? '[]' : `[\n${lines.join(',\n')}\n]`;
+  };
+  const podPart = pods.length === 0 ? '' : `, "pods": ${list(pods)}`;
+  return `{"schemaVersion": ${REVOCATIONS_SCHEMA_VERSION}, "revoked": ${list(entries)}${podPart}}\n`;
 }
 
 /** Whether the entry's certificate (plus the grace) has expired at `now`. */
@@ -126,11 +150,15 @@ export function isExpiredEntry(entry: RevocationEntry, now: Date): boolean {
 export interface MergeResult {
   /** The entries to write: the live old ones, then the new ones. */
   readonly entries: readonly RevocationEntry[];
+  /** The pod entries to write, likewise. */
+  readonly pods: readonly PodRevocation[];
+  /** New pod entries whose UID was not revoked yet. */
+  readonly addedPods: readonly PodRevocation[];
   /** New entries that were not in the record. */
   readonly added: readonly RevocationEntry[];
   /** New entries whose serial (for that issuer) was already revoked: the existing entries. */
   readonly already: readonly RevocationEntry[];
-  /** How many expired entries were dropped. */
+  /** How many expired entries (of both kinds) were dropped. */
   readonly pruned: number;
 }
 
@@ -142,8 +170,11 @@ export function mergeRevocations(
   record: RevocationRecord,
   fresh: readonly RevocationEntry[],
   now: Date,
+  freshPods: readonly PodRevocation[] = [],
 ): MergeResult {
   const live = record.entries.filter((e) => !isExpiredEntry(e, now));
+  const livePods = record.pods.filter((p) => !isExpiredPodRevocation(p, now));
+  const podMerge = mergePodRevocations(livePods, freshPods);
   const seen = new Map(live.map((e) => [entryKey(e), e]));
   const added: RevocationEntry[] = [];
   const already: RevocationEntry[] = [];
@@ -157,8 +188,8 @@ export function mergeRevocations(
     added.push(entry);
   }
   const entries = [...live, ...added];
-  const bytes = Buffer.byteLength(serializeEntries(entries));
-  if (added.length > 0 && bytes > MAX_RECORD_BYTES) {
+  const bytes = Buffer.byteLength(serializeEntries(entries, podMerge.pods));
+  if (added.length + podMerge.added.length > 0 && bytes > MAX_RECORD_BYTES) {
     throw new InjectorError(
       ErrorCode.RevokeRecordFull,
       `the revocation record would hold ${entries.length} live entries (${Math.ceil(bytes / 1024)} KiB), over its ` +
@@ -166,7 +197,14 @@ export function mergeRevocations(
         '`mtls-injector ca rotate prepare` (docs/revocation.md, "Limits")',
     );
   }
-  return { entries, added, already, pruned: record.entries.length - live.length };
+  return {
+    entries,
+    pods: podMerge.pods,
+    addedPods: podMerge.added,
+    added,
+    already,
+    pruned: record.entries.length - live.length + record.pods.length - livePods.length,
+  };
 }
 
 /** The live entries that go on the CRL of the CA whose SubjectKeyIdentifier is `issuerKeyIdHex`. */

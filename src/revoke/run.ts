@@ -14,12 +14,14 @@ import {
   type EventRecorder,
   type EventTarget,
 } from '../kube/types.js';
+import type { PodRevocation } from '../model/pod-revocations.js';
 import {
   mergeRevocations,
   readRevocationRecord,
   type RevocationEntry,
   revocationConfigMap,
 } from '../model/revocations.js';
+import type { PodTarget } from './pod-certificate-targets.js';
 import {
   type Candidate,
   describeTarget,
@@ -50,6 +52,10 @@ export interface RevokeOptions {
   readonly dryRun: boolean;
   /** Revoke a serial no managed Secret holds. */
   readonly force: boolean;
+  /** podCertificate.signerName: which podCertificate volumes and requests are this installation's. */
+  readonly signerName: string;
+  /** podCertificate.maxExpiration (s): how long a revoked pod's UID stays denied (no certificate outlives it). */
+  readonly maxExpirationSeconds: number;
 }
 
 /** What the command did (or, with dryRun, would do). */
@@ -60,6 +66,8 @@ export interface RevokeOutcome {
   readonly revoked: readonly RevocationEntry[];
   /** Asked for, but revoked before: the existing entries. */
   readonly already: readonly RevocationEntry[];
+  /** Pods with pod certificates newly revoked: the rotator evicts them and denies their UID new certificates. */
+  readonly revokedPods: readonly PodRevocation[];
   /** Expired entries dropped from the record on the way. */
   readonly pruned: number;
   /** Things that did not stop the revocation (an Event that could not be written). */
@@ -73,29 +81,33 @@ const MAX_ATTEMPTS = 5;
 
 /** Runs one revocation. Throws InjectorError (nothing written) when the target does not resolve. */
 export async function runRevoke(deps: RevokeDeps, options: RevokeOptions): Promise<RevokeOutcome> {
-  const candidates = await resolveTarget(deps, options.target, {
+  const resolved = await resolveTarget(deps, options.target, {
     trustDomain: options.trustDomain,
     leafLifetimeSeconds: options.leafLifetimeSeconds,
     force: options.force,
     now: deps.now,
+    signerName: options.signerName,
   });
   const by = await deps.whoami();
-  const fresh = candidates.map((c) => entryOf(c, options, by, deps.now));
+  const fresh = resolved.candidates.map((c) => entryOf(c, options, by, deps.now));
+  const freshPods = resolved.pods.map((p) => podEntryOf(p, options, by, deps.now));
   const ns = options.installNamespace;
 
   for (let attempt = 1; ; attempt++) {
     const current = await deps.configMaps.get(ns, REVOCATIONS_CONFIGMAP);
     const record = readRevocationRecord(current);
-    const merged = mergeRevocations(record, fresh, deps.now);
+    const merged = mergeRevocations(record, fresh, deps.now, freshPods);
     const outcome = {
       dryRun: options.dryRun,
       by,
       revoked: merged.added,
       already: merged.already,
+      revokedPods: merged.addedPods,
       pruned: merged.pruned,
     };
-    if (options.dryRun || merged.added.length === 0) return { ...outcome, warnings: [] };
-    const body = revocationConfigMap(ns, merged.entries, record.resourceVersion);
+    if (options.dryRun || merged.added.length + merged.addedPods.length === 0)
+      return { ...outcome, warnings: resolved.warnings };
+    const body = revocationConfigMap(ns, merged.entries, record.resourceVersion, merged.pods);
     let written: ConfigMapObject;
     try {
       written =
@@ -112,15 +124,28 @@ export async function runRevoke(deps: RevokeDeps, options: RevokeOptions): Promi
       }
       throw err;
     }
-    const warnings = await writeEvents(deps.events, merged.added, by, describeTarget(options.target), {
+    const warnings = await writeEvents(deps.events, merged, by, describeTarget(options.target), {
       kind: 'ConfigMap',
       apiVersion: 'v1',
       namespace: ns,
       name: REVOCATIONS_CONFIGMAP,
       ...(written.metadata.uid === undefined ? {} : { uid: written.metadata.uid }),
     });
-    return { ...outcome, warnings };
+    return { ...outcome, warnings: [...resolved.warnings, ...warnings] };
   }
+}
+
+function podEntryOf(p: PodTarget, options: RevokeOptions, by: string, now: Date): PodRevocation {
+  return {
+    pod: `${p.namespace}/${p.name}`,
+    uid: p.uid,
+    identity: p.identity === '' ? null : p.identity,
+    reason: options.reason,
+    revokedAt: now.toISOString(),
+    until: new Date(now.getTime() + options.maxExpirationSeconds * 1000).toISOString(),
+    by,
+    target: describeTarget(options.target),
+  };
 }
 
 function entryOf(c: Candidate, options: RevokeOptions, by: string, now: Date): RevocationEntry {
@@ -143,11 +168,12 @@ function entryOf(c: Candidate, options: RevokeOptions, by: string, now: Date): R
  */
 async function writeEvents(
   events: EventWriter,
-  added: readonly RevocationEntry[],
+  merged: { readonly added: readonly RevocationEntry[]; readonly addedPods: readonly PodRevocation[] },
   by: string,
   target: string,
   record: EventTarget,
 ): Promise<string[]> {
+  const { added, addedPods } = merged;
   const warnings: string[] = [];
   const write = async (on: EventTarget, message: string): Promise<void> => {
     try {
@@ -167,11 +193,24 @@ async function writeEvents(
         `reason ${entry.reason} (revoke ${entry.target})`,
     );
   }
+  for (const p of addedPods) {
+    const [namespace = '', name = ''] = p.pod.split('/');
+    await write(
+      { kind: 'Pod', apiVersion: 'v1', namespace, name, uid: p.uid },
+      `${by} revoked the pod certificates of this pod (${p.identity ?? 'unknown identity'}), reason ${p.reason} ` +
+        `(revoke ${p.target}): the rotator evicts it and denies its new certificate requests`,
+    );
+  }
   const serials = added.map((e) => e.serial);
+  const reason = added[0]?.reason ?? addedPods[0]?.reason ?? 'unspecified';
+  const pods =
+    addedPods.length === 0 ? '' : ` and ${addedPods.length} pod(s) with pod certificates (evicted, denied)`;
   await write(
     record,
-    `${by} revoked ${added.length} certificate(s) for ${target}, reason ${added[0]?.reason ?? 'unspecified'}: ` +
-      `serial ${serials.slice(0, 10).join(', ')}${serials.length > 10 ? ` and ${serials.length - 10} more` : ''}`,
+    `${by} revoked ${added.length} certificate(s)${pods} for ${target}, reason ${reason}` +
+      (serials.length === 0
+        ? ''
+        : `: serial ${serials.slice(0, 10).join(', ')}${serials.length > 10 ? ` and ${serials.length - 10} more` : ''}`),
   );
   return warnings;
 }

@@ -5,14 +5,23 @@
  * that does not resolve is an InjectorError that says what was wrong, before anything is written.
  */
 import { ErrorCode, InjectorError } from '../core/errors.js';
-import { namespaceProblem, serviceAccountProblem, workloadIdentity } from '../core/identity.js';
-import { CERT_FILE, MANAGED_LABEL } from '../core/names.js';
-import { canonicalSerial, serialProblem } from '../core/revocation.js';
-import { apiStatus, type InspectApi, type SecretApi, type SecretObject } from '../kube/types.js';
+import { serviceAccountProblem, workloadIdentity } from '../core/identity.js';
+import { MANAGED_LABEL } from '../core/names.js';
+import { canonicalSerial } from '../core/revocation.js';
+import type { InspectApi, SecretApi } from '../kube/types.js';
 import { mountedSecretName } from '../model/pods.js';
-import { secretFile } from '../model/secret-data.js';
 import { controllingPod } from '../model/workload-secret.js';
-import { leafSummary, type LeafSummary } from '../pki/x509.js';
+import { type Candidate, candidate, checkNamespace, leafOf, podOf } from './candidate.js';
+import {
+  holdsPodCertificates,
+  issuedLeaves,
+  podCertificatePods,
+  type PodTarget,
+  type RequestLister,
+} from './pod-certificate-targets.js';
+import { serialCandidates } from './serial-target.js';
+
+export type { Candidate } from './candidate.js';
 
 /** What the user asked to revoke. */
 export type RevokeTarget =
@@ -21,27 +30,20 @@ export type RevokeTarget =
   /** `namespace` narrows the search for the serial to one namespace (else every managed Secret). */
   | { readonly kind: 'serial'; readonly serial: string; readonly namespace: string | undefined };
 
-/** One certificate to revoke. */
-export interface Candidate {
-  readonly serial: string;
-  /** SubjectKeyIdentifier (hex) of its issuer; null when unknown (a forced serial). */
-  readonly issuer: string | null;
-  readonly notAfter: Date;
-  readonly identity: string | null;
-  /** The pod whose Secret holds it. */
-  readonly pod: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly uid: string | undefined;
-  } | null;
-  /** `namespace/name` of that Secret. */
-  readonly secret: string | null;
+/** What a target resolves to: certificates to list on the CRL, pods with pod certificates to take out. */
+export interface Resolved {
+  readonly candidates: readonly Candidate[];
+  readonly pods: readonly PodTarget[];
+  /** What could not be looked at, without stopping the revocation. */
+  readonly warnings: readonly string[];
 }
 
 /** The reads resolving a target needs. */
 export interface TargetApi {
-  readonly inspect: Pick<InspectApi, 'getPod' | 'listSecrets'>;
+  readonly inspect: Pick<InspectApi, 'getPod' | 'listSecrets' | 'listPods'>;
   readonly secrets: Pick<SecretApi, 'list'>;
+  /** PodCertificateRequests, where served (pods with pod certificates). */
+  readonly requests?: RequestLister;
 }
 
 /** Settings resolving a target needs. */
@@ -51,6 +53,8 @@ export interface TargetSettings {
   readonly leafLifetimeSeconds: number;
   readonly force: boolean;
   readonly now: Date;
+  /** podCertificate.signerName: which podCertificate volumes and requests are ours. */
+  readonly signerName: string;
 }
 
 /** What was asked, as the record and messages spell it: `pod NS/NAME`, `service-account NS/SA`, `serial HEX`. */
@@ -70,7 +74,7 @@ export async function resolveTarget(
   api: TargetApi,
   target: RevokeTarget,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   switch (target.kind) {
     case 'pod':
       return podCandidates(api, target.namespace, target.name, settings);
@@ -86,7 +90,7 @@ async function podCandidates(
   namespace: string,
   name: string,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   checkNamespace(namespace);
   const pod = await api.inspect.getPod(namespace, name);
   if (pod === undefined) {
@@ -106,6 +110,18 @@ async function podCandidates(
   const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
   const expected = workloadIdentity(settings.trustDomain, namespace, serviceAccount).spiffeId;
   const uid = pod.metadata.uid;
+  if (holdsPodCertificates(pod, settings.signerName) && uid !== undefined) {
+    // The kubelet holds the key: the pod is taken out (evicted, its UID denied); its serials as far as found.
+    const found = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
+    const candidates = found.leaves
+      .filter((l) => l.podUID === uid && l.leaf.spiffeId === expected)
+      .map((l) => candidate(l.leaf, { namespace, name, uid }, null));
+    return {
+      candidates,
+      pods: [{ namespace, name, uid, identity: expected }],
+      warnings: found.warning === undefined ? [] : [found.warning],
+    };
+  }
   const mounted = mountedSecretName(pod);
   const owned = (await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`)).filter(
     (s) => controllingPod(s)?.uid === uid && (mounted === undefined || s.metadata.name === mounted),
@@ -138,7 +154,7 @@ async function podCandidates(
       `pod ${namespace}/${name} has no live certificate of ${expected}: ${problems.join('; ')}; nothing was revoked`,
     );
   }
-  return out;
+  return { candidates: out, pods: [], warnings: [] };
 }
 
 async function serviceAccountCandidates(
@@ -146,7 +162,7 @@ async function serviceAccountCandidates(
   namespace: string,
   serviceAccount: string,
   settings: TargetSettings,
-): Promise<Candidate[]> {
+): Promise<Resolved> {
   checkNamespace(namespace);
   const saProblem = serviceAccountProblem(serviceAccount);
   if (saProblem !== undefined) {
@@ -163,7 +179,23 @@ async function serviceAccountCandidates(
     if (leaf?.spiffeId !== expected || leaf.notAfter <= settings.now) continue;
     out.push(candidate(leaf, podOf(secret), `${namespace}/${secret.metadata.name ?? ''}`));
   }
-  if (out.length === 0) {
+  // Pods with pod certificates of that service account, and every live pod certificate of the identity found.
+  const pods: PodTarget[] = podCertificatePods(
+    await api.inspect.listPods(namespace),
+    serviceAccount,
+    settings.signerName,
+  ).map((p) => ({
+    namespace,
+    name: p.metadata.name ?? '',
+    uid: p.metadata.uid ?? '',
+    identity: expected,
+  }));
+  const found = await issuedLeaves(api.requests, settings.signerName, namespace, settings.now);
+  for (const l of found.leaves) {
+    if (l.leaf.spiffeId !== expected) continue;
+    out.push(candidate(l.leaf, { namespace, name: l.podName, uid: l.podUID }, null));
+  }
+  if (out.length === 0 && pods.length === 0) {
     throw new InjectorError(
       ErrorCode.RevokeNoLiveCertificate,
       `no live certificate of ${expected} among the ${secrets.length} managed Secret(s) of namespace ${namespace}; ` +
@@ -171,102 +203,6 @@ async function serviceAccountCandidates(
         `-l ${MANAGED_LABEL}=true -o custom-columns=POD:.metadata.name,SA:.spec.serviceAccountName\`) and --trust-domain`,
     );
   }
-  return out;
-}
-
-async function serialCandidates(
-  api: TargetApi,
-  serial: string,
-  namespace: string | undefined,
-  settings: TargetSettings,
-): Promise<Candidate[]> {
-  const problem = serialProblem(serial);
-  if (problem !== undefined) {
-    throw new InjectorError(ErrorCode.UsageInvalid, `--serial: ${problem}; nothing was revoked`);
-  }
-  const wanted = canonicalSerial(serial);
-  if (namespace !== undefined) checkNamespace(namespace);
-  const where = namespace === undefined ? 'every namespace' : `namespace ${namespace}`;
-  let secrets: SecretObject[];
-  try {
-    secrets =
-      namespace === undefined
-        ? await api.secrets.list(`${MANAGED_LABEL}=true`)
-        : await api.inspect.listSecrets(namespace, `${MANAGED_LABEL}=true`);
-  } catch (err) {
-    if (apiStatus(err) !== 403) throw err;
-    throw new InjectorError(
-      ErrorCode.KubeApi,
-      `cannot list the managed Secrets of ${where} to find serial ${wanted}: forbidden for this kubeconfig; ` +
-        'pass -n NAMESPACE to search one namespace, or --force to revoke the serial without looking it up',
-      { cause: err },
-    );
-  }
-  const found: Candidate[] = [];
-  let expired: LeafSummary | undefined;
-  for (const secret of secrets) {
-    const leaf = leafOf(secret);
-    if (leaf?.serialHex !== wanted) continue;
-    if (leaf.notAfter <= settings.now) expired = leaf;
-    else
-      found.push(
-        candidate(leaf, podOf(secret), `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`),
-      );
-  }
-  if (found.length > 0) return found;
-  if (expired !== undefined) {
-    throw new InjectorError(
-      ErrorCode.RevokeNoLiveCertificate,
-      `the certificate with serial ${wanted} expired at ${expired.notAfter.toISOString()}; peers refuse it already, ` +
-        'nothing was revoked',
-    );
-  }
-  if (!settings.force) {
-    throw new InjectorError(
-      ErrorCode.RevokeUnknownSerial,
-      `no managed Secret in ${where} holds a certificate with serial ${wanted} (${secrets.length} searched): either ` +
-        'the CA never issued it, or it was already replaced (a renewal, a deleted pod) and may still be valid. ' +
-        'Nothing was revoked. To list it anyway on the CRL of every issuing CA until it must have expired, ' +
-        'add --force',
-    );
-  }
-  return [
-    {
-      serial: wanted,
-      issuer: null,
-      notAfter: new Date(settings.now.getTime() + settings.leafLifetimeSeconds * 1000),
-      identity: null,
-      pod: null,
-      secret: null,
-    },
-  ];
-}
-
-function candidate(leaf: LeafSummary, pod: Candidate['pod'], secret: string): Candidate {
-  return {
-    serial: leaf.serialHex,
-    issuer: leaf.issuerKeyIdHex ?? null,
-    notAfter: leaf.notAfter,
-    identity: leaf.spiffeId ?? null,
-    pod,
-    secret,
-  };
-}
-
-function leafOf(secret: SecretObject): LeafSummary | undefined {
-  const pem = secretFile(secret, CERT_FILE);
-  return pem === undefined ? undefined : leafSummary(pem);
-}
-
-function podOf(secret: SecretObject): Candidate['pod'] {
-  const owner = controllingPod(secret);
-  return owner === undefined
-    ? null
-    : { namespace: secret.metadata.namespace ?? '', name: owner.name, uid: owner.uid };
-}
-
-function checkNamespace(namespace: string): void {
-  const problem = namespaceProblem(namespace);
-  if (problem !== undefined)
-    throw new InjectorError(ErrorCode.UsageInvalid, `${problem}; nothing was revoked`);
+  const warnings = pods.length > 0 && found.warning !== undefined ? [found.warning] : [];
+  return { candidates: out, pods, warnings };
 }

@@ -286,9 +286,9 @@ export class Reporter {
   }
 
   /** The trust bundle of pod certificates was written (a ClusterTrustBundle, or a namespace's ConfigMap). */
-  trustBundlePublished(what: string, roots: number): void {
+  trustBundlePublished(what: string, roots: number, crl = false): void {
     this.deps.counters.issued('bundle_refreshed');
-    this.deps.log.info({ object: what, roots }, 'pod certificate trust bundle published');
+    this.deps.log.info({ object: what, roots, crl }, 'pod certificate trust bundle published');
   }
 
   /** The webhook's serving certificate was written to its Secret. */

@@ -5,7 +5,7 @@ import type { CertificateAuthority } from '../pki/ca.js';
 import { createCrlPublisher, crlValiditySeconds } from './crl-publisher.js';
 import type { Leadership } from './leader.js';
 import { createLoop, type Loop } from './loop.js';
-import { createRevocationSource } from './revocation-source.js';
+import { createRevocationSource, type RevocationSource } from './revocation-source.js';
 import type { RevocationHooks } from './sync-pod.js';
 import type { Timers } from './time.js';
 
@@ -23,6 +23,8 @@ export interface RotatorRevocation {
   revoked(): number;
   /** Seconds since the oldest thisUpdate of the published ca.crl (0 while none, or on a follower). */
   crlAgeSeconds(): number;
+  /** The record as the leader read it: pod entries for the signer, and adding the serials it knows. */
+  readonly source: Pick<RevocationSource, 'pods' | 'findPod' | 'read' | 'find' | 'add'>;
 }
 
 /**
@@ -43,6 +45,8 @@ export function createRotatorRevocation(deps: {
   readonly recordChanged: (pods: readonly string[]) => void;
   /** A new ca.crl was published. */
   readonly crlChanged: () => void;
+  /** The record was read anew (its pod entries may have changed). */
+  readonly podsChanged?: () => void;
 }): RotatorRevocation {
   const source = createRevocationSource({
     namespace: deps.config.installNamespace,
@@ -50,7 +54,10 @@ export function createRotatorRevocation(deps: {
     leadership: deps.leadership,
     clock: deps.clock,
     log: deps.log,
-    changed: (entries) => deps.recordChanged(entries.flatMap((e) => (e.pod === null ? [] : [e.pod]))),
+    changed: (entries) => {
+      deps.recordChanged(entries.flatMap((e) => (e.pod === null ? [] : [e.pod])));
+      deps.podsChanged?.();
+    },
   });
   const publisher = createCrlPublisher({
     config: deps.config,
@@ -75,6 +82,7 @@ export function createRotatorRevocation(deps: {
     },
     loop,
     pass,
+    source,
     revoked: () => (deps.leadership.isLeader() ? (source.entries()?.length ?? 0) : 0),
     crlAgeSeconds: () => {
       const published = deps.leadership.isLeader() ? publisher.current() : undefined;

@@ -129,6 +129,11 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
     },
     crlChanged: () => {
       controller.trustChanged();
+      signer?.crlChanged();
+      runner.kick();
+    },
+    podsChanged: () => {
+      signer?.revocationsChanged();
       runner.kick();
     },
   });
@@ -189,6 +194,9 @@ export async function startRotator(config: Config, deps: RotatorDeps): Promise<R
           namespacesSynced: () => sync.listed('namespaces'),
           ca: () => caManager.current(),
           writeWindowMs: () => (mayAct.isLeader() ? mayAct.validUntil() - clock() : 0),
+          crl: () => revocation.hooks.crl()?.pem,
+          revocations: revocation.source,
+          events: deps.events,
         });
   const runner = runController(controller, clock, timers, (err) =>
     log.error({ error: String(err) }, 'controller pass failed'),

@@ -35,6 +35,7 @@ const SIGNER = [
   'certificates.k8s.io/clustertrustbundles create',
   'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] get',
   'certificates.k8s.io/clustertrustbundles[mtls-injector.io:spiffe:trust-bundle] update',
+  'core/pods/eviction create',
 ];
 const CONFIGMAPS = ['create', 'get', 'update'].map((v) => `core/configmaps ${v}`);
 /**
@@ -83,7 +84,7 @@ describeWithHelm('chart RBAC', () => {
     expect(grants(role.rules ?? [])).toEqual([...SECRETS, ...commonClusterGrants].sort());
   });
 
-  it('delivery.mode=podCertificate with ClusterTrustBundles: no Secret and no ConfigMap rights outside the release namespace', () => {
+  it('delivery.mode=podCertificate with ClusterTrustBundles: no Secret rights outside the release namespace; ConfigMaps for ca.crl', () => {
     const objects = render([
       '--set',
       'delivery.mode=podCertificate',
@@ -91,7 +92,7 @@ describeWithHelm('chart RBAC', () => {
       'podCertificate.trustBundle=clusterTrustBundle',
     ]);
     const cluster = find<IClusterRole>(objects, 'ClusterRole', ROTATOR);
-    expect(grants(cluster.rules ?? [])).toEqual([...commonClusterGrants, ...SIGNER].sort());
+    expect(grants(cluster.rules ?? [])).toEqual([...commonClusterGrants, ...SIGNER, ...CONFIGMAPS].sort());
     // The CA and the webhook's serving certificate stay in the release namespace's Role.
     const role = find<IRole>(objects, 'Role', ROTATOR);
     expect(grants(role.rules ?? []).filter((g) => g.startsWith('core/secrets'))).toEqual([...SECRETS].sort());

@@ -9,6 +9,7 @@ import { encodeClusterFacts } from '../../src/core/delivery.js';
 import { decide } from '../../src/core/policy/decide.js';
 import type { PodCertificateRequestObject, PodObject } from '../../src/kube/types.js';
 import { readSubjectPublicKey, spkiOfCsr } from '../../src/pki/csr.js';
+import { buildCrl } from '../../src/pki/crl.js';
 import { issueLeafForKey } from '../../src/pki/issue-for-key.js';
 import { FACTS_1_34, FACTS_1_37 } from '../core/helpers.js';
 import { stubCsr } from '../rotator/signer/requests.js';
@@ -137,8 +138,11 @@ describe('check: a pod with podCertificate delivery', () => {
       ['certificate-chain', true, 'certificate_chained'],
       ['certificate-identity', true, 'identity_matches'],
       ['certificate-expiry', true, 'expires_in'],
+      ['certificate-revocation', true, 'not_revoked'],
+      ['crl', true, 'no_crl_needed'],
     ]);
     expect(report.certificate?.spiffeId).toBe('spiffe://cluster.local/ns/shop/sa/web');
+    expect(report.certificate?.revoked).toBeNull();
   });
 
   it('a denied request: an error with the signer reason, and what to do', () => {
@@ -207,6 +211,7 @@ describe('check: a pod with podCertificate delivery', () => {
     expect(report.checks.map((c) => [c.name, c.reason])).toEqual([
       ['injection', 'opted_out'],
       ['pod-certificate-request', 'request_denied'],
+      ['crl', 'no_crl_needed'],
     ]);
     // Another signer's projection is none of ours: no request is looked at.
     const other = structuredClone(own);
@@ -217,13 +222,126 @@ describe('check: a pod with podCertificate delivery', () => {
   });
 
   it('no request left: fine for a started pod (deleted after 15 minutes), a warning before it starts', () => {
-    expect(checkPod(input(podCertificatePod('Running'), [])).checks.at(-1)).toMatchObject({
+    const request = (phase: string) =>
+      checkPod(input(podCertificatePod(phase), [])).checks.find((c) => c.name === 'pod-certificate-request');
+    expect(request('Running')).toMatchObject({
       ok: true,
       reason: 'request_not_visible',
     });
-    expect(checkPod(input(podCertificatePod('Pending'), [])).checks.at(-1)).toMatchObject({
+    expect(request('Pending')).toMatchObject({
       ok: false,
       reason: 'request_missing',
     });
+  });
+});
+
+describe('check: revocation of a pod with pod certificates', () => {
+  const issuedLeaf = (ca: ReturnType<typeof rootCa>) =>
+    issueLeafForKey(ca, {
+      spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
+      dnsNames: [],
+      publicKey: readSubjectPublicKey(spkiOfCsr(Buffer.from(stubCsr('ECDSAP256').csr, 'base64'))),
+      notBefore: new Date(NOW.getTime() - 60_000),
+      notAfter: new Date(NOW.getTime() + 86_340_000),
+    });
+  const issued = (leaf: ReturnType<typeof issuedLeaf>) =>
+    request({
+      conditions: [{ type: 'Issued', status: 'True', reason: 'Issued', message: 'ok' }],
+      certificateChain: leaf.certPem,
+      notBefore: leaf.notBefore.toISOString(),
+      beginRefreshAt: '2026-11-24T00:00:00Z',
+      notAfter: leaf.notAfter.toISOString(),
+    });
+  const crlOf = (ca: ReturnType<typeof rootCa>, serials: string[]) =>
+    buildCrl(ca, {
+      crlNumber: 7n,
+      thisUpdate: new Date(NOW.getTime() - 3_600_000),
+      nextUpdate: new Date(NOW.getTime() + 47 * 3_600_000),
+      entries: serials.map((serialHex) => ({
+        serialHex,
+        revokedAt: new Date(NOW.getTime() - 600_000),
+        reason: 'keyCompromise' as const,
+        notAfter: new Date(NOW.getTime() + 86_340_000),
+      })),
+    }).pem;
+  const entry = (serial: string, issuer: string) => ({
+    serial,
+    issuer,
+    reason: 'keyCompromise' as const,
+    revokedAt: new Date(NOW.getTime() - 600_000).toISOString(),
+    notAfter: new Date(NOW.getTime() + 86_340_000).toISOString(),
+    identity: 'spiffe://cluster.local/ns/shop/sa/web',
+    pod: 'shop/web',
+    by: 'alice',
+    target: 'pod shop/web',
+  });
+
+  it('a revoked pod: an error saying the rotator evicts it, and its leaf on the CRL it mounts', () => {
+    const ca = rootCa();
+    const leaf = issuedLeaf(ca);
+    const report = checkPod({
+      ...input(podCertificatePod(), [issued(leaf)], ca.trustBundlePem),
+      revocations: [entry(leaf.serialHex, ca.subjectKeyIdHex)],
+      revokedPods: [
+        {
+          pod: 'shop/web',
+          uid: 'uid-web',
+          identity: 'spiffe://cluster.local/ns/shop/sa/web',
+          reason: 'keyCompromise',
+          revokedAt: new Date(NOW.getTime() - 600_000).toISOString(),
+          until: new Date(NOW.getTime() + 86_000_000).toISOString(),
+          by: 'alice',
+          target: 'pod shop/web',
+        },
+      ],
+      crl: { kind: 'found', pem: crlOf(ca, [leaf.serialHex]) },
+    });
+    const byName = (n: string) => report.checks.filter((c) => c.name === n).map((c) => [c.ok, c.reason]);
+    expect(byName('certificate-revocation')).toEqual([
+      [false, 'pod_revoked'],
+      [false, 'certificate_revoked'],
+    ]);
+    expect(byName('crl')).toEqual([[true, 'crl_current']]);
+    expect(report.checks.find((c) => c.reason === 'pod_revoked')?.message).toMatch(
+      /by alice: the rotator evicts it/,
+    );
+    expect(report.podCertificate?.revoked).toMatchObject({ by: 'alice', source: 'record' });
+    expect(report.podCertificate?.crl).toMatchObject({
+      crlNumber: '7',
+      entries: 1,
+      nextUpdate: new Date(NOW.getTime() + 47 * 3_600_000).toISOString(),
+    });
+    expect(report.certificate?.revoked?.reason).toBe('keyCompromise');
+  });
+
+  it('no request left: the mounted ca.crl judged alone, current or lacking what the record revokes', () => {
+    const ca = rootCa();
+    const current = checkPod({
+      ...input(podCertificatePod(), [], ca.trustBundlePem),
+      revocations: [entry('0abc', ca.subjectKeyIdHex)],
+      crl: { kind: 'found', pem: crlOf(ca, ['0abc']) },
+    });
+    const crl = current.checks.find((c) => c.name === 'crl');
+    expect(crl).toMatchObject({ ok: true, reason: 'crl_current' });
+    expect(crl?.message).toMatch(
+      /ca\.crl of ConfigMap shop\/mtls-injector-trust-bundle: 1 CRL\(s\), 1 revoked, next update/,
+    );
+    expect(current.podCertificate?.crl?.nextUpdate).toBe(
+      new Date(NOW.getTime() + 47 * 3_600_000).toISOString(),
+    );
+
+    const stale = checkPod({
+      ...input(podCertificatePod(), [], ca.trustBundlePem),
+      revocations: [entry('0abc', ca.subjectKeyIdHex), entry('0def', ca.subjectKeyIdHex)],
+      crl: { kind: 'found', pem: crlOf(ca, ['0abc']) },
+    });
+    expect(stale.checks.find((c) => c.name === 'crl')).toMatchObject({ ok: false, reason: 'crl_stale' });
+
+    const missing = checkPod({
+      ...input(podCertificatePod(), [], ca.trustBundlePem),
+      revocations: [entry('0abc', ca.subjectKeyIdHex)],
+      crl: { kind: 'found', pem: undefined },
+    });
+    expect(missing.checks.find((c) => c.name === 'crl')).toMatchObject({ ok: false, reason: 'crl_missing' });
   });
 });

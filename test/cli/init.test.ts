@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateRootCa } from '../../src/pki/ca.js';
 import { buildCrl } from '../../src/pki/crl.js';
+import { readSubjectPublicKey, spkiOfCsr } from '../../src/pki/csr.js';
 import { issueLeaf } from '../../src/pki/issue.js';
+import { issueLeafForKey } from '../../src/pki/issue-for-key.js';
+import { stubCsr } from '../rotator/signer/requests.js';
 import { run } from './run.js';
 
 const now = new Date();
@@ -155,6 +158,24 @@ describe('mtls-injector init with ca.crl', () => {
       `(serial ${revoked.serialHex}) is revoked: it is on its issuer's CRL in ca.crl (keyCompromise`,
     );
     expect(result.stdout).toBe('');
+  });
+
+  it('refuses a revoked pod certificate as the kubelet writes it (its own key, ca.crl from the ConfigMap)', async () => {
+    // The podCertificate layout: the kubelet's PKCS#8 key (openssl here), the signer's leaf for its public key.
+    const { csr, keyPem } = stubCsr('ECDSAP256');
+    const podCert = issueLeafForKey(ca, {
+      spiffeId: web,
+      dnsNames: [],
+      publicKey: readSubjectPublicKey(spkiOfCsr(Buffer.from(csr, 'base64'))),
+      notBefore: new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000),
+      notAfter: new Date(Math.floor(now.getTime() / 1000) * 1000 + 3_600_000),
+    });
+    const files = { cert: podCert.certPem, key: keyPem, ca: ca.trustBundlePem };
+    const fine = await run(['init', '--dir', mounted(files)], podEnv);
+    expect(fine.code).toBe(0);
+    const revoked = await run(['init', '--dir', mounted({ ...files, crl: crlOf([podCert]) })], podEnv);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr).toContain(`(serial ${podCert.serialHex}) is revoked`);
   });
 
   it('accepts a certificate the CRL does not list, and says so', async () => {

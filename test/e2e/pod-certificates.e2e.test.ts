@@ -297,6 +297,7 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     expect(volume?.projected?.sources?.map((s) => Object.keys(s)[0])).toEqual([
       'podCertificate',
       'clusterTrustBundle',
+      'configMap', // ca.crl, optional (docs/revocation.md)
     ]);
     expect(pod.metadata?.annotations?.['mtls-injector.io/secret']).toBeUndefined();
 
@@ -566,6 +567,7 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     expect(report?.checks.map((c) => [c.name, c.ok, c.reason])).toEqual([
       ['injection', false, 'opted_out'],
       ['pod-certificate-request', false, 'request_denied'],
+      ['crl', true, 'crl_current'], // the ca.crl it would mount (docs/revocation.md)
     ]);
     expect(report?.checks[1]?.message).toMatch(/denied \(UnsupportedKeyType\): .*the pod does not start/);
     expect(report?.podCertificate).toMatchObject({ state: 'Denied', reason: 'UnsupportedKeyType' });

@@ -2,8 +2,9 @@ import type { ConfigMapApi, ConfigMapObject } from '../../src/kube/types.js';
 import { apiError } from './kube.js';
 
 /**
- * An in-memory ConfigMap store with API-server semantics: resourceVersion bumps on every write, a replace
- * with a stale resourceVersion is 409, a create of an existing name is 409. `beforeWrite` runs before each
+ * The one in-memory ConfigMap store of the unit tests (the rotator's, `revoke`'s and `check`'s) with API-server
+ * semantics: resourceVersion bumps on every write, a replace with a stale resourceVersion is 409, a create of an
+ * existing name is 409. `calls` lists every call as `get|create|replace NS/NAME`; `beforeWrite` runs before each
  * write is applied, as another client writing in between would.
  */
 export class FakeConfigMapApi implements ConfigMapApi {

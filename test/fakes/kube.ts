@@ -1,7 +1,5 @@
 import {
   type CallOptions,
-  type ConfigMapApi,
-  type ConfigMapObject,
   type EventRecorder,
   type EventTarget,
   KubeApiError,
@@ -125,37 +123,6 @@ export class FakeEvents implements EventRecorder {
   }
   reasons(): string[] {
     return this.events.map((e) => e.reason);
-  }
-}
-
-/** An in-memory ConfigMap store with API-server semantics (resourceVersion conflicts, 409 on create). */
-export class FakeConfigMapApi implements ConfigMapApi {
-  readonly objects = new Map<string, ConfigMapObject>();
-  readonly calls: { op: string; name: string }[] = [];
-  private version = 1;
-  get(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
-    this.calls.push({ op: 'get', name });
-    return Promise.resolve(clone(this.objects.get(`${namespace}/${name}`)));
-  }
-  create(cm: ConfigMapObject): Promise<ConfigMapObject> {
-    const key = `${cm.metadata.namespace ?? ''}/${cm.metadata.name ?? ''}`;
-    this.calls.push({ op: 'create', name: cm.metadata.name ?? '' });
-    if (this.objects.has(key)) return Promise.reject(apiError(409, 'AlreadyExists'));
-    return Promise.resolve(this.store(key, cm));
-  }
-  replace(cm: ConfigMapObject): Promise<ConfigMapObject> {
-    const key = `${cm.metadata.namespace ?? ''}/${cm.metadata.name ?? ''}`;
-    this.calls.push({ op: 'replace', name: cm.metadata.name ?? '' });
-    const current = this.objects.get(key);
-    if (current === undefined) return Promise.reject(apiError(404));
-    if (current.metadata.resourceVersion !== cm.metadata.resourceVersion)
-      return Promise.reject(apiError(409, 'Conflict'));
-    return Promise.resolve(this.store(key, cm));
-  }
-  private store(key: string, cm: ConfigMapObject): ConfigMapObject {
-    const stored = clone({ ...cm, metadata: { ...cm.metadata, resourceVersion: String(++this.version) } });
-    this.objects.set(key, stored);
-    return clone(stored);
   }
 }
 

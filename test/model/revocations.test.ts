@@ -39,8 +39,41 @@ describe('the revocation record ConfigMap', () => {
     });
     const text = cm.data?.[REVOCATIONS_KEY] ?? '';
     expect(text.split('\n')).toHaveLength(5);
-    expect(readRevocationRecord(cm)).toEqual({ entries, resourceVersion: '7' });
-    expect(readRevocationRecord(undefined)).toEqual({ entries: [], resourceVersion: undefined });
+    expect(readRevocationRecord(cm)).toEqual({ entries, pods: [], resourceVersion: '7' });
+    expect(text).not.toContain('"pods"'); // a record without pod entries reads as before
+    expect(readRevocationRecord(undefined)).toEqual({ entries: [], pods: [], resourceVersion: undefined });
+  });
+
+  it('keeps pod entries (pod certificates) beside the serials, merges them by UID and prunes them after until', () => {
+    const pod = {
+      pod: 'shop/web-1',
+      uid: 'uid-1',
+      identity: 'spiffe://cluster.local/ns/shop/sa/web',
+      reason: 'keyCompromise' as const,
+      revokedAt: '2026-12-01T11:00:00.000Z',
+      until: '2026-12-02T11:00:00.000Z',
+      by: 'alice',
+      target: 'pod shop/web-1',
+    };
+    const cm = revocationConfigMap('mtls-injector', [entry('0a')], '7', [pod]);
+    expect(readRevocationRecord(cm).pods).toEqual([pod]);
+
+    const record = readRevocationRecord(cm);
+    const again = mergeRevocations(record, [], NOW, [{ ...pod, by: 'bob' }]);
+    expect(again.addedPods).toEqual([]);
+    expect(again.pods).toEqual([pod]);
+    const later = new Date(Date.parse(pod.until) + 301_000);
+    const pruned = mergeRevocations(record, [], later, [{ ...pod, uid: 'uid-2' }]);
+    expect(pruned.pods.map((p) => p.uid)).toEqual(['uid-2']);
+    expect(pruned.pruned).toBeGreaterThanOrEqual(1);
+
+    const bad = {
+      ...cm,
+      data: {
+        [REVOCATIONS_KEY]: JSON.stringify({ schemaVersion: 1, revoked: [], pods: [{ ...pod, pod: 'x' }] }),
+      },
+    };
+    expect(() => readRevocationRecord(bad)).toThrow(/pods\[0\]: pod "x" is not NAMESPACE\/NAME/);
   });
 
   it.each([
@@ -89,7 +122,7 @@ describe('mergeRevocations', () => {
     const inGrace = entry('02', { notAfter: '2026-12-01T11:56:00.000Z' });
     const kept = entry('03');
     const merged = mergeRevocations(
-      { entries: [expired, inGrace, kept], resourceVersion: '1' },
+      { entries: [expired, inGrace, kept], pods: [], resourceVersion: '1' },
       [entry('03', { reason: 'superseded' }), entry('04'), entry('03', { issuer: 'bb22' })],
       NOW,
     );
@@ -103,7 +136,7 @@ describe('mergeRevocations', () => {
     const many = Array.from({ length: 4000 }, (_, i) => entry((0x100000 + i).toString(16)));
     let caught: unknown;
     try {
-      mergeRevocations({ entries: [], resourceVersion: undefined }, many, NOW);
+      mergeRevocations({ entries: [], pods: [], resourceVersion: undefined }, many, NOW);
     } catch (err) {
       caught = err;
     }

@@ -98,6 +98,8 @@ function options(target: RevokeTarget, extra: Partial<RevokeOptions> = {}): Revo
     leafLifetimeSeconds: 24 * 3600,
     dryRun: false,
     force: false,
+    signerName: 'mtls-injector.io/spiffe',
+    maxExpirationSeconds: 24 * 3600,
     ...extra,
   };
 }

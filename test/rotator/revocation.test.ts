@@ -18,7 +18,7 @@ import { secretFile } from '../../src/model/secret-data.js';
 import { parseCrls } from '../../src/pki/crl-reader.js';
 import { leafSummary } from '../../src/pki/x509.js';
 import { createRotatorRevocation, type RotatorRevocation } from '../../src/rotator/revocation.js';
-import { FakeConfigMapApi } from '../fakes/kube.js';
+import { FakeConfigMapApi } from '../fakes/configmaps.js';
 import { staticLeadership } from '../fakes/leadership.js';
 import { memoryLog } from '../fakes/log.js';
 import { opensslStatus, tempDir, writeFiles } from '../pki/helpers.js';
@@ -165,7 +165,7 @@ describe('the leader acts on revocations', () => {
     await h.settle();
     await w.step();
     const first = parseCrls(crlConfigMap(w))[0];
-    const writes = () => w.configMaps.calls.filter((c) => c.op !== 'get').length;
+    const writes = () => w.configMaps.writes();
     const before = writes();
     h.clock.now += 10_000;
     await w.step();
@@ -204,7 +204,7 @@ describe('the leader acts on revocations', () => {
     await w.step();
     const published = crlConfigMap(w);
     const next = world(w.configMaps, h); // another replica's publisher over the same API
-    const writes = () => w.configMaps.calls.filter((c) => c.op !== 'get').length;
+    const writes = () => w.configMaps.writes();
     const before = writes();
     await next.step();
     expect(writes()).toBe(before);
@@ -229,7 +229,7 @@ describe('what the leader does when the record or the API fails (faults F13)', (
     const broken = w.configMaps.objects.get(key);
     if (broken === undefined) throw new Error('no record');
     await w.configMaps.replace({ ...broken, data: { 'revocations.json': '{ not json' } });
-    const writes = () => w.configMaps.calls.filter((c) => c.op !== 'get').length;
+    const writes = () => w.configMaps.writes();
     const before = writes();
     h.clock.now += 10_000;
     await w.step();

@@ -21,13 +21,8 @@ import type {
 import type { PodCertificateDeps } from '../../src/rotator/signer/assemble.js';
 import { type RunningRotator, startRotator } from '../../src/rotator/start.js';
 import { FakeClock, seededRandom, settleMicrotasks } from '../fakes/clock.js';
-import {
-  FakeConfigMapApi,
-  FakeEvents,
-  FakeLeaseApi,
-  FakeSecretApi,
-  FakeWebhookConfig,
-} from '../fakes/kube.js';
+import { FakeConfigMapApi } from '../fakes/configmaps.js';
+import { FakeEvents, FakeLeaseApi, FakeSecretApi, FakeWebhookConfig } from '../fakes/kube.js';
 import { memoryLog } from '../fakes/log.js';
 import { Stallable } from '../fakes/stall.js';
 import { FakeCollection } from '../fakes/watch.js';

@@ -1,5 +1,5 @@
 import type { TrustBundleSource } from '../delivery.js';
-import { CA_FILE, CERT_FILE, KEY_FILE, VOLUME_NAME } from '../names.js';
+import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE, VOLUME_NAME } from '../names.js';
 import type { SignedKeyType } from '../pod-certificate.js';
 import type { JsonObject, RawVolume } from '../pod.js';
 
@@ -12,6 +12,8 @@ export type VolumePlan =
       readonly keyType: SignedKeyType;
       readonly maxExpirationSeconds: number;
       readonly trustBundle: TrustBundleSource;
+      /** The per-namespace ConfigMap the rotator keeps, whose `ca.crl` key is projected as ca.crl. */
+      readonly crlConfigMap: string;
     };
 
 /** File mode: group-readable when the pod sets fsGroup, else readable by any user in the pod (C22). */
@@ -20,8 +22,10 @@ const MODE_WITHOUT_FS_GROUP = 0o444;
 
 /**
  * The `mtls-certs` volume for a plan. A podCertificate volume is projected: the kubelet writes the key it made
- * to tls.key (PKCS#8) and the issued chain to tls.crt, and ca.crt comes from the signer's ClusterTrustBundle (or
- * the per-namespace ConfigMap the rotator keeps), so apps read the same three files as with a Secret.
+ * to tls.key (PKCS#8) and the issued chain to tls.crt, ca.crt comes from the signer's ClusterTrustBundle (or
+ * the per-namespace ConfigMap the rotator keeps), and ca.crl from that per-namespace ConfigMap, optional: until
+ * the rotator has published a CRL there the pod has no ca.crl (as a Secret before its first CRL), and the
+ * kubelet adds it on a later sync. So apps read the same files as with a Secret.
  */
 export function certificateVolume(plan: VolumePlan, fsGroup: boolean): RawVolume {
   const defaultMode = fsGroup ? MODE_WITH_FS_GROUP : MODE_WITHOUT_FS_GROUP;
@@ -50,6 +54,13 @@ export function certificateVolume(plan: VolumePlan, fsGroup: boolean): RawVolume
           },
         },
         trust,
+        {
+          configMap: {
+            name: plan.crlConfigMap,
+            optional: true,
+            items: [{ key: CRL_FILE, path: CRL_FILE }],
+          },
+        },
       ],
     },
   };

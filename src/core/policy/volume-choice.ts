@@ -83,6 +83,13 @@ function podCertificatePlan(
   settings: InjectionSettings,
   trustBundle: Extract<VolumePlan, { kind: 'podCertificate' }>['trustBundle'],
 ): VolumePlan {
-  const { signerName, keyType, maxExpirationSeconds } = settings.delivery;
-  return { kind: 'podCertificate', signerName, keyType, maxExpirationSeconds, trustBundle };
+  const { signerName, keyType, maxExpirationSeconds, trustBundleConfigMap } = settings.delivery;
+  return {
+    kind: 'podCertificate',
+    signerName,
+    keyType,
+    maxExpirationSeconds,
+    trustBundle,
+    crlConfigMap: trustBundleConfigMap,
+  };
 }

@@ -1,18 +1,17 @@
 import type { Config } from '../../config/schema.js';
 import type { ClusterFacts } from '../../core/delivery.js';
-import { projectedSigner } from '../../core/mutate/volume.js';
-import { VOLUME_NAME } from '../../core/names.js';
-import type { RawVolume } from '../../core/pod.js';
+import type { EvictPod } from '../../kube/eviction.js';
 import type {
   ClusterTrustBundleApi,
   ConfigMapApi,
+  EventRecorder,
   PodCertificateRequestApi,
   PodCertificateRequestObject,
   PodObject,
   ServedCertificateApis,
   WatchSource,
 } from '../../kube/types.js';
-import { isLive } from '../../model/pods.js';
+import { isLive, mountedPodCertificateSigner } from '../../model/pods.js';
 import { namespaceMode } from '../../model/selection.js';
 import type { Log } from '../../observability/logger.js';
 import type { RotatorController } from '../controller.js';
@@ -20,18 +19,14 @@ import type { NamespaceLabels } from '../namespaces.js';
 import type { CertOps } from '../ports.js';
 import type { Clock } from '../time.js';
 import type { CaMaterial } from '../../model/ca-secret.js';
+import type { RevocationSource } from '../revocation-source.js';
+import { IssuedIndex } from './issued.js';
 import { previousCaTracker } from './previous-ca.js';
+import { revokedPods } from './revoked-pods.js';
 import { factsPublisher, trustBundlePublisher } from './publish.js';
 import { PodCertificateSigner } from './signer.js';
 
 type Labels = Readonly<Record<string, string>>;
-
-/** Whether the pod's mtls-certs volume is a podCertificate projection naming `signerName`. */
-function mountsOurProjection(pod: PodObject, signerName: string): boolean {
-  const volumes = pod.spec?.['volumes'];
-  if (!Array.isArray(volumes)) return false;
-  return (volumes as RawVolume[]).some((v) => v.name === VOLUME_NAME && projectedSigner(v) === signerName);
-}
 
 /** The Pod Certificates side of the cluster, as the CLI found and connected it at start. */
 export interface PodCertificateDeps {
@@ -46,6 +41,8 @@ export interface PodCertificateDeps {
   readonly getPod: (namespace: string, name: string) => Promise<PodObject | undefined>;
   /** Lists the pods of one namespace, or of the cluster (the CA rotation record). */
   readonly listPods: (namespace?: string) => Promise<PodObject[]>;
+  /** The Eviction API: revoked pods with pod certificates are evicted (docs/revocation.md). */
+  readonly evictPod: EvictPod;
 }
 
 /**
@@ -82,6 +79,10 @@ export interface SignerPart {
   removePod(pod: PodObject): void;
   /** A namespace's labels changed: it may need the trust bundle ConfigMap now. */
   namespaceChanged(name: string, labels: Labels): void;
+  /** A new ca.crl was published: every namespace's ConfigMap gets it. */
+  crlChanged(): void;
+  /** The revocation record was read anew: revoked pods are acted on. */
+  revocationsChanged(): void;
   /** Requests waiting for an answer. */
   pending(): number;
   /**
@@ -114,6 +115,12 @@ export function assembleSigner(args: {
   readonly ca: () => CaMaterial | undefined;
   /** How long this replica may still write, in ms (0 when not leading): read before every signer write. */
   readonly writeWindowMs: () => number;
+  /** The CRLs the leader published (ca.crl, PEM), copied into each namespace's ConfigMap; undefined while none. */
+  readonly crl: () => string | undefined;
+  /** The revocation record as the leader read it; absent: no pod is ever revoked (tests of other parts). */
+  readonly revocations?: Pick<RevocationSource, 'pods' | 'findPod' | 'read' | 'find' | 'add'>;
+  /** Events on revoked pods (evicted, eviction blocked). */
+  readonly events: EventRecorder;
 }): SignerPart {
   const { config, deps, controller, log } = args;
   const { served } = deps;
@@ -137,8 +144,7 @@ export function assembleSigner(args: {
       writeWindowMs: args.writeWindowMs,
     }),
   );
-  // The pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode: the
-  // command needs the record whenever the rotator publishes the facts).
+  // Pods that may hold pod certificates of a previous CA, for `ca rotate retire` (in every mode).
   const previousCa = previousCaTracker({
     configMaps: deps.configMaps,
     namespace: config.installNamespace,
@@ -169,10 +175,30 @@ export function assembleSigner(args: {
       upsertPod: () => undefined,
       removePod: () => undefined,
       namespaceChanged: () => undefined,
+      crlChanged: () => undefined,
+      revocationsChanged: () => undefined,
       pending: () => 0,
       holders: () => 0,
     };
   }
+
+  // Revoked pods: their requests denied, the serials issued to them listed, the pods evicted.
+  const issued = new IssuedIndex(args.clock);
+  const { revocations } = args;
+  const revoked =
+    revocations === undefined
+      ? undefined
+      : revokedPods({
+          revocations,
+          issued,
+          evict: deps.evictPod,
+          events: args.events,
+          log,
+          clock: args.clock,
+          enqueue: (item, at) => controller.enqueue(item, at),
+          writeWindowMs: args.writeWindowMs,
+        });
+  if (revoked !== undefined) controller.addKind(revoked);
 
   const signer = new PodCertificateSigner({
     config,
@@ -190,10 +216,14 @@ export function assembleSigner(args: {
     enqueue: (item) => controller.enqueue(item),
     writeWindowMs: args.writeWindowMs,
     onSigned: (pod, issuerKeyId) => previousCa.signed(pod.uid, issuerKeyId),
+    onIssued: (pod, leaf) => issued.record(pod.uid, leaf),
+    ...(revocations === undefined
+      ? {}
+      : { revokedPod: (uid: string) => revocations.findPod(uid), revocationsRead: () => revocations.read() }),
   });
   controller.addKind(signer.kind);
 
-  // ca.crt of podCertificate volumes: the same choice the webhook makes (podCertificate.trustBundle).
+  // ca.crt: the webhook's choice (podCertificate.trustBundle); ca.crl: always the per-namespace ConfigMap.
   const setting = config.podCertificate.trustBundle;
   const useConfigMaps =
     setting === 'configMap' || (setting === 'auto' && served.clusterTrustBundles === undefined);
@@ -201,9 +231,11 @@ export function assembleSigner(args: {
   const publisher = trustBundlePublisher({
     signerName: config.podCertificate.signerName,
     clusterTrustBundles: deps.clusterTrustBundles,
-    configMaps: useConfigMaps
-      ? { api: deps.configMaps, name: config.podCertificate.trustBundleConfigMap }
-      : undefined,
+    configMaps: {
+      api: deps.configMaps,
+      name: config.podCertificate.trustBundleConfigMap,
+      caCrt: useConfigMaps,
+    },
     namespaces: () => {
       const out = new Set(podNamespaces);
       for (const { name, labels } of args.namespaces.all())
@@ -211,9 +243,11 @@ export function assembleSigner(args: {
       return out;
     },
     bundle: () => args.certs.trustBundle(),
+    crl: args.crl,
     reporter: controller.reporter,
     log,
     enqueueAt: (item, at) => controller.enqueue(item, at),
+    namespaceGone: (ns) => podNamespaces.delete(ns),
     clock: args.clock,
     writeWindowMs: args.writeWindowMs,
   });
@@ -225,7 +259,7 @@ export function assembleSigner(args: {
     );
   const holders = new Set<string>();
   const needsBundle = (ns: string): void => {
-    if (!useConfigMaps || args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
+    if (args.excludedNamespaces.includes(ns) || podNamespaces.has(ns)) return;
     podNamespaces.add(ns);
     controller.enqueue(publisher.namespaceItem(ns));
   };
@@ -235,13 +269,14 @@ export function assembleSigner(args: {
     watch: deps.watch,
     upsertRequest: (pcr) => {
       if (pcr.metadata.namespace !== undefined) needsBundle(pcr.metadata.namespace);
+      if (pcr.spec.signerName === config.podCertificate.signerName) issued.recordRequest(pcr);
       signer.upsertRequest(pcr);
     },
     removeRequest: (pcr) => signer.removeRequest(pcr),
     upsertPod: (pod) => {
       signer.upsertPod(pod);
       const { namespace: ns, uid } = pod.metadata;
-      const ours = ns !== undefined && mountsOurProjection(pod, config.podCertificate.signerName);
+      const ours = ns !== undefined && mountedPodCertificateSigner(pod) === config.podCertificate.signerName;
       if (uid !== undefined) {
         if (ours && isLive(pod)) holders.add(uid);
         else holders.delete(uid);
@@ -253,9 +288,11 @@ export function assembleSigner(args: {
       if (pod.metadata.uid !== undefined) holders.delete(pod.metadata.uid);
     },
     namespaceChanged: (name, labels) => {
-      if (useConfigMaps && namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
+      if (namespaceMode(labels) !== undefined && !args.excludedNamespaces.includes(name))
         controller.enqueue(publisher.namespaceItem(name));
     },
+    crlChanged: () => publisher.crlChanged(),
+    revocationsChanged: () => revoked?.changed(),
     pending: () => signer.pendingCount,
     holders: () => holders.size,
   };

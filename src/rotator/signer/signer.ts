@@ -11,6 +11,8 @@ import {
 import type { CertOps } from '../ports.js';
 import { podTarget, type Reporter } from '../reporter.js';
 import type { Clock } from '../time.js';
+import type { PodRevocation } from '../../model/pod-revocations.js';
+import type { IssuedLeaf } from './issued.js';
 import { podCertificateValidity } from './validity.js';
 import { judgeRequest, podFacts, type PodFacts } from './verdict.js';
 import { writeDeadline, type WriteWindow } from './write-window.js';
@@ -48,6 +50,12 @@ export interface SignerDeps {
   readonly writeWindowMs: WriteWindow;
   /** Told every signed leaf: which pod, which CA, until when (the CA rotation record). */
   readonly onSigned?: (pod: PodFacts, issuerKeyId: string, notAfter: Date) => void;
+  /** Told every signed leaf's serial and identity (the index revoked pods' serials are found in). */
+  readonly onIssued?: (pod: PodFacts, leaf: IssuedLeaf) => void;
+  /** The live revocation of a pod UID (mtls-injector revoke on a pod with pod certificates); none by default. */
+  readonly revokedPod?: (uid: string) => PodRevocation | undefined;
+  /** Whether the leader has read the revocation record since it leads; nothing is judged before (a denial is final). */
+  readonly revocationsRead?: () => boolean;
 }
 
 /** A transient reason not to decide yet; the item is retried with backoff. */
@@ -127,6 +135,8 @@ export class PodCertificateSigner {
     const pcr = this.pending.get(item);
     if (pcr === undefined) return;
     if (!this.deps.namespacesSynced()) throw new NotYet('namespaces not listed yet; not judging requests');
+    if (this.deps.revocationsRead?.() === false)
+      throw new NotYet('the revocation record not read yet; not judging requests');
     const namespace = pcr.metadata.namespace ?? '';
     const pod = await this.podFor(pcr);
     const verdict = judgeRequest(pcr, {
@@ -134,6 +144,7 @@ export class PodCertificateSigner {
       excludedNamespaces: this.deps.excludedNamespaces,
       namespaceLabels: this.deps.namespaceLabels(namespace),
       pod,
+      revoked: this.deps.revokedPod?.(pcr.spec.podUID),
     });
     const request = `${namespace}/${pcr.metadata.name ?? ''}`;
     if (verdict.kind === 'deny') {
@@ -181,6 +192,13 @@ export class PodCertificateSigner {
       notAfter: validity.notAfter,
     });
     this.deps.onSigned?.(verdict.pod, leaf.issuerKeyId, validity.notAfter);
+    this.deps.onIssued?.(verdict.pod, {
+      serial: leaf.serialHex,
+      issuer: leaf.issuerKeyId,
+      notAfter: validity.notAfter,
+      identity: verdict.spiffeId,
+      pod: `${namespace}/${verdict.pod.name}`,
+    });
     await this.write(item, pcr, {
       conditions: [
         this.condition(

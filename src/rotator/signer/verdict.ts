@@ -7,6 +7,7 @@ import { workloadIdentity } from '../../core/identity.js';
 import { OPT_IN_LABEL } from '../../core/names.js';
 import { type DenialReason, isSignedKeyType, SIGNED_KEY_TYPES } from '../../core/pod-certificate.js';
 import type { PodCertificateRequestObject } from '../../kube/types.js';
+import type { PodRevocation } from '../../model/pod-revocations.js';
 import { namespaceMode, webhookSelection } from '../../model/selection.js';
 import { readSubjectPublicKey, spkiOfCsr, type SubjectPublicKey } from '../../pki/csr.js';
 
@@ -30,6 +31,8 @@ export interface JudgeContext {
   readonly namespaceLabels: Labels | undefined;
   /** The pod the request names, read from the API; undefined when there is none of that name. */
   readonly pod: PodFacts | undefined;
+  /** The revocation of the pod UID the request names (`mtls-injector revoke`), if any. */
+  readonly revoked?: PodRevocation | undefined;
 }
 
 /** Sign (for this identity and key), or deny with one of the signer's reasons and a message saying why. */
@@ -79,6 +82,15 @@ export function judgeRequest(pcr: PodCertificateRequestObject, ctx: JudgeContext
     pod,
   });
 
+  // A revoked pod gets nothing more, whatever else holds: a stale refresh or a kubelet-side key in other hands.
+  if (ctx.revoked !== undefined) {
+    const r = ctx.revoked;
+    return deny(
+      'PodRevoked',
+      `${podRef} (UID ${spec.podUID}) was revoked by ${r.by} at ${r.revokedAt} (${r.reason}); it gets no new certificate and is evicted, its controller's replacement gets a new key`,
+      ctx.pod?.uid === spec.podUID ? ctx.pod : undefined,
+    );
+  }
   const annotations = Object.keys(spec.unverifiedUserAnnotations ?? {});
   if (annotations.length > 0) {
     return deny(

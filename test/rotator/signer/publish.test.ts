@@ -137,3 +137,82 @@ describe('the trust bundle of podCertificate volumes', () => {
     );
   });
 });
+
+describe('ca.crl of podCertificate volumes (the per-namespace ConfigMap)', () => {
+  const crlOf = (label: string) => `-----BEGIN X509 CRL-----\n${label}\n-----END X509 CRL-----\n`;
+
+  it('with a ClusterTrustBundle: the namespace ConfigMap holds only ca.crl, once a CRL is published', async () => {
+    const w = signerWorld();
+    await w.settle();
+    // No CRL yet: nothing to write (ca.crt comes from the ClusterTrustBundle; the projection is optional).
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')).toBeUndefined();
+
+    w.state.crl = crlOf('first');
+    w.part.crlChanged();
+    await w.settle();
+    const cm = w.configMaps.store.get('shop/mtls-injector-trust-bundle');
+    expect(cm?.data).toEqual({ 'ca.crl': crlOf('first') });
+    expect(cm?.metadata.labels?.['mtls-injector.io/managed']).toBe('true');
+    // Namespaces not opted in get none.
+    expect(w.configMaps.store.get('off/mtls-injector-trust-bundle')).toBeUndefined();
+    expect(w.configMaps.store.get('plain/mtls-injector-trust-bundle')).toBeUndefined();
+
+    // A revocation (a new CRL) reaches every namespace's ConfigMap; an unchanged one writes nothing.
+    w.state.crl = crlOf('second');
+    w.part.crlChanged();
+    await w.settle();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data?.['ca.crl']).toBe(crlOf('second'));
+    const writes = w.configMaps.store.writes.length;
+    w.part.crlChanged();
+    await w.settle();
+    expect(w.configMaps.store.writes.length).toBe(writes);
+  });
+
+  it('with podCertificate.trustBundle=configMap: ca.crt and ca.crl side by side', async () => {
+    const w = signerWorld({ flags: { 'podCertificate.trustBundle': 'configMap' } });
+    await w.settle();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data).toEqual({
+      'ca.crt': mergeBundles(w.ca.bundlePem),
+    });
+    w.state.crl = crlOf('first');
+    w.part.crlChanged();
+    await w.settle();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data).toEqual({
+      'ca.crt': mergeBundles(w.ca.bundlePem),
+      'ca.crl': crlOf('first'),
+    });
+  });
+
+  it('forgets a namespace that was deleted (404) instead of retrying it on every CRL', async () => {
+    const w = signerWorld();
+    // A pod of a namespace the Namespace watch does not show (deleted since) filed a request.
+    w.requests.store.put(kubeletRequest(w.addPod(boundPod('gone', { namespace: 'deleted' })), { name: 'r' }));
+    await w.settle();
+    w.state.crl = crlOf('first');
+    w.configMaps.store.faults.push({ op: 'create', status: 404 }); // namespaces "deleted" not found
+    w.part.crlChanged();
+    await w.settle();
+    expect(w.configMaps.store.get('deleted/mtls-injector-trust-bundle')).toBeUndefined();
+    const warnings = w.log.lines.filter((l) => l.level === 'warn').length;
+    // The next CRLs do not go there again: nothing is attempted, nothing retried.
+    w.state.crl = crlOf('second');
+    w.part.crlChanged();
+    w.clock.advance(120_000);
+    await w.settle();
+    expect(w.configMaps.store.get('deleted/mtls-injector-trust-bundle')).toBeUndefined();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data?.['ca.crl']).toBe(crlOf('second'));
+    expect(w.log.lines.filter((l) => l.level === 'warn').length).toBe(warnings);
+  });
+
+  it('never overwrites a foreign ConfigMap of that name, and says what the pods miss', async () => {
+    const w = signerWorld();
+    w.configMaps.store.put({
+      metadata: { namespace: 'shop', name: 'mtls-injector-trust-bundle' },
+      data: { other: 'mine' },
+    });
+    w.state.crl = crlOf('first');
+    await w.settle();
+    expect(w.configMaps.store.get('shop/mtls-injector-trust-bundle')?.data).toEqual({ other: 'mine' });
+    expect(w.log.lines.some((l) => l.level === 'warn' && /get no ca\.crl\b/.test(l.msg))).toBe(true);
+  });
+});

@@ -1,5 +1,7 @@
 /** A leading controller (real pki) with the Pod Certificates signer assembled over in-memory APIs. */
 import type { PodObject, ServedCertificateApis } from '../../../src/kube/types.js';
+import type { EvictionOutcome } from '../../../src/kube/eviction.js';
+import { createRevocationSource } from '../../../src/rotator/revocation-source.js';
 import { assembleSigner, type SignerPart } from '../../../src/rotator/signer/assemble.js';
 import {
   FakeClusterTrustBundles,
@@ -29,7 +31,28 @@ export function signerWorld(
     ['plain', {}],
     ['off', { 'mtls-injection': 'disabled' }],
   ]);
-  const state = { synced: true, writeWindowMs: Number.POSITIVE_INFINITY };
+  const state: {
+    synced: boolean;
+    writeWindowMs: number;
+    crl: string | undefined;
+    /** What the next evictions answer (then 'evicted'). */
+    evictions: EvictionOutcome[];
+  } = {
+    synced: true,
+    writeWindowMs: Number.POSITIVE_INFINITY,
+    crl: undefined,
+    evictions: [],
+  };
+  const evicted: string[] = [];
+  // The revocation record as the leader follows it: the real source over the ConfigMap fake.
+  const revocations = createRevocationSource({
+    namespace: 'mtls-injector',
+    configMaps,
+    leadership: { isLeader: () => true, validUntil: () => h.clock.read() + 60_000 },
+    clock: h.clock.read,
+    log: h.log,
+    changed: () => part.revocationsChanged(),
+  });
   const part: SignerPart = assembleSigner({
     config: h.config,
     deps: {
@@ -44,6 +67,12 @@ export function signerWorld(
       },
       listPods: (ns) =>
         Promise.resolve([...pods.values()].filter((p) => ns === undefined || p.metadata.namespace === ns)),
+      evictPod: (ns, name, uid) => {
+        const outcome = state.evictions.shift() ?? 'evicted';
+        evicted.push(`${ns}/${name} ${uid} ${outcome}`);
+        if (outcome === 'evicted') pods.delete(`${ns}/${name}`);
+        return Promise.resolve(outcome);
+      },
     },
     controller: h.controller,
     certs: h.certs,
@@ -59,6 +88,9 @@ export function signerWorld(
     namespacesSynced: () => state.synced,
     ca: () => h.ca,
     writeWindowMs: () => state.writeWindowMs,
+    crl: () => state.crl,
+    revocations,
+    events: h.events,
   });
   // The store plays the watch: every write reaches the signer like a watch event would.
   requests.store.watchers.push({
@@ -70,5 +102,23 @@ export function signerWorld(
     if (inCache) part.upsertPod(pod);
     return pod;
   };
-  return { ...h, requests, bundles, configMaps, pods, gets, namespaceLabels, state, part, addPod };
+  return {
+    ...h,
+    /** Reads the revocation record as the leader's loop would, then runs the controller until idle. */
+    settle: async () => {
+      await revocations.poll();
+      await h.settle();
+    },
+    requests,
+    bundles,
+    configMaps,
+    pods,
+    gets,
+    namespaceLabels,
+    state,
+    part,
+    addPod,
+    revocations,
+    evicted,
+  };
 }
