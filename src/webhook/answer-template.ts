@@ -51,8 +51,8 @@ export class AnswerTemplate {
     if (!sameButSuffixed(first, second)) return undefined;
     const head = responseHead(review, first.body);
     if (head === undefined || !second.body.startsWith(head)) return undefined;
-    const tail1 = first.body.slice(head.length);
-    const tail2 = second.body.slice(head.length);
+    const tail1 = first.body.slice(head.length + JSON.stringify(review.request.uid).length);
+    const tail2 = second.body.slice(head.length + JSON.stringify(review.request.uid).length);
     let tail: AnswerTemplate['tail'];
     if (first.patchText === undefined || second.patchText === undefined) {
       if (tail1 !== tail2 || first.patchText !== second.patchText) return undefined;
@@ -113,8 +113,8 @@ function fill(pieces: Pieces, suffix: string): string {
 }
 
 /**
- * The response text up to and including the uid (`encodeAdmissionResponse` and JSON.stringify both begin
- * with apiVersion, kind and the response's uid), or undefined when `body` does not begin so.
+ * The response text up to the uid's JSON text (`encodeAdmissionResponse` and JSON.stringify both begin with
+ * apiVersion, kind and the response's uid), or undefined when `body` does not begin so.
  */
 function responseHead(review: AdmissionReview, body: string): string | undefined {
   const uid = JSON.stringify(review.request.uid);
