@@ -99,8 +99,8 @@ declare module 'fastify' {
     deadlineAt: number;
     /** The body's text, kept for the memo when it was answered the long way. */
     bodyText: string | null;
-    /** The memo's template for this body, when it had one. */
-    memoHit: (Recall & { kind: 'hit' }) | null;
+    /** What the endpoint's memo said about the body. */
+    recalled: Recall | null;
   }
 }
 
@@ -153,7 +153,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   app.decorateRequest('deadlineAt', 0);
   app.decorateRequest('arrivedAt', 0);
   app.decorateRequest('bodyText', null);
-  app.decorateRequest('memoHit', null);
+  app.decorateRequest('recalled', null);
   const memos = new Map<string, ReviewMemo>();
   if (options.memo !== false)
     for (const endpoint of WEBHOOK_ENDPOINTS)
@@ -214,9 +214,9 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
     const text = body as string;
     const memo = memos.get(request.routeOptions.url ?? '');
     if (memo !== undefined) {
-      const recall = memo.recall(text, currentSettings());
-      if (recall.kind === 'hit') {
-        request.memoHit = recall;
+      const recalled = memo.recall(text, currentSettings());
+      request.recalled = recalled;
+      if (recalled.kind === 'hit') {
         done(null, null);
         return;
       }
@@ -238,11 +238,11 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
           "the API server's deadline passed before the review",
         );
       }
-      const hit = request.memoHit;
+      const recalled = request.recalled;
       let outcome: ReviewOutcome;
       let remember: (() => void) | undefined;
-      if (hit !== null) {
-        outcome = hit.template.render(hit.uid, randomSuffix());
+      if (recalled?.kind === 'hit') {
+        outcome = recalled.template.render(recalled.uid, randomSuffix());
       } else {
         const parsed = parseAdmissionReview(request.body);
         if (!parsed.ok) throw new RequestRefused(400, 'invalid_review', parsed.message);
@@ -260,7 +260,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
         const text = request.bodyText;
         if (memo !== undefined && text !== null)
           remember = () =>
-            memo.observe(text, review, settings, (r, secretSuffix) =>
+            memo.observe(text, recalled ?? undefined, review, settings, (r, secretSuffix) =>
               reviewOutcome(r, { ...admitOptions, secretSuffix }, true),
             );
       }

@@ -11,13 +11,17 @@ export interface ReviewMemoOptions {
   readonly maxBodyChars: number;
 }
 
-/** 256 bodies of at most 32 KiB: a few MB at most, and far more pod templates than a rollout wave has. */
+/** 256 bodies of at most 32 K characters: a few MB at most, and more pod templates than a rollout wave has. */
 export const DEFAULT_REVIEW_MEMO: ReviewMemoOptions = { maxEntries: 256, maxBodyChars: 32 * 1024 };
 
 /** The schema's bounds on `request.uid`. */
 const MAX_UID = 256;
 /** Distinct texts before the uid (one per AdmissionReview version and client encoding) that are looked for. */
 const MAX_PREFIXES = 4;
+/** Every how many characters the fingerprint reads one. */
+const FINGERPRINT_STRIDE = 8;
+/** Bodies kept under one fingerprint at most (the oldest goes): a lookup compares at most this many texts. */
+const MAX_PER_FINGERPRINT = 4;
 
 /** One remembered body: the text around its uid, and its template once it has been seen twice. */
 interface Entry {
@@ -27,10 +31,20 @@ interface Entry {
   template: AnswerTemplate | null | undefined;
 }
 
+/** Where a body's uid is and what follows it, as found by `recall` (and reused by `observe`). */
+interface Probe {
+  readonly prefix: string;
+  readonly uid: string;
+  /** Index of the quote after the uid. */
+  readonly end: number;
+  readonly key: number;
+  readonly entry: Entry | undefined;
+}
+
 /** What a body's text matched. */
 export type Recall =
   | { readonly kind: 'hit'; readonly uid: string; readonly template: AnswerTemplate }
-  | { readonly kind: 'miss' };
+  | { readonly kind: 'miss'; readonly probe?: Probe };
 
 const MISS: Recall = { kind: 'miss' };
 
@@ -49,8 +63,11 @@ const MISS: Recall = { kind: 'miss' };
  */
 export class ReviewMemo {
   private prefixes: string[] = [];
-  /** Entries by the length of the text after the uid. */
-  private byLength = new Map<number, Entry[]>();
+  /**
+   * Entries by the text before the uid, then by a fingerprint of the text after it. Not by that text itself:
+   * V8 hashes a long string one character at a time, which cost about as much as parsing the body.
+   */
+  private byPrefix = new Map<string, Map<number, Entry[]>>();
   private entries = 0;
   private settings: InjectionSettings | undefined;
 
@@ -59,39 +76,61 @@ export class ReviewMemo {
   /** The template for `text` when it is a remembered body with another uid. */
   recall(text: string, settings: InjectionSettings): Recall {
     if (settings !== this.settings || text.length > this.options.maxBodyChars) return MISS;
-    const found = this.find(text);
-    return found?.entry.template == null
-      ? MISS
-      : { kind: 'hit', uid: found.uid, template: found.entry.template };
+    const probe = this.probe(text);
+    if (probe === undefined) return MISS;
+    const template = probe.entry?.template;
+    return template == null ? { kind: 'miss', probe } : { kind: 'hit', uid: probe.uid, template };
   }
 
   /**
    * Notes a body answered the long way: remembered when first seen, given a template (by `outcomeFor`, the
-   * real decision) when seen again.
+   * real decision) when seen again. `recalled` is what `recall` said about the same text, if it was asked.
    */
-  observe(text: string, review: AdmissionReview, settings: InjectionSettings, outcomeFor: OutcomeFor): void {
+  observe(
+    text: string,
+    recalled: Recall | undefined,
+    review: AdmissionReview,
+    settings: InjectionSettings,
+    outcomeFor: OutcomeFor,
+  ): void {
     if (text.length > this.options.maxBodyChars) return;
+    let probe = recalled?.kind === 'miss' ? recalled.probe : undefined;
     if (settings !== this.settings) {
       this.clear();
       this.settings = settings;
+      probe = undefined;
     }
-    const found = this.find(text);
-    if (found !== undefined) {
-      if (found.entry.template === undefined)
-        found.entry.template = templateFor(found.entry, review, outcomeFor);
+    probe ??= this.probe(text);
+    if (probe?.entry !== undefined) {
+      if (probe.entry.template === undefined)
+        probe.entry.template = templateFor(probe.entry, review, outcomeFor);
       return;
     }
-    const split = splitAtUid(text, review.request.uid);
+    // A new body. Where its uid is: after a prefix seen before, or (the first of its kind) where the uid occurs.
+    const split =
+      probe !== undefined && probe.uid === review.request.uid
+        ? { prefix: probe.prefix, rest: text.slice(probe.end), key: probe.key }
+        : splitAtUid(text, review.request.uid);
     if (split === undefined) return;
+    if (this.entries >= this.options.maxEntries) this.clear();
     if (!this.prefixes.includes(split.prefix)) {
       if (this.prefixes.length >= MAX_PREFIXES) return;
       this.prefixes.push(split.prefix);
     }
-    if (this.entries >= this.options.maxEntries) this.clear();
-    const bucket = this.byLength.get(split.rest.length);
-    const entry: Entry = { ...split, template: undefined };
-    if (bucket === undefined) this.byLength.set(split.rest.length, [entry]);
-    else bucket.push(entry);
+    let byFingerprint = this.byPrefix.get(split.prefix);
+    if (byFingerprint === undefined)
+      this.byPrefix.set(split.prefix, (byFingerprint = new Map<number, Entry[]>()));
+    const entry: Entry = { prefix: split.prefix, rest: split.rest, template: undefined };
+    const bucket = byFingerprint.get(split.key);
+    if (bucket === undefined) {
+      byFingerprint.set(split.key, [entry]);
+    } else {
+      if (bucket.length >= MAX_PER_FINGERPRINT) {
+        bucket.shift();
+        this.entries--;
+      }
+      bucket.push(entry);
+    }
     this.entries++;
   }
 
@@ -101,23 +140,27 @@ export class ReviewMemo {
   }
 
   private clear(): void {
-    this.byLength = new Map();
+    this.byPrefix = new Map();
     this.prefixes = [];
     this.entries = 0;
   }
 
-  private find(text: string): { readonly uid: string; readonly entry: Entry } | undefined {
+  /** Where `text`'s uid is, after a known prefix, and the entry of its body if there is one. */
+  private probe(text: string): Probe | undefined {
     for (const prefix of this.prefixes) {
       if (!text.startsWith(prefix)) continue;
       const end = text.indexOf('"', prefix.length);
       if (end < 0) return undefined;
       const uid = text.slice(prefix.length, end);
       if (!isPlainUid(uid)) return undefined;
-      const bucket = this.byLength.get(text.length - end);
-      if (bucket === undefined) return undefined;
-      const rest = text.slice(end);
-      for (const entry of bucket) if (entry.prefix === prefix && entry.rest === rest) return { uid, entry };
-      return undefined;
+      const key = fingerprint(text, end);
+      const bucket = this.byPrefix.get(prefix)?.get(key);
+      let entry: Entry | undefined;
+      if (bucket !== undefined) {
+        const rest = text.slice(end);
+        entry = bucket.find((e) => e.rest === rest);
+      }
+      return { prefix, uid, end, key, entry };
     }
     return undefined;
   }
@@ -137,14 +180,26 @@ function isPlainUid(uid: string): boolean {
   return true;
 }
 
+/** FNV-1a over the length and every FINGERPRINT_STRIDE-th character of `text` from `from` on. */
+function fingerprint(text: string, from: number): number {
+  let hash = Math.imul(0x811c9dc5 ^ (text.length - from), 0x01000193);
+  for (let i = from; i < text.length; i += FINGERPRINT_STRIDE)
+    hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
 /** The text before and after the uid's characters, when `"uid":"<uid>"` occurs exactly once. */
-function splitAtUid(text: string, uid: string): { prefix: string; rest: string } | undefined {
+function splitAtUid(text: string, uid: string): { prefix: string; rest: string; key: number } | undefined {
   if (!isPlainUid(uid)) return undefined;
   const needle = `"uid":"${uid}"`;
   const at = text.indexOf(needle);
   if (at < 0 || text.indexOf(needle, at + 1) >= 0) return undefined;
   const start = at + 7;
-  return { prefix: text.slice(0, start), rest: text.slice(start + uid.length) };
+  return {
+    prefix: text.slice(0, start),
+    rest: text.slice(start + uid.length),
+    key: fingerprint(text, start + uid.length),
+  };
 }
 
 /**

@@ -53,10 +53,11 @@ describe('review memo against the real path', () => {
         reviewOutcome(r, optionsOf(golden, suffix), true);
       const text = (uid: string) => JSON.stringify(reviewOf(golden, uid));
       // Seen once: remembered, not answered. Seen twice: templated.
-      expect(memo.recall(text('first'), settings).kind).toBe('miss');
-      memo.observe(text('first'), reviewOf(golden, 'first'), settings, outcomeFor);
-      expect(memo.recall(text('second'), settings).kind).toBe('miss');
-      memo.observe(text('second'), reviewOf(golden, 'second'), settings, outcomeFor);
+      for (const uid of ['first', 'second']) {
+        const recalled = memo.recall(text(uid), settings);
+        expect(recalled.kind).toBe('miss');
+        memo.observe(text(uid), recalled, reviewOf(golden, uid), settings, outcomeFor);
+      }
       for (const uid of UIDS) {
         const recall = memo.recall(text(uid), settings);
         if (recall.kind !== 'hit') throw new Error(`${golden.name}: no template`);
@@ -116,7 +117,7 @@ describe('review memo bounds and refusals', () => {
     reviewOutcome(r, { ...options, settings: SETTINGS, secretSuffix: suffix }, true);
   const seenTwice = (memo: ReviewMemo, review: (uid: string) => AdmissionReview) => {
     for (const uid of ['a', 'b'])
-      memo.observe(JSON.stringify(review(uid)), review(uid), SETTINGS, outcomeFor);
+      memo.observe(JSON.stringify(review(uid)), undefined, review(uid), SETTINGS, outcomeFor);
   };
   const pod = (uid: string) => podReview(simplePod(), { uid });
 
@@ -131,6 +132,23 @@ describe('review memo bounds and refusals', () => {
     expect(memo.recall(` ${JSON.stringify(pod('c'))}`, SETTINGS).kind).toBe('miss');
   });
 
+  it('tells apart bodies that differ in one character, however many share a fingerprint', () => {
+    const memo = new ReviewMemo();
+    const sibling = (i: number, uid: string) => podReview(simplePod(`web-${i}`), { uid });
+    for (let i = 0; i < 10; i++)
+      for (const uid of ['a', 'b']) {
+        const text = JSON.stringify(sibling(i, uid));
+        memo.observe(text, memo.recall(text, SETTINGS), sibling(i, uid), SETTINGS, outcomeFor);
+      }
+    for (let i = 0; i < 10; i++) {
+      const recall = memo.recall(JSON.stringify(sibling(i, 'c')), SETTINGS);
+      if (recall.kind !== 'hit') continue;
+      expect(recall.template.render('c', 'x7k2pmq4wz')).toEqual(outcomeFor(sibling(i, 'c'), 'x7k2pmq4wz'));
+    }
+    expect(memo.recall(JSON.stringify(sibling(9, 'c')), SETTINGS).kind).toBe('hit');
+    expect(memo.recall(JSON.stringify(sibling(10, 'c')), SETTINGS).kind).toBe('miss');
+  });
+
   it('misses uids that are not plain characters and forgets on new settings', () => {
     const memo = new ReviewMemo();
     seenTwice(memo, pod);
@@ -140,7 +158,7 @@ describe('review memo bounds and refusals', () => {
     expect(memo.recall(JSON.stringify(pod('u'.repeat(257))), SETTINGS).kind).toBe('miss');
     const changed = { ...SETTINGS };
     expect(memo.recall(JSON.stringify(pod('c')), changed).kind).toBe('miss');
-    memo.observe(JSON.stringify(pod('c')), pod('c'), changed, outcomeFor);
+    memo.observe(JSON.stringify(pod('c')), undefined, pod('c'), changed, outcomeFor);
     expect(memo.size).toBe(1);
     expect(memo.recall(JSON.stringify(pod('d')), SETTINGS).kind).toBe('miss');
   });
@@ -162,10 +180,25 @@ describe('review memo bounds and refusals', () => {
   it('holds at most maxEntries bodies', () => {
     const memo = new ReviewMemo({ maxEntries: 5, maxBodyChars: 100_000 });
     for (let i = 0; i < 23; i++) {
-      const review = podReview(simplePod(`web-${i}`), { uid: `u${i}` });
-      memo.observe(JSON.stringify(review), review, SETTINGS, outcomeFor);
+      // Names of different lengths: bodies with different fingerprints.
+      const review = podReview(simplePod(`web-${'x'.repeat(i)}`), { uid: `u${i}` });
+      memo.observe(
+        JSON.stringify(review),
+        memo.recall(JSON.stringify(review), SETTINGS),
+        review,
+        SETTINGS,
+        outcomeFor,
+      );
       expect(memo.size).toBeLessThanOrEqual(5);
     }
     expect(memo.size).toBe(3);
+    // The body that found the memo full is remembered in the emptied one.
+    const memo6 = new ReviewMemo({ maxEntries: 5, maxBodyChars: 100_000 });
+    const review = (i: number, uid: string) => podReview(simplePod(`web-${'x'.repeat(i)}`), { uid });
+    for (let i = 0; i < 6; i++)
+      memo6.observe(JSON.stringify(review(i, 'a')), undefined, review(i, 'a'), SETTINGS, outcomeFor);
+    expect(memo6.size).toBe(1);
+    memo6.observe(JSON.stringify(review(5, 'b')), undefined, review(5, 'b'), SETTINGS, outcomeFor);
+    expect(memo6.recall(JSON.stringify(review(5, 'c')), SETTINGS).kind).toBe('hit');
   });
 });
