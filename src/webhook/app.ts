@@ -1,10 +1,4 @@
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerFactory,
-} from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parseGuardedJson } from '../core/json-guard.js';
 import type { NamespaceDelivery } from '../core/delivery.js';
@@ -16,43 +10,12 @@ import type { ErrorReason } from '../core/reasons.js';
 import { parseAdmissionReview } from '../core/review.js';
 import type { AdmissionResult, WebhookMetrics } from '../observability/metrics.js';
 import { parseGoDuration } from './deadline.js';
+import { DEFAULT_LIMITS, httpsServerFactory, type ServerLimits } from './https-server.js';
 import { reviewLogFields, reviewOutcome, type ReviewOutcome } from './outcome.js';
 import { DEFAULT_REVIEW_MEMO, type Recall, ReviewMemo, type ReviewMemoOptions } from './review-memo.js';
 import { randomSecretSuffix } from './suffix.js';
 
-/**
- * Connection limits. The API server calls with `timeoutSeconds` (5 s in our chart, at most 30 s) and keeps idle
- * connections for 90 s; every limit here is shorter, so slow or idle clients are dropped before they pile up (A17).
- */
-export interface ServerLimits {
-  /** TLS handshake must finish within this (Node's default is 120 s). */
-  readonly handshakeTimeoutMs: number;
-  /** Request headers must arrive within this. */
-  readonly headersTimeoutMs: number;
-  /** The whole request must arrive within this; also the longest `?timeout=` honoured. */
-  readonly requestTimeoutMs: number;
-  /** Idle keep-alive connections are closed after this. */
-  readonly keepAliveTimeoutMs: number;
-  /** A socket with no traffic at all is closed after this. */
-  readonly idleTimeoutMs: number;
-  /** Connections beyond this are refused at accept. */
-  readonly maxConnections: number;
-  /** How often Node checks the header and request timeouts (its default of 30 s would let them overrun). */
-  readonly timeoutCheckIntervalMs: number;
-  /** How often requests past their `?timeout=` deadline are looked for and dropped. */
-  readonly deadlineSweepMs: number;
-}
-
-const DEFAULT_LIMITS: ServerLimits = {
-  handshakeTimeoutMs: 5_000,
-  headersTimeoutMs: 5_000,
-  requestTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 30_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 2_048,
-  timeoutCheckIntervalMs: 1_000,
-  deadlineSweepMs: 100,
-};
+export type { ServerLimits } from './https-server.js';
 
 /** What the webhook app is built from. */
 export interface WebhookAppOptions {
@@ -119,26 +82,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   const randomSuffix = options.randomSuffix ?? randomSecretSuffix;
   const tlsOptions = options.https;
 
-  // The HTTPS server is made here rather than by fastify so its limits and TLS context are ours to set.
-  const serverFactory: FastifyServerFactory = (handler) => {
-    const pair = tlsOptions?.cert !== undefined && tlsOptions.key !== undefined ? tlsOptions : undefined;
-    const server: HttpsServer = createHttpsServer(
-      {
-        ...(pair === undefined ? {} : { cert: pair.cert, key: pair.key }),
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: limits.handshakeTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
-        noDelay: true,
-      },
-      handler,
-    );
-    server.headersTimeout = limits.headersTimeoutMs;
-    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    server.maxConnections = limits.maxConnections;
-    server.setTimeout(limits.idleTimeoutMs);
-    return server;
-  };
+  const serverFactory = httpsServerFactory(limits, tlsOptions);
 
   const app = fastify({
     logger: false,
