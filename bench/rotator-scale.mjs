@@ -1,14 +1,21 @@
 // Scale test of the rotator: N managed pods and their Secrets, issued over the last 12 h with 24 h lifetimes,
-// fed through the real list-then-watch (src/kube/list-watch.ts, with the conversions of src/kube/watch.ts) into the real controller (real pki, an
-// in-memory API with API-server semantics: resourceVersion on every write, 409 on a stale replace, every
-// write echoed on the watch, every object handed out as a fresh copy as if it came off the wire).
+// fed through the real list-then-watch (src/kube/list-watch.ts, with the conversions of src/kube/watch.ts)
+// into the real controller (real pki) from an in-memory API server in a process of its own
+// (bench/rotator/api-server.mjs: resourceVersion on every write, 409 on a stale replace, every write echoed on
+// the watch after its answer, lists in pages of one snapshot). Every object crosses the IPC channel as JSON
+// and is decoded here, as a client decodes the wire; the server's copy of every Secret is in its own heap, so
+// this process's CPU and memory are what a real rotator pays (docs/adr/0007-rotator-at-150k-pods.md).
 //
 // One N per process, so memory figures are that N's alone:
-//   N=10000 npm run bench:rotator      (N=2000 for a quick run; QPS=50 is rotator.writeQps; STOP_AFTER=startup
-//                                      to profile the first two phases alone)
+//   N=10000 npm run bench:rotator      (N=2000 for a quick run; QPS=50 is rotator.writeQps; SEALED=0 records
+//                                      Secrets written before seals (src/pki/seal.ts); STOP_AFTER=startup
+//                                      to measure the first two phases alone; PROFILE=<file>.cpuprofile
+//                                      writes a CPU profile of the startup phase)
 //
-// Phases, each measured in CPU time of the whole process (process.cpuUsage: every thread, GC included; the
-// machine is shared, so wall time would measure the neighbours) with the load average beside it:
+// Phases, each measured in CPU time of the rotator's process (process.cpuUsage: every thread, GC included;
+// the machine is shared, so wall time would measure the neighbours) with the load average beside it, and
+// for feed and startup the main thread's share (/proc/thread-self/stat; the rest is mostly V8's GC helper
+// threads) and the GC pauses of the main thread (perf_hooks):
 //   feed     the watches list N pods and N Secrets into the controller: the renewal schedule is built;
 //   startup  the first drain: every pod's Secret checked once (parse, chain, key match), the due ones renewed;
 //   idle     an hour of one tick per minute with nothing else happening: API calls by verb (no LIST);
@@ -16,303 +23,33 @@
 //            spread);
 //   storm    the clock jumps 13 h (an outage): nearly every Secret is due at once; writes per simulated
 //            second (10-second windows) under rotator.writeQps.
-// Memory: RSS and V8 heap after a full GC, before the controller (the harness: the in-memory API server's
-// copy of every Secret) and after startup; the rotator's share is the difference. Peak is the process's
-// maxRSS. Results are merged by N into bench/results/rotator-scale.json (`growth`), with `LABEL` naming
-// the build measured (default "current").
+// Memory: RSS and V8 heap after a full GC, before the controller (the bare process) and after startup; the
+// rotator's share is the difference. Peak is the rotator process's maxRSS; the API server's RSS is reported
+// apart. Results are merged by N into bench/results/rotator-scale.json (`growth`), with `LABEL` naming the
+// build measured (default "current").
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { setImmediate } from 'node:timers';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../dist/config/loader.js';
-import { generateRootCa } from '../dist/pki/ca.js';
-import { issueLeaf } from '../dist/pki/issue.js';
 import { createKeyPool } from '../dist/pki/key-pool.js';
-import { KubeApiError } from '../dist/kube/types.js';
-import { createListWatch, listInPages } from '../dist/kube/list-watch.js';
+import { createListWatch } from '../dist/kube/list-watch.js';
 import { watchedPod, watchedSecret } from '../dist/kube/watch.js';
-import { newCaSecret, readCaSecret } from '../dist/model/ca-secret.js';
+import { readCaSecret } from '../dist/model/ca-secret.js';
 import { RotatorController } from '../dist/rotator/controller.js';
 import { createPkiCertOps } from '../dist/rotator/pki-adapter.js';
-import { buildWorkloadSecret } from '../dist/model/workload-secret.js';
+import { callCounter, startApiServer } from './rotator/api-client.mjs';
 
 const N = Number(process.env.N ?? 10_000);
 const QPS = Number(process.env.QPS ?? 50);
-const LABEL = process.env.LABEL ?? 'current';
+/** SEALED=0 records Secrets without seals, as a cluster has them before its first restart on this version. */
+const SEALED = process.env.SEALED !== '0';
+const LABEL = process.env.LABEL ?? (SEALED ? 'current' : 'unsealed');
 const RESULTS = 'bench/results/rotator-scale.json';
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-const NAMESPACES = 50;
 /** Simulated hours of the day phase (15 covers the first renewal of every Secret: 12 h ± 2.4 h). */
 const DAY_HOURS = Number(process.env.DAY_HOURS ?? 24);
-
-/** What a watch event or a GET would hand out: a fresh object, as parsed from the wire. */
-const wire = (o) => JSON.parse(JSON.stringify(o));
-
-/** Counts API calls by `resource verb`. */
-function callCounter() {
-  const counts = {};
-  return {
-    count: (what) => {
-      counts[what] = (counts[what] ?? 0) + 1;
-    },
-    snapshot: () => ({ ...counts }),
-  };
-}
-
-/** In-memory Secret API: resourceVersion on every write, 409 on a stale replace, writes echoed on the watch. */
-function memorySecrets(calls, clock) {
-  const objects = new Map();
-  const watchers = new Set();
-  let version = 1_000_000;
-  const writeTimes = [];
-  const emit = (type, object) => {
-    for (const w of watchers) void Promise.resolve().then(() => w({ type, object: wire(object) }));
-  };
-  const store = (s) => {
-    const metadata = {
-      ...s.metadata,
-      resourceVersion: String(++version),
-      managedFields: managedFields(clock()),
-    };
-    const stored = { ...s, metadata };
-    objects.set(`${s.metadata.namespace}/${s.metadata.name}`, stored);
-    writeTimes.push(clock());
-    return stored;
-  };
-  return {
-    objects,
-    writeTimes,
-    nextVersion: () => String(++version),
-    api: {
-      get: async (ns, name) => {
-        calls.count('secrets get');
-        const found = objects.get(`${ns}/${name}`);
-        return found === undefined ? undefined : wire(found);
-      },
-      create: async (s) => {
-        calls.count('secrets create');
-        if (objects.has(`${s.metadata.namespace}/${s.metadata.name}`))
-          throw new KubeApiError(409, 'AlreadyExists');
-        const stored = store(s);
-        emit('ADDED', stored);
-        return wire(stored);
-      },
-      replace: async (s) => {
-        calls.count('secrets replace');
-        const cur = objects.get(`${s.metadata.namespace}/${s.metadata.name}`);
-        if (cur?.metadata.resourceVersion !== s.metadata.resourceVersion)
-          throw new KubeApiError(409, 'Conflict');
-        const stored = store(s);
-        emit('MODIFIED', stored);
-        return wire(stored);
-      },
-      delete: async (ns, name) => {
-        calls.count('secrets delete');
-        const gone = objects.get(`${ns}/${name}`);
-        objects.delete(`${ns}/${name}`);
-        if (gone !== undefined) emit('DELETED', gone);
-      },
-      list: async () => {
-        calls.count('secrets list');
-        return [...objects.values()].map(wire);
-      },
-    },
-    /** The list-then-watch of src/kube/watch.ts: pages of 500, each object projected as it arrives. */
-    transport: (project) => ({
-      list: () => {
-        const snapshot = [...objects.values()];
-        const rv = String(version);
-        return listInPages(async (limit, token) => {
-          calls.count('secrets list (page)');
-          const from = Number(token ?? 0);
-          const items = snapshot.slice(from, from + limit).map(wire);
-          return {
-            items,
-            resourceVersion: rv,
-            continueToken: from + limit < snapshot.length ? String(from + limit) : '',
-          };
-        }, project);
-      },
-      watch: async (_rv, onEvent) => {
-        calls.count('secrets watch');
-        const projected = (e) => onEvent({ ...e, object: project(e.object) });
-        watchers.add(projected);
-        return { abort: () => watchers.delete(projected) };
-      },
-    }),
-  };
-}
-
-/** The managedFields entry the API server adds to a Secret the rotator wrote. */
-function managedFields(at) {
-  const time = new Date(at).toISOString().replace(/\.\d+Z$/, 'Z');
-  return [
-    {
-      manager: 'mtls-injector',
-      operation: 'Update',
-      apiVersion: 'v1',
-      time,
-      fieldsType: 'FieldsV1',
-      fieldsV1: {
-        'f:data': { '.': {}, 'f:ca.crt': {}, 'f:tls.crt': {}, 'f:tls.key': {} },
-        'f:metadata': {
-          'f:annotations': { '.': {}, 'f:mtls-injector.io/spiffe-id': {} },
-          'f:labels': { '.': {}, 'f:mtls-injector.io/managed': {}, 'f:mtls-injector.io/pod': {} },
-          'f:ownerReferences': { '.': {}, 'k:{"uid":"…"}': {} },
-        },
-        'f:type': {},
-      },
-    },
-  ];
-}
-
-/**
- * A pod as the API server sends it after the webhook injected it: a ReplicaSet's pod with one app container,
- * the mtls-init container, the token volume, status with conditions and container statuses, managedFields.
- */
-function podAt(i) {
-  const ns = `ns-${i % NAMESPACES}`;
-  const name = `app-${i}`;
-  const hash = (i * 2654435761).toString(16).slice(-10);
-  const created = '2026-11-22T12:00:00Z';
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      generateName: `app-${hash}-`,
-      namespace: ns,
-      uid: `7c1d1e52-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      resourceVersion: String(100 + i),
-      creationTimestamp: created,
-      labels: { app: 'app', 'pod-template-hash': hash, 'mtls-injector.io/managed': 'true' },
-      annotations: {
-        'mtls-injector.io/secret': `${name}-mtls`,
-        'mtls-injector.io/status': 'injected',
-        'kubectl.kubernetes.io/restartedAt': created,
-      },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: `app-${hash}`,
-          uid: `5b0e3f11-0000-4000-8000-${String(i % 500).padStart(12, '0')}`,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-      managedFields: [
-        {
-          manager: 'kube-controller-manager',
-          operation: 'Update',
-          apiVersion: 'v1',
-          time: created,
-          fieldsType: 'FieldsV1',
-          fieldsV1: {
-            'f:metadata': { 'f:generateName': {}, 'f:labels': { '.': {}, 'f:app': {} } },
-            'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:name': {} } } },
-          },
-        },
-        {
-          manager: 'kubelet',
-          operation: 'Update',
-          apiVersion: 'v1',
-          time: created,
-          fieldsType: 'FieldsV1',
-          subresource: 'status',
-          fieldsV1: { 'f:status': { 'f:conditions': {}, 'f:containerStatuses': {}, 'f:podIP': {} } },
-        },
-      ],
-    },
-    spec: {
-      serviceAccountName: 'app',
-      nodeName: `node-${i % 1000}`,
-      restartPolicy: 'Always',
-      terminationGracePeriodSeconds: 30,
-      dnsPolicy: 'ClusterFirst',
-      schedulerName: 'default-scheduler',
-      volumes: [
-        { name: 'mtls-certs', secret: { secretName: `${name}-mtls`, defaultMode: 420 } },
-        {
-          name: 'kube-api-access-x1y2z',
-          projected: {
-            sources: [
-              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-            ],
-            defaultMode: 420,
-          },
-        },
-      ],
-      initContainers: [
-        {
-          name: 'mtls-init',
-          image: 'ghcr.io/example/mtls-injector:0.1.0',
-          args: ['init', '--dir', '/var/run/mtls'],
-          volumeMounts: [{ name: 'mtls-certs', mountPath: '/var/run/mtls', readOnly: true }],
-          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
-        },
-      ],
-      containers: [
-        {
-          name: 'app',
-          image: 'registry.example.com/team/app:1.4.2',
-          ports: [{ containerPort: 8443, protocol: 'TCP' }],
-          env: [
-            { name: 'MTLS_DIR', value: '/var/run/mtls' },
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          ],
-          resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
-          volumeMounts: [
-            { name: 'mtls-certs', mountPath: '/var/run/mtls', readOnly: true },
-            { name: 'kube-api-access-x1y2z', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
-          ],
-          terminationMessagePath: '/dev/termination-log',
-          imagePullPolicy: 'IfNotPresent',
-        },
-      ],
-      tolerations: [
-        {
-          key: 'node.kubernetes.io/not-ready',
-          operator: 'Exists',
-          effect: 'NoExecute',
-          tolerationSeconds: 300,
-        },
-        {
-          key: 'node.kubernetes.io/unreachable',
-          operator: 'Exists',
-          effect: 'NoExecute',
-          tolerationSeconds: 300,
-        },
-      ],
-    },
-    status: {
-      phase: 'Running',
-      hostIP: `10.0.${(i >> 8) & 255}.${i & 255}`,
-      podIP: `10.244.${(i >> 8) & 255}.${i & 255}`,
-      startTime: created,
-      qosClass: 'Burstable',
-      conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
-        type,
-        status: 'True',
-        lastTransitionTime: created,
-      })),
-      containerStatuses: [
-        {
-          name: 'app',
-          ready: true,
-          restartCount: 0,
-          image: 'registry.example.com/team/app:1.4.2',
-          imageID: `registry.example.com/team/app@sha256:${'ab'.repeat(32)}`,
-          containerID: `containerd://${hash.repeat(6).slice(0, 64)}`,
-          started: true,
-          state: { running: { startedAt: created } },
-        },
-      ],
-    },
-  };
-}
 
 function mb(bytes) {
   return Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -322,6 +59,84 @@ function mb(bytes) {
 function cpuMsSince(since) {
   const d = process.cpuUsage(since);
   return Math.round((d.user + d.system) / 1000);
+}
+
+/** CPU milliseconds of the calling (main) thread so far, from /proc (Linux; undefined elsewhere). */
+function mainThreadCpuMs() {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the stat line, in clock ticks (100 a second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Garbage collection pauses of the main thread, summed by kind while `start`ed (perf_hooks 'gc' entries). */
+function gcPauses() {
+  const kinds = { 1: 'scavenge', 2: 'markCompact', 4: 'incremental', 8: 'weakCallbacks' };
+  let totals = {};
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[e.detail?.kind] ?? 'other';
+      const t = (totals[kind] ??= { count: 0, ms: 0 });
+      t.count += 1;
+      t.ms += e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    /** Pauses since the last call, rounded, and their sum (after the observer's queued entries are in). */
+    async take() {
+      await new Promise((r) => setTimeout(r, 50));
+      const taken = totals;
+      totals = {};
+      const out = {};
+      let ms = 0;
+      for (const [k, v] of Object.entries(taken)) {
+        out[k] = { count: v.count, ms: Math.round(v.ms) };
+        ms += v.ms;
+      }
+      return { pauseMs: Math.round(ms), byKind: out };
+    },
+  };
+}
+
+/**
+ * Starts the inspector's CPU profiler when PROFILE names a file, or its sampling heap profiler when
+ * HEAP_PROFILE does (allocations that outlived the young generation: alive at the end or collected by a
+ * major GC); answers a function that writes it.
+ */
+async function profileTo(file, heapFile) {
+  if (heapFile !== undefined) {
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    return async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(heapFile, JSON.stringify(profile));
+      session.disconnect();
+    };
+  }
+  if (file === undefined) return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function memory() {
@@ -358,66 +173,12 @@ async function main() {
   let now = start;
   const clock = () => now;
   const calls = callCounter();
-  const ca = generateRootCa({
-    keyAlgorithm: 'ecdsa-p256',
-    trustDomain: 'cluster.local',
-    lifetimeSeconds: 365 * 86_400,
-    now: new Date(now - 24 * HOUR),
-  });
-  const caMaterial = readCaSecret(
-    {
-      ...newCaSecret(ca, 'mtls-injector', 'mtls-injector-ca', new Date(now)),
-      metadata: { name: 'mtls-injector-ca', namespace: 'mtls-injector', resourceVersion: '1' },
-    },
-    new Date(now),
-  );
-
-  // The API server's state: N Secrets issued over the last 12 h with 24 h lifetimes (pods are generated on
-  // each list, as the API server would serialize them).
+  // The API server's state, in its own process: N Secrets issued over the last 12 h with 24 h lifetimes
+  // (pods are generated on each list, as the API server would serialize them).
   process.stdout.write(`recording ${N} Secrets... `);
-  const server = memorySecrets(calls, clock);
-  for (let i = 0; i < N; i++) {
-    const pod = podAt(i);
-    const { namespace: ns, name, uid } = pod.metadata;
-    const leaf = issueLeaf(ca, {
-      spiffeId: `spiffe://cluster.local/ns/${ns}/sa/app`,
-      keyAlgorithm: 'ecdsa-p256',
-      lifetimeSeconds: 24 * 3600,
-      backdateSeconds: 60,
-      now: new Date(now - Math.floor((i / N) * 12 * HOUR)),
-    });
-    const secret = buildWorkloadSecret(
-      `${name}-mtls`,
-      { namespace: ns, name, uid },
-      `spiffe://cluster.local/ns/${ns}/sa/app`,
-      leaf,
-      caMaterial.bundlePem,
-    );
-    server.objects.set(`${ns}/${name}-mtls`, {
-      ...secret,
-      metadata: {
-        ...secret.metadata,
-        resourceVersion: server.nextVersion(),
-        creationTimestamp: '2026-11-22T12:00:00Z',
-        managedFields: managedFields(now),
-      },
-    });
-  }
+  const server = startApiServer(calls, clock);
+  const caMaterial = readCaSecret(await server.record(N, SEALED), new Date(now));
   process.stdout.write('done\n');
-  const podTransport = {
-    list: () =>
-      listInPages(async (limit, token) => {
-        calls.count('pods list (page)');
-        const from = Number(token ?? 0);
-        const to = Math.min(N, from + limit);
-        const items = Array.from({ length: to - from }, (_, i) => podAt(from + i));
-        return { items, resourceVersion: '1', continueToken: to < N ? String(to) : '' };
-      }, watchedPod),
-    watch: async () => {
-      calls.count('pods watch');
-      return { abort() {} };
-    },
-  };
 
   const config = loadConfig({ flags: { 'rotator.writeQps': String(QPS), 'rotator.writeBurst': '100' } });
   const before = memory();
@@ -449,44 +210,85 @@ async function main() {
     },
   });
   const noTime = { now: clock, setTimeout: () => undefined, clearTimeout() {}, random: Math.random };
-  const podWatch = createListWatch(podTransport, (p) => p, noTime);
-  const secretWatch = createListWatch(server.transport(watchedSecret), (s) => s, noTime);
+  const podWatch = createListWatch(server.podTransport(watchedPod), (p) => p, noTime);
+  const secretWatch = createListWatch(server.secretTransport(watchedSecret), (s) => s, noTime);
 
   // feed: the watches list everything (Secrets first, as they arrive from an existing cluster in any order).
+  const gc = gcPauses();
   const loadFeed = load();
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuMs();
   await secretWatch.start({
     upsert: (s) => controller.upsertSecret(s),
     remove: (s) => controller.removeSecret(s),
   });
   await podWatch.start({ upsert: (p) => controller.upsertPod(p), remove: (p) => controller.removePod(p) });
   const feedCpuMs = cpuMsSince(c0);
+  const feedMainThreadCpuMs = mainThreadCpuMs() - m0;
+  const feedGc = await gc.take();
+  const afterFeed = memory();
 
   // startup: the first drain checks every pod's Secret once and renews those already due.
   const writesBefore = server.writeTimes.length;
+  const stopProfile = await profileTo(process.env.PROFILE, process.env.HEAP_PROFILE);
+  const startupFrom = performance.now();
   const c1 = process.cpuUsage();
+  const m1 = mainThreadCpuMs();
   controller.tick();
   await controller.drain();
   const startupCpuMs = cpuMsSince(c1);
+  const startupMainThreadCpuMs = mainThreadCpuMs() - m1;
+  await stopProfile();
+  const startupGc = await gc.take();
   const startupSimulatedSeconds = Math.round((now - start) / 1000);
   const renewedAtStartup = server.writeTimes.length - writesBefore;
-  await new Promise((r) => setImmediate(r)); // the watch echoes of the startup writes
+  await server.settle(); // the watch echoes of the startup writes
   const after = memory();
   const peakAfterStartup = process.resourceUsage().maxRSS * 1024;
   const loadStartup = load();
 
   if (process.env.HEAP_SNAPSHOT !== undefined)
     (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
+  // what the first two phases measured (all a STOP_AFTER=startup run measures)
+  const startupRow = {
+    secrets: N,
+    label: LABEL,
+    build: gitDescribe(),
+    node: process.version,
+    qps: QPS,
+    sealed: SEALED,
+    buildScheduleMs: feedCpuMs,
+    startupCheckMs: startupCpuMs,
+    startupCheckMsPerPod: Math.round((startupCpuMs / N) * 1000) / 1000,
+    feedMainThreadCpuMs,
+    feedGc,
+    startupMainThreadCpuMs,
+    startupGc,
+    renewedAtStartup,
+    startupSimulatedSeconds,
+    harnessRssMb: mb(before.rss),
+    rssMb: mb(after.rss),
+    rotatorRssMb: mb(after.rss - before.rss),
+    rotatorHeapMb: mb(after.heapUsed - before.heapUsed),
+    rotatorHeapAfterFeedMb: mb(afterFeed.heapUsed - before.heapUsed),
+    rotatorExternalMb: mb(after.external - before.external),
+    rotatorBytesPerPod: Math.round((after.rss - before.rss) / N),
+    peakRssBeforeRotatorMb: mb(peakBefore),
+    peakRssAfterStartupMb: mb(peakAfterStartup),
+  };
   if (process.env.STOP_AFTER === 'startup') {
-    console.log(
-      JSON.stringify({
-        N,
-        feedCpuMs,
-        startupCpuMs,
-        rotatorHeapMb: mb(after.heapUsed - before.heapUsed),
-        rotatorRssMb: mb(after.rss - before.rss),
-      }),
-    );
+    const partial = {
+      ...startupRow,
+      stoppedAfter: 'startup',
+      loadAverage: { feed: loadFeed, startup: loadStartup },
+      apiServerRssMb: mb((await server.memory()).rss),
+      apiCalls: calls.snapshot(),
+    };
+    // for matching --trace-gc lines (milliseconds since the process started)
+    const window = { startupWindowMs: [Math.round(startupFrom), Math.round(performance.now())] };
+    console.log(JSON.stringify({ ...partial, ...window }, null, 2));
+    // profiling runs leave the results alone; a run with a LABEL is recorded
+    if (process.env.LABEL !== undefined) record(partial);
     process.exit(0);
   }
 
@@ -498,7 +300,7 @@ async function main() {
     now += MINUTE;
     controller.tick();
     await controller.drain();
-    await new Promise((r) => setImmediate(r));
+    await server.settle();
   }
   const idleCpuMs = cpuMsSince(c2);
   const callsAfterIdle = calls.snapshot();
@@ -516,7 +318,7 @@ async function main() {
     now += 5 * MINUTE;
     controller.tick();
     await controller.drain();
-    await new Promise((r) => setImmediate(r));
+    await server.settle();
   }
   const dayCpuMs = cpuMsSince(c3);
   const perHour = histogram(server.writeTimes.slice(dayWrites), dayFrom, HOUR, DAY_HOURS);
@@ -529,35 +331,20 @@ async function main() {
   controller.tick();
   await controller.drain();
   const stormCpuMs = cpuMsSince(c4);
-  await new Promise((r) => setImmediate(r));
+  await server.settle();
   const stormTimes = server.writeTimes.slice(stormWrites);
   const renewed = stormTimes.length;
   const stormSeconds = Math.max(1, (now - stormFrom) / 1000);
   const perTen = histogram(stormTimes, stormFrom, 10_000, Math.ceil(stormSeconds / 10));
   const full = perTen.slice(0, -1).map((n) => n / 10);
   const peak = process.resourceUsage().maxRSS * 1024;
+  const serverMemory = await server.memory();
 
   const row = {
-    secrets: N,
-    label: LABEL,
-    build: gitDescribe(),
-    node: process.version,
+    ...startupRow,
     loadAverage: { feed: loadFeed, startup: loadStartup, end: load() },
-    qps: QPS,
-    buildScheduleMs: feedCpuMs,
-    startupCheckMs: startupCpuMs,
-    startupCheckMsPerPod: Math.round((startupCpuMs / N) * 1000) / 1000,
-    renewedAtStartup,
-    startupSimulatedSeconds,
-    harnessRssMb: mb(before.rss),
-    rssMb: mb(after.rss),
-    rotatorRssMb: mb(after.rss - before.rss),
-    rotatorHeapMb: mb(after.heapUsed - before.heapUsed),
-    rotatorExternalMb: mb(after.external - before.external),
-    rotatorBytesPerPod: Math.round((after.rss - before.rss) / N),
+    apiServerRssMb: mb(serverMemory.rss),
     peakRssMb: mb(peak),
-    peakRssBeforeRotatorMb: mb(peakBefore),
-    peakRssAfterStartupMb: mb(peakAfterStartup),
     idle: { ticks: idleTicks, cpuMs: idleCpuMs, apiCalls: idleCalls },
     apiCalls: calls.snapshot(),
     day: { hours: DAY_HOURS, cpuMs: dayCpuMs, renewalsPerHour: perHour },
@@ -576,19 +363,27 @@ async function main() {
   };
   podWatch.stop();
   secretWatch.stop();
+  server.stop();
 
   console.log(
     `\nrotator scale test, ${N} managed pods (node ${process.version}, load ${loadStartup.join(' ')})`,
   );
   console.log(JSON.stringify(row, null, 2));
 
+  record(row);
+}
+
+/** Merges `row` into bench/results/rotator-scale.json by N and label; the headline is the largest current N. */
+function record(row) {
   mkdirSync('bench/results', { recursive: true });
   const previous = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {};
   const growth = [
     ...(previous.growth ?? []).filter((r) => !(r.secrets === N && r.label === LABEL)),
     row,
   ].sort((a, b) => a.label.localeCompare(b.label) || a.secrets - b.secrets);
-  const headline = growth.filter((r) => r.label === 'current').at(-1) ?? row;
+  const headline = growth.filter((r) => r.label === 'current' && r.storm !== undefined).at(-1) ?? row;
+  // the same N measured on Secrets without seals (SEALED=0): what the first restart after an upgrade pays
+  const unsealed = growth.find((r) => r.label === 'unsealed' && r.secrets === headline.secrets);
   const result = {
     command: 'N=<pods> npm run bench:rotator',
     secrets: headline.secrets,
@@ -599,6 +394,7 @@ async function main() {
         qps: headline.qps,
         buildScheduleMs: headline.buildScheduleMs,
         startupCheckMs: headline.startupCheckMs,
+        unsealedStartupCheckMs: unsealed?.startupCheckMs,
         rssMb: headline.rssMb,
         rotatorRssMb: headline.rotatorRssMb,
         peakRssMb: headline.peakRssMb,

@@ -40,7 +40,9 @@ metadata:
     # Both components run under the restricted Pod Security Standard.
     pod-security.kubernetes.io/enforce: restricted
 HEADER
-  "$HELM" template "$RELEASE" charts/mtls-injector --namespace "$NAMESPACE"
+  # No hooks: the chart's only one runs on helm uninstall (it deletes the webhook configuration); applied from
+  # a file, it would run at once. Without Helm, delete the configuration first (docs/install.md).
+  "$HELM" template "$RELEASE" charts/mtls-injector --namespace "$NAMESPACE" --no-hooks
 } >"$tmp"
 
 if [[ $mode == check ]]; then

@@ -1,11 +1,15 @@
 import type { DeliverySettings } from '../core/delivery.js';
-import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, VOLUME_NAME } from '../core/names.js';
+import { parseStatus } from '../core/mutate/status.js';
+import { ENV_INIT_WAIT_TIMEOUT, INIT_CONTAINER_NAME, STATUS_ANNOTATION, VOLUME_NAME } from '../core/names.js';
 import { isSignedKeyType } from '../core/pod-certificate.js';
 import type { RawVolume } from '../core/pod.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import type { PodObject } from '../kube/types.js';
 
-/** The injection settings a pod was injected with, read from its mtls-init container (fallback: configured). */
+/**
+ * The injection settings a pod was injected with, read from its mtls-init container (fallback: configured).
+ * A pod whose status says injection added no mtls-init (init.enabled=false then) is judged without one.
+ */
 export function settingsFromPod(pod: PodObject, fallback: InjectionSettings): InjectionSettings {
   const inits = pod.spec?.['initContainers'];
   const init = Array.isArray(inits)
@@ -13,7 +17,13 @@ export function settingsFromPod(pod: PodObject, fallback: InjectionSettings): In
         (c) => c.name === INIT_CONTAINER_NAME,
       )
     : undefined;
-  if (init === undefined) return fallback;
+  if (init === undefined) {
+    // Injected without mtls-init when its status says so (init.enabled=false then); else judged as configured.
+    const status = parseStatus(pod.metadata.annotations?.[STATUS_ANNOTATION]);
+    return status !== undefined && status.initContainer === undefined
+      ? { ...fallback, initEnabled: false }
+      : fallback;
+  }
   const image = typeof init.image === 'string' ? init.image : fallback.initImage;
   const policy = init.imagePullPolicy;
   const env = Array.isArray(init.env) ? (init.env as { name?: unknown; value?: unknown }[]) : [];
@@ -22,6 +32,7 @@ export function settingsFromPod(pod: PodObject, fallback: InjectionSettings): In
   const windows = (pod.spec?.['os'] as { name?: unknown } | undefined)?.name === 'windows';
   return {
     ...fallback,
+    initEnabled: true,
     delivery: deliveryFromPod(pod, fallback.delivery),
     initImage: windows ? fallback.initImage : image,
     windowsInitImage: windows ? image : fallback.windowsInitImage,

@@ -48,9 +48,11 @@ export function renderRotationStatus(status: RotationStatus, propagationSeconds:
     lines.push(
       next.state === 'now'
         ? `next: ${command}`
-        : next.retryInSeconds !== undefined
-          ? `next: ${command} in ${next.retryInSeconds}s`
-          : `next: ${command} once it may run; rerun mtls-injector ca rotate status to follow`,
+        : next.startsWait === true
+          ? `next: ${command} --wait (starts the ${next.retryInSeconds ?? propagationSeconds}s wait, then runs the step)`
+          : next.retryInSeconds !== undefined
+            ? `next: ${command} in ${next.retryInSeconds}s`
+            : `next: ${command} once it may run; rerun mtls-injector ca rotate status to follow`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -59,5 +61,6 @@ export function renderRotationStatus(status: RotationStatus, propagationSeconds:
 function when(s: StepReadiness): string {
   if (s.state === 'now') return 'may run now';
   if (s.state === 'blocked') return 'not in this phase';
+  if (s.startsWait === true) return `may run ${s.retryInSeconds ?? 0}s after its next attempt`;
   return s.retryInSeconds === undefined ? 'not yet' : `may run in ${s.retryInSeconds}s`;
 }

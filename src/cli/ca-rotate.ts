@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { parseDurationSeconds } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { MANAGED_LABEL } from '../core/names.js';
@@ -6,11 +7,18 @@ import { clusterTrustBundleName } from '../core/pod-certificate.js';
 import { createConfigMapApi } from '../kube/configmaps.js';
 import { createClusterTrustBundleApi, discoverCertificateApis } from '../kube/pod-certificates.js';
 import { createSecretApi } from '../kube/secrets.js';
-import type { ClusterTrustBundleApi, ConfigMapApi, SecretApi } from '../kube/types.js';
+import type { ClusterTrustBundleApi, ConfigMapApi, InspectApi, SecretApi } from '../kube/types.js';
+import { createWorkloadApi } from '../kube/workloads.js';
 import { readPreviousCaPods } from '../model/previous-ca-pods.js';
 import { generateRootCa } from '../pki/ca.js';
 import { permittedNamesOf } from '../rotator/ca-manager.js';
-import { planActivate, planPrepare, planRetire, type RotationPlan } from '../model/ca-rotation.js';
+import {
+  planActivate,
+  planPrepare,
+  planRetire,
+  type RotationPlan,
+  secretsInUse,
+} from '../model/ca-rotation.js';
 import { rotationStatus } from '../model/ca-rotation-status.js';
 import { readCaSecret } from '../model/ca-secret.js';
 import { renderRotationStatus } from './ca-rotate-status.js';
@@ -59,8 +67,9 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
   const steps: Record<Step, string> = {
     prepare: 'generate a new root and add it to every trust bundle; issuing stays on the current CA',
     activate:
-      'issue from the new CA (refused until every managed Secret trusts it and ca.propagationDelay has passed)',
-    retire: 'remove the previous root from the trust bundle (refused while any leaf still chains to it)',
+      'issue from the new CA (refused until every managed Secret trusts it, then for ca.propagationDelay while the kubelets deliver it)',
+    retire:
+      'remove the previous root from the trust bundle (refused while any leaf still chains to it, then for ca.propagationDelay while the kubelets deliver the new leaves)',
     status:
       'show the rotation phase, how far the rotator has carried it, and for each step whether it may run now and how long is left',
   };
@@ -69,6 +78,11 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
       .command(step)
       .description(steps[step])
       .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)');
+    if (step === 'activate' || step === 'retire') {
+      command
+        .option('--wait', 'while the step is refused only for now, retry it every 5s until it runs')
+        .option('--wait-timeout <duration>', 'with --wait, give up after this long', '20m');
+    }
     if (step === 'status') {
       command.addOption(
         new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
@@ -77,8 +91,9 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
     addConfigOptions(command, KEYS, { installed: true });
     command.action(async () => {
       const { config, kc } = await configFromInstallation(command, KEYS, ctx);
+      const opts = command.opts<{ wait?: boolean; waitTimeout?: string; output?: 'text' | 'json' }>();
       const secrets = createSecretApi(kc);
-      const { output } = command.opts<{ output?: 'text' | 'json' }>();
+      const pods = createWorkloadApi(kc);
       const served = await discoverCertificateApis(kc);
       const podCertificates: RotationPodCertificates = {
         configMaps: createConfigMapApi(kc),
@@ -87,21 +102,93 @@ export const registerCaRotate: RegisterCommand = (program, ctx, done) => {
             ? undefined
             : createClusterTrustBundleApi(kc, served.clusterTrustBundles),
       };
-      done(await runStep(step, config, secrets, ctx, new Date(), output, podCertificates));
+      if (opts.wait !== true) {
+        done(await runStep(step, config, secrets, ctx, new Date(), pods, opts.output, podCertificates));
+        return;
+      }
+      const timeout = parseDurationSeconds(opts.waitTimeout ?? '');
+      if (timeout === undefined) {
+        throw new InjectorError(
+          ErrorCode.UsageInvalid,
+          `--wait-timeout: expected a duration such as 90s, 15m or 1h, got ${JSON.stringify(opts.waitTimeout)}`,
+        );
+      }
+      done(await waitForStep(step, config, secrets, pods, ctx, timeout, podCertificates));
     });
   }
 };
 
-/** Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). */
+const WAIT_POLL_MS = 5000;
+
+/** Retries `step` while it is refused only for now, up to `timeoutSeconds`; each new reason is printed once. */
+async function waitForStep(
+  step: Step,
+  config: Config,
+  secrets: SecretApi,
+  pods: PodLister,
+  ctx: Pick<CliContext, 'stdout' | 'stderr' | 'signal'>,
+  timeoutSeconds: number,
+  podCertificates: RotationPodCertificates,
+): Promise<number> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let told = '';
+  for (;;) {
+    const result = await attemptStep(step, config, secrets, new Date(), pods, 'text', podCertificates);
+    if (result.code === ExitCode.Ok || !result.retryable || Date.now() >= deadline || ctx.signal.aborted) {
+      report(step, result, ctx);
+      return result.code;
+    }
+    // The same reason with another countdown is not news.
+    const reason = result.message.replace(/\d+/g, '#');
+    if (reason !== told) ctx.stderr.write(`ca rotate ${step}: waiting: ${result.message}\n`);
+    told = reason;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(WAIT_POLL_MS, deadline - Date.now()))));
+  }
+}
+
+/** What one attempt at a step did: the exit code, and whether a refusal clears by itself. */
+interface StepResult {
+  readonly code: number;
+  readonly retryable: boolean;
+  readonly message: string;
+}
+
+function report(step: Step, result: StepResult, ctx: Pick<CliContext, 'stdout' | 'stderr'>): void {
+  if (result.code === ExitCode.Ok) ctx.stdout.write(result.message);
+  else ctx.stderr.write(`ca rotate ${step}: refused: ${result.message}\n`);
+}
+
+/** Lists the pods the webhook marked, in every namespace (to tell which Secrets are still read). */
+type PodLister = Pick<InspectApi, 'listPodsAllNamespaces'>;
+
+/**
+ * Runs one rotation step against `secrets` (the real API in the command; an in-memory one in tests). With
+ * `pods`, Secrets of finished or deleted pods are not waited for (secretsInUse); without, every one is.
+ */
 export async function runStep(
   step: Step,
   config: Config,
   secrets: SecretApi,
   ctx: Pick<CliContext, 'stdout' | 'stderr'>,
   now: Date,
+  pods?: PodLister,
   output: 'text' | 'json' = 'text',
   podCertificates?: RotationPodCertificates,
 ): Promise<number> {
+  const result = await attemptStep(step, config, secrets, now, pods, output, podCertificates);
+  report(step, result, ctx);
+  return result.code;
+}
+
+async function attemptStep(
+  step: Step,
+  config: Config,
+  secrets: SecretApi,
+  now: Date,
+  pods: PodLister | undefined,
+  output: 'text' | 'json' = 'text',
+  podCertificates?: RotationPodCertificates,
+): Promise<StepResult> {
   const ns = config.installNamespace;
   const name = config.ca.secretName;
   const caSecret = await secrets.get(ns, name);
@@ -112,9 +199,13 @@ export async function runStep(
     );
   }
   readCaSecret(caSecret, now); // refuse to act on a CA that does not load
-  const managed = (await secrets.list(`${MANAGED_LABEL}=true`)).filter(
+  const listed = (await secrets.list(`${MANAGED_LABEL}=true`)).filter(
     (s) => !(s.metadata.namespace === ns && s.metadata.name === name),
   );
+  const managed =
+    pods === undefined
+      ? listed
+      : secretsInUse(listed, await pods.listPodsAllNamespaces(`${MANAGED_LABEL}=true`));
 
   // The rotator publishes the facts ConfigMap (releases with Pod Certificates): then pods may hold pod
   // certificates, and the record of those that still hold one of the previous CA is kept there.
@@ -130,18 +221,21 @@ export async function runStep(
       bundles: podBundles,
       record,
     });
-    ctx.stdout.write(
-      output === 'json'
-        ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
-        : renderRotationStatus(status, config.ca.propagationDelay),
-    );
-    return ExitCode.Ok;
+    return {
+      code: ExitCode.Ok,
+      retryable: false,
+      message:
+        output === 'json'
+          ? `${JSON.stringify({ ...status, propagationDelaySeconds: config.ca.propagationDelay }, null, 2)}\n`
+          : renderRotationStatus(status, config.ca.propagationDelay),
+    };
   }
   let plan: RotationPlan;
   if (step === 'prepare' && config.ca.bringYourOwn) {
     // prepare makes a self-signed root, and activate would then replace the intermediate of your PKI with it.
     plan = {
       ok: false,
+      retryable: false,
       message:
         'ca.bringYourOwn is set: mtls-injector does not generate your CA; rotate your intermediate as ' +
         'docs/runbooks/ca-rotation.md says (edit the CA Secret, follow with ca rotate status)',
@@ -158,13 +252,14 @@ export async function runStep(
   } else if (step === 'activate') {
     plan = planActivate(caSecret, managed, now, config.ca.propagationDelay, podBundles);
   } else {
-    plan = planRetire(caSecret, managed, now, record);
+    plan = planRetire(caSecret, managed, now, config.ca.propagationDelay, record);
   }
-  if (!plan.ok) {
-    ctx.stderr.write(`ca rotate ${step}: refused: ${plan.message}\n`);
-    return ExitCode.Failure;
-  }
-  await secrets.replace(plan.secret);
-  ctx.stdout.write(`ca rotate ${step}: done: ${plan.summary}\nnext: mtls-injector ca rotate status\n`);
-  return ExitCode.Ok;
+  // A refusal may still carry a write: the mark that starts (or the removal that resets) the delivery wait.
+  if (plan.secret !== undefined) await secrets.replace(plan.secret);
+  if (!plan.ok) return { code: ExitCode.Failure, retryable: plan.retryable, message: plan.message };
+  return {
+    code: ExitCode.Ok,
+    retryable: false,
+    message: `ca rotate ${step}: done: ${plan.summary}\nnext: mtls-injector ca rotate status\n`,
+  };
 }

@@ -8,6 +8,7 @@ import { registerInject } from './inject.js';
 import { registerOnboard } from './onboard.js';
 import { registerRevoke } from './revoke.js';
 import { registerRotator } from './rotator.js';
+import { registerUnregister } from './unregister.js';
 import { registerWebhook } from './webhook.js';
 
 /** A subcommand registers itself on the root program; its action sets the exit code through `done`. */
@@ -24,4 +25,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCheck,
   registerOnboard,
   registerRevoke,
+  registerUnregister,
 ];

@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 export const INJECTION_KEYS = [
   'trustDomain',
   'installNamespace',
+  'init.enabled',
   'init.image',
   'init.imagePullPolicy',
   'init.windowsImage',

@@ -63,7 +63,9 @@ export const registerInit: RegisterCommand = (program, ctx, done) => {
     const paths = [CERT_FILE, KEY_FILE, CA_FILE].map((f) => join(opts.dir, f));
 
     // Wait for the files and for them to verify: the kubelet mounts the Secret as soon as the rotator writes
-    // it, and the rotator also repairs a bad one, so only a problem that outlasts the wait is fatal.
+    // it, and the rotator also repairs a bad one, so only a problem that outlasts the wait is fatal. Each new
+    // problem is written at once, so `kubectl logs -c mtls-init` tells why a pod waits in Init.
+    let told = '';
     for (;;) {
       const files = await readAll(paths);
       let problem: string;
@@ -95,6 +97,10 @@ export const registerInit: RegisterCommand = (program, ctx, done) => {
       if (Date.now() >= deadline || ctx.signal.aborted) {
         fail(problem);
         return;
+      }
+      if (problem !== told) {
+        ctx.stderr.write(`mtls-init: waiting (up to ${config.init.waitTimeout}s): ${problem}\n`);
+        told = problem;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }

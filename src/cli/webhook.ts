@@ -14,6 +14,7 @@ const KEYS = [
   'webhook.tlsKey',
   'webhook.bodyLimitBytes',
   'webhook.failOpen',
+  'webhook.shutdownDelay',
   'webhook.deliveryFactsFile',
   ...INJECTION_KEYS,
   'log.level',

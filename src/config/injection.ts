@@ -9,6 +9,7 @@ import type { Config } from './schema.js';
 export function injectionSettings(config: Config): InjectionSettings {
   return {
     trustDomain: config.trustDomain,
+    initEnabled: config.init.enabled,
     initImage: config.init.image,
     initImagePullPolicy: config.init.imagePullPolicy,
     windowsInitImage: config.init.windowsImage,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ErrorCode, InjectorError } from '../core/errors.js';
 import { parseDurationSeconds } from './duration.js';
 import { type Config, envName, FIELDS, type FieldSpec } from './schema.js';
@@ -23,6 +23,15 @@ export interface ConfigSources {
 export interface LoadedConfig {
   readonly config: Config;
   readonly origins: Readonly<Record<string, string>>;
+}
+
+/**
+ * The YAML parser, loaded on the first config file read: mtls-init, which runs on every pod's start and reads
+ * no file, never pays for loading it (docs/using-mtls.md, "Start-up time and the init container").
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 /** Env var naming the config file when `--config` is not given. */
@@ -101,6 +110,17 @@ function crossFieldProblems(config: Config): string[] {
   if (config.renewAt + config.renewJitter >= 1 || config.renewAt - config.renewJitter <= 0) {
     problems.push(
       `renewAt ± renewJitter: ${config.renewAt} ± ${config.renewJitter} must stay inside (0, 1) of the lifetime`,
+    );
+  }
+  // The latest a leaf is renewed must leave the kubelets time to deliver its successor into running pods
+  // (they write a changed Secret only at their next sync of the pod), or pods serve an expired certificate.
+  const margin = Math.floor(config.leafLifetime * (1 - config.renewAt - config.renewJitter));
+  if (margin < config.ca.propagationDelay) {
+    problems.push(
+      `leafLifetime × (1 − renewAt − renewJitter) = ${margin}s must be at least ca.propagationDelay ` +
+        `${config.ca.propagationDelay}s: a certificate renewed that late could expire in a running pod before ` +
+        'the kubelet delivers its successor; lengthen leafLifetime, lower renewAt, or lower ca.propagationDelay ' +
+        'only if your kubelets deliver Secret updates faster (their syncFrequency, 1m by default)',
     );
   }
   if (config.rotator.renewDeadline >= config.rotator.leaseDuration) {

@@ -6,7 +6,7 @@
  * Over 300 lines: FIELDS is one table of every setting, about eight lines each; split, the type, the loader
  * and the docs would each have to gather the pieces again.
  */
-import { DELIVERY_SETTINGS } from '../core/delivery.js';
+import { DELIVERY_SETTINGS } from '../core/delivery-modes.js';
 import { KEY_ALGORITHMS } from '../core/key-algorithm.js';
 import { SIGNED_KEY_TYPES } from '../core/pod-certificate.js';
 
@@ -205,7 +205,8 @@ export const FIELDS = [
     key: 'ca.propagationDelay',
     kind: { type: 'duration', minSeconds: 0, maxSeconds: DAY },
     default: '5m',
-    description: 'Time a new trust bundle is given to reach every kubelet before a CA rotation may activate.',
+    description:
+      "Time the kubelets are given to write a changed Secret into running pods (they do at their next sync of each pod, about a minute by default): a CA rotation's activate and retire wait this long after every managed Secret is ready, and leafLifetime × (1 − renewAt − renewJitter) must be at least this long.",
   },
   {
     key: 'log.level',
@@ -257,6 +258,13 @@ export const FIELDS = [
     description: 'Largest AdmissionReview body accepted (the API server sends pods up to 3 MiB).',
   },
   {
+    key: 'webhook.shutdownDelay',
+    kind: { type: 'duration', minSeconds: 0, maxSeconds: 60 },
+    default: '5s',
+    description:
+      'On SIGTERM the webhook keeps serving (and ready: its terminating endpoint stays serving, which kube-proxy falls back to when no other endpoint is ready) this long before it stops accepting connections, so the API server is not sent to a closed port (rolling updates; helm uninstall, which deletes the Deployments before the webhook configuration). Keep it below terminationGracePeriodSeconds.',
+  },
+  {
     key: 'webhook.failOpen',
     kind: { type: 'boolean' },
     default: false,
@@ -291,6 +299,13 @@ export const FIELDS = [
     kind: { type: 'string', pattern: DNS_SUBDOMAIN, hint: 'a DNS-1123 subdomain' },
     default: 'mtls-injector',
     description: 'Name of our MutatingWebhookConfiguration (the rotator patches only its caBundle).',
+  },
+  {
+    key: 'init.enabled',
+    kind: { type: 'boolean' },
+    default: true,
+    description:
+      'Add the mtls-init container to injected pods. false: only the volume, mounts and env are added, so pods start sooner, but nothing checks the files before the app starts (docs/using-mtls.md, "Turning mtls-init off").',
   },
   {
     key: 'init.image',

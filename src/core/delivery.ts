@@ -12,12 +12,13 @@ import { type SignedKeyType } from './pod-certificate.js';
 
 /** The namespace label that chooses the delivery for the pods of one namespace. */
 export const DELIVERY_LABEL = 'mtls-injector.io/delivery';
-/** The two ways files reach a pod. */
-export const DELIVERY_MODES = ['secret', 'podCertificate'] as const;
-export type DeliveryMode = (typeof DELIVERY_MODES)[number];
-/** The install's default: one of the modes, or auto (podCertificate where the API server serves it). */
-export const DELIVERY_SETTINGS = ['auto', ...DELIVERY_MODES] as const;
-export type DeliverySetting = (typeof DELIVERY_SETTINGS)[number];
+export {
+  DELIVERY_MODES,
+  type DeliveryMode,
+  DELIVERY_SETTINGS,
+  type DeliverySetting,
+} from './delivery-modes.js';
+import type { DeliveryMode, DeliverySetting } from './delivery-modes.js';
 
 /** The namespace's delivery label as the webhook entry that called us tells it. */
 export type NamespaceDelivery = 'unset' | DeliveryMode | 'invalid';

@@ -11,6 +11,11 @@ export const POD_LABEL = 'mtls-injector.io/pod';
 export const STATUS_ANNOTATION = 'mtls-injector.io/status';
 export const SECRET_ANNOTATION = 'mtls-injector.io/secret';
 export const SPIFFE_ID_ANNOTATION = 'mtls-injector.io/spiffe-id';
+/**
+ * On workload Secrets: the seal of tls.crt and tls.key (src/pki/seal.ts), an HMAC only the CA's holder can
+ * make; a Secret whose seal verifies needs no signature check or key derivation when it is judged.
+ */
+export const SEAL_ANNOTATION = 'mtls-injector.io/seal';
 export const VOLUME_NAME = 'mtls-certs';
 export const MOUNT_PATH = '/var/run/mtls';
 export const INIT_CONTAINER_NAME = 'mtls-init';

@@ -147,10 +147,17 @@ export function mountedSecretOf(spec: RawPodSpec): unknown {
   return volumes.length === 1 ? volumes[0]?.secret?.['secretName'] : undefined;
 }
 
-/** Whether the pod carries the injected volume and the `mtls-init` init container. */
-export function hasInjectedStructure(pod: RawPod): boolean {
+/**
+ * Whether the pod carries the injected volume and the `mtls-init` init container; without the init container
+ * when its status (parsed `mtls-injector.io/status`) says injection added none (init.enabled=false).
+ */
+export function hasInjectedStructure(
+  pod: RawPod,
+  status?: { readonly initContainer?: string | undefined },
+): boolean {
+  const withInit = status === undefined || status.initContainer !== undefined;
   return (
     (pod.spec.volumes ?? []).some((v) => v.name === VOLUME_NAME) &&
-    (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME)
+    (!withInit || (pod.spec.initContainers ?? []).some((c) => c.name === INIT_CONTAINER_NAME))
   );
 }

@@ -260,11 +260,17 @@ export interface EventRecorder {
 
 /** The caBundle of our own MutatingWebhookConfiguration, and nothing else. */
 export interface WebhookConfigApi {
-  /** The caBundle of every webhook entry (base64 PEM), or undefined when the configuration does not exist. */
+  /**
+   * The caBundle of every webhook entry (base64 PEM) and the object's uid, or undefined when the
+   * configuration does not exist.
+   */
   getCaBundles(
     name: string,
     options?: CallOptions,
-  ): Promise<{ readonly caBundles: readonly string[]; readonly resourceVersion: string } | undefined>;
+  ): Promise<
+    | { readonly caBundles: readonly string[]; readonly resourceVersion: string; readonly uid: string }
+    | undefined
+  >;
   /** Sets every entry's caBundle; 409 when resourceVersion moved on. */
   setCaBundle(
     name: string,

@@ -24,6 +24,7 @@ export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
       return {
         caBundles: (obj.webhooks ?? []).map((w) => w.clientConfig.caBundle ?? ''),
         resourceVersion: obj.metadata?.resourceVersion ?? '',
+        uid: obj.metadata?.uid ?? '',
       };
     },
     async setCaBundle(name, caBundleBase64, resourceVersion, options) {
@@ -50,4 +51,17 @@ export function createWebhookConfigApi(kc: KubeConfig): WebhookConfigApi {
       );
     },
   };
+}
+
+/**
+ * Deletes the MutatingWebhookConfiguration `name`; false when it did not exist. The pre-delete hook of the
+ * chart runs this first on `helm uninstall`, so the API server stops calling the webhook before Helm deletes
+ * its Service and Deployment.
+ */
+export async function deleteWebhookConfiguration(kc: KubeConfig, name: string): Promise<boolean> {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  const deleted = await callOrUndefined(`delete MutatingWebhookConfiguration ${name}`, () =>
+    api.deleteMutatingWebhookConfiguration({ name }),
+  );
+  return deleted !== undefined;
 }

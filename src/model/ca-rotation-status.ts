@@ -1,6 +1,6 @@
 import { CERT_FILE } from '../core/names.js';
 import type { SecretObject } from '../kube/types.js';
-import { planActivate, planRetire } from './ca-rotation.js';
+import { planActivate, planRetire, propagationStartedAt } from './ca-rotation.js';
 import { NEXT_CERT_FILE, PREVIOUS_CERT_FILE, secretIssuedBy, secretTrusts } from './ca-secret.js';
 import { pendingPods, type PreviousCaPods } from './previous-ca-pods.js';
 import { secretFile } from './secret-data.js';
@@ -22,6 +22,11 @@ export interface StepReadiness {
   /** Why it cannot run now (the step's own refusal); empty when it can. */
   readonly reason: string;
   readonly retryInSeconds?: number;
+  /**
+   * The step's propagation wait has not started: its next attempt records the start (status writes nothing),
+   * and `retryInSeconds` counts from that attempt.
+   */
+  readonly startsWait?: boolean;
 }
 
 /** What `ca rotate status` shows: the phase, the progress counts, and every step's readiness. */
@@ -90,15 +95,20 @@ export function rotationStatus(
   ): StepReadiness => {
     if (plan.ok) return { step, state: 'now', reason: '' };
     if (!inPhase) return { step, state: 'blocked', reason: plan.message };
-    // A refusal that still asks for a write records when its wait starts: status writes nothing, so that wait
-    // has not started yet and begins at the step's next attempt.
-    const reason =
-      'secret' in plan && plan.secret !== undefined
-        ? `${plan.message}; the wait starts when you run \`mtls-injector ca rotate ${step}\``
-        : plan.message;
-    return plan.retryInSeconds === undefined
-      ? { step, state: 'waiting', reason }
-      : { step, state: 'waiting', reason, retryInSeconds: plan.retryInSeconds };
+    // A refusal whose write records when its wait starts: status writes nothing, so that wait has not started
+    // yet and begins at the step's next attempt. (A refusal may also write to clear a stale mark; that one
+    // starts nothing.)
+    const startsWait = plan.secret !== undefined && propagationStartedAt(plan.secret, step) !== undefined;
+    const reason = startsWait
+      ? `${plan.message}; the wait starts when you run \`mtls-injector ca rotate ${step}\``
+      : plan.message;
+    return {
+      step,
+      state: 'waiting',
+      reason,
+      ...(plan.retryInSeconds === undefined ? {} : { retryInSeconds: plan.retryInSeconds }),
+      ...(startsWait ? { startsWait } : {}),
+    };
   };
   const record = podCertificates.record?.record;
   return {
@@ -115,7 +125,11 @@ export function rotationStatus(
         planActivate(caSecret, managed, now, propagationSeconds, podCertificates.bundles),
         phase === 'prepared',
       ),
-      judge('retire', planRetire(caSecret, managed, now, podCertificates.record), phase === 'activated'),
+      judge(
+        'retire',
+        planRetire(caSecret, managed, now, propagationSeconds, podCertificates.record),
+        phase === 'activated',
+      ),
     ],
   };
 }

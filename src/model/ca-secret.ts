@@ -14,8 +14,14 @@ export const NEXT_KEY_FILE = 'next.key';
 export const PREVIOUS_CERT_FILE = 'previous.crt';
 /** with its key, so the rotator keeps signing that CA's CRL until `retire` (docs/revocation.md). */
 export const PREVIOUS_KEY_FILE = 'previous.key';
-/** When ca.crt (the trust bundle) last changed; activation waits `ca.propagationDelay` after it. */
+/** When ca.crt (the trust bundle) last changed. */
 export const BUNDLE_CHANGED_ANNOTATION = 'mtls-injector.io/bundle-changed-at';
+/**
+ * `<step> <ISO time>`: when `ca rotate <step>` first saw every managed Secret hold what the step waits for
+ * (activate: the new root in ca.crt; retire: a leaf from the new CA). The step runs `ca.propagationDelay`
+ * later, once the kubelets have had that long to deliver those Secrets to the running pods.
+ */
+export const PROPAGATION_ANNOTATION = 'mtls-injector.io/propagation-started-at';
 
 /** What the CA Secret holds, parsed and checked. */
 export interface CaMaterial {

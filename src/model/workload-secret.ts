@@ -5,6 +5,7 @@ import {
   KEY_FILE,
   MANAGED_LABEL,
   POD_LABEL,
+  SEAL_ANNOTATION,
   SPIFFE_ID_ANNOTATION,
 } from '../core/names.js';
 import type { OwnerReference, SecretObject } from '../kube/types.js';
@@ -20,13 +21,14 @@ export interface SecretOwner {
 /**
  * The workload Secret in the layout docs/design.md fixes: type kubernetes.io/tls, tls.crt (leaf + chain),
  * tls.key (PKCS#8), ca.crt (trust bundle), managed labels, and an ownerReference to the pod so the garbage
- * collector deletes it with the pod. `resourceVersion` is carried for an update.
+ * collector deletes it with the pod. `resourceVersion` is carried for an update. An issued pair with a seal
+ * (src/pki/seal.ts) carries it in the mtls-injector.io/seal annotation.
  */
 export function buildWorkloadSecret(
   secretName: string,
   owner: SecretOwner,
   spiffeId: string,
-  issued: { readonly certPem: string; readonly keyPem: string },
+  issued: { readonly certPem: string; readonly keyPem: string; readonly seal?: string | undefined },
   trustBundlePem: string,
   resourceVersion?: string,
 ): SecretObject {
@@ -38,7 +40,10 @@ export function buildWorkloadSecret(
       namespace: owner.namespace,
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
       labels: { [MANAGED_LABEL]: 'true', [POD_LABEL]: labelValue(owner.name) },
-      annotations: { [SPIFFE_ID_ANNOTATION]: spiffeId },
+      annotations:
+        issued.seal === undefined
+          ? { [SPIFFE_ID_ANNOTATION]: spiffeId }
+          : { [SPIFFE_ID_ANNOTATION]: spiffeId, [SEAL_ANNOTATION]: issued.seal },
       ownerReferences: [
         { apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid, controller: true },
       ],

@@ -105,9 +105,10 @@ function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Da
     });
   }
   const path: Parsed[] = [leaf];
-  const rootPrints = new Set(roots.map((r) => r.fingerprint256));
+  // a certificate is a root of the bundle when its DER is one of theirs (no digest of every leaf)
+  const isRoot = (c: Parsed): boolean => roots.some((r) => r.der.equals(c.der));
   let current = leaf;
-  let trusted = rootPrints.has(leaf.fingerprint256);
+  let trusted = isRoot(leaf);
   while (!trusted && path.length <= 8) {
     const anchor = roots.find((r) => issuedBy(current, r));
     if (anchor !== undefined) {
@@ -119,7 +120,7 @@ function verifyChain(chain: readonly Parsed[], roots: readonly Parsed[], now: Da
     if (next === undefined) break;
     path.push(next);
     current = next;
-    trusted = rootPrints.has(next.fingerprint256);
+    trusted = isRoot(next);
   }
   if (!trusted) {
     problems.push({
@@ -212,7 +213,10 @@ function leafFactsOf(leaf: Parsed): LeafFacts {
     get subject() {
       return leaf.label;
     },
-    fingerprint256: leaf.fingerprint256,
+    // a digest of the DER, computed on first read (the rotator's checks never read it)
+    get fingerprint256() {
+      return leaf.fingerprint256;
+    },
   };
 }
 

@@ -129,10 +129,12 @@ export class CaManager {
       return false;
     }
     try {
+      const before = this.material;
       this.material = readCaSecret(secret, new Date(this.deps.clock()));
       this.problem = undefined;
       this.invalid = undefined;
-      return true;
+      // Annotations alone (the rotation's propagation mark) change nothing the controller uses.
+      return before === undefined || !sameTrust(before, this.material);
     } catch (err) {
       this.problem = err instanceof Error ? err.message : String(err);
       this.invalid = this.problem;
@@ -160,4 +162,15 @@ export class CaManager {
       return winner;
     }
   }
+}
+
+/** Whether two loads of the CA Secret issue from the same CA and trust, prepare and retire the same roots. */
+function sameTrust(a: CaMaterial, b: CaMaterial): boolean {
+  return (
+    a.active.certPem === b.active.certPem &&
+    a.active.keyPem === b.active.keyPem &&
+    a.bundlePem === b.bundlePem &&
+    a.nextCertPem === b.nextCertPem &&
+    a.previousCertPem === b.previousCertPem
+  );
 }

@@ -62,6 +62,9 @@ export class RotatorController {
   private readonly syncPod: (pod: PodInfo) => Promise<void>;
   private readonly syncOrphan: (secretKey: string) => Promise<void>;
   private readonly syncWebhook: (() => Promise<void>) | undefined;
+  /** Workers running now (at most WORKERS), and the promise every drain() call waits on until none runs. */
+  private workers = 0;
+  private idle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 
   constructor(private readonly deps: ControllerDeps) {
     const { config } = deps;
@@ -137,7 +140,9 @@ export class RotatorController {
       if (uid !== undefined && !isLive(pod)) this.cache.setFinished(uid);
       return;
     }
-    if (this.cache.setPod(item, info)) this.queue.add(item);
+    // A pod without its Secret yet is held by the kubelet until it exists: it goes ahead of renewals.
+    const waiting = this.cache.secret(objectKey(info.namespace, info.secretName)) === undefined;
+    if (this.cache.setPod(item, info)) this.queue.add(item, waiting);
   }
 
   /**
@@ -252,25 +257,49 @@ export class RotatorController {
 
   /**
    * Processes queued work until none is ready, with up to WORKERS items in flight (never the same item twice:
-   * the queue guarantees it). API round trips, not CPU, bound a burst of new pods, so writes overlap; the
+   * the queue guarantees it). Re-entrant: a call while workers run adds workers for the items queued since,
+   * up to WORKERS, and every call resolves once the last worker has stopped. So a burst of new pods whose
+   * watch events arrive one by one while the first is being written is issued WORKERS at a time, not by the
+   * one worker that was busy when they came. API round trips, not CPU, bound a burst, so writes overlap; the
    * token bucket still spaces them. Followers leave the queue alone.
    */
-  async drain(): Promise<void> {
-    const worker = async (): Promise<void> => {
-      while (this.deps.leadership.isLeader()) {
-        const item = this.queue.take();
-        if (item === undefined) return;
-        try {
-          await this.sync(item);
-          this.queue.succeeded(item);
-        } catch (err) {
-          this.retryLater(item, err);
-        } finally {
-          this.queue.done(item);
-        }
+  drain(): Promise<void> {
+    const wanted = Math.min(WORKERS - this.workers, this.queue.depth);
+    for (let i = 0; i < wanted; i++) {
+      this.workers += 1;
+      void this.work()
+        .catch((err: unknown) => this.deps.log.error({ error: String(err) }, 'controller worker failed'))
+        .finally(() => {
+          this.workers -= 1;
+          if (this.workers > 0) return;
+          const idle = this.idle;
+          this.idle = undefined;
+          idle?.resolve();
+        });
+    }
+    if (this.workers === 0) return Promise.resolve();
+    if (this.idle === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
+  }
+
+  /** One worker: takes items until none is ready (or leadership is lost). A failed item is retried later. */
+  private async work(): Promise<void> {
+    while (this.deps.leadership.isLeader()) {
+      const item = this.queue.take();
+      if (item === undefined) return;
+      try {
+        await this.sync(item);
+        this.queue.succeeded(item);
+      } catch (err) {
+        this.retryLater(item, err);
+      } finally {
+        this.queue.done(item);
       }
-    };
-    await Promise.all(Array.from({ length: WORKERS }, worker));
+    }
   }
 
   /** Figures for metrics and readiness. */

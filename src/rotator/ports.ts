@@ -14,6 +14,8 @@ export interface IssuedIdentity {
   readonly notAfter: Date;
   /** True when notAfter was cut to the CA's notAfter (faults E3). */
   readonly capped: boolean;
+  /** The seal of certPem and keyPem under the issuing CA (src/pki/seal.ts), for the Secret's annotation. */
+  readonly seal?: string | undefined;
 }
 
 /** What a certificate in a Secret says, read once per watch event (not on every tick). */
@@ -52,6 +54,16 @@ export interface CertOps {
     /** False for DNS-only serving certificates. */
     readonly requireSpiffeId?: boolean;
     readonly now: Date;
+    /**
+     * The Secret's seal and the validity its certificate states (read when it arrived). When the seal
+     * verifies under the active CA, the active CA is a self-signed root of `bundlePem` and both it and the
+     * leaf are valid at `now`, the pair is one the rotator issued and wrote: nothing else is checked.
+     */
+    readonly sealed?: {
+      readonly seal: string;
+      readonly notBefore: Date;
+      readonly notAfter: Date;
+    };
   }): readonly FileProblem[];
   /** The active trust bundle (every root to trust), PEM. */
   trustBundle(): string;

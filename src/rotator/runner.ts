@@ -6,7 +6,8 @@ const MAX_SLEEP_MS = 60_000;
 
 /**
  * Drives a controller on `timers`: drains the work queue whenever work arrives, and wakes at the next renewal
- * or retry. `kick()` is called by watch handlers after they queue work and on leadership changes.
+ * or retry. `kick()` is called by watch handlers after they queue work and on leadership changes; during a
+ * pass it adds workers for the new work at once (the controller's drain is re-entrant).
  */
 export function runController(
   controller: Pick<RotatorController, 'tick' | 'drain' | 'nextWakeup'>,
@@ -38,7 +39,10 @@ export function runController(
   function kick(): void {
     if (stopped) return;
     if (running !== undefined) {
+      // Work that arrived during the pass starts now on an idle worker, not when the pass's busy ones
+      // finish; the pass then runs once more for retries and renewals that came due meanwhile.
       again = true;
+      void controller.drain();
       return;
     }
     running = pass()

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { workloadIdentity } from '../core/identity.js';
-import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE } from '../core/names.js';
+import { CA_FILE, CERT_FILE, CRL_FILE, KEY_FILE, SEAL_ANNOTATION } from '../core/names.js';
 import type { OwnerReference, PodObject, SecretObject } from '../kube/types.js';
 import { objectKey } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
@@ -112,11 +112,16 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     } else {
       // read when the Secret arrived (same resourceVersion): not parsed twice
       const facts = current && info.facts !== undefined ? info.facts : certs.inspect(certPem);
+      // a seal lets a pair the rotator wrote skip the signature check and key derivation (src/pki/seal.ts)
+      const seal = secret.metadata.annotations?.[SEAL_ANNOTATION];
       const problems = certs.check({
         certPem,
         keyPem,
         bundlePem: desired.trustBundlePem,
         now: new Date(deps.clock()),
+        ...(seal !== undefined && 'notAfter' in facts
+          ? { sealed: { seal, notBefore: facts.notBefore, notAfter: facts.notAfter } }
+          : {}),
       });
       content =
         'notAfter' in facts

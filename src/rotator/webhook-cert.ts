@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL } from '../core/names.js';
-import type { SecretApi, SecretObject, WebhookConfigApi } from '../kube/types.js';
+import type { OwnerReference, SecretApi, SecretObject, WebhookConfigApi } from '../kube/types.js';
 import { encodeFiles, secretFile } from '../model/secret-data.js';
 import { tlsData } from '../model/workload-secret.js';
 import type { Leadership } from './leader.js';
@@ -57,7 +57,11 @@ export function createWebhookSync(deps: {
   const name = config.webhook.tlsSecretName;
   const dnsNames = webhookDnsNames(config);
 
-  const issue = async (existing: SecretObject | undefined, why: string): Promise<void> => {
+  const issue = async (
+    existing: SecretObject | undefined,
+    why: string,
+    owner: OwnerReference | undefined,
+  ): Promise<void> => {
     const issued = await certs.issue({ dnsNames });
     const secret: SecretObject = {
       apiVersion: 'v1',
@@ -73,6 +77,7 @@ export function createWebhookSync(deps: {
           [MANAGED_LABEL]: 'true',
           [ROLE_LABEL]: 'webhook-serving',
         },
+        ...ownedBy(existing, owner),
       },
       type: 'kubernetes.io/tls',
       data: tlsData(issued.certPem, issued.keyPem, certs.trustBundle()),
@@ -88,16 +93,23 @@ export function createWebhookSync(deps: {
   };
 
   return async () => {
+    const configuration = await deps.webhookConfig.getCaBundles(config.webhook.configurationName);
+    const owner = configuration === undefined ? undefined : webhookConfigOwner(config, configuration.uid);
     const existing = await secrets.get(ns, name);
     if (existing === undefined) {
-      await issue(undefined, 'missing');
+      // Only with its owner: without the configuration nothing calls the webhook, and a Secret made now would
+      // outlive an uninstall (the chart's pre-delete hook deletes the configuration while this still runs, and
+      // the garbage collector has just deleted the Secret it owned).
+      if (owner === undefined) return;
+      await issue(undefined, 'missing', owner);
     } else {
       const why = judgeServing(existing, dnsNames, certs, deps.clock(), deps.isDue());
-      if (why === 'bundle') {
+      if (why === 'bundle' || (why === undefined && !isOwned(existing, owner))) {
         const data = { ...(existing.data ?? {}), ...encodeFiles({ [CA_FILE]: certs.trustBundle() }) };
-        await writer.replace({ ...existing, data });
+        const metadata = { ...existing.metadata, ...ownedBy(existing, owner) };
+        await writer.replace({ ...existing, metadata, data });
       } else if (why !== undefined) {
-        await issue(existing, why);
+        await issue(existing, why, owner);
       }
     }
     const timeoutMs = Math.min(WRITE_TIMEOUT_MS, deps.leadership.validUntil() - deps.clock());
@@ -110,6 +122,37 @@ export function createWebhookSync(deps: {
       timeoutMs,
     );
   };
+}
+
+/**
+ * The MutatingWebhookConfiguration owns the serving certificate's Secret, so `helm uninstall` (which deletes
+ * the configuration first) leaves no serving certificate behind: the garbage collector deletes it. A
+ * namespaced object may have a cluster-scoped owner.
+ */
+function webhookConfigOwner(config: Config, uid: string): OwnerReference | undefined {
+  if (uid === '') return undefined;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    name: config.webhook.configurationName,
+    uid,
+  };
+}
+
+function isOwned(secret: SecretObject, owner: OwnerReference | undefined): boolean {
+  return owner === undefined || (secret.metadata.ownerReferences ?? []).some((o) => o.uid === owner.uid);
+}
+
+/** `ownerReferences` with `owner` in place of any earlier configuration's (others kept); nothing without one. */
+function ownedBy(
+  existing: SecretObject | undefined,
+  owner: OwnerReference | undefined,
+): { ownerReferences?: OwnerReference[] } {
+  const others = (existing?.metadata.ownerReferences ?? []).filter(
+    (o) => o.kind !== 'MutatingWebhookConfiguration',
+  );
+  if (owner === undefined) return others.length > 0 ? { ownerReferences: others } : {};
+  return { ownerReferences: [...others, owner] };
 }
 
 /** Why the serving certificate must be rewritten, 'bundle' when only ca.crt is stale, or undefined. */

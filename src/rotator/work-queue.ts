@@ -34,18 +34,25 @@ class Fifo {
 /**
  * A keyed work queue with client-go semantics: a key is queued at most once, never processed by two workers
  * at a time (re-adding it while it runs queues it again after), and failed keys come back after a delay.
+ * Two lanes: keys added `first` (a new pod waiting for its first Secret, whose start is held until it
+ * exists) are taken before the rest (renewals, re-checks after a trust change), so a mass renewal never
+ * delays a pod's start.
  */
 export class WorkQueue {
   private readonly ready = new Fifo();
+  private readonly first = new Fifo();
   private readonly queued = new Set<string>();
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
+  /** Keys in the first lane, and keys to re-queue there once done. */
+  private readonly queuedFirst = new Set<string>();
+  private readonly dirtyFirst = new Set<string>();
   private readonly delayed = new RenewalQueue();
   private readonly attempts = new Map<string, number>();
 
   /** Keys waiting to run now. */
   get depth(): number {
-    return this.ready.length;
+    return this.queued.size;
   }
 
   /** Keys waiting for a retry time. */
@@ -53,14 +60,30 @@ export class WorkQueue {
     return this.delayed.size;
   }
 
-  add(key: string): void {
+  /**
+   * Queues `key` to run now; with `first`, ahead of every key added without it (a key already waiting in
+   * the other lane moves up). A key added while it runs is queued again once it is done.
+   */
+  add(key: string, first = false): void {
     if (this.running.has(key)) {
       this.dirty.add(key);
+      if (first) this.dirtyFirst.add(key);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      if (first && !this.queuedFirst.has(key)) {
+        this.queuedFirst.add(key);
+        this.first.push(key); // its entry in the other lane is skipped when reached
+      }
+      return;
+    }
     this.queued.add(key);
-    this.ready.push(key);
+    if (first) {
+      this.queuedFirst.add(key);
+      this.first.push(key);
+    } else {
+      this.ready.push(key);
+    }
   }
 
   /** Queues `key` at `at` (epoch ms) unless it is already queued or due sooner. */
@@ -81,17 +104,23 @@ export class WorkQueue {
 
   /** Takes the next key to process, or undefined. The caller must call `done(key)`. */
   take(): string | undefined {
-    const key = this.ready.shift();
-    if (key === undefined) return undefined;
-    this.queued.delete(key);
-    this.running.add(key);
-    return key;
+    for (;;) {
+      const key = this.first.length > 0 ? this.first.shift() : this.ready.shift();
+      if (key === undefined) return undefined;
+      // An entry left behind when its key moved to the first lane (or was taken from it) is skipped.
+      if (!this.queued.has(key)) continue;
+      this.queued.delete(key);
+      this.queuedFirst.delete(key);
+      this.running.add(key);
+      return key;
+    }
   }
 
-  /** Marks `key` finished; re-queues it when it was added while running. */
+  /** Marks `key` finished; re-queues it (in the lane it was last asked for) when it was added while running. */
   done(key: string): void {
     this.running.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+    const first = this.dirtyFirst.delete(key);
+    if (this.dirty.delete(key)) this.add(key, first);
   }
 
   /** Counts a failure of `key` and returns how many it has had in a row (1 on the first). */

@@ -21,6 +21,8 @@ export interface WebhookDeps {
   /** Poll interval of the serving-cert files (default 10 s); directory watches react sooner. */
   readonly certPollIntervalMs?: number;
   readonly watchCertificates?: boolean;
+  /** Waits out webhook.shutdownDelay on close (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** A listening webhook. `close()` stops accepting, lets in-flight reviews finish, then resolves. */
@@ -45,6 +47,7 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
   // The HTTPS server exists only once the app is built; the first load happens before that.
   const live: { server?: unknown } = {};
   let closing = false;
+  let stopping = false;
 
   const certificate = await loadServingCertificate({
     certFile: config.webhook.tlsCert,
@@ -89,6 +92,14 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     https: initial === undefined ? {} : { cert: initial.cert, key: initial.key },
   });
   live.server = app.server;
+  // From SIGTERM on, every answer closes its connection (webhook.shutdownDelay): the API server then keeps no
+  // idle keep-alive connection to this pod, which it could reuse just as the pod closes it ("connection reset
+  // by peer", a refused pod with failurePolicy Fail); its next review opens a new one, which kube-proxy sends
+  // to a pod that is not terminating when there is one.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) void reply.header('connection', 'close');
+    return payload;
+  });
   const readiness = (): Readiness =>
     closing
       ? { ready: false, reason: 'shutting down' }
@@ -122,7 +133,20 @@ export async function startWebhookServer(config: Config, deps: WebhookDeps = {})
     certificate,
     metrics,
     close: async () => {
-      if (closing) return;
+      if (stopping) return;
+      stopping = true;
+      // Still ready and serving until the delay is over: the terminating endpoint stays "serving", so
+      // kube-proxy keeps routing to it while no other endpoint is ready (helm uninstall deletes every webhook
+      // pod before the webhook configuration), and prefers ready pods otherwise (a rolling update). Then
+      // not ready, no new connections.
+      const delayMs = config.webhook.shutdownDelay * 1000;
+      if (delayMs > 0) {
+        logger.info(
+          { shutdownDelaySeconds: config.webhook.shutdownDelay },
+          'webhook terminating, still serving',
+        );
+        await (deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delayMs);
+      }
       closing = true;
       logger.info('webhook shutting down: no new connections, finishing in-flight reviews');
       await app.close();

@@ -81,6 +81,11 @@ function start(args: readonly string[]): {
   return { lines, next: (event) => new Promise((resolve) => waiters.push({ event, resolve })), done };
 }
 
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(done()).toBe(true);
+}
+
 let port = 0;
 let server: ReturnType<typeof start>;
 
@@ -90,6 +95,8 @@ beforeAll(async () => {
   identity('server', 'root', 'spiffe://test.local/ns/app/sa/server', ['server.app.svc']);
   identity('client', 'root', 'spiffe://test.local/ns/app/sa/client');
   identity('foreign', 'other', 'spiffe://test.local/ns/app/sa/client');
+  // The impostor trusts the real CA, so the refusal can only be the server's.
+  copyFileSync(join(work, 'root.crt'), join(work, 'foreign', 'ca.crt'));
   server = start(['serve', '--port', '0', '--dir', join(work, 'server')]);
   port = Number((await server.next('listening')).port);
 });
@@ -126,6 +133,16 @@ describe('the e2e test app', () => {
       },
     );
     expect(line).toMatchObject({ spiffeId: 'spiffe://test.local/ns/app/sa/client', keyMatches: true });
+    // Which root of ca.crt issued it, by fingerprint: the root's, as openssl computes it.
+    const fingerprint = execFileSync(
+      'openssl',
+      ['x509', '-in', join(work, 'root.crt'), '-noout', '-fingerprint', '-sha256'],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .replace(/^.*=/, '');
+    expect(line.issuedBy).toEqual([fingerprint]);
+    expect(line.roots).toEqual([fingerprint]);
     expect(`serial=${String(line.serial)}`.toUpperCase()).toBe(serial.trim().toUpperCase());
     expect(await who.done).toBe(0);
   });
@@ -148,12 +165,58 @@ describe('the e2e test app', () => {
     expect(await foreign.done).toBe(0);
     expect(foreign.lines.filter((l) => l.event === 'call').every((l) => l.ok === false)).toBe(true);
     expect(foreign.lines.at(-1)).toMatchObject({ event: 'summary', attempted: 2, failed: 2 });
-    expect(server.lines.some((l) => l.event === 'handshake-refused')).toBe(true);
+    // The server says why: the certificate did not verify against its ca.crt (not a bare reset).
+    await waitUntil(() => server.lines.some((l) => l.event === 'handshake-refused'));
+    const [unknownCa] = server.lines.filter((l) => l.event === 'handshake-refused');
+    expect(unknownCa).toMatchObject({ peer: 'spiffe://test.local/ns/app/sa/client' });
+    expect(String(unknownCa?.code)).toMatch(/UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)/);
+
+    // No certificate at all: the server requires one.
+    const refusedBefore = server.lines.filter((l) => l.event === 'handshake-refused').length;
+    const anonymous = start([
+      'call',
+      '--url',
+      `https://server.app.svc:${port}/`,
+      '--address',
+      '127.0.0.1',
+      '--count',
+      '1',
+      '--anonymous',
+    ]);
+    expect(await anonymous.done).toBe(0);
+    expect(anonymous.lines.find((l) => l.event === 'call')).toMatchObject({ ok: false });
+    expect(anonymous.lines.at(-1)).toMatchObject({ event: 'summary', attempted: 1, failed: 1 });
+    await waitUntil(() => server.lines.filter((l) => l.event === 'handshake-refused').length > refusedBefore);
+    expect(server.lines.filter((l) => l.event === 'handshake-refused').at(-1)).toMatchObject({
+      code: 'NO_CLIENT_CERTIFICATE',
+    });
 
     const wrongName = call('client', `https://elsewhere.app.svc:${port}/`);
     expect(await wrongName.done).toBe(0);
     const [first] = wrongName.lines.filter((l) => l.event === 'call');
     expect(first).toMatchObject({ ok: false, error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+
+  it('with --allow, refuses a verified client whose SPIFFE ID is not listed', async () => {
+    const picky = start([
+      'serve',
+      '--port',
+      '0',
+      '--dir',
+      join(work, 'server'),
+      '--allow',
+      'spiffe://test.local/ns/app/sa/frontend',
+    ]);
+    const pickyPort = Number((await picky.next('listening')).port);
+    const client = call('client', `https://server.app.svc:${pickyPort}/`);
+    expect(await client.done).toBe(0);
+    expect(client.lines.filter((l) => l.event === 'call').every((l) => l.ok === false)).toBe(true);
+    await waitUntil(() => picky.lines.some((l) => l.event === 'handshake-refused'));
+    expect(picky.lines.find((l) => l.event === 'handshake-refused')).toMatchObject({
+      code: 'SPIFFE_ID_NOT_ALLOWED',
+      peer: 'spiffe://test.local/ns/app/sa/client',
+    });
+    expect(picky.lines.some((l) => l.event === 'handshake')).toBe(false);
   });
 
   it('serves a renewed certificate as soon as the files change, without a restart', async () => {

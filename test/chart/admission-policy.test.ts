@@ -3,7 +3,7 @@
  * server runs it: the variables first, then every validation; an UPDATE is admitted when all are true. It
  * must refuse changing, adding or removing a pod's mtls-injector.io/* labels and annotations (other than the
  * opt-out annotation) after creation, and admit everything else. The real API server runs it in
- * test/e2e/hardening.e2e.test.ts.
+ * test/e2e/disruptive/hardening.e2e.test.ts.
  */
 import { expect, it } from 'vitest';
 import { cel, toCel } from './cel.js';

@@ -8,6 +8,7 @@ import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistr
 import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
@@ -32,6 +33,7 @@ const MODELS: Readonly<Record<string, Validator>> = {
     ValidatingAdmissionPolicyBinding,
   ),
   'apps/v1 Deployment': validator(Deployment),
+  'batch/v1 Job': validator(Job),
   'networking.k8s.io/v1 NetworkPolicy': validator(NetworkPolicy),
   'policy/v1 PodDisruptionBudget': validator(PodDisruptionBudget),
   'rbac.authorization.k8s.io/v1 ClusterRole': validator(ClusterRole),

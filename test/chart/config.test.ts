@@ -63,6 +63,7 @@ describeWithHelm('chart config file', () => {
       '--set', 'rotator.writeQps=2.5',
       '--set', 'rotator.onboardingAuto=true',
       '--set', 'image.tag=1.2.3',
+      '--set', 'init.enabled=false',
       '--set', 'fullnameOverride=mi',
       '--set', 'webhook.extraDnsNames={webhook.example.internal,localhost}',
     ]); // prettier-ignore
@@ -78,7 +79,7 @@ describeWithHelm('chart config file', () => {
         serviceName: 'mi-webhook',
         extraDnsNames: 'webhook.example.internal,localhost',
       },
-      init: { image: 'ghcr.io/mtls-injector/mtls-injector:1.2.3' },
+      init: { enabled: false, image: 'ghcr.io/mtls-injector/mtls-injector:1.2.3' },
       rotator: { writeQps: 2.5, onboardingAuto: true },
     });
     expect(config.installNamespace).toBe(NAMESPACE);

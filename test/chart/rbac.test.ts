@@ -7,6 +7,7 @@ import { expect, it } from 'vitest';
 import { find, describeWithHelm, NAMESPACE, ofKind, render, VALUE_SETS } from './helm.js';
 
 const ROTATOR = 'mtls-injector-rotator';
+const UNREGISTER = 'mtls-injector-unregister';
 
 /** `group/resource[name] verb` strings, so a rule change shows up as a readable diff. */
 function grants(rules: readonly IPolicyRule[]): string[] {
@@ -139,7 +140,9 @@ describeWithHelm('chart RBAC', () => {
       const objects = render(set);
       for (const kind of ['RoleBinding', 'ClusterRoleBinding']) {
         for (const b of ofKind(objects, kind) as unknown as IRoleBinding[]) {
-          for (const s of b.subjects ?? []) expect(s.name, `${kind}/${b.metadata?.name}`).toBe(ROTATOR);
+          // The rotator, and the uninstall hook (which may only delete the webhook configuration, below).
+          for (const s of b.subjects ?? [])
+            expect([ROTATOR, UNREGISTER], `${kind}/${b.metadata?.name}`).toContain(s.name);
         }
       }
       for (const kind of ['Role', 'ClusterRole']) {
@@ -149,4 +152,28 @@ describeWithHelm('chart RBAC', () => {
       }
     },
   );
+
+  it('lets the uninstall hook delete our webhook configuration and nothing else; it runs only on helm uninstall', () => {
+    const objects = render(VALUE_SETS.defaults ?? []);
+    const role = find<IRole>(objects, 'ClusterRole', UNREGISTER);
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: ['mtls-injector'],
+        verbs: ['delete'],
+      },
+    ]);
+    const hooks = objects.filter((o) => o.metadata.name === UNREGISTER);
+    expect(hooks.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Job',
+      'ServiceAccount',
+    ]);
+    for (const o of hooks) {
+      const annotations = (o.metadata as { annotations?: Record<string, string> }).annotations;
+      expect(annotations?.['helm.sh/hook'], o.kind).toBe('pre-delete');
+    }
+  });
 });

@@ -19,7 +19,10 @@ describeWithHelm('chart workloads', () => {
     expect(names).toEqual(
       [
         'ClusterRole/mtls-injector-rotator',
+        'ClusterRole/mtls-injector-unregister',
         'ClusterRoleBinding/mtls-injector-rotator',
+        'ClusterRoleBinding/mtls-injector-unregister',
+        'Job/mtls-injector-unregister',
         'ConfigMap/mtls-injector-config',
         `Deployment/${ROTATOR}`,
         `Deployment/${WEBHOOK}`,
@@ -33,6 +36,7 @@ describeWithHelm('chart workloads', () => {
         `Service/${WEBHOOK}-metrics`,
         `ServiceAccount/${ROTATOR}`,
         `ServiceAccount/${WEBHOOK}`,
+        'ServiceAccount/mtls-injector-unregister',
         'ValidatingAdmissionPolicy/mtls-injector-pod-keys',
         'ValidatingAdmissionPolicyBinding/mtls-injector-pod-keys',
       ].sort(),

@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config/loader.js';
 import { decide } from '../../src/core/policy/decide.js';
+import type { InjectionSettings } from '../../src/core/policy/settings.js';
 import { excludedNamespaces, injectionSettings } from '../../src/config/injection.js';
 import type { PodObject, SecretObject } from '../../src/kube/types.js';
 import type { WebhookConfigurationObject } from '../../src/kube/types.js';
@@ -97,7 +98,11 @@ export function plainPod(
 }
 
 /** The pod as the webhook left it: decide() on the plain pod, the patch applied. */
-export function injectedPod(name: string, options: Parameters<typeof plainPod>[1] = {}): PodObject {
+export function injectedPod(
+  name: string,
+  options: Parameters<typeof plainPod>[1] = {},
+  injectedWith: InjectionSettings = settings,
+): PodObject {
   const pod = plainPod(name, options);
   const decision = decide({
     pod,
@@ -105,7 +110,7 @@ export function injectedPod(name: string, options: Parameters<typeof plainPod>[1
     mode: 'enabled',
     operation: 'CREATE',
     excludedNamespaces: excluded,
-    settings,
+    settings: injectedWith,
     secretSuffix: 'bcdfgbcdfg',
   });
   if (decision.kind !== 'inject') throw new Error(`expected inject, got ${decision.kind} ${decision.reason}`);

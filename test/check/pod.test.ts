@@ -68,6 +68,27 @@ describe('checkPod: why a pod was or was not injected (the webhook reason codes)
     expect(byName(run(pod, { settings: other }))['injection']?.reason).toBe('already_injected');
   });
 
+  it('judges a pod injected without mtls-init (init.enabled=false) as complete under either setting', () => {
+    const pod = injectedPod('web-0', {}, { ...settings, initEnabled: false });
+    expect(pod.spec?.['initContainers']).toBeUndefined();
+    expect(settingsFromPod(pod, settings).initEnabled).toBe(false);
+    for (const configured of [settings, { ...settings, initEnabled: false }]) {
+      const report = run(pod, { settings: configured, secret: found(workloadSecret(ca, pod)) });
+      expect(report.checks.every((c) => c.ok)).toBe(true);
+      expect(byName(report)['injection']?.reason).toBe('already_injected');
+    }
+  });
+
+  it('judges a pod missing the mtls-init its status names by the configured settings', () => {
+    const pod = injectedPod('web-0', {}, { ...settings, initEnabled: false });
+    const annotations = { ...pod.metadata.annotations };
+    const status = JSON.parse(annotations['mtls-injector.io/status'] ?? '{}') as Record<string, unknown>;
+    annotations['mtls-injector.io/status'] = JSON.stringify({ ...status, initContainer: 'mtls-init' });
+    const claimed = { ...pod, metadata: { ...pod.metadata, annotations } };
+    expect(settingsFromPod(claimed, settings).initEnabled).toBe(true);
+    expect(byName(run(claimed))['injection']?.ok).toBe(false);
+  });
+
   it('a pod that predates the opt-in: not_onboarded (the webhook would inject it: injected), with the onboard hint', () => {
     const report = run(plainPod('old'));
     const injection = byName(report)['injection'];

@@ -51,6 +51,7 @@ function flags(c: GoldenCase): string[] {
     '--init-wait-timeout',
     String(settings.initWaitTimeoutSeconds),
     ...(settings.windowsInitImage === '' ? [] : ['--init-windows-image', settings.windowsInitImage]),
+    ...(settings.initEnabled ? [] : ['--init-enabled', 'false']),
   ];
 }
 

@@ -102,6 +102,21 @@ describe('loadConfig', () => {
     expect(election).toContain('rotator.retryPeriod: 5s must be shorter than rotator.renewDeadline 5s');
   });
 
+  it('refuses a renewal point that leaves the kubelets less than ca.propagationDelay to deliver', () => {
+    // 10m × (1 − 0.5 − 0.1) = 240 s of life left at the latest renewal, under the default 5m delay.
+    const message = problemsOf(() => loadConfig({ flags: { leafLifetime: '10m' } }));
+    expect(message).toContain(
+      'leafLifetime × (1 − renewAt − renewJitter) = 240s must be at least ca.propagationDelay 300s',
+    );
+    expect(message).toContain('the kubelet delivers its successor');
+    // Each remedy the message names clears it.
+    expect(loadConfig({ flags: { leafLifetime: '13m' } }).leafLifetime).toBe(780);
+    expect(loadConfig({ flags: { leafLifetime: '10m', renewAt: '0.3' } }).renewAt).toBe(0.3);
+    expect(
+      loadConfig({ flags: { leafLifetime: '10m', 'ca.propagationDelay': '4m' } }).ca.propagationDelay,
+    ).toBe(240);
+  });
+
   it('accepts booleans and fractions as text', () => {
     const config = loadConfig({
       env: { MTLS_INJECTOR_CA_BRING_YOUR_OWN: 'yes', MTLS_INJECTOR_RENEW_AT: '0.6' },

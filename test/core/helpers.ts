@@ -4,6 +4,7 @@ import type { AdmissionReview } from '../../src/core/review.js';
 /** Settings the tests inject with (the config defaults). */
 export const SETTINGS: InjectionSettings = {
   trustDomain: 'cluster.local',
+  initEnabled: true,
   initImage: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
   initImagePullPolicy: 'IfNotPresent',
   windowsInitImage: '',

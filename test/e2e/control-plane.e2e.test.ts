@@ -10,6 +10,7 @@ import {
   statusMessage,
   waitFor,
 } from './helpers.js';
+import { sharesCluster } from './cluster-lock.js';
 
 // Proves the e2e control plane behaves like a real cluster in the ways mtls-injector depends on:
 // admission (PodSecurity, dry-run), workload controllers creating pods, and ownerReference garbage collection.
@@ -25,6 +26,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => namespaces.deleteAll());
+
+sharesCluster('control-plane.e2e.test.ts');
 
 describe('control plane', () => {
   it('is a real kube-apiserver with the default namespace and serviceaccount', async () => {

@@ -11,6 +11,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { e2eDir, kubectl, opensslVerify, productEnv, productPods, secretOf } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 // The real node: the kubelet runs the chart's pods from the images built here, and a workload's container
 // reads the files mtls-injector mounted, as its own non-root user.
@@ -49,6 +50,8 @@ function logLines(ns: string, pod: string, container = 'app'): Record<string, un
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+sharesCluster('node.e2e.test.ts');
 
 describe('the node', () => {
   it('is Ready and runs the chart: 2 webhook and 2 rotator pods from the image built here', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Pod, Watch } from '@kubernetes/client-node';
 import { Command, CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckReport } from '../../src/check/run.js';
@@ -13,6 +13,8 @@ import type { OnboardReport } from '../../src/onboard/run.js';
 import { generateRootCa } from '../../src/pki/ca.js';
 import { newCaSecret } from '../../src/model/ca-secret.js';
 import { apiStatus, images, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
+import { opensslVerify, secretOf } from './product.js';
+import { sharesCluster } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -86,15 +88,26 @@ async function podsOf(ns: string, app: string): Promise<V1Pod[]> {
 }
 
 const injected = (p: V1Pod): boolean => p.metadata?.labels?.['mtls-injector.io/managed'] === 'true';
+const ready = (p: V1Pod): boolean =>
+  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+sharesCluster('onboard-check.e2e.test.ts');
 
 describe('onboard on the real API server', () => {
   it('restarts a Deployment and a StatefulSet created before the namespace label, one at a time', async () => {
     const ns = await namespace('onboard');
+    // The Deployment's default strategy: maxUnavailable 25 % of 3 rounds down to 0, so no Ready pod may go.
+    const webReplicas = 3;
+    const maxUnavailable = 0;
     await apps.createNamespacedDeployment({
       namespace: ns,
       body: {
         metadata: { name: 'web' },
-        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: podTemplate('web') },
+        spec: {
+          replicas: webReplicas,
+          selector: { matchLabels: { app: 'web' } },
+          template: podTemplate('web'),
+        },
       },
     });
     await apps.createNamespacedStatefulSet({
@@ -102,7 +115,7 @@ describe('onboard on the real API server', () => {
       body: {
         metadata: { name: 'db' },
         spec: {
-          replicas: 1,
+          replicas: 2,
           serviceName: 'db',
           selector: { matchLabels: { app: 'db' } },
           template: podTemplate('db'),
@@ -116,11 +129,29 @@ describe('onboard on the real API server', () => {
         spec: { replicas: 0, selector: { matchLabels: { app: 'idle' } }, template: podTemplate('idle') },
       },
     });
-    const before = await waitFor('3 pods before the label', async () => {
-      const pods = [...(await podsOf(ns, 'web')), ...(await podsOf(ns, 'db'))];
-      return pods.length === 3 ? pods : undefined;
-    });
+    const before = await waitFor(
+      '5 Running pods before the label',
+      async () => {
+        const pods = [...(await podsOf(ns, 'web')), ...(await podsOf(ns, 'db'))];
+        return pods.length === 5 && pods.every(ready) ? pods : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
     expect(before.some(injected)).toBe(false);
+    // The Ready, not terminating pods of web, after every pod event, from here to the end of onboarding.
+    const webReady = new Map<string, boolean>();
+    const readyCounts: number[] = [];
+    const watch = await new Watch(kc).watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      { labelSelector: 'app=web' },
+      (phase: string, pod: V1Pod) => {
+        const podName = pod.metadata?.name ?? '';
+        if (phase === 'DELETED' || pod.metadata?.deletionTimestamp !== undefined) webReady.delete(podName);
+        else webReady.set(podName, ready(pod));
+        readyCounts.push([...webReady.values()].filter(Boolean).length);
+      },
+      () => undefined,
+    );
 
     // Not opted in yet: refused, nothing touched.
     const refused = await cli(['onboard', '-n', ns]);
@@ -144,7 +175,10 @@ describe('onboard on the real API server', () => {
     const untouched = await apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
     expect(untouched.metadata?.generation).toBe(1);
 
-    const run = await json<OnboardReport>(['onboard', '-n', ns, '--timeout', '120s']);
+    const onboardStarted = Date.now();
+    const run = await json<OnboardReport>(['onboard', '-n', ns, '--timeout', '180s']);
+    const onboardMs = Date.now() - onboardStarted;
+    watch.abort();
     expect(run.code).toBe(0);
     const [web, db] = run.report.workloads;
     // A real node runs the new pods (mtls-init first), so both rollouts finish.
@@ -185,11 +219,27 @@ describe('onboard on the real API server', () => {
       expect(web?.newPodsInjected).toBe(newWebPods.length);
       const now = await waitFor('only injected, Running pods of web and db', async () => {
         const pods = [...(await podsOf(ns, 'web')), ...(await podsOf(ns, 'db'))];
-        return pods.length === 3 && pods.every((p) => injected(p) && p.status?.phase === 'Running')
+        return pods.length === 5 && pods.every((p) => injected(p) && p.status?.phase === 'Running')
           ? pods
           : undefined;
       });
       for (const pod of before) expect(now.map((p) => p.metadata?.uid)).not.toContain(pod.metadata?.uid);
+      // Every new pod: mtls-init passed, and its Secret chains to the CA for its own SPIFFE ID (openssl).
+      for (const pod of now) {
+        const init = pod.status?.initContainerStatuses?.find((c) => c.name === 'mtls-init');
+        expect(init?.state?.terminated?.exitCode).toBe(0);
+        expect(opensslVerify(await secretOf(core, pod)).uri).toBe(
+          `spiffe://cluster.local/ns/${ns}/sa/default`,
+        );
+      }
+      // The Deployment never went below replicas − maxUnavailable Ready pods.
+      expect(readyCounts.length).toBeGreaterThan(webReplicas);
+      const floor = Math.min(...readyCounts.slice(webReplicas));
+      expect(floor).toBeGreaterThanOrEqual(webReplicas - maxUnavailable);
+      console.log(
+        `onboard: web (3 replicas) ${web?.elapsedMs} ms, db (2 replicas) ${db?.elapsedMs} ms, whole command ` +
+          `${onboardMs} ms; web's Ready pods never below ${floor} over ${readyCounts.length} pod events`,
+      );
       // check agrees: every pod has its identity, none is left to onboard.
       const check = await json<CheckReport>(['check', '-n', ns]);
       const reasons = Object.fromEntries(

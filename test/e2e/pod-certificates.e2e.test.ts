@@ -3,7 +3,6 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -14,7 +13,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stubCsr } from '../rotator/signer/requests.js';
 import { DELIVERY_LABEL, images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { cli, kubectl, plainPod, productEnv, productPods } from './product.js';
+import { cli, kubectl, plainPod, productEnv, productPods, servesChainTo } from './product.js';
+import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
 
 // Pod Certificates on the real node: the kubelet makes each pod's key, files a PodCertificateRequest, and the
 // rotator (the signer) answers it; the pod mounts tls.key, tls.crt and ca.crt from a projected volume. On a
@@ -248,6 +248,12 @@ async function podCertificateNamespace(prefix: string, accounts: readonly string
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
   return ns;
 }
+
+// Shares the cluster with the other files (test/e2e/cluster-lock.ts); its CA rotation takes it alone.
+// A CA rotation of another file (live-traffic.e2e.test.ts) cannot retire while this file's pods may hold
+// leaves of the previous CA: it waits for this mutex, which this file holds from start to end.
+usesAlone('pod-certificates.e2e.test.ts', 'pod-certificate pods');
+const cluster = sharesCluster('pod-certificates.e2e.test.ts');
 
 describe.skipIf(!served)('podCertificate delivery on the real node', () => {
   // The pod whose certificate the kubelet refreshes: started first, checked after the other tests.
@@ -618,129 +624,138 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     25 * 60_000,
   );
 
-  it('rotates the CA: the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods', async () => {
-    const ns = await podCertificateNamespace('pc-rotate', ['web']);
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: appPod('before', ['whoami', '--watch', '60000'], {
-        serviceAccountName: 'web',
-        restartPolicy: 'Always',
-      }),
-    });
-    await waitRunning(ns, 'before');
-    const oldRoot = await caSecretFile('tls.crt');
-    const flags = ['--ca-propagation-delay', '5s'];
-
-    expect(cli(['ca', 'rotate', 'prepare', ...flags]).code).toBe(0);
-    await waitFor(
-      'the ClusterTrustBundle holds both roots',
-      () => Promise.resolve(certCount(clusterTrustBundle()) === 2),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 1000,
-      },
-    );
-    await waitFor(
-      'activate accepted',
-      () => Promise.resolve(cli(['ca', 'rotate', 'activate', ...flags]).code === 0),
-      {
-        timeoutMs: 90_000,
-        intervalMs: 2000,
-      },
-    );
-    const newRoot = await caSecretFile('tls.crt');
-    expect(newRoot).not.toBe(oldRoot);
-    // The rotator reads the CA Secret every 10 s: once it has reissued the webhook's serving certificate
-    // from the new CA, it signs with it.
-    await waitFor(
-      'the rotator issues from the new CA (the webhook serving certificate)',
-      async () => {
-        const s = await core.readNamespacedSecret({
-          namespace: install(),
-          name: 'mtls-injector-webhook-tls',
-        });
-        const crt = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-        return new X509Certificate(crt).checkIssued(new X509Certificate(newRoot));
-      },
-      { timeoutMs: 90_000, intervalMs: 1000 },
-    );
-
-    // A pod created now gets a leaf of the new CA; the one from before still holds the old CA's.
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: appPod('after', ['whoami'], { serviceAccountName: 'web' }),
-    });
-    const after = await answered(ns, 'after');
-    const leaf = new X509Certificate(after.status?.certificateChain ?? '');
-    expect(leaf.checkIssued(new X509Certificate(newRoot))).toBe(true);
-    const before = await answered(ns, 'before');
-    expect(
-      new X509Certificate(before.status?.certificateChain ?? '').checkIssued(new X509Certificate(oldRoot)),
-    ).toBe(true);
-
-    // The webhook's own serving certificate must come from the new CA before the old root may go (docs/e2e.md).
-    await waitFor(
-      'every webhook pod serves a certificate from the new CA',
-      async () => {
-        const pods = await productPods(core, 'webhook');
-        const ok = await Promise.all(pods.map((p) => servesChainTo(p.status?.podIP ?? '', newRoot)));
-        return pods.length > 0 && ok.every(Boolean);
-      },
-      { timeoutMs: 180_000, intervalMs: 2000 },
-    );
-    const refused = await waitFor(
-      'retire refused for the pod that holds a leaf of the old CA',
-      () => {
-        const r = cli(['ca', 'rotate', 'retire', ...flags]);
-        return Promise.resolve(
-          r.code !== 0 && /may still hold a pod certificate of the previous CA/.test(r.stderr)
-            ? r
-            : undefined,
-        );
-      },
-      { timeoutMs: 60_000, intervalMs: 2000 },
-    );
-    const pending = Number(/(\d+) pod\(s\) may still hold/.exec(refused.stderr)?.[1] ?? 0);
-    expect(pending).toBeGreaterThanOrEqual(1);
-
-    // Restarting those pods would do (their new requests are signed by the new CA); deleting them too. Every
-    // live pod with a podCertificate volume of our signer (this suite's) goes, 'before' among them.
-    const holders = (await core.listPodForAllNamespaces()).items.filter((p) =>
-      (p.spec?.volumes ?? []).some((v) =>
-        (v.projected?.sources ?? []).some((src) => src.podCertificate?.signerName === SIGNER),
-      ),
-    );
-    expect(holders.map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`)).toContain(
-      `${ns}/before`,
-    );
-    for (const p of holders)
-      await core.deleteNamespacedPod({
-        namespace: p.metadata?.namespace ?? '',
-        name: p.metadata?.name ?? '',
-        gracePeriodSeconds: 0,
-      });
-    await waitFor(
-      'retire accepted',
-      () => Promise.resolve(cli(['ca', 'rotate', 'retire', ...flags]).code === 0),
-      {
-        timeoutMs: 120_000,
-        intervalMs: 3000,
-      },
-    );
-    await waitFor(
-      'the ClusterTrustBundle holds only the new root',
-      () => Promise.resolve(certCount(clusterTrustBundle()) === 1),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 1000,
-      },
-    );
-    expect(new X509Certificate(clusterTrustBundle()).fingerprint256).toBe(
-      new X509Certificate(newRoot).fingerprint256,
-    );
-    expect(cli(['ca', 'rotate', 'status']).stdout).toContain('phase: steady');
-  }, 420_000);
+  it(
+    'rotates the CA: the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods',
+    async () => {
+      await cluster.exclusively('CA rotation', rotateWithPodCertificates);
+    },
+    LOCK_WAIT_MS + 900_000,
+  );
 });
+
+/** The rotation with pod certificates, alone on the cluster (its CA is every file's). */
+async function rotateWithPodCertificates(): Promise<void> {
+  const ns = await podCertificateNamespace('pc-rotate', ['web']);
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: appPod('before', ['whoami', '--watch', '60000'], {
+      serviceAccountName: 'web',
+      restartPolicy: 'Always',
+    }),
+  });
+  await waitRunning(ns, 'before');
+  const oldRoot = await caSecretFile('tls.crt');
+  // The installed ca.propagationDelay (no override): Secret-mode pods of other files (live-traffic's server
+  // and client) keep running through this rotation, and the kubelets must deliver their reissued Secrets.
+  const flags: string[] = [];
+
+  expect(cli(['ca', 'rotate', 'prepare', ...flags]).code).toBe(0);
+  await waitFor(
+    'the ClusterTrustBundle holds both roots',
+    () => Promise.resolve(certCount(clusterTrustBundle()) === 2),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 1000,
+    },
+  );
+  await waitFor(
+    'activate accepted',
+    () => Promise.resolve(cli(['ca', 'rotate', 'activate', ...flags]).code === 0),
+    {
+      timeoutMs: 90_000,
+      intervalMs: 2000,
+    },
+  );
+  const newRoot = await caSecretFile('tls.crt');
+  expect(newRoot).not.toBe(oldRoot);
+  // The rotator reads the CA Secret every 10 s: once it has reissued the webhook's serving certificate
+  // from the new CA, it signs with it.
+  await waitFor(
+    'the rotator issues from the new CA (the webhook serving certificate)',
+    async () => {
+      const s = await core.readNamespacedSecret({
+        namespace: install(),
+        name: 'mtls-injector-webhook-tls',
+      });
+      const crt = Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+      return new X509Certificate(crt).checkIssued(new X509Certificate(newRoot));
+    },
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+
+  // A pod created now gets a leaf of the new CA; the one from before still holds the old CA's.
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: appPod('after', ['whoami'], { serviceAccountName: 'web' }),
+  });
+  const after = await answered(ns, 'after');
+  const leaf = new X509Certificate(after.status?.certificateChain ?? '');
+  expect(leaf.checkIssued(new X509Certificate(newRoot))).toBe(true);
+  const before = await answered(ns, 'before');
+  expect(
+    new X509Certificate(before.status?.certificateChain ?? '').checkIssued(new X509Certificate(oldRoot)),
+  ).toBe(true);
+
+  // The webhook's own serving certificate must come from the new CA before the old root may go (docs/e2e.md).
+  await waitFor(
+    'every webhook pod serves a certificate from the new CA',
+    async () => {
+      const pods = await productPods(core, 'webhook');
+      const ok = await Promise.all(pods.map((p) => servesChainTo(p.status?.podIP ?? '', newRoot)));
+      return pods.length > 0 && ok.every(Boolean);
+    },
+    { timeoutMs: 180_000, intervalMs: 2000 },
+  );
+  const refused = await waitFor(
+    'retire refused for the pod that holds a leaf of the old CA',
+    () => {
+      const r = cli(['ca', 'rotate', 'retire', ...flags]);
+      return Promise.resolve(
+        r.code !== 0 && /may still hold a pod certificate of the previous CA/.test(r.stderr) ? r : undefined,
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 2000 },
+  );
+  const pending = Number(/(\d+) pod\(s\) may still hold/.exec(refused.stderr)?.[1] ?? 0);
+  expect(pending).toBeGreaterThanOrEqual(1);
+
+  // Restarting those pods would do (their new requests are signed by the new CA); deleting them too. Every
+  // live pod with a podCertificate volume of our signer (this suite's) goes, 'before' among them.
+  const holders = (await core.listPodForAllNamespaces()).items.filter((p) =>
+    (p.spec?.volumes ?? []).some((v) =>
+      (v.projected?.sources ?? []).some((src) => src.podCertificate?.signerName === SIGNER),
+    ),
+  );
+  expect(holders.map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`)).toContain(
+    `${ns}/before`,
+  );
+  for (const p of holders)
+    await core.deleteNamespacedPod({
+      namespace: p.metadata?.namespace ?? '',
+      name: p.metadata?.name ?? '',
+      gracePeriodSeconds: 0,
+    });
+  await waitFor(
+    'retire accepted',
+    () => Promise.resolve(cli(['ca', 'rotate', 'retire', ...flags]).code === 0),
+    {
+      timeoutMs: 120_000,
+      intervalMs: 3000,
+    },
+  );
+  await waitFor(
+    'the ClusterTrustBundle holds only the new root',
+    () => Promise.resolve(certCount(clusterTrustBundle()) === 1),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 1000,
+    },
+  );
+  expect(new X509Certificate(clusterTrustBundle()).fingerprint256).toBe(
+    new X509Certificate(newRoot).fingerprint256,
+  );
+  expect(cli(['ca', 'rotate', 'status']).stdout).toContain('phase: steady');
+}
 
 describe('delivery.mode=auto', () => {
   it(`gives a namespace without the delivery label ${served ? 'podCertificate volumes' : 'Secrets'} here, and check says why`, async () => {
@@ -770,28 +785,3 @@ describe('delivery.mode=auto', () => {
     }
   });
 });
-
-/** The webhook's HTTPS port in its pod (chart value webhook.port). */
-const WEBHOOK_PORT = 10250;
-
-/** True if the webhook at podIp completes a handshake whose chain verifies against `rootPem` alone. */
-function servesChainTo(podIp: string, rootPem: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({
-      host: podIp,
-      port: WEBHOOK_PORT,
-      servername: `mtls-injector-webhook.${install()}.svc`,
-      ca: rootPem,
-      timeout: 3000,
-    });
-    socket.once('secureConnect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}

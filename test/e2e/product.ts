@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { connect } from 'node:tls';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,4 +189,73 @@ export async function metric(podIp: string, port: number, name: string): Promise
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/**
+ * Every Secret labelled mtls-injector.io/managed=true that something still reads: the webhook's, and those of
+ * pods that run or will run. A finished pod's Secret stays until the pod is deleted, but the rotator leaves it
+ * alone and `ca rotate` does not wait for it (secretsInUse in src/model/ca-rotation.ts).
+ */
+export async function managedSecrets(core: CoreV1Api): Promise<V1Secret[]> {
+  const secrets = (await core.listSecretForAllNamespaces({ labelSelector: `${MANAGED}=true` })).items;
+  const pods = (await core.listPodForAllNamespaces({ labelSelector: `${MANAGED}=true` })).items;
+  const live = new Set(
+    pods
+      .filter((p) => p.metadata?.deletionTimestamp === undefined)
+      .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .map((p) => p.metadata?.uid),
+  );
+  return secrets.filter((s) => {
+    const owners = (s.metadata?.ownerReferences ?? []).filter((o) => o.kind === 'Pod');
+    return owners.length === 0 || owners.some((o) => live.has(o.uid));
+  });
+}
+
+/** Number of certificates in a PEM bundle. */
+export function certCount(pem: string): number {
+  return (pem.match(/BEGIN CERTIFICATE/g) ?? []).length;
+}
+
+/** The webhook's HTTPS port in its pod (chart value webhook.port). */
+const WEBHOOK_PORT = 10250;
+
+/** True if the webhook at podIp completes a handshake whose chain verifies against `rootPem` alone. */
+export function servesChainTo(podIp: string, rootPem: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: podIp,
+      port: WEBHOOK_PORT,
+      servername: `mtls-injector-webhook.${productEnv().installNamespace}.svc`,
+      ca: rootPem,
+      timeout: 3000,
+    });
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A file of the CA Secret (tls.crt: the issuing CA; ca.crt: the trust bundle; next.crt during a rotation). */
+export async function caSecretFile(core: CoreV1Api, file: string): Promise<string> {
+  const s = await core.readNamespacedSecret({
+    namespace: productEnv().installNamespace,
+    name: 'mtls-injector-ca',
+  });
+  return Buffer.from(s.data?.[file] ?? '', 'base64').toString('utf8');
+}
+
+/** n pods that stay Pending (the rotator issues their Secrets all the same; nothing needs to run them). */
+export async function createPendingPods(core: CoreV1Api, ns: string, n: number): Promise<V1Pod[]> {
+  const pods: V1Pod[] = [];
+  for (let i = 0; i < n; i++)
+    pods.push(
+      await core.createNamespacedPod({ namespace: ns, body: plainPod('p-', { unschedulable: true }) }),
+    );
+  return pods;
 }

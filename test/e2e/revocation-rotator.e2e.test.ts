@@ -27,6 +27,7 @@ import {
   secretFiles,
   secretOf,
 } from './product.js';
+import { sharesCluster, usesAlone } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -125,6 +126,10 @@ function callWith(address: string, cert: string, key: string): Promise<{ status?
     req.end();
   });
 }
+
+// Both revocation files read and count the one revocation record: one at a time.
+usesAlone('revocation-rotator.e2e.test.ts', 'revocation record');
+sharesCluster('revocation-rotator.e2e.test.ts');
 
 describe.skipIf(!productRunning)('the rotator acts on a revocation', () => {
   it('revoke --pod on a running pod: a new serial in its Secret, the old one on every CRL, refused by the server app', async () => {

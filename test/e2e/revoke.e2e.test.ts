@@ -13,6 +13,7 @@ import { readRevocationRecord } from '../../src/model/revocations.js';
 import { leafSummary } from '../../src/pki/x509.js';
 import { isGone, kubeconfigPath, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { cli, plainPod, productEnv, secretFiles, secretOf } from './product.js';
+import { sharesCluster, usesAlone } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -48,6 +49,10 @@ async function currentSerial(pod: V1Pod): Promise<string> {
   if (summary === undefined) throw new Error('no certificate in the Secret');
   return summary.serialHex;
 }
+
+// Both revocation files read and count the one revocation record: one at a time.
+usesAlone('revoke.e2e.test.ts', 'revocation record');
+sharesCluster('revoke.e2e.test.ts');
 
 describe.skipIf(!productRunning)('revoke on the real API server', () => {
   it('records the pod’s serial with resourceVersion, names the user in an Event, and check reports it', async () => {

@@ -193,9 +193,12 @@ export class FakeWebhookConfig implements WebhookConfigApi {
   caBundles: string[] = ['', '', ''];
   version = 1;
   exists = true;
+  uid = 'mwc-uid-1';
   getCaBundles() {
     return Promise.resolve(
-      this.exists ? { caBundles: [...this.caBundles], resourceVersion: String(this.version) } : undefined,
+      this.exists
+        ? { caBundles: [...this.caBundles], resourceVersion: String(this.version), uid: this.uid }
+        : undefined,
     );
   }
   setCaBundle(_name: string, caBundle: string, resourceVersion: string) {

@@ -1,27 +1,16 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
 import { loadConfig } from '../../src/config/loader.js';
-import { CaManager } from '../../src/rotator/ca-manager.js';
-import { staticLeadership } from '../fakes/leadership.js';
-import { type Harness, makeHarness, managedPod } from './harness.js';
-
-/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
-function caManagerOf(h: Harness): CaManager {
-  return new CaManager({
-    config: h.config,
-    secrets: h.secrets,
-    clock: h.clock.read,
-    leadership: staticLeadership(true),
-    workloadSecrets: () => h.controller.stats().workloadSecrets,
-  });
-}
+import { PROPAGATION_ANNOTATION } from '../../src/model/ca-secret.js';
+import { makeHarness, managedPod } from './harness.js';
+import { caManagerOf, output, rotating } from './rotation-helpers.js';
 
 interface StepView {
   readonly step: string;
   readonly state: string;
   readonly reason: string;
   readonly retryInSeconds?: number;
+  readonly startsWait?: boolean;
 }
 interface StatusView {
   readonly phase: string;
@@ -30,30 +19,19 @@ interface StatusView {
   readonly steps: readonly StepView[];
 }
 
-function output() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const text = { out: '', err: '' };
-  stdout.on('data', (c: Buffer) => (text.out += c.toString()));
-  stderr.on('data', (c: Buffer) => (text.err += c.toString()));
-  return { ctx: { stdout, stderr }, text };
-}
-
 describe('ca rotate status', () => {
   it('says for every step whether it may run now and how long is left, and the step agrees', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { reload } = rotating(h);
     await reload();
     for (const name of ['a', 'b', 'c', 'd']) h.controller.upsertPod(managedPod(name));
     await h.settle();
 
     const status = async (): Promise<StatusView> => {
       const { ctx, text } = output();
-      expect(await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now), 'json')).toBe(0);
+      expect(
+        await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now), undefined, 'json'),
+      ).toBe(0);
       return JSON.parse(text.out) as StatusView;
     };
     const text = async (): Promise<string> => {
@@ -92,11 +70,29 @@ describe('ca rotate status', () => {
     expect(await text()).not.toMatch(/next: mtls-injector ca rotate activate\n/);
     expect(await runAgreeing('activate')).toBe(1);
 
-    // Every Secret trusts it: only the propagation delay is left, and status counts it down.
+    // Every Secret trusts it: only the propagation delay is left. Its wait starts at activate's next attempt
+    // (which records it on the CA Secret); status writes nothing, so it says so and does not count down.
     await reload();
+    const writes = h.secrets.writes();
     s = await status();
     expect([s.ready, s.managed]).toEqual([4, 4]);
-    expect(step(s, 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 300 });
+    expect(step(s, 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 300, startsWait: true });
+    expect(step(s, 'activate').reason).toContain(
+      'the wait starts when you run `mtls-injector ca rotate activate`',
+    );
+    h.clock.advance(60_000);
+    expect(step(await status(), 'activate')).toMatchObject({ retryInSeconds: 300, startsWait: true });
+    expect(await text()).toContain('activate  may run 300s after its next attempt');
+    expect(await text()).toContain(
+      'next: mtls-injector ca rotate activate --wait (starts the 300s wait, then runs the step)',
+    );
+    expect(h.secrets.writes()).toBe(writes);
+    expect(await runAgreeing('activate')).toBe(1);
+    expect(h.secrets.writes()).toBe(writes + 1);
+
+    // The attempt started the wait: status counts it down.
+    expect(step(await status(), 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 300 });
+    expect(step(await status(), 'activate').startsWait).toBeUndefined();
     h.clock.advance(120_000);
     expect(step(await status(), 'activate')).toMatchObject({ state: 'waiting', retryInSeconds: 180 });
     expect(await text()).toContain('activate  may run in 180s');
@@ -106,18 +102,59 @@ describe('ca rotate status', () => {
     expect(await text()).toContain('next: mtls-injector ca rotate activate\n');
     expect(await runAgreeing('activate')).toBe(0);
 
-    // Activated: retire waits for every leaf to be reissued, then may run.
+    // Activated: retire waits for every leaf to be reissued, then for the delivery wait its attempt starts.
     s = await status();
     expect(s.phase).toBe('activated');
     expect(step(s, 'retire').state).toBe('waiting');
+    expect(step(s, 'retire').startsWait).toBeUndefined();
     expect(s.ready).toBe(0);
     expect(step(s, 'prepare').state).toBe('blocked');
     expect(await runAgreeing('retire')).toBe(1);
     await reload();
     s = await status();
     expect([s.ready, s.managed]).toEqual([4, 4]);
+    expect(step(s, 'retire')).toMatchObject({ state: 'waiting', retryInSeconds: 300, startsWait: true });
+    expect(await runAgreeing('retire')).toBe(1);
+    h.clock.advance(299_000);
+    expect(step(await status(), 'retire')).toMatchObject({ state: 'waiting', retryInSeconds: 1 });
+    expect(await runAgreeing('retire')).toBe(1);
+    h.clock.advance(1_000);
     expect(await runAgreeing('retire')).toBe(0);
     expect((await status()).phase).toBe('steady');
+  });
+
+  it('does not say a wait starts when a refusal only clears a stale mark', async () => {
+    const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
+    const { reload } = rotating(h);
+    await reload();
+    h.controller.upsertPod(managedPod('a'));
+    await h.settle();
+    const { ctx } = output();
+    expect(await runStep('prepare', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
+    await reload();
+    expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1); // starts the wait
+    // A new pod's Secret, written before the rotator copied the new root into it: it falls behind.
+    h.controller.upsertPod(managedPod('late'));
+    await h.settle();
+    const late = [...h.secrets.objects.values()].find((x) => x.metadata.name?.includes('late'));
+    expect(late).toBeDefined();
+    if (late !== undefined) {
+      const data = { ...(late.data ?? {}), 'ca.crt': Buffer.from('').toString('base64') };
+      h.secrets.objects.set(`${late.metadata.namespace ?? ''}/${late.metadata.name ?? ''}`, {
+        ...late,
+        data,
+      });
+    }
+    // The mark is there, so activate's refusal would write (to clear it): a write that starts no wait.
+    const ca = h.secrets.objects.get('mtls-injector/mtls-injector-ca');
+    expect(ca?.metadata.annotations?.[PROPAGATION_ANNOTATION]).toMatch(/^activate /);
+    const out = output();
+    await runStep('status', h.config, h.secrets, out.ctx, new Date(h.clock.now), undefined, 'json');
+    const activate = (JSON.parse(out.text.out) as StatusView).steps.find((x) => x.step === 'activate');
+    expect(activate?.reason).toContain('do not trust the new root yet');
+    expect(activate?.reason).not.toContain('the wait starts');
+    expect(activate?.startsWait).toBeUndefined();
+    expect(activate?.retryInSeconds).toBeUndefined();
   });
 
   it('refuses prepare for a bring-your-own CA, pointing at the runbook, and writes nothing', async () => {

@@ -1,22 +1,12 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runStep } from '../../src/cli/ca-rotate.js';
 import { CA_FILE, CERT_FILE } from '../../src/core/names.js';
 import type { SecretObject } from '../../src/kube/types.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
-import { CaManager } from '../../src/rotator/ca-manager.js';
+import { PROPAGATION_ANNOTATION } from '../../src/model/ca-secret.js';
 import { secretFile } from '../../src/model/secret-data.js';
-import { staticLeadership } from '../fakes/leadership.js';
-import { type Harness, makeHarness, managedPod } from './harness.js';
-
-function output() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const text = { out: '', err: '' };
-  stdout.on('data', (c: Buffer) => (text.out += c.toString()));
-  stderr.on('data', (c: Buffer) => (text.err += c.toString()));
-  return { ctx: { stdout, stderr }, text };
-}
+import { makeHarness, managedPod } from './harness.js';
+import { caManagerOf, output, rotating } from './rotation-helpers.js';
 
 /** Every workload's leaf verifies against every workload's ca.crt: any pod can talk to any other. */
 function expectMutualTrust(workloads: readonly SecretObject[], now: number): void {
@@ -32,25 +22,10 @@ function expectMutualTrust(workloads: readonly SecretObject[], now: number): voi
   }
 }
 
-/** A CA manager over the harness's API, leading, counting the harness's workload Secrets. */
-function caManagerOf(h: Harness): CaManager {
-  return new CaManager({
-    config: h.config,
-    secrets: h.secrets,
-    clock: h.clock.read,
-    leadership: staticLeadership(true),
-    workloadSecrets: () => h.controller.stats().workloadSecrets,
-  });
-}
-
 describe('CA rotation prepare → activate → retire', () => {
   it('keeps every pod able to verify every other pod at every step', async () => {
     const h = makeHarness({ flags: { 'ca.propagationDelay': '5m' } });
-    const caManager = caManagerOf(h);
-    const reload = async () => {
-      if (await caManager.refresh()) h.setCa(caManager.current() ?? h.ca);
-      await h.settle();
-    };
+    const { caManager, reload } = rotating(h);
     await reload();
     for (const name of ['a', 'b', 'c']) h.controller.upsertPod(managedPod(name));
     await h.settle();
@@ -68,9 +43,23 @@ describe('CA rotation prepare → activate → retire', () => {
     expect(workloads().map((s) => secretFile(s, CERT_FILE))).toEqual(firstLeaves);
     expectMutualTrust(workloads(), h.clock.now);
 
+    // Every Secret trusts the new root now: the first attempt starts the kubelets' delivery wait, counted
+    // from this moment (not from prepare: the rotator may have taken long to copy the bundle everywhere).
+    const caWrites = () => h.secrets.calls.filter((c) => c.op === 'replace').length;
+    let writes = caWrites();
+    h.clock.advance(10 * 60_000);
     expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toContain("at the kubelet's next sync of each pod");
     expect(text.err).toContain('retry in 300s');
-    h.clock.advance(5 * 60_000);
+    expect(caWrites()).toBe(writes + 1); // the mark
+    writes = caWrites();
+    h.clock.advance(299_000);
+    expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toContain('retry in 1s');
+    expect(caWrites()).toBe(writes); // waiting writes nothing
+    // The mark alone changes nothing the rotator uses: no reload, no resync.
+    expect(await caManager.refresh()).toBe(false);
+    h.clock.advance(1000);
     expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
     // Retire is refused while leaves still chain to the previous CA.
     expect(await runStep('retire', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
@@ -79,6 +68,16 @@ describe('CA rotation prepare → activate → retire', () => {
     expect(workloads().map((s) => secretFile(s, CERT_FILE))).not.toEqual(firstLeaves);
     expectMutualTrust(workloads(), h.clock.now);
 
+    // Every leaf is from the new CA: the running pods get them at the kubelet's next sync, so retire waits
+    // ca.propagationDelay from here (a pod still presenting an old leaf would be refused by its peers).
+    text.err = '';
+    expect(await runStep('retire', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toMatch(/holds a leaf from the new CA, but .*retry in 300s/);
+    expect(await runStep('status', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
+    expect(text.out).toContain('managed certificates not from the previous CA: 3/3');
+    expect(text.out).toContain('retire    may run in 300s');
+    expect(text.out).toContain('next: mtls-injector ca rotate retire in 300s');
+    h.clock.advance(300_000);
     expect(await runStep('retire', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
     await reload();
     expectMutualTrust(workloads(), h.clock.now);
@@ -92,6 +91,37 @@ describe('CA rotation prepare → activate → retire', () => {
       expect(old.ok).toBe(false);
     }
     expect(text.out).toContain('ca rotate retire: done');
+    const caSecret = h.secrets.objects.get('mtls-injector/mtls-injector-ca') as SecretObject;
+    expect(caSecret.metadata.annotations?.[PROPAGATION_ANNOTATION]).toBeUndefined();
+  });
+
+  it('starts the delivery wait again when a Secret falls behind after it began', async () => {
+    const h = makeHarness({ flags: { 'ca.propagationDelay': '2m' } });
+    const { reload } = rotating(h);
+    await reload();
+    h.controller.upsertPod(managedPod('a'));
+    await h.settle();
+    const { ctx, text } = output();
+    expect(await runStep('prepare', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(0);
+    await reload();
+    expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    const caKey = 'mtls-injector/mtls-injector-ca';
+    const marked = () =>
+      (h.secrets.objects.get(caKey) as SecretObject).metadata.annotations?.[PROPAGATION_ANNOTATION];
+    expect(marked()).toMatch(/^activate /);
+    // Someone puts an old bundle back into a's Secret: the wait so far says nothing about it.
+    const a = h.secrets.objects.get('shop/a-mtls') as SecretObject;
+    const oldBundle = Buffer.from(secretFile(a, CA_FILE) ?? '')
+      .toString()
+      .split(/(?=-----BEGIN CERTIFICATE-----)/)[0];
+    await h.secrets.replace({
+      ...a,
+      data: { ...a.data, [CA_FILE]: Buffer.from(oldBundle ?? '').toString('base64') },
+    });
+    h.clock.advance(120_000);
+    expect(await runStep('activate', h.config, h.secrets, ctx, new Date(h.clock.now))).toBe(1);
+    expect(text.err).toContain('do not trust the new root yet');
+    expect(marked()).toBeUndefined();
   });
 
   it('refuses activate without prepare, retire without activate, and a second prepare', async () => {

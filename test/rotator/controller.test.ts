@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CA_FILE, CERT_FILE, KEY_FILE, MANAGED_LABEL, POD_LABEL } from '../../src/core/names.js';
+import {
+  CA_FILE,
+  CERT_FILE,
+  KEY_FILE,
+  MANAGED_LABEL,
+  POD_LABEL,
+  SEAL_ANNOTATION,
+} from '../../src/core/names.js';
+import { sealKeyOf, sealMatches, sealOf } from '../../src/pki/seal.js';
 import type { SecretObject } from '../../src/kube/types.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { verifyLeaf } from '../../src/pki/verify.js';
@@ -7,6 +15,8 @@ import { mergeBundles } from '../../src/pki/bundle.js';
 import { tlsData } from '../../src/model/workload-secret.js';
 import { secretFile } from '../../src/model/secret-data.js';
 import { caMaterial, makeCa, makeHarness, managedPod, service } from './harness.js';
+import { FakeSecretApi } from '../fakes/kube.js';
+import type { CallOptions } from '../../src/kube/types.js';
 
 const HOUR = 3_600_000;
 
@@ -154,7 +164,7 @@ describe('RotatorController: renewing', () => {
   });
 
   it('keeps every certificate valid over two hours with a 3-minute lifetime', async () => {
-    const h = makeHarness({ flags: { leafLifetime: '3m', backdate: '10s' } });
+    const h = makeHarness({ flags: { leafLifetime: '3m', backdate: '10s', 'ca.propagationDelay': '60s' } });
     for (let i = 0; i < 5; i++) h.controller.upsertPod(managedPod(`web-${i}`));
     await h.settle();
     for (let t = 0; t < 240; t++) {
@@ -259,6 +269,36 @@ describe('RotatorController: Secrets it must not trust or must repair', () => {
       ).toEqual([]);
     }
     expect(h.counts['issued:reissued']).toBe(2);
+  });
+
+  it('seals what it writes; a seal made without the CA key does not spare a swapped key (F7)', async () => {
+    const h = makeHarness();
+    h.controller.upsertPod(managedPod('web-0'));
+    await h.settle();
+    const original = h.secrets.objects.get('shop/web-0-mtls') as SecretObject;
+    const seal = original.metadata.annotations?.[SEAL_ANNOTATION] ?? '';
+    const { cert, key } = files(original);
+    expect(sealMatches(sealKeyOf(h.ca.active.keyPem), seal, cert, key)).toBe(true);
+
+    // The pod's author swaps in a key of their own and seals the pair with a key of their own.
+    const other = issueLeaf(makeCa(h.clock), {
+      spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
+      keyAlgorithm: 'ecdsa-p256',
+      lifetimeSeconds: 3600,
+      backdateSeconds: 60,
+      now: new Date(h.clock.now),
+    });
+    const forged = sealOf(sealKeyOf(other.keyPem), cert, other.keyPem);
+    h.secrets.put({
+      ...original,
+      metadata: { ...original.metadata, annotations: { [SEAL_ANNOTATION]: forged } },
+      data: tlsData(cert, other.keyPem, h.ca.bundlePem),
+    });
+    await h.settle();
+    const repaired = h.secrets.objects.get('shop/web-0-mtls');
+    expect(verified(repaired, 'spiffe://cluster.local/ns/shop/sa/web', h.clock.now).problems).toEqual([]);
+    expect(h.counts['issued:reissued']).toBe(1);
+    expect(repaired?.metadata.annotations?.[SEAL_ANNOTATION]).not.toBe(forged);
   });
 
   it('takes over the Secret of an earlier pod with the same name (StatefulSet restart)', async () => {
@@ -377,5 +417,91 @@ describe('RotatorController: restarts and trust changes', () => {
     });
     expect(chainsToNew.problems).toEqual([]);
     expect(h.counts['issued:reissued']).toBe(1);
+  });
+});
+
+/** A Secret store whose creates wait until released: how many are in flight at once is observable. */
+class HeldCreates extends FakeSecretApi {
+  inFlight = 0;
+  maxInFlight = 0;
+  private waiting: (() => void)[] = [];
+
+  override async create(secret: SecretObject, options?: CallOptions): Promise<SecretObject> {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight -= 1;
+    return super.create(secret, options);
+  }
+
+  release(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
+/** Lets every pending promise callback and I/O turn run. */
+const turns = async (n = 20): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('RotatorController: a burst of new pods', () => {
+  it('issues pods whose events arrive during a drain on idle workers, not behind the busy one', async () => {
+    const secrets = new HeldCreates();
+    const h = makeHarness({ secrets });
+    h.controller.upsertPod(managedPod('web-0'));
+    const drained = h.controller.drain();
+    await turns();
+    expect(secrets.inFlight).toBe(1);
+    // The rest of the burst arrives while web-0's create is still on the wire; each event kicks a drain.
+    for (let i = 1; i < 12; i++) {
+      h.controller.upsertPod(managedPod(`web-${i}`));
+      void h.controller.drain();
+    }
+    await turns();
+    expect(secrets.inFlight).toBe(8); // every worker busy, none more
+    let resolved = false;
+    void drained.then(() => (resolved = true));
+    for (let i = 0; i < 5 && secrets.objects.size < 12; i++) {
+      secrets.release();
+      await turns();
+    }
+    await drained;
+    expect(resolved).toBe(true);
+    expect(secrets.maxInFlight).toBe(8);
+    expect(secrets.objects.size).toBe(12);
+    expect(h.counts['issued:issued']).toBe(12);
+  });
+
+  it('resolves every drain only once the last worker has stopped', async () => {
+    const secrets = new HeldCreates();
+    const h = makeHarness({ secrets });
+    h.controller.upsertPod(managedPod('web-0'));
+    const first = h.controller.drain();
+    await turns();
+    h.controller.upsertPod(managedPod('web-1'));
+    const second = h.controller.drain();
+    let settled = 0;
+    void first.then(() => (settled += 1));
+    void second.then(() => (settled += 1));
+    await turns();
+    expect(settled).toBe(0);
+    secrets.release();
+    await Promise.all([first, second]);
+    expect(secrets.objects.size).toBe(2);
+    expect(h.controller.stats().queueDepth).toBe(0);
+  });
+
+  it("writes a new pod's first Secret before queued renewals", async () => {
+    const h = makeHarness();
+    for (let i = 0; i < 20; i++) h.controller.upsertPod(managedPod(`old-${i}`));
+    await h.settle();
+    const before = h.secrets.calls.length;
+    // Every Secret is due (a trust change), then a new pod arrives behind them.
+    h.setCa(caMaterial(makeCa(h.clock), h.clock));
+    h.controller.upsertPod(managedPod('new-0'));
+    await h.settle();
+    const writes = h.secrets.calls.slice(before).filter((c) => c.op === 'create' || c.op === 'replace');
+    expect(writes.length).toBe(21);
+    expect(writes[0]).toMatchObject({ op: 'create', name: 'new-0-mtls' });
   });
 });

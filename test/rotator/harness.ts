@@ -69,13 +69,15 @@ export function makeHarness(
     leader?: boolean;
     flags?: Record<string, string>;
     clock?: FakeClock;
+    /** The Secret store (default a new FakeSecretApi); a subclass can hold writes to observe concurrency. */
+    secrets?: FakeSecretApi;
     /** Revocation hooks for pod syncs (read lazily, so they may refer to the harness's controller). */
     revocation?: () => RevocationHooks | undefined;
   } = {},
 ): Harness {
   const config = loadConfig({ flags: { leafLifetime: '1h', backdate: '60s', ...options.flags } });
   const clock = options.clock ?? new FakeClock();
-  const secrets = new FakeSecretApi();
+  const secrets = options.secrets ?? new FakeSecretApi();
   const events = new FakeEvents();
   const log = memoryLog();
   const counts: Record<string, number> = {};

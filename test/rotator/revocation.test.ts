@@ -295,7 +295,7 @@ describe('one CRL per issuing CA during a CA rotation', () => {
     const ofOld = during.find((c) => c.authorityKeyId?.toString('hex') === oldCa.subjectKeyIdHex);
     expect(ofOld?.revoked.has(entry.serial)).toBe(true); // the old CA's leaf stays revoked after activate
 
-    const retired = planRetire(activated.secret, [...h.secrets.objects.values()], new Date(h.clock.now));
+    const retired = planRetire(activated.secret, [...h.secrets.objects.values()], new Date(h.clock.now), 0);
     if (!retired.ok) throw new Error(retired.message);
     expect(secretFile(retired.secret, 'previous.key')).toBeUndefined();
     expect(readCaSecret(retired.secret, new Date(h.clock.now)).crlSigners).toHaveLength(1);

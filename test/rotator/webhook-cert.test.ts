@@ -85,6 +85,36 @@ describe('webhook serving certificate step', () => {
     expect(h.secrets.writes()).toBe(writes);
   });
 
+  it('has the MutatingWebhookConfiguration own its Secret, so uninstalling the configuration deletes it', async () => {
+    const { h, webhookConfig, step, secret } = setup();
+    await step();
+    const owner = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      name: 'mtls-injector',
+      uid: 'mwc-uid-1',
+    };
+    expect(secret().metadata.ownerReferences).toEqual([owner]);
+    // A Secret from before (no owner) gets the owner added, without a new certificate.
+    const cert = secretFile(secret(), CERT_FILE);
+    await h.secrets.replace({ ...secret(), metadata: { ...secret().metadata, ownerReferences: [] } });
+    await step();
+    expect(secret().metadata.ownerReferences).toEqual([owner]);
+    expect(secretFile(secret(), CERT_FILE)).toBe(cert);
+    // A re-created configuration (new uid) takes over; other owners are kept.
+    webhookConfig.uid = 'mwc-uid-2';
+    const other = { apiVersion: 'v1', kind: 'ConfigMap', name: 'keep', uid: 'cm-1' };
+    await h.secrets.replace({
+      ...secret(),
+      metadata: { ...secret().metadata, ownerReferences: [other, owner] },
+    });
+    await step();
+    expect(secret().metadata.ownerReferences).toEqual([other, { ...owner, uid: 'mwc-uid-2' }]);
+    const writes = h.secrets.writes();
+    await step();
+    expect(h.secrets.writes()).toBe(writes);
+  });
+
   it('keeps old and new roots in the caBundle during a rotation, then reissues from the new CA (H1)', async () => {
     const { h, webhookConfig, step, secret } = setup();
     await step();
@@ -102,17 +132,25 @@ describe('webhook serving certificate step', () => {
     expect(serving(secret(), next.active.certPem, h.clock.now).problems).toEqual([]);
   });
 
-  it('renews when due and waits for a missing webhook configuration without failing', async () => {
+  it('waits for a missing webhook configuration without failing, and creates no Secret it would not own', async () => {
     const { h, webhookConfig, step, secret, setDue } = setup();
     webhookConfig.exists = false;
     await step();
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(false);
+    webhookConfig.exists = true;
+    await step();
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(true);
     const first = secretFile(secret(), CERT_FILE);
+    expect(first).toBeDefined();
+    expect(webhookConfig.caBundles[0]).toBe(Buffer.from(h.ca.bundlePem).toString('base64'));
+    // The configuration deleted (uninstall's pre-delete hook): an existing Secret is still renewed when due,
+    // and once the garbage collector has deleted it, none is made again.
+    webhookConfig.exists = false;
     setDue(true);
     await step();
     expect(secretFile(secret(), CERT_FILE)).not.toBe(first);
-    webhookConfig.exists = true;
-    setDue(false);
+    h.secrets.objects.delete('mtls-injector/mtls-injector-webhook-tls');
     await step();
-    expect(webhookConfig.caBundles[0]).toBe(Buffer.from(h.ca.bundlePem).toString('base64'));
+    expect(h.secrets.objects.has('mtls-injector/mtls-injector-webhook-tls')).toBe(false);
   });
 });

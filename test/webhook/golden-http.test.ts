@@ -37,6 +37,7 @@ function configKey(c: GoldenCase): string {
   return JSON.stringify({
     failOpen: c.decideInput.settings.failOpen,
     windowsImage: c.decideInput.settings.windowsInitImage,
+    initEnabled: c.decideInput.settings.initEnabled,
     delivery: c.decideInput.settings.delivery,
   });
 }
@@ -58,6 +59,7 @@ beforeAll(async () => {
       flags: {
         'webhook.failOpen': settings.failOpen,
         'init.windowsImage': settings.windowsInitImage,
+        'init.enabled': settings.initEnabled,
         trustDomain: settings.trustDomain,
         'init.image': settings.initImage,
         'delivery.mode': delivery.mode,
@@ -78,6 +80,8 @@ beforeAll(async () => {
         host: '127.0.0.1',
         tlsCert: volume.certFile,
         tlsKey: volume.keyFile,
+        // Closed at once: the drain delay is for pods the API server routes to (lifecycle.test.ts).
+        shutdownDelay: 0,
       },
     };
     webhooks.set(

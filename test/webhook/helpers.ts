@@ -104,6 +104,7 @@ export function testConfig(
       host: '127.0.0.1',
       tlsCert: certFile,
       tlsKey: keyFile,
+      shutdownDelay: 0,
       ...overrides,
     },
   };

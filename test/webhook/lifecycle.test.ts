@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PassThrough } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { Command } from 'commander';
@@ -33,6 +33,22 @@ function servedFingerprint(port: number): Promise<string> {
       },
     );
     socket.on('error', reject);
+  });
+}
+
+/** The Connection header of the webhook's answer to a keep-alive HTTPS request. */
+function connectionHeader(port: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const agent = new HttpsAgent({ keepAlive: true, rejectUnauthorized: false });
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/healthz', method: 'GET', agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        agent.destroy();
+        resolve(res.headers.connection);
+      });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -176,6 +192,38 @@ describe('graceful shutdown', () => {
     expect(JSON.parse(result.text)).toMatchObject({ response: { uid: 'in-flight', allowed: true } });
     await closing;
     expect(closed).toBe(true);
+  });
+
+  it('with webhook.shutdownDelay, stays ready and serves new connections until the delay is over', async () => {
+    const volume = secretVolume(pairA);
+    volumes.push(volume);
+    // The delay ends when the test says so, not on a timer.
+    let endDelay = (): void => undefined;
+    const delays: number[] = [];
+    const webhook = await startWebhookServer(
+      testConfig(volume.certFile, volume.keyFile, { shutdownDelay: 7 }),
+      {
+        logger: captureLogger().logger,
+        sleep: (ms) => {
+          delays.push(ms);
+          return new Promise<void>((resolve) => (endDelay = resolve));
+        },
+      },
+    );
+    await eventually(async () => (await probeStatus(webhook.probePort, '/readyz')) === 200);
+    expect(await connectionHeader(webhook.port)).toBe('keep-alive');
+    let closed = false;
+    const closing = webhook.close().then(() => (closed = true));
+    expect(delays).toEqual([7000]);
+    // During the delay: still ready (a terminating endpoint kube-proxy may fall back to) and serving.
+    expect(await probeStatus(webhook.probePort, '/readyz')).toBe(200);
+    expect(await servedFingerprint(webhook.port)).toBe(fingerprint(pairA.cert));
+    // Every answer during the delay closes its connection, so no keep-alive connection is reused as it closes.
+    expect(await connectionHeader(webhook.port)).toBe('close');
+    expect(closed).toBe(false);
+    endDelay();
+    await closing;
+    await expect(servedFingerprint(webhook.port)).rejects.toThrow();
   });
 });
 

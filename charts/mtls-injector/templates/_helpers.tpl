@@ -112,11 +112,13 @@ webhook:
   deliveryFactsFile: {{ printf "%s/delivery.json" (include "mtls-injector.deliveryDir" .) | quote }}
   bodyLimitBytes: {{ $v.webhook.bodyLimitBytes | int64 }}
   failOpen: {{ $v.webhook.failOpen }}
+  shutdownDelay: {{ $v.webhook.shutdownDelay | quote }}
   serviceName: {{ include "mtls-injector.webhookName" . | quote }}
   extraDnsNames: {{ join "," $v.webhook.extraDnsNames | quote }}
   tlsSecretName: {{ $v.webhook.tlsSecretName | quote }}
   configurationName: {{ $v.webhook.configurationName | quote }}
 init:
+  enabled: {{ $v.init.enabled }}
   image: {{ default (include "mtls-injector.image" .) $v.init.image | quote }}
   imagePullPolicy: {{ default $v.image.pullPolicy $v.init.imagePullPolicy | quote }}
   windowsImage: {{ $v.init.windowsImage | quote }}

@@ -12,10 +12,15 @@ import type { InjectionPlan } from './inject.js';
 import { template } from './json-text.js';
 import { ensureMount } from './mounts.js';
 
-/** Resources of mtls-init: it reads three small files and exits. */
+/**
+ * Resources of mtls-init: it reads three small files and exits. Node's start-up and module loading are
+ * most of its ~0.1 s of CPU; the CPU limit lets it run that on a whole core (at 200m it took about five
+ * times as long, all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init
+ * container"). A limit is kept so namespaces whose ResourceQuota requires one still admit the pod.
+ */
 const INIT_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
-  limits: { cpu: '200m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '128Mi' },
 } as const;
 
 /** PodSecurity "restricted" for Linux pods. */

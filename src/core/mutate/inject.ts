@@ -27,6 +27,12 @@ export interface InjectionPlan {
   readonly identity: WorkloadIdentity;
   /** The volume carrying the files: the pod's Secret, or a podCertificate projection. */
   readonly volume: VolumePlan;
+  /**
+   * Whether to add mtls-init (init.enabled). Without it the pod gets only the volume, mounts and env: the
+   * kubelet still starts no container before the volume is mounted, but nothing checks the files first. An
+   * mtls-init an earlier pass added is kept as it is.
+   */
+  readonly withInit: boolean;
   readonly initImage: string;
   readonly initImagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   readonly initWaitTimeoutSeconds: number;
@@ -66,9 +72,13 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
   const initIndex = inits.findIndex((c) => c.name === INIT_CONTAINER_NAME);
   const existingInit = initIndex >= 0 ? inits.splice(initIndex, 1)[0] : undefined;
   const appInitContainers = inits;
-  const init =
-    existingInit === undefined ? initContainerTemplate(plan) : ensureInitContainer(existingInit, plan);
-  spec.initContainers = [init, ...appInitContainers];
+  let init: RawContainer | undefined;
+  if (plan.withInit)
+    init = existingInit === undefined ? initContainerTemplate(plan) : ensureInitContainer(existingInit, plan);
+  else init = existingInit;
+  // Without mtls-init, a pod that had no initContainers list keeps none (an empty list would be a change).
+  if (init !== undefined) spec.initContainers = [init, ...appInitContainers];
+  else if (original.spec.initContainers != null) spec.initContainers = appInitContainers;
   spec.containers = spec.containers.map(copyContainer);
 
   const env = appEnv(plan.identity.spiffeId);
@@ -82,17 +92,24 @@ export function injectPod(original: RawPod, plan: InjectionPlan): RawPod {
   meta.labels = copyWith(meta.labels, [MANAGED_LABEL, 'true']);
   const containers = spec.containers.map((c) => c.name);
   const initContainers = appInitContainers.map((c) => c.name);
+  const withInit = init !== undefined;
   meta.annotations =
     plan.volume.kind === 'secret'
       ? copyWith(
           meta.annotations,
-          [STATUS_ANNOTATION, encodeStatus({ secret: plan.volume.secretName, containers, initContainers })],
+          [
+            STATUS_ANNOTATION,
+            encodeStatus({ secret: plan.volume.secretName, withInit, containers, initContainers }),
+          ],
           [SECRET_ANNOTATION, plan.volume.secretName],
           [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
         )
       : copyWith(
           meta.annotations,
-          [STATUS_ANNOTATION, encodeStatus({ delivery: 'podCertificate', containers, initContainers })],
+          [
+            STATUS_ANNOTATION,
+            encodeStatus({ delivery: 'podCertificate', withInit, containers, initContainers }),
+          ],
           [SPIFFE_ID_ANNOTATION, plan.identity.spiffeId],
         );
   return pod;

@@ -13,7 +13,8 @@ export interface InjectionStatus {
   /** The Secret the pod mounts (secret delivery); absent with podCertificate delivery. */
   readonly secret?: string;
   readonly volume: typeof VOLUME_NAME;
-  readonly initContainer: typeof INIT_CONTAINER_NAME;
+  /** The init container injection added; absent when it added none (init.enabled=false). */
+  readonly initContainer?: typeof INIT_CONTAINER_NAME | undefined;
   /** Names of the containers that got the mount and env. */
   readonly containers: readonly string[];
   /** Names of the pod's own init containers (and native sidecars) that got the mount and env. */
@@ -23,7 +24,7 @@ export interface InjectionStatus {
 const common = {
   version: z.literal(STATUS_VERSION),
   volume: z.literal(VOLUME_NAME),
-  initContainer: z.literal(INIT_CONTAINER_NAME),
+  initContainer: z.literal(INIT_CONTAINER_NAME).optional(),
   containers: z.array(z.string()),
   initContainers: z.array(z.string()),
 };
@@ -34,14 +35,17 @@ const statusShape = z.union([
 
 /**
  * The annotation text, keys in a fixed order so the same injection always gives the same bytes. Secret
- * delivery writes exactly what releases before podCertificate delivery wrote.
+ * delivery with mtls-init writes exactly what releases before podCertificate delivery wrote; `initContainer`
+ * is left out when injection added none.
  */
-export function encodeStatus(status: Omit<InjectionStatus, 'version' | 'volume' | 'initContainer'>): string {
+export function encodeStatus(
+  status: Omit<InjectionStatus, 'version' | 'volume' | 'initContainer'> & { readonly withInit: boolean },
+): string {
   return JSON.stringify({
     version: STATUS_VERSION,
     ...(status.delivery === undefined ? { secret: status.secret } : { delivery: status.delivery }),
     volume: VOLUME_NAME,
-    initContainer: INIT_CONTAINER_NAME,
+    ...(status.withInit ? { initContainer: INIT_CONTAINER_NAME } : {}),
     containers: status.containers,
     initContainers: status.initContainers,
   });

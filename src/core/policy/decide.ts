@@ -184,7 +184,8 @@ function judge(input: DecideInput): Decision {
   }
 
   const windows = spec.os?.name === 'windows';
-  if (windows && settings.windowsInitImage === '') {
+  // Only mtls-init needs an image of its own for Windows; without it (init.enabled=false) nothing does.
+  if (windows && settings.initEnabled && settings.windowsInitImage === '') {
     if (mode === 'strict') {
       return deny(
         'windows_image_required',
@@ -241,6 +242,7 @@ function judge(input: DecideInput): Decision {
   const mutated = injectPod(pod, {
     identity,
     volume,
+    withInit: settings.initEnabled,
     initImage: windows ? settings.windowsInitImage : settings.initImage,
     initImagePullPolicy: settings.initImagePullPolicy,
     initWaitTimeoutSeconds: settings.initWaitTimeoutSeconds,
@@ -259,7 +261,7 @@ function judge(input: DecideInput): Decision {
   }
 
   const warnings: string[] = [];
-  if (annotations[STATUS_ANNOTATION] !== undefined && !hasInjectedStructure(pod)) {
+  if (annotations[STATUS_ANNOTATION] !== undefined && !hasInjectedStructure(pod, status)) {
     warnings.push(
       `mtls-injector: pod carried ${STATUS_ANNOTATION} without the injected volume or init container; injected again`,
     );

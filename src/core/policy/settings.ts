@@ -6,6 +6,8 @@ import type { DeliverySettings } from '../delivery.js';
  */
 export interface InjectionSettings {
   readonly trustDomain: string;
+  /** Whether injection adds the mtls-init container (init.enabled); false: only the volume, mounts and env. */
+  readonly initEnabled: boolean;
   readonly initImage: string;
   readonly initImagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   /** Image of mtls-init for Windows pods; empty means Windows pods are skipped with a warning. */

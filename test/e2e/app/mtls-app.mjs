@@ -2,18 +2,26 @@
 // dependencies; runs on the product's runtime base image (node, no shell) as a non-root user. One JSON line
 // per event on stdout, so tests read it back with `kubectl logs`.
 //
-//   whoami [--watch MS]                     read tls.key + tls.crt, check they match, print the SPIFFE ID and
-//                                           serial (with --watch: again whenever the serial changes)
-//   serve  [--port 8443]                    HTTPS that requires a client certificate verified against ca.crt
-//                                           (and ca.crl when present); files re-read when they change; logs
-//                                           each peer's SPIFFE ID and its own serving serial
-//   call   --url https://NAME:PORT/ [--address IP] [--interval MS] [--count N]
+//   whoami [--watch MS]                     read tls.key + tls.crt, check they match, print the SPIFFE ID,
+//                                           serial and which roots of ca.crt issued it (SHA-256 fingerprints;
+//                                           with --watch: again whenever the serial changes)
+//   serve  [--port 8443] [--health-port P] [--allow ID,…]
+//                                           HTTPS that requires a client certificate verified against ca.crt
+//                                           (and ca.crl when present) and, with --allow, one of those SPIFFE
+//                                           IDs; files re-read when they change; logs each peer's SPIFFE ID
+//                                           and its own serving serial, and why it refused one. --health-port
+//                                           serves plain-HTTP GET /healthz for a readiness probe (a TCP probe
+//                                           of the TLS port would show up as refused handshakes)
+//   call   --url https://NAME:PORT/ [--address IP] [--interval MS] [--count N] [--anonymous]
 //                                           handshakes with hostname verification against NAME (a DNS SAN),
 //                                           dialling IP when given (no cluster DNS needed), and logs each
-//                                           result with the peer's serial or the error
+//                                           result with the peer's serial or the error; --anonymous presents
+//                                           no certificate and does not check the server's (a pod without an
+//                                           identity, to show the server refuses it)
 // Common: --dir DIR (default /var/run/mtls, or MTLS_DIR).
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { request, createServer } from 'node:https';
 import { join } from 'node:path';
 
@@ -49,6 +57,20 @@ function spiffeId(cert) {
   return uri?.slice('URI:'.length);
 }
 
+/** PEM blocks of a bundle, parsed. */
+function certificates(pem) {
+  return (String(pem).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+    (block) => new X509Certificate(block),
+  );
+}
+
+/** SHA-256 fingerprints of the certificates in `bundle` that signed `leaf` (its roots in ca.crt). */
+function issuedBy(leaf, bundle) {
+  return certificates(bundle)
+    .filter((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))
+    .map((ca) => ca.fingerprint256);
+}
+
 /** The mounted files: key, chain, bundle and CRL (when present), plus the leaf parsed. */
 function load() {
   const read = (f) => readFileSync(join(dir, f));
@@ -82,6 +104,8 @@ function whoami() {
       serial: files.leaf.serialNumber,
       notAfter: files.leaf.validTo,
       issuer: files.leaf.issuer,
+      issuedBy: issuedBy(files.leaf, files.ca),
+      roots: certificates(files.ca).map((ca) => ca.fingerprint256),
       keyMatches,
     };
   };
@@ -111,8 +135,13 @@ function serve() {
   };
   let current = context();
   let seen = stamp();
+  // Only these SPIFFE IDs may call (comma-separated); without --allow, any identity our CA issued.
+  const allow = opts.allow === undefined ? undefined : new Set(opts.allow.split(','));
+  // The client certificate is required and checked against ca.crt here, in secureConnection, rather than by
+  // rejectUnauthorized: Node would then drop the connection with a bare ECONNRESET; this way the log says why
+  // (no certificate, unknown CA, expired, not an allowed SPIFFE ID).
   const server = createServer(
-    { ...current.options, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    { ...current.options, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     (req, res) => {
       const peer = req.socket.getPeerX509Certificate();
       const body = {
@@ -126,6 +155,15 @@ function serve() {
   );
   server.on('secureConnection', (socket) => {
     const peer = socket.getPeerX509Certificate();
+    const refuse = (code, message) => {
+      // `reason` as in tlsClientError below: why the certificate was refused (CERT_REVOKED, ...).
+      emit('handshake-refused', { code, reason: code, message, peer: peer ? spiffeId(peer) : undefined });
+      socket.destroy();
+    };
+    if (peer === undefined) return refuse('NO_CLIENT_CERTIFICATE', 'the client presented no certificate');
+    if (!socket.authorized) return refuse(socket.authorizationError, 'the client certificate did not verify');
+    if (allow !== undefined && !allow.has(spiffeId(peer)))
+      return refuse('SPIFFE_ID_NOT_ALLOWED', `${spiffeId(peer)} may not call this server`);
     emit('handshake', {
       peer: peer ? spiffeId(peer) : undefined,
       peerSerial: peer?.serialNumber,
@@ -148,10 +186,15 @@ function serve() {
     } catch (err) {
       emit('reload-error', { message: err instanceof Error ? err.message : String(err) });
     }
-  }, 500).unref();
+  }, 250).unref();
   server.listen(port, () =>
     emit('listening', { port: server.address().port, serverSerial: current.leaf.serialNumber }),
   );
+  if (opts['health-port'] !== undefined) {
+    createHttpServer((req, res) => res.writeHead(server.listening ? 200 : 503).end()).listen(
+      Number(opts['health-port']),
+    );
+  }
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
@@ -160,20 +203,33 @@ function call() {
   const url = new URL(opts.url);
   const interval = Number(opts.interval ?? 1000);
   const count = opts.count === undefined ? Infinity : Number(opts.count);
+  const anonymous = opts.anonymous === 'true';
   const totals = { attempted: 0, failed: 0 };
   const once = () =>
     new Promise((resolve) => {
       totals.attempted += 1;
-      const f = load(); // re-read each time: a renewed certificate is used at once
+      // Re-read each time: a renewed certificate is used at once. A file that cannot be read is a failed
+      // call with its reason, not a crash of the client.
+      let f;
+      try {
+        f = anonymous ? { leaf: { serialNumber: undefined } } : load();
+      } catch (err) {
+        totals.failed += 1;
+        emit('call', {
+          ok: false,
+          error: 'READ_ERROR',
+          message: err instanceof Error ? err.message : String(err),
+        });
+        resolve();
+        return;
+      }
       const req = request(
         {
           host: opts.address ?? url.hostname,
           port: Number(url.port || 443),
           path: url.pathname,
           servername: url.hostname, // SNI and the name checked against the server's DNS SANs
-          key: f.key,
-          cert: f.cert,
-          ca: f.ca,
+          ...(anonymous ? { rejectUnauthorized: false } : { key: f.key, cert: f.cert, ca: f.ca }),
           agent: false,
           timeout: 5000,
         },
@@ -222,6 +278,12 @@ function call() {
   };
   void loop();
 }
+
+// Whatever ends the process unexpectedly is logged as an event first (kubectl logs --previous shows it).
+process.on('uncaughtException', (err) => fail(`uncaught: ${err instanceof Error ? err.stack : String(err)}`));
+process.on('unhandledRejection', (err) =>
+  fail(`unhandled: ${err instanceof Error ? err.stack : String(err)}`),
+);
 
 const modes = { whoami, serve, call };
 if (!(mode in modes)) fail(`unknown mode ${mode}: use whoami, serve or call`);

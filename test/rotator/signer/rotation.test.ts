@@ -70,7 +70,12 @@ describe('CA rotation with pod certificates', () => {
       ok: false,
       message: expect.stringMatching(/ClusterTrustBundle x does not trust the new root yet/) as unknown,
     });
-    expect(planActivate(caSecret, [], now, 300, [{ what: 'ClusterTrustBundle x', pem: ctb() }]).ok).toBe(
+    // Trusted: the first attempt starts the propagation wait (its refusal records it); 300 s later it runs.
+    const started = planActivate(caSecret, [], now, 300, [{ what: 'ClusterTrustBundle x', pem: ctb() }]);
+    expect(started).toMatchObject({ ok: false, retryable: true, retryInSeconds: 300 });
+    const marked = started.ok ? caSecret : (started.secret ?? caSecret);
+    const later = new Date(w.clock.now + 300_000);
+    expect(planActivate(marked, [], later, 300, [{ what: 'ClusterTrustBundle x', pem: ctb() }]).ok).toBe(
       true,
     );
 

@@ -24,9 +24,9 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { apiError, loadKubeConfig, statusMessage, testNamespaces, waitFor } from './helpers.js';
-import { kubectl, plainPod, productEnv, repoRoot, scaleProduct, secretOf } from './product.js';
-import { isStateWrite, StallProxy } from './stall-proxy.js';
+import { apiError, loadKubeConfig, statusMessage, testNamespaces, waitFor } from '../helpers.js';
+import { kubectl, plainPod, productEnv, repoRoot, scaleProduct, secretOf } from '../product.js';
+import { isStateWrite, StallProxy } from '../stall-proxy.js';
 
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);

@@ -1,0 +1,457 @@
+// Pod start-up latency a user feels (docs/using-mtls.md, "Start-up time"): N pods created at once, time from the pod CREATE
+// request to the app container Running, client-side watch timestamps, on the e2e cluster (docs/e2e.md) with the
+// product installed by its chart. Three kinds of pod, in alternating order round by round, so each round's
+// figures see the same machine:
+//
+//   bare              unlabelled namespace, one app container (the pause image)
+//   bare-init         the same plus one trivial init container (the pause image with `exit`): the cost of any
+//                     init container on this runtime
+//   injected          namespace labelled mtls-injection=enabled (and mtls-injector.io/delivery=BENCH_DELIVERY,
+//                     default secret): admission, the rotator's Secret, the kubelet's mount and mtls-init
+//   injected-noinit   the same with the product upgraded to init.enabled=false (`helm upgrade --reuse-values`,
+//                     waited until only the new product pods run and a new rotator leads; set back after)
+//
+// The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
+// it also records when the Secret appeared (watch) and how many `MountVolume.SetUp failed` lines the kubelet
+// logged during the round (a Secret that was not there yet).
+//
+//   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
+//   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected,injected-noinit npm run bench:startup
+//   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
+//
+// Writes bench/results/pod-startup.json and prints a table. Benchmarks measure; nothing here asserts a time.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+} from 'node:fs';
+import { Agent, request } from 'node:https';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const E2E = join(ROOT, '.e2e');
+const PODS = (process.env.BENCH_PODS ?? '20,50').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
+const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',');
+const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
+const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
+
+for (const v of VARIANTS)
+  if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}: use ${ALL_VARIANTS}`);
+
+// ---- the cluster -------------------------------------------------------------------------------------------
+
+if (process.env.BENCH_NO_UP !== '1') {
+  const up = spawnSync('bash', [join(ROOT, 'scripts/e2e/up.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (up.status !== 0) throw new Error('npm run e2e:up failed');
+}
+const images = Object.fromEntries(
+  readFileSync(join(E2E, 'images.env'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const kc = new KubeConfig();
+kc.loadFromFile(join(E2E, 'kubeconfig'));
+const server = new URL(kc.getCurrentCluster().server);
+const tls = {};
+await kc.applyToHTTPSOptions(tls);
+const agent = new Agent({ ...tls, keepAlive: true, maxSockets: 64 });
+
+/** One API call; resolves to the parsed body, rejects with the status and message on >= 400. */
+function api(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: server.hostname,
+        port: server.port,
+        path,
+        method,
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) >= 400)
+            reject(
+              Object.assign(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`), {
+                status: res.statusCode,
+              }),
+            );
+          else resolve(text === '' ? {} : JSON.parse(text));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** A watch: calls onEvent(type, object, now) per event; resolves once the stream is open. */
+function watch(path, onEvent) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: server.hostname,
+        port: server.port,
+        path: `${path}?watch=true`,
+        method: 'GET',
+        ...tls,
+        agent: false,
+      },
+      (res) => {
+        let buffered = '';
+        res.on('data', (chunk) => {
+          const now = performance.now();
+          buffered += chunk;
+          let nl;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line.trim() !== '') {
+              const e = JSON.parse(line);
+              onEvent(e.type, e.object, now);
+            }
+          }
+        });
+        resolve({ stop: () => req.destroy() });
+      },
+    );
+    req.on('error', (err) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.end();
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+// ---- one round of one variant ------------------------------------------------------------------------------
+
+function podBody(variant, i) {
+  const annotations = {};
+  const initContainers =
+    variant === 'bare-init'
+      ? [{ name: 'init', image: images.PAUSE_IMAGE, args: ['exit'], imagePullPolicy: 'IfNotPresent' }]
+      : [];
+  return {
+    metadata: { name: `p-${i}`, annotations },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 65535 },
+      initContainers,
+      containers: [{ name: 'app', image: images.PAUSE_IMAGE, imagePullPolicy: 'IfNotPresent' }],
+    },
+  };
+}
+
+/** Lines the kubelet logged since `offset` (its log in .e2e/logs) matching `pattern`. */
+function kubeletLines(offset, pattern) {
+  const file = join(E2E, 'logs/kubelet.log');
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(size - offset);
+  readSync(fd, buf, 0, buf.length, offset);
+  closeSync(fd);
+  return buf
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => pattern.test(l)).length;
+}
+
+async function round(variant, n) {
+  const injected = variant.startsWith('injected');
+  const ns = `bench-${variant}-${randomBytes(3).toString('hex')}`;
+  await api('POST', '/api/v1/namespaces', {
+    metadata: {
+      name: ns,
+      labels: injected ? { 'mtls-injection': 'enabled', 'mtls-injector.io/delivery': DELIVERY } : {},
+    },
+  });
+  await waitUntil('serviceaccount default', () =>
+    api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`).then(
+      () => true,
+      () => false,
+    ),
+  );
+  const pods = new Map(); // name -> { sent, admitted, secret, initDone, running }
+  const podWatch = await watch(`/api/v1/namespaces/${ns}/pods`, (type, pod, now) => {
+    const p = pods.get(pod.metadata.name);
+    if (p === undefined) return;
+    const init = (pod.status?.initContainerStatuses ?? []).find(
+      (c) => c.name === 'mtls-init' || c.name === 'init',
+    );
+    if (p.initDone === undefined && init?.state?.terminated?.exitCode === 0) p.initDone = now;
+    const app = (pod.status?.containerStatuses ?? []).find((c) => c.name === 'app');
+    if (p.running === undefined && app?.state?.running !== undefined) p.running = now;
+  });
+  const secretWatch = injected
+    ? await watch(`/api/v1/namespaces/${ns}/secrets`, (type, secret, now) => {
+        const owner = secret.metadata.ownerReferences?.[0]?.name;
+        const p = owner === undefined ? undefined : pods.get(owner);
+        if (p !== undefined && p.secret === undefined && type === 'ADDED') p.secret = now;
+      })
+    : undefined;
+  const logOffset = statSync(join(E2E, 'logs/kubelet.log')).size;
+  const load = loadavg()[0];
+  for (let i = 0; i < n; i++) pods.set(`p-${i}`, {});
+  await Promise.all(
+    [...pods.keys()].map(async (name, i) => {
+      const p = pods.get(name);
+      p.sent = performance.now();
+      const created = await api('POST', `/api/v1/namespaces/${ns}/pods`, podBody(variant, i));
+      p.admitted = performance.now();
+      p.injected = created.metadata?.labels?.['mtls-injector.io/managed'] === 'true';
+      p.withInit = (created.spec?.initContainers ?? []).some((c) => c.name === 'mtls-init');
+    }),
+  );
+  await waitUntil(`${n} ${variant} pods Running`, () =>
+    [...pods.values()].every((p) => p.running !== undefined),
+  );
+  podWatch.stop();
+  secretWatch?.stop();
+  const failedMounts = kubeletLines(logOffset, /MountVolume\.SetUp failed/);
+  const all = [...pods.values()];
+  if (injected && !all.every((p) => p.injected))
+    throw new Error(`${variant}: a pod in ${ns} was not injected`);
+  if (variant === 'injected' && !all.every((p) => p.withInit))
+    throw new Error(`injected: a pod in ${ns} has no mtls-init`);
+  if (variant === 'injected-noinit' && all.some((p) => p.withInit))
+    throw new Error(`injected-noinit: a pod in ${ns} has mtls-init (is init.enabled=false applied?)`);
+  await api('DELETE', `/api/v1/namespaces/${ns}`);
+  await waitUntil(`namespace ${ns} gone`, () =>
+    api('GET', `/api/v1/namespaces/${ns}`).then(
+      () => false,
+      (e) => e.status === 404,
+    ),
+  );
+  const ms = (from, to) => Math.round((to - from) * 10) / 10;
+  return {
+    variant,
+    pods: n,
+    loadAverage: Math.round(load * 100) / 100,
+    startup: summary(all.map((p) => ms(p.sent, p.running))),
+    admission: summary(all.map((p) => ms(p.sent, p.admitted))),
+    ...(injected
+      ? {
+          delivery: DELIVERY,
+          secret: summary(all.map((p) => ms(p.sent, p.secret ?? Number.NaN))),
+          secretToRunning: summary(all.map((p) => ms(p.secret ?? Number.NaN, p.running))),
+        }
+      : {}),
+    ...(variant === 'injected' || variant === 'bare-init'
+      ? { initDone: summary(all.map((p) => ms(p.sent, p.initDone ?? Number.NaN))) }
+      : {}),
+    kubeletFailedMounts: failedMounts,
+  };
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function summary(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50Ms: Math.round(percentile(sorted, 50)),
+    p99Ms: Math.round(percentile(sorted, 99)),
+    maxMs: Math.round(sorted.at(-1)),
+  };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]
+      : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+};
+
+// ---- the product's init.enabled ----------------------------------------------------------------------------
+
+const productEnv = Object.fromEntries(
+  (existsSync(join(E2E, 'product.env')) ? readFileSync(join(E2E, 'product.env'), 'utf8') : '')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const INSTALL_NS = productEnv.INSTALL_NAMESPACE ?? 'mtls-injector';
+let initEnabled = true;
+
+/**
+ * `helm upgrade --reuse-values --set init.enabled=<enabled>` as a platform engineer would, then waits until
+ * only the new product pods exist (none terminating: an old webhook pod still answers during its shutdown
+ * delay) and the Lease names a live rotator pod.
+ */
+async function setInit(enabled) {
+  if (enabled === initEnabled) return;
+  const t0 = performance.now();
+  execFileSync(
+    join(ROOT, '.tools/bin/helm'),
+    [
+      'upgrade',
+      'mtls-injector',
+      productEnv.CHART_PACKAGE,
+      '--kubeconfig',
+      join(E2E, 'kubeconfig'),
+      '-n',
+      INSTALL_NS,
+      '--reuse-values',
+      '--set',
+      `init.enabled=${enabled}`,
+      '--wait',
+      '--timeout',
+      '5m',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitUntil('only the upgraded product pods', async () => {
+    const pods = (await api('GET', `/api/v1/namespaces/${INSTALL_NS}/pods`)).items;
+    const ready = (p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    const lease = await api(
+      'GET',
+      `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/mtls-injector-rotator`,
+    ).catch(() => undefined);
+    const holder = lease?.spec?.holderIdentity;
+    return (
+      pods.every((p) => p.metadata.deletionTimestamp === undefined && ready(p)) &&
+      pods.some((p) => p.metadata.name === holder)
+    );
+  });
+  initEnabled = enabled;
+  console.error(`init.enabled=${enabled}: product rolled in ${Math.round(performance.now() - t0)} ms`);
+}
+
+// ---- main --------------------------------------------------------------------------------------------------
+
+const started = new Date();
+const rounds = [];
+try {
+  for (const n of PODS) {
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order each round so no variant always runs first (on a cold node) or last.
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
+      for (const variant of order) {
+        if (variant.startsWith('injected')) await setInit(variant === 'injected');
+        const result = { round: r + 1, ...(await round(variant, n)) };
+        rounds.push(result);
+        console.log(JSON.stringify(result));
+      }
+    }
+  }
+} finally {
+  await setInit(true);
+}
+
+const rows = [];
+for (const n of PODS) {
+  const of = (v) => rounds.filter((x) => x.pods === n && x.variant === v);
+  const row = { pods: n };
+  for (const v of VARIANTS) {
+    const rs = of(v);
+    if (rs.length === 0) continue;
+    row[v] = {
+      p50Ms: median(rs.map((x) => x.startup.p50Ms)),
+      p99Ms: median(rs.map((x) => x.startup.p99Ms)),
+      p50RangeMs: [Math.min(...rs.map((x) => x.startup.p50Ms)), Math.max(...rs.map((x) => x.startup.p50Ms))],
+      p99RangeMs: [Math.min(...rs.map((x) => x.startup.p99Ms)), Math.max(...rs.map((x) => x.startup.p99Ms))],
+      ...(v.startsWith('injected')
+        ? {
+            secretP50Ms: median(rs.map((x) => x.secret.p50Ms)),
+            secretP99Ms: median(rs.map((x) => x.secret.p99Ms)),
+            kubeletFailedMounts: rs.map((x) => x.kubeletFailedMounts),
+          }
+        : {}),
+    };
+  }
+  // The product's share, paired within each round: injected − bare-init.
+  const share = (a, b) => {
+    const pairs = of(a)
+      .map((x) => [x, of(b).find((y) => y.round === x.round)])
+      .filter(([, y]) => y !== undefined);
+    if (pairs.length === 0) return undefined;
+    return {
+      p50Ms: median(pairs.map(([x, y]) => x.startup.p50Ms - y.startup.p50Ms)),
+      p99Ms: median(pairs.map(([x, y]) => x.startup.p99Ms - y.startup.p99Ms)),
+      byRound: pairs.map(([x, y]) => ({
+        round: x.round,
+        p50Ms: x.startup.p50Ms - y.startup.p50Ms,
+        p99Ms: x.startup.p99Ms - y.startup.p99Ms,
+      })),
+    };
+  };
+  const productShare = share('injected', 'bare-init');
+  if (productShare) row.productShare = productShare;
+  const noInitShare = share('injected-noinit', 'bare');
+  if (noInitShare) row.productShareWithoutInit = noInitShare;
+  rows.push(row);
+}
+
+const kubeletVersion = execFileSync(
+  join(ROOT, '.tools/bin/kubectl'),
+  [
+    '--kubeconfig',
+    join(E2E, 'kubeconfig'),
+    'get',
+    'nodes',
+    '-o',
+    'jsonpath={.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion}',
+  ],
+  { encoding: 'utf8' },
+);
+const result = {
+  benchmark: 'pod-startup',
+  command: `BENCH_PODS=${PODS.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_VARIANTS=${VARIANTS.join(',')} BENCH_DELIVERY=${DELIVERY} npm run bench:startup`,
+  started: started.toISOString(),
+  finished: new Date().toISOString(),
+  machine: { cpus: cpus().length, node: kubeletVersion.trim() },
+  loadAverage: {
+    min: Math.min(...rounds.map((r) => r.loadAverage)),
+    max: Math.max(...rounds.map((r) => r.loadAverage)),
+  },
+  rows,
+  rounds,
+};
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+
+const cell = (c) => (c === undefined ? '–' : `${c.p50Ms} / ${c.p99Ms}`);
+console.log(
+  `\npod CREATE → app container Running, p50 / p99 ms (median of ${ROUNDS} rounds; load average ${result.loadAverage.min}–${result.loadAverage.max})`,
+);
+console.log(
+  `| pods | ${VARIANTS.join(' | ')} | product share (injected − bare-init) | without mtls-init (injected-noinit − bare) |`,
+);
+console.log(`| ---: | ${VARIANTS.map(() => '---:').join(' | ')} | ---: | ---: |`);
+for (const row of rows)
+  console.log(
+    `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} | ${cell(row.productShareWithoutInit)} |`,
+  );
+console.log(`\nwrote ${OUT}`);
+if (!existsSync(OUT)) process.exitCode = 1;
