@@ -184,7 +184,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       }
       const recalled = request.recalled;
       let outcome: ReviewOutcome;
-      let remember: (() => void) | undefined;
+      let remember: (() => boolean) | undefined;
       if (recalled?.kind === 'hit') {
         outcome = recalled.template.render(recalled.uid, randomSuffix());
       } else {
@@ -217,7 +217,9 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       metrics.admissionDuration.observe({ endpoint }, seconds);
       count(outcome.result, outcome.reason, endpoint);
       logger[outcome.warn ? 'warn' : 'info'](reviewLogFields(outcome, endpoint, seconds), 'admission review');
-      remember?.();
+      if (recalled?.kind === 'hit') metrics.admissionMemo.inc({ endpoint, result: 'hit' });
+      else if (remember !== undefined)
+        metrics.admissionMemo.inc({ endpoint, result: remember() ? 'template' : 'miss' });
       return reply;
     };
 

@@ -85,6 +85,7 @@ export class ReviewMemo {
   /**
    * Notes a body answered the long way: remembered when first seen, given a template (by `outcomeFor`, the
    * real decision) when seen again. `recalled` is what `recall` said about the same text, if it was asked.
+   * Returns whether this body's answer became a template (it was seen before and could be templated).
    */
   observe(
     text: string,
@@ -92,8 +93,8 @@ export class ReviewMemo {
     review: AdmissionReview,
     settings: InjectionSettings,
     outcomeFor: OutcomeFor,
-  ): void {
-    if (text.length > this.options.maxBodyChars) return;
+  ): boolean {
+    if (text.length > this.options.maxBodyChars) return false;
     let probe = recalled?.kind === 'miss' ? recalled.probe : undefined;
     if (settings !== this.settings) {
       this.clear();
@@ -102,19 +103,19 @@ export class ReviewMemo {
     }
     probe ??= this.probe(text);
     if (probe?.entry !== undefined) {
-      if (probe.entry.template === undefined)
-        probe.entry.template = templateFor(probe.entry, review, outcomeFor);
-      return;
+      if (probe.entry.template !== undefined) return false;
+      probe.entry.template = templateFor(probe.entry, review, outcomeFor);
+      return probe.entry.template !== null;
     }
     // A new body. Where its uid is: after a prefix seen before, or (the first of its kind) where the uid occurs.
     const split =
       probe !== undefined && probe.uid === review.request.uid
         ? { prefix: probe.prefix, rest: text.slice(probe.end), key: probe.key }
         : splitAtUid(text, review.request.uid);
-    if (split === undefined) return;
+    if (split === undefined) return false;
     if (this.entries >= this.options.maxEntries) this.clear();
     if (!this.prefixes.includes(split.prefix)) {
-      if (this.prefixes.length >= MAX_PREFIXES) return;
+      if (this.prefixes.length >= MAX_PREFIXES) return false;
       this.prefixes.push(split.prefix);
     }
     let byFingerprint = this.byPrefix.get(split.prefix);
@@ -132,6 +133,7 @@ export class ReviewMemo {
       bucket.push(entry);
     }
     this.entries++;
+    return false;
   }
 
   /** How many bodies are remembered. */
