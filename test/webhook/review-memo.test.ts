@@ -56,7 +56,9 @@ describe('review memo against the real path', () => {
       for (const uid of ['first', 'second']) {
         const recalled = memo.recall(text(uid), settings);
         expect(recalled.kind).toBe('miss');
-        memo.observe(text(uid), recalled, reviewOf(golden, uid), settings, outcomeFor);
+        expect(memo.observe(text(uid), recalled, reviewOf(golden, uid), settings, outcomeFor)).toBe(
+          uid === 'second',
+        );
       }
       for (const uid of UIDS) {
         const recall = memo.recall(text(uid), settings);
