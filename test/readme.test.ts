@@ -44,18 +44,19 @@ function expectedRows(): Row[] {
 
   const admission = results('admission.json');
   const steady = admission['steady500'] as Json;
-  const cell = (server: string, connections: number): Json =>
-    (admission['cells'] as Json[]).find((c) => c['server'] === server && c['connections'] === connections) ??
-    {};
+  const cell = (server: string, body: string, connections: number): Json =>
+    (admission['cells'] as Json[]).find(
+      (c) => c['server'] === server && c['body'] === body && c['connections'] === connections,
+    ) ?? {};
   const median = (summary: unknown): number => (summary as Json)['median'] as number;
-  const againstFloor = (connections: number): string => {
+  const againstFloor = (body: string, connections: number): string => {
     const comparison =
       (admission['comparisons'] as Json[]).find(
-        (c) => c['server'] === 'ours' && c['connections'] === connections,
+        (c) => c['server'] === 'ours' && c['body'] === body && c['connections'] === connections,
       ) ?? {};
     const ratio = comparison['throughputRatioToFloor'] as Json;
-    const ours = cell('ours', connections);
-    const floor = cell('floor', connections);
+    const ours = cell('ours', body, connections);
+    const floor = cell('floor', body, connections);
     const p99 = connections === 1 ? `, p99 ${median(ours['p99Ms']).toFixed(2)} ms` : '';
     const spread =
       connections === 1
@@ -99,16 +100,13 @@ function expectedRows(): Row[] {
       figure: `p99 ≤ ${String(steady['inWebhookP99MsAtMost'])} ms`,
       command: '`npm run bench:admission`',
     },
-    {
-      what: 'admission over HTTPS against the stack floor, 1 connection',
-      figure: againstFloor(1),
-      command: '`npm run bench:admission`',
-    },
-    {
-      what: 'admission over HTTPS against the stack floor, 16 connections',
-      figure: againstFloor(16),
-      command: '`npm run bench:admission`',
-    },
+    ...(['rollout', 'varying'] as const).flatMap((body) =>
+      [1, 16].map((connections) => ({
+        what: `admission over HTTPS against the stack floor, ${body === 'rollout' ? 'one pod template, uid-only bodies' : 'every pod different'}, ${connections === 1 ? '1 connection' : `${connections} connections`}`,
+        figure: againstFloor(body, connections),
+        command: '`npm run bench:admission`',
+      })),
+    ),
     {
       what: 'CRL of 10,000 revoked serials (ECDSA P-256 CA)',
       figure: `built and signed in ${String(crl10k['buildCpuMs'])} ms CPU, ${int((crl10k['pemBytes'] as number) / 1024)} KB PEM, read back in ${String(crl10k['readCpuMs'])} ms`,

@@ -5,6 +5,8 @@
 // time until V8 has compiled the hot path, then counts the instructions of REVIEWS more (default 1,000),
 // sent one at a time on one keep-alive connection (default 2,000, after 8,000 to warm up: with fewer, V8 had
 // not finished compiling and the counts were ~10 % higher). Prints the counts and writes nothing.
+// BENCH_BODY picks the body (rollout, the default, or varying: bench/admission/review.mjs); every review
+// gets its own id.
 //
 // Under valgrind everything runs ~50 times slower: a run takes minutes. The count covers the server's own
 // threads (the JIT's compiler and the GC's helpers included), not the kernel.
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { freePort, localhostCertificate, postOnce } from './measure.mjs';
-import { replicaSetPodReview } from './review.mjs';
+import { benchReviewText, withId } from './review.mjs';
 
 const REVIEWS = Number(process.argv[2] ?? 2000);
 const WARMUP_REVIEWS = Number(process.env['BENCH_WARMUP_REVIEWS'] ?? 8000);
@@ -24,7 +26,8 @@ const FLOOR = fileURLToPath(new URL('./floor.mjs', import.meta.url));
 const PATH = '/mutate?timeout=5s';
 
 const { dir, certFile, keyFile } = localhostCertificate('mtls-instructions-');
-const body = JSON.stringify(replicaSetPodReview());
+const body = benchReviewText(process.env['BENCH_BODY'] ?? 'rollout');
+let sent = 0;
 
 /** Starts `args` under callgrind with counting off; resolves once `ready(line)` holds for a stdout line. */
 async function underCallgrind(name, args, env, ready) {
@@ -60,12 +63,9 @@ async function underCallgrind(name, args, env, ready) {
 
 /** Sends `count` reviews one at a time on one keep-alive TLS connection; every answer must be a 200. */
 async function sendSequentially(port, count) {
-  const request = Buffer.concat([
-    Buffer.from(
-      `POST ${PATH} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
-    ),
-    Buffer.from(body),
-  ]);
+  const head = Buffer.from(
+    `POST ${PATH} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(withId(body, 0))}\r\n\r\n`,
+  );
   const socket = await new Promise((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(s));
     s.once('error', reject);
@@ -85,7 +85,7 @@ async function sendSequentially(port, count) {
   for (let i = 0; i < count; i++) {
     const status = await new Promise((resolve) => {
       pending = resolve;
-      socket.write(request);
+      socket.write(Buffer.concat([head, Buffer.from(withId(body, sent++))]));
     });
     if (status !== '200') throw new Error(`answer ${status} to review ${i}`);
   }
@@ -132,7 +132,7 @@ const ours = await underCallgrind(
   (line) => line.includes('"msg":"webhook listening"'),
 );
 ours.port = oursPort;
-const response = (await postOnce(oursPort, PATH, body)).text;
+const response = (await postOnce(oursPort, PATH, withId(body, 0))).text;
 const oursResult = await measure('ours', ours);
 
 // BENCH_KEEP=1 keeps the callgrind files (for callgrind_annotate) and prints where they are.

@@ -3,6 +3,8 @@
 //
 //   { client, port, path, body, connections, warmupMs, durationMs, rate? }
 //
+// Every `[<id>]` in the body becomes a fresh id per request (review.mjs), with either client.
+//
 // It sends { mark: 'start' } when the measured window opens and { mark: 'stop' } when it closes (the parent
 // reads the server's CPU time at each), then the result. Only answers that arrive inside the window are
 // counted and timed.
@@ -14,6 +16,7 @@
 //               content-length: less client CPU per request, so more of the 2 cores for the server
 // With `rate` (requests/s over all connections) the load is open loop; without it, closed loop.
 import { connect as tlsConnect } from 'node:tls';
+import { ID_PLACEHOLDER, withId } from './review.mjs';
 
 process.once('message', (job) => {
   const run = job.client === 'lean' ? leanLoad : autocannonLoad;
@@ -87,6 +90,7 @@ async function autocannonLoad(job) {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: job.body,
+    idReplacement: job.body.includes(ID_PLACEHOLDER),
     connections: job.connections,
     pipelining: 1,
     servername: 'localhost',
@@ -104,12 +108,14 @@ async function autocannonLoad(job) {
 
 async function leanLoad(job) {
   const measured = window(job);
-  const requestBytes = Buffer.concat([
-    Buffer.from(
-      `POST ${job.path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(job.body)}\r\n\r\n`,
-    ),
-    Buffer.from(job.body),
-  ]);
+  const perRequest = job.body.includes(ID_PLACEHOLDER);
+  const head = Buffer.from(
+    `POST ${job.path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(withId(job.body, 0))}\r\n\r\n`,
+  );
+  const fixed = Buffer.concat([head, Buffer.from(job.body)]);
+  let sent = 0;
+  const requestBytes = () =>
+    perRequest ? Buffer.concat([head, Buffer.from(withId(job.body, sent++))]) : fixed;
   const start = performance.now();
   const loop = async (index) => {
     const connection = await openConnection(job.port);
@@ -124,7 +130,7 @@ async function leanLoad(job) {
         }
         if (measured.over) return;
         const t0 = performance.now();
-        const answer = await connection.send(requestBytes);
+        const answer = await connection.send(requestBytes());
         measured.record(answer.status, answer.bytes, performance.now() - t0);
       }
     } finally {

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./floor.mjs', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+// BENCH_OURS_MAIN runs another build of ours (a copy of dist/ with one change, for an A/B comparison).
+const MAIN = process.env['BENCH_OURS_MAIN'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 

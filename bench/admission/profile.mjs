@@ -1,18 +1,19 @@
 // Profiles one server of the admission benchmark under load: `node bench/admission/profile.mjs ours|floor
-// CONNECTIONS [SECONDS]` (after `npm run build`). The server runs with `--cpu-prof` (and any flags in
+// CONNECTIONS [SECONDS]` (after `npm run build`); BENCH_BODY picks the body (rollout, the default, or varying:
+// bench/admission/review.mjs). The server runs with `--cpu-prof` (and any flags in
 // BENCH_PROFILE_FLAGS, e.g. "--trace-gc"); the load is the bench's client. Prints where the server's CPU
 // went, in µs per review, by function and by module, from the profile's samples taken during the load, and
 // leaves the .cpuprofile (for Chrome DevTools or speedscope) in the directory it names.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localhostCertificate, postOnce, runLoad, startServer, stopServer } from './measure.mjs';
-import { replicaSetPodReview } from './review.mjs';
+import { benchReviewText, withId } from './review.mjs';
 
 const [kind = 'ours', connectionsArg = '16', secondsArg = '5'] = process.argv.slice(2);
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
 const { dir, certFile, keyFile } = localhostCertificate('mtls-profile-');
-const body = JSON.stringify(replicaSetPodReview());
+const body = benchReviewText(process.env['BENCH_BODY'] ?? 'rollout');
 const flags = [
   '--cpu-prof',
   `--cpu-prof-dir=${dir}`,
@@ -23,7 +24,7 @@ const flags = [
 let response;
 if (kind === 'floor') {
   const ours = await startServer('ours', { certFile, keyFile });
-  response = (await postOnce(ours.port, '/mutate', body)).text;
+  response = (await postOnce(ours.port, '/mutate', withId(body, 0))).text;
   await stopServer(ours);
 }
 const server = await startServer(kind, { certFile, keyFile, response }, flags);

@@ -1,4 +1,31 @@
-// The AdmissionReview every admission benchmark sends (bench/admission.mjs).
+// The AdmissionReviews the admission benchmarks send (bench/admission.mjs).
+
+/**
+ * Where each request gets its own id: autocannon's `idReplacement` puts a fresh 33-character id in place of
+ * every `[<id>]`; the other clients here use `withId`.
+ */
+export const ID_PLACEHOLDER = '[<id>]';
+const ID_LENGTH = 33;
+
+/**
+ * The review as the bench sends it, by kind:
+ *   rollout  the pods of one rollout: the same pod template every time, a new `request.uid` per request (what
+ *            the API server sends while a ReplicaSet creates its pods)
+ *   varying  also a per-request annotation value in the pod, so no two bodies are alike
+ */
+export function benchReviewText(kind) {
+  const review = replicaSetPodReview();
+  review.request.uid = ID_PLACEHOLDER;
+  if (kind === 'varying')
+    review.request.object.metadata.annotations['bench.example/request'] = ID_PLACEHOLDER;
+  else if (kind !== 'rollout') throw new Error(`unknown bench body ${kind}: rollout or varying`);
+  return JSON.stringify(review);
+}
+
+/** `text` with every id placeholder replaced by request number `n`, as long as autocannon's ids. */
+export function withId(text, n) {
+  return text.replaceAll(ID_PLACEHOLDER, `bench-${String(n).padStart(ID_LENGTH - 6, '0')}`);
+}
 
 /**
  * A realistic 4.8 KB AdmissionReview: the CREATE of a Deployment's pod by the ReplicaSet controller, as the API

@@ -8,6 +8,12 @@ export interface WebhookMetrics {
   readonly registry: Registry;
   /** Every answered review (and every refused request) by result, reason code and endpoint. */
   readonly admissions: Counter<'result' | 'reason' | 'endpoint'>;
+  /**
+   * Reviews the answer memo saw, by endpoint and result: `hit` (answered from a template, no parse or
+   * decision), `template` (answered the long way; the body had been seen before and its answer became a
+   * template), `miss` (answered the long way otherwise).
+   */
+  readonly admissionMemo: Counter<'endpoint' | 'result'>;
   /** Time from the body being received to the answer being built. */
   readonly admissionDuration: Histogram<'endpoint'>;
   readonly certificateReloads: Counter<'result'>;
@@ -32,6 +38,12 @@ export function createWebhookMetrics(
       name: 'mtls_injector_admissions_total',
       help: 'Admission requests answered, by result (patched, allowed, denied, error), reason code and endpoint.',
       labelNames: ['result', 'reason', 'endpoint'],
+      registers,
+    }),
+    admissionMemo: new Counter({
+      name: 'mtls_injector_admission_memo_total',
+      help: 'Admission reviews the answer memo saw, by endpoint and result (hit, template, miss).',
+      labelNames: ['endpoint', 'result'],
       registers,
     }),
     admissionDuration: new Histogram({

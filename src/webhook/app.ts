@@ -1,12 +1,5 @@
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerFactory,
-} from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit } from '../core/admit.js';
 import { parseGuardedJson } from '../core/json-guard.js';
 import type { NamespaceDelivery } from '../core/delivery.js';
 import { WEBHOOK_ENDPOINTS } from '../core/endpoints.js';
@@ -14,44 +7,15 @@ import { MUTATE_PATH, MUTATE_STRICT_PATH } from '../core/names.js';
 import type { Mode } from '../core/policy/decide.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
 import type { ErrorReason } from '../core/reasons.js';
-import { encodeAdmissionResponse, parseAdmissionReview } from '../core/review.js';
+import { parseAdmissionReview } from '../core/review.js';
 import type { AdmissionResult, WebhookMetrics } from '../observability/metrics.js';
 import { parseGoDuration } from './deadline.js';
+import { DEFAULT_LIMITS, httpsServerFactory, type ServerLimits } from './https-server.js';
+import { reviewLogFields, reviewOutcome, type ReviewOutcome } from './outcome.js';
+import { DEFAULT_REVIEW_MEMO, type Recall, ReviewMemo, type ReviewMemoOptions } from './review-memo.js';
 import { randomSecretSuffix } from './suffix.js';
 
-/**
- * Connection limits. The API server calls with `timeoutSeconds` (5 s in our chart, at most 30 s) and keeps idle
- * connections for 90 s; every limit here is shorter, so slow or idle clients are dropped before they pile up (A17).
- */
-export interface ServerLimits {
-  /** TLS handshake must finish within this (Node's default is 120 s). */
-  readonly handshakeTimeoutMs: number;
-  /** Request headers must arrive within this. */
-  readonly headersTimeoutMs: number;
-  /** The whole request must arrive within this; also the longest `?timeout=` honoured. */
-  readonly requestTimeoutMs: number;
-  /** Idle keep-alive connections are closed after this. */
-  readonly keepAliveTimeoutMs: number;
-  /** A socket with no traffic at all is closed after this. */
-  readonly idleTimeoutMs: number;
-  /** Connections beyond this are refused at accept. */
-  readonly maxConnections: number;
-  /** How often Node checks the header and request timeouts (its default of 30 s would let them overrun). */
-  readonly timeoutCheckIntervalMs: number;
-  /** How often requests past their `?timeout=` deadline are looked for and dropped. */
-  readonly deadlineSweepMs: number;
-}
-
-const DEFAULT_LIMITS: ServerLimits = {
-  handshakeTimeoutMs: 5_000,
-  headersTimeoutMs: 5_000,
-  requestTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 30_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 2_048,
-  timeoutCheckIntervalMs: 1_000,
-  deadlineSweepMs: 100,
-};
+export type { ServerLimits } from './https-server.js';
 
 /** What the webhook app is built from. */
 export interface WebhookAppOptions {
@@ -65,6 +29,11 @@ export interface WebhookAppOptions {
   /** Draws the generateName Secret suffix; random by default (tests pass a fixed one). */
   readonly randomSuffix?: () => string;
   readonly limits?: Partial<ServerLimits>;
+  /**
+   * Answers to bodies that come again with only their uid changed (a rollout's pods) are rendered from the
+   * first answer (review-memo.ts); `false` decides every review from scratch.
+   */
+  readonly memo?: ReviewMemoOptions | false;
   /**
    * Serve HTTPS, starting with this pair when given (swap it later with `server.setSecureContext`). Without
    * it the app is plain HTTP, which only tests using `app.inject()` want.
@@ -91,14 +60,13 @@ declare module 'fastify' {
     arrivedAt: number;
     /** performance.now() after which the API server has given up on this request. */
     deadlineAt: number;
+    /** The body's text, kept for the memo when it was answered the long way. */
+    bodyText: string | null;
+    /** What the endpoint's memo said about the body. */
+    recalled: Recall | null;
   }
 }
 
-const RESULT: Record<'inject' | 'skip' | 'deny', AdmissionResult> = {
-  inject: 'patched',
-  skip: 'allowed',
-  deny: 'denied',
-};
 const ENDPOINTS = new Set(WEBHOOK_ENDPOINTS.map((e) => e.path));
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -114,26 +82,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   const randomSuffix = options.randomSuffix ?? randomSecretSuffix;
   const tlsOptions = options.https;
 
-  // The HTTPS server is made here rather than by fastify so its limits and TLS context are ours to set.
-  const serverFactory: FastifyServerFactory = (handler) => {
-    const pair = tlsOptions?.cert !== undefined && tlsOptions.key !== undefined ? tlsOptions : undefined;
-    const server: HttpsServer = createHttpsServer(
-      {
-        ...(pair === undefined ? {} : { cert: pair.cert, key: pair.key }),
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: limits.handshakeTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
-        noDelay: true,
-      },
-      handler,
-    );
-    server.headersTimeout = limits.headersTimeoutMs;
-    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    server.maxConnections = limits.maxConnections;
-    server.setTimeout(limits.idleTimeoutMs);
-    return server;
-  };
+  const serverFactory = httpsServerFactory(limits, tlsOptions);
 
   const app = fastify({
     logger: false,
@@ -147,6 +96,13 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   app.decorateRequest('bodyReceivedAt', 0);
   app.decorateRequest('deadlineAt', 0);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('bodyText', null);
+  app.decorateRequest('recalled', null);
+  const memos = new Map<string, ReviewMemo>();
+  if (options.memo !== false)
+    for (const endpoint of WEBHOOK_ENDPOINTS)
+      memos.set(endpoint.path, new ReviewMemo(options.memo ?? DEFAULT_REVIEW_MEMO));
+  const currentSettings = options.currentSettings ?? (() => options.settings);
 
   const count = (result: AdmissionResult, reason: string, endpoint: string): void => {
     metrics.admissions.inc({ result, reason, endpoint });
@@ -199,12 +155,22 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.bodyReceivedAt = performance.now();
-    const parsed = parseGuardedJson(body as string);
+    const text = body as string;
+    const memo = memos.get(request.routeOptions.url ?? '');
+    if (memo !== undefined) {
+      const recalled = memo.recall(text, currentSettings());
+      request.recalled = recalled;
+      if (recalled.kind === 'hit') {
+        done(null, null);
+        return;
+      }
+      request.bodyText = text;
+    }
+    const parsed = parseGuardedJson(text);
     if (parsed.ok) done(null, parsed.value);
     else done(new RequestRefused(400, 'invalid_review', parsed.message), undefined);
   });
 
-  const currentSettings = options.currentSettings ?? (() => options.settings);
   const handle =
     (mode: Mode, delivery: NamespaceDelivery, endpoint: string) =>
     (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -216,45 +182,44 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
           "the API server's deadline passed before the review",
         );
       }
-      const parsed = parseAdmissionReview(request.body);
-      if (!parsed.ok) throw new RequestRefused(400, 'invalid_review', parsed.message);
-      const { review } = parsed;
-      const { decision, response, pod } = admit(review, {
-        mode,
-        delivery,
-        settings: currentSettings(),
-        excludedNamespaces: options.excludedNamespaces,
-        secretSuffix: randomSuffix(),
-      });
-      const body = encodeAdmissionResponse(response);
+      const recalled = request.recalled;
+      let outcome: ReviewOutcome;
+      let remember: (() => boolean) | undefined;
+      if (recalled?.kind === 'hit') {
+        outcome = recalled.template.render(recalled.uid, randomSuffix());
+      } else {
+        const parsed = parseAdmissionReview(request.body);
+        if (!parsed.ok) throw new RequestRefused(400, 'invalid_review', parsed.message);
+        const { review } = parsed;
+        const settings = currentSettings();
+        const admitOptions = {
+          mode,
+          delivery,
+          settings,
+          excludedNamespaces: options.excludedNamespaces,
+          secretSuffix: randomSuffix(),
+        };
+        outcome = reviewOutcome(review, admitOptions);
+        const memo = memos.get(endpoint);
+        const text = request.bodyText;
+        if (memo !== undefined && text !== null)
+          remember = () =>
+            memo.observe(text, recalled ?? undefined, review, settings, (r, secretSuffix) =>
+              reviewOutcome(r, { ...admitOptions, secretSuffix }, true),
+            );
+      }
       const seconds = (performance.now() - started) / 1000;
       // Answer first: fastify hands the text to the socket before send() returns, so the API server has it
-      // while the metrics and the log line below are written. Sent as text already encoded: fastify passes a
-      // string with a JSON content type through untouched.
-      void reply.type(JSON_CONTENT_TYPE).send(body);
+      // while the metrics, the log line and the memo below are written. Sent as text already encoded: fastify
+      // passes a string with a JSON content type through untouched.
+      void reply.type(JSON_CONTENT_TYPE).send(outcome.body);
       inFlight.delete(request);
       metrics.admissionDuration.observe({ endpoint }, seconds);
-      count(RESULT[decision.kind], decision.reason, endpoint);
-      const failedOpen = decision.kind === 'skip' && decision.failedOpen;
-      // One shape for every line (absent fields are undefined, which pino leaves out), so building it is cheap.
-      logger[decision.kind === 'deny' || failedOpen ? 'warn' : 'info'](
-        {
-          uid: review.request.uid,
-          namespace: review.request.namespace ?? '',
-          pod,
-          operation: review.request.operation,
-          endpoint,
-          dryRun: review.request.dryRun ?? false,
-          decision: decision.kind,
-          reason: decision.reason,
-          secret: decision.kind === 'inject' ? (decision.secretName ?? undefined) : undefined,
-          delivery: decision.kind === 'inject' ? decision.delivery : undefined,
-          message: decision.kind === 'deny' ? decision.message : undefined,
-          warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-        },
-        'admission review',
-      );
+      count(outcome.result, outcome.reason, endpoint);
+      logger[outcome.warn ? 'warn' : 'info'](reviewLogFields(outcome, endpoint, seconds), 'admission review');
+      if (recalled?.kind === 'hit') metrics.admissionMemo.inc({ endpoint, result: 'hit' });
+      else if (remember !== undefined)
+        metrics.admissionMemo.inc({ endpoint, result: remember() ? 'template' : 'miss' });
       return reply;
     };
 

@@ -407,6 +407,29 @@ describe('modes, probes and logs', () => {
     expect(metrics.text).toContain('mtls_injector_serving_certificate_not_after_seconds');
   });
 
+  it('counts the memo: a body first seen is a miss, seen again a template, then hits', async () => {
+    const memoCount = async (result: string): Promise<number> => {
+      const line = (await probe('/metrics')).text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`mtls_injector_admission_memo_total{endpoint="/mutate",result="${result}"}`),
+        );
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const before = {
+      miss: await memoCount('miss'),
+      template: await memoCount('template'),
+      hit: await memoCount('hit'),
+    };
+    for (const uid of ['memo-1', 'memo-2', 'memo-3', 'memo-4'])
+      await review(podReview(simplePod('memo-counted'), { uid }));
+    expect({
+      miss: (await memoCount('miss')) - before.miss,
+      template: (await memoCount('template')) - before.template,
+      hit: (await memoCount('hit')) - before.hit,
+    }).toEqual({ miss: 1, template: 1, hit: 2 });
+  });
+
   it('logs one JSON line per review with uid, namespace, pod, decision and reason; names are escaped, no key material', async () => {
     const pod = simplePod('evil');
     (pod['metadata'] as Record<string, unknown>)['name'] = 'evil\n{"forged":true}\u001b[31m';
