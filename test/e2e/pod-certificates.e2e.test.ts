@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stubCsr } from '../rotator/signer/requests.js';
 import { DELIVERY_LABEL, images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { cli, kubectl, plainPod, productEnv, productPods, servesChainTo } from './product.js';
+import { cli, deliveryFacts, kubectl, plainPod, productEnv, productPods, servesChainTo } from './product.js';
 import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
 
 // Pod Certificates on the real node: the kubelet makes each pod's key, files a PodCertificateRequest, and the
@@ -46,17 +46,7 @@ interface Pcr {
 }
 
 /** What the rotator published: whether this release serves PodCertificateRequests. */
-const facts = JSON.parse(
-  kubectl([
-    '-n',
-    install(),
-    'get',
-    'configmap',
-    'mtls-injector-delivery',
-    '-o',
-    'jsonpath={.data.delivery\\.json}',
-  ]),
-) as { podCertificateRequests: string | null; serverVersion: string };
+const facts = deliveryFacts();
 const served = facts.podCertificateRequests !== null;
 
 const ready = (p: V1Pod): boolean =>

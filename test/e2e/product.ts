@@ -259,3 +259,18 @@ export async function createPendingPods(core: CoreV1Api, ns: string, n: number):
     );
   return pods;
 }
+
+/** What the rotator published in the delivery facts ConfigMap: whether this release serves PodCertificateRequests. */
+export function deliveryFacts(): { podCertificateRequests: string | null; serverVersion: string } {
+  return JSON.parse(
+    kubectl([
+      '-n',
+      productEnv().installNamespace,
+      'get',
+      'configmap',
+      'mtls-injector-delivery',
+      '-o',
+      'jsonpath={.data.delivery\\.json}',
+    ]),
+  ) as { podCertificateRequests: string | null; serverVersion: string };
+}

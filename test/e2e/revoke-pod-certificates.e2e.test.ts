@@ -8,7 +8,8 @@ import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCrls } from '../../src/pki/crl-reader.js';
 import { DELIVERY_LABEL, images, isGone, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
-import { cli, kubectl, productEnv } from './product.js';
+import { cli, deliveryFacts, kubectl, productEnv } from './product.js';
+import { nodeInApp } from './workloads.js';
 import { sharesCluster, usesAlone } from './cluster-lock.js';
 
 const kc = loadKubeConfig();
@@ -22,20 +23,7 @@ afterAll(async () => {
   await isGone(() => core.deleteNamespacedConfigMap({ namespace: install(), name: RECORD }));
 });
 
-const served =
-  (
-    JSON.parse(
-      kubectl([
-        '-n',
-        install(),
-        'get',
-        'configmap',
-        'mtls-injector-delivery',
-        '-o',
-        'jsonpath={.data.delivery\\.json}',
-      ]),
-    ) as { podCertificateRequests: string | null }
-  ).podCertificateRequests !== null;
+const served = deliveryFacts().podCertificateRequests !== null;
 
 const ready = (p: V1Pod): boolean =>
   p.metadata?.deletionTimestamp == null &&
@@ -56,15 +44,7 @@ const listed = (pem: string): Set<string> => new Set(parseCrls(pem).flatMap((c) 
 
 /** /var/run/mtls/ca.crl as the app container sees it. */
 function mountedCrl(ns: string, pod: string): string {
-  return kubectl([
-    '-n',
-    ns,
-    'exec',
-    pod,
-    '-c',
-    'app',
-    '--',
-    '/nodejs/bin/node', // the app image's runtime (distroless: no shell, node not on PATH)
+  return nodeInApp(ns, pod, [
     '-e',
     "const f='/var/run/mtls/ca.crl';process.stdout.write(require('fs').existsSync(f)?require('fs').readFileSync(f,'utf8'):'')",
   ]);

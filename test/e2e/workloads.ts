@@ -148,20 +148,17 @@ export function linesOf(lines: readonly AppLine[], event: string, since = 0, unt
   });
 }
 
+/**
+ * Runs the app image's node with `args` inside the running `app` container of `pod` (`kubectl exec`; the image
+ * is distroless: no shell, node not on PATH) and returns its output.
+ */
+export function nodeInApp(ns: string, pod: string, args: readonly string[]): string {
+  return kubectl(['-n', ns, 'exec', pod, '-c', 'app', '--', '/nodejs/bin/node', ...args]);
+}
+
 /** What the running container reads now: `whoami` executed inside it (`kubectl exec`). */
 export function whoamiInside(ns: string, pod: string): AppLine {
-  const out = kubectl([
-    '-n',
-    ns,
-    'exec',
-    pod,
-    '-c',
-    'app',
-    '--',
-    '/nodejs/bin/node',
-    '/app/mtls-app.mjs',
-    'whoami',
-  ]);
+  const out = nodeInApp(ns, pod, ['/app/mtls-app.mjs', 'whoami']);
   const line = out.split('\n').find((l) => l.startsWith('{'));
   if (line === undefined) throw new Error(`whoami in ${ns}/${pod} printed nothing: ${out}`);
   return JSON.parse(line) as AppLine;

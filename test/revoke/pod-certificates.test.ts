@@ -9,31 +9,19 @@ import { certificateVolume } from '../../src/core/mutate/volume.js';
 import { REVOCATIONS_CONFIGMAP } from '../../src/core/names.js';
 import type { PodCertificateRequestObject, PodObject } from '../../src/kube/types.js';
 import { readRevocationRecord } from '../../src/model/revocations.js';
-import { generateRootCa } from '../../src/pki/ca.js';
 import { issueWorkloadIdentity } from '../../src/pki/issue.js';
 import { renderRevoke } from '../../src/revoke/render.js';
 import { type RevokeOptions, runRevoke } from '../../src/revoke/run.js';
 import type { RevokeTarget } from '../../src/revoke/targets.js';
 import { FakePodCertificateRequests } from '../fakes/certificates.js';
-import { FakeConfigMapApi } from '../fakes/configmaps.js';
-import { FakeSecretApi } from '../fakes/kube.js';
-import { FakeWorkloadApi, storedPod } from '../fakes/workloads.js';
+import { storedPod } from '../fakes/workloads.js';
+import { NOW, revokeApis } from './apis.js';
 
 const INSTALL = 'mtls-injector';
 const SIGNER = 'mtls-injector.io/spiffe';
-const NOW = new Date('2026-12-01T12:00:00Z');
 
 function world() {
-  const ca = generateRootCa({
-    keyAlgorithm: 'ecdsa-p256',
-    trustDomain: 'cluster.local',
-    lifetimeSeconds: 365 * 86_400,
-    now: new Date(NOW.getTime() - 30 * 86_400_000),
-  });
-  const inspect = new FakeWorkloadApi();
-  const secrets = new FakeSecretApi();
-  inspect.secretSource = () => secrets.objects.values();
-  const configMaps = new FakeConfigMapApi();
+  const { ca, secrets, inspect, configMaps } = revokeApis();
   const requests = new FakePodCertificateRequests();
   const events: { target: { name: string }; reason: string; message: string }[] = [];
   let counter = 0;

@@ -4,17 +4,17 @@ import { REVOCATIONS_CONFIGMAP, REVOCATIONS_KEY } from '../../src/core/names.js'
 import type { EventTarget } from '../../src/kube/types.js';
 import { readRevocationRecord, revocationConfigMap } from '../../src/model/revocations.js';
 import { buildWorkloadSecret } from '../../src/model/workload-secret.js';
-import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
+import type { CertificateAuthority } from '../../src/pki/ca.js';
 import { issueWorkloadIdentity, type IssuedLeaf } from '../../src/pki/issue.js';
 import { renderRevoke } from '../../src/revoke/render.js';
 import { type RevokeDeps, type RevokeOptions, runRevoke } from '../../src/revoke/run.js';
 import type { RevokeTarget } from '../../src/revoke/targets.js';
 import { FakeConfigMapApi } from '../fakes/configmaps.js';
 import { apiError, FakeSecretApi } from '../fakes/kube.js';
-import { FakeWorkloadApi, storedPod } from '../fakes/workloads.js';
+import { type FakeWorkloadApi, storedPod } from '../fakes/workloads.js';
+import { NOW, revokeApis } from './apis.js';
 
 const INSTALL = 'mtls-injector';
-const NOW = new Date('2026-12-01T12:00:00Z');
 const HOUR = 3_600_000;
 
 interface World {
@@ -30,16 +30,7 @@ interface World {
 }
 
 function world(): World {
-  const ca = generateRootCa({
-    keyAlgorithm: 'ecdsa-p256',
-    trustDomain: 'cluster.local',
-    lifetimeSeconds: 365 * 86_400,
-    now: new Date(NOW.getTime() - 30 * 86_400_000),
-  });
-  const secrets = new FakeSecretApi();
-  const inspect = new FakeWorkloadApi();
-  inspect.secretSource = () => secrets.objects.values();
-  const configMaps = new FakeConfigMapApi();
+  const { ca, secrets, inspect, configMaps } = revokeApis();
   const w: World = {
     ca,
     secrets,

@@ -41,10 +41,10 @@ const RELEASE = 'mtls-injector';
 /** The values the release was installed with (written by the first test), to put it back as it was. */
 let valuesFile = '';
 
-/** helm install of the release again, with the values the suite started with. */
-function reinstallRelease(): ReturnType<typeof helm> {
+/** `helm install` (or `upgrade`) of the release with the values the suite started with. */
+function putBackRelease(command: 'install' | 'upgrade'): ReturnType<typeof helm> {
   return helm([
-    'install',
+    command,
     RELEASE,
     join(repoRoot, 'charts/mtls-injector'),
     '-n',
@@ -57,25 +57,22 @@ function reinstallRelease(): ReturnType<typeof helm> {
   ]);
 }
 
+/** Names of the cluster-scoped objects of `kinds` that carry the release's instance label. */
+function releaseObjects(kinds: string): string[] {
+  return kubectl(['get', kinds, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name'])
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+}
+
 afterAll(async () => {
   // Whatever failed, leave the product installed with the values it had, for the suites after this one.
   const status = await helm(['status', RELEASE, '-n', install()]);
   if (valuesFile !== '' && status.code !== 0) {
-    const reinstall = await reinstallRelease();
+    const reinstall = await putBackRelease('install');
     if (reinstall.code !== 0) throw new Error(`reinstall after the suite failed: ${reinstall.out}`);
   } else if (valuesFile !== '') {
-    const restore = await helm([
-      'upgrade',
-      RELEASE,
-      join(repoRoot, 'charts/mtls-injector'),
-      '-n',
-      install(),
-      '-f',
-      valuesFile,
-      '--wait',
-      '--timeout',
-      '5m',
-    ]);
+    const restore = await putBackRelease('upgrade');
     if (restore.code !== 0) throw new Error(`restoring the release's values failed: ${restore.out}`);
   }
   await namespaces.deleteAll();
@@ -318,28 +315,8 @@ describe('the lifecycle of the install', () => {
       webhookConfigurations: (await admission.listMutatingWebhookConfiguration()).items.map(
         (m) => m.metadata?.name,
       ),
-      clusterRbac: kubectl([
-        'get',
-        'clusterroles,clusterrolebindings',
-        '-l',
-        `app.kubernetes.io/instance=${RELEASE}`,
-        '-o',
-        'name',
-      ])
-        .trim()
-        .split('\n')
-        .filter(Boolean),
-      admissionPolicies: kubectl([
-        'get',
-        'validatingadmissionpolicies,validatingadmissionpolicybindings',
-        '-l',
-        `app.kubernetes.io/instance=${RELEASE}`,
-        '-o',
-        'name',
-      ])
-        .trim()
-        .split('\n')
-        .filter(Boolean),
+      clusterRbac: releaseObjects('clusterroles,clusterrolebindings'),
+      admissionPolicies: releaseObjects('validatingadmissionpolicies,validatingadmissionpolicybindings'),
     };
     console.log('left after helm uninstall:', JSON.stringify(left));
     expect(left).toEqual({
@@ -364,7 +341,7 @@ describe('the lifecycle of the install', () => {
     );
 
     // Reinstall with the values the suite started with: the CA is the same, new pods are injected again.
-    const reinstall = await reinstallRelease();
+    const reinstall = await putBackRelease('install');
     expect(reinstall.code, reinstall.out).toBe(0);
     for (const d of ['webhook', 'rotator']) await rolledOut(core, apps, install(), `mtls-injector-${d}`);
     expect(await caSecretFile(core, 'tls.crt')).toBe(caBefore);
