@@ -564,6 +564,19 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     expect(deniedOut.code).not.toBe(0);
   });
 
+  // The CA rotation and the kubelet's refresh overlap, as they would in a cluster: the rotation is activated
+  // while 'renewing' still waits for its refresh (beginRefreshAt plus the kubelet's jitter of up to 5 min),
+  // and retired after it. Activated, the CA is every file's new one, so each part takes the cluster alone;
+  // in between, other files run against the activated CA.
+  let rotation: Rotation | undefined;
+  it(
+    'rotates the CA, part 1: the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods',
+    async () => {
+      rotation = await cluster.exclusively('CA rotation: prepare and activate', activateWithPodCertificates);
+    },
+    LOCK_WAIT_MS + 600_000,
+  );
+
   it(
     'the kubelet refreshes the certificate of a running pod at beginRefreshAt: new key, new leaf, files swapped',
     async () => {
@@ -612,21 +625,46 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
         });
       expect(key(refreshed).equals(key(first))).toBe(false);
       expect(await secretsHoldingKeyOf(refreshed.status?.certificateChain ?? '')).toEqual([]);
+      // A request the kubelet filed after the rotation was activated is signed by the new CA: the refresh is
+      // what moves a running pod to it (docs/pod-certificates.md).
+      const activatedAt = rotation?.activatedAt;
+      if (
+        activatedAt !== undefined &&
+        Date.parse(refreshed.metadata.creationTimestamp ?? '') > activatedAt + 1000
+      ) {
+        const issuer = new X509Certificate(rotation?.newRoot ?? '');
+        expect(new X509Certificate(refreshed.status?.certificateChain ?? '').checkIssued(issuer)).toBe(true);
+      }
+      console.log(
+        `pod certificate refresh: first request ${first.metadata.creationTimestamp ?? ''}, beginRefreshAt ` +
+          `${first.status?.beginRefreshAt ?? ''}, refresh request ${refreshed.metadata.creationTimestamp ?? ''}; ` +
+          `rotation activated ${activatedAt === undefined ? 'never' : new Date(activatedAt).toISOString()}`,
+      );
     },
     25 * 60_000,
   );
 
   it(
-    'rotates the CA: the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods',
+    'rotates the CA, part 2: retire once no pod may hold a leaf of the previous CA; the ClusterTrustBundle keeps only the new root',
     async () => {
-      await cluster.exclusively('CA rotation', rotateWithPodCertificates);
+      if (rotation === undefined) throw new Error('part 1 of the CA rotation did not run');
+      const activated = rotation;
+      await cluster.exclusively('CA rotation: retire', () => retireWithPodCertificates(activated));
     },
-    LOCK_WAIT_MS + 900_000,
+    LOCK_WAIT_MS + 600_000,
   );
 });
 
-/** The rotation with pod certificates, alone on the cluster (its CA is every file's). */
-async function rotateWithPodCertificates(): Promise<void> {
+/** What part 1 of the rotation leaves for part 2. */
+interface Rotation {
+  readonly ns: string;
+  readonly newRoot: string;
+  /** When activate was accepted (ms since the epoch). */
+  readonly activatedAt: number;
+}
+
+/** The rotation with pod certificates, prepare to activate (alone on the cluster: its CA is every file's). */
+async function activateWithPodCertificates(): Promise<Rotation> {
   const ns = await podCertificateNamespace('pc-rotate', ['web']);
   await core.createNamespacedPod({
     namespace: ns,
@@ -637,27 +675,19 @@ async function rotateWithPodCertificates(): Promise<void> {
   });
   await waitRunning(ns, 'before');
   const oldRoot = await caSecretFile('tls.crt');
-  // The installed ca.propagationDelay (no override): Secret-mode pods of other files (live-traffic's server
-  // and client) keep running through this rotation, and the kubelets must deliver their reissued Secrets.
-  const flags: string[] = [];
-
-  expect(cli(['ca', 'rotate', 'prepare', ...flags]).code).toBe(0);
+  // The installed ca.propagationDelay (no override): Secret-mode pods of other files keep running through
+  // this rotation, and the kubelets must deliver their reissued Secrets.
+  expect(cli(['ca', 'rotate', 'prepare']).code).toBe(0);
   await waitFor(
     'the ClusterTrustBundle holds both roots',
     () => Promise.resolve(certCount(clusterTrustBundle()) === 2),
-    {
-      timeoutMs: 60_000,
-      intervalMs: 1000,
-    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
-  await waitFor(
-    'activate accepted',
-    () => Promise.resolve(cli(['ca', 'rotate', 'activate', ...flags]).code === 0),
-    {
-      timeoutMs: 90_000,
-      intervalMs: 2000,
-    },
-  );
+  await waitFor('activate accepted', () => Promise.resolve(cli(['ca', 'rotate', 'activate']).code === 0), {
+    timeoutMs: 90_000,
+    intervalMs: 2000,
+  });
+  const activatedAt = Date.now();
   const newRoot = await caSecretFile('tls.crt');
   expect(newRoot).not.toBe(oldRoot);
   // The rotator reads the CA Secret every 10 s: once it has reissued the webhook's serving certificate
@@ -701,7 +731,7 @@ async function rotateWithPodCertificates(): Promise<void> {
   const refused = await waitFor(
     'retire refused for the pod that holds a leaf of the old CA',
     () => {
-      const r = cli(['ca', 'rotate', 'retire', ...flags]);
+      const r = cli(['ca', 'rotate', 'retire']);
       return Promise.resolve(
         r.code !== 0 && /may still hold a pod certificate of the previous CA/.test(r.stderr) ? r : undefined,
       );
@@ -710,9 +740,14 @@ async function rotateWithPodCertificates(): Promise<void> {
   );
   const pending = Number(/(\d+) pod\(s\) may still hold/.exec(refused.stderr)?.[1] ?? 0);
   expect(pending).toBeGreaterThanOrEqual(1);
+  return { ns, newRoot, activatedAt };
+}
 
-  // Restarting those pods would do (their new requests are signed by the new CA); deleting them too. Every
-  // live pod with a podCertificate volume of our signer (this suite's) goes, 'before' among them.
+/** The rotation with pod certificates, retired (alone on the cluster again). */
+async function retireWithPodCertificates({ ns, newRoot }: Rotation): Promise<void> {
+  // Restarting the pods that may still hold a leaf of the old CA would do (their new requests are signed by
+  // the new CA); deleting them too. Every live pod with a podCertificate volume of our signer (this suite's)
+  // goes, 'before' among them.
   const holders = (await core.listPodForAllNamespaces()).items.filter((p) =>
     (p.spec?.volumes ?? []).some((v) =>
       (v.projected?.sources ?? []).some((src) => src.podCertificate?.signerName === SIGNER),
@@ -727,21 +762,14 @@ async function rotateWithPodCertificates(): Promise<void> {
       name: p.metadata?.name ?? '',
       gracePeriodSeconds: 0,
     });
-  await waitFor(
-    'retire accepted',
-    () => Promise.resolve(cli(['ca', 'rotate', 'retire', ...flags]).code === 0),
-    {
-      timeoutMs: 120_000,
-      intervalMs: 3000,
-    },
-  );
+  await waitFor('retire accepted', () => Promise.resolve(cli(['ca', 'rotate', 'retire']).code === 0), {
+    timeoutMs: 120_000,
+    intervalMs: 3000,
+  });
   await waitFor(
     'the ClusterTrustBundle holds only the new root',
     () => Promise.resolve(certCount(clusterTrustBundle()) === 1),
-    {
-      timeoutMs: 60_000,
-      intervalMs: 1000,
-    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
   expect(new X509Certificate(clusterTrustBundle()).fingerprint256).toBe(
     new X509Certificate(newRoot).fingerprint256,

@@ -11,13 +11,11 @@ import type { PodCertificateRequestObject, PodObject } from '../../src/kube/type
 import { readRevocationRecord } from '../../src/model/revocations.js';
 import { issueWorkloadIdentity } from '../../src/pki/issue.js';
 import { renderRevoke } from '../../src/revoke/render.js';
-import { type RevokeOptions, runRevoke } from '../../src/revoke/run.js';
-import type { RevokeTarget } from '../../src/revoke/targets.js';
+import { runRevoke } from '../../src/revoke/run.js';
 import { FakePodCertificateRequests } from '../fakes/certificates.js';
 import { storedPod } from '../fakes/workloads.js';
-import { NOW, revokeApis } from './apis.js';
+import { INSTALL, NOW, revokeApis, revokeOptions } from './apis.js';
 
-const INSTALL = 'mtls-injector';
 const SIGNER = 'mtls-injector.io/spiffe';
 
 function world() {
@@ -91,21 +89,6 @@ function world() {
   return { ca, inspect, configMaps, requests, events, pod, deps };
 }
 
-function options(target: RevokeTarget, extra: Partial<RevokeOptions> = {}): RevokeOptions {
-  return {
-    target,
-    reason: 'keyCompromise',
-    installNamespace: INSTALL,
-    trustDomain: 'cluster.local',
-    leafLifetimeSeconds: 24 * 3600,
-    dryRun: false,
-    force: false,
-    signerName: SIGNER,
-    maxExpirationSeconds: 86_400,
-    ...extra,
-  };
-}
-
 const record = (w: ReturnType<typeof world>) =>
   readRevocationRecord(w.configMaps.objects.get(`${INSTALL}/${REVOCATIONS_CONFIGMAP}`));
 
@@ -113,7 +96,10 @@ describe('revoke --pod on a pod with pod certificates', () => {
   it('records the pod (evicted, its UID denied until maxExpiration) and the serial its request still shows', async () => {
     const w = world();
     const { serial } = w.pod('web-1', new Date(NOW.getTime() - 600_000));
-    const outcome = await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
+    const outcome = await runRevoke(
+      w.deps(),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-1' }),
+    );
     const r = record(w);
     expect(r.pods).toEqual([
       {
@@ -147,7 +133,7 @@ describe('revoke --pod on a pod with pod certificates', () => {
     w.pod('web-1', undefined);
     const dry = await runRevoke(
       w.deps(),
-      options({ kind: 'pod', namespace: 'shop', name: 'web-1' }, { dryRun: true }),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-1' }, { dryRun: true }),
     );
     expect(dry.revoked).toEqual([]);
     expect(dry.revokedPods.map((p) => p.pod)).toEqual(['shop/web-1']);
@@ -157,11 +143,11 @@ describe('revoke --pod on a pod with pod certificates', () => {
     expect(text).toMatch(/dry run: nothing written/);
     expect(w.configMaps.calls.filter((c) => !c.startsWith('get'))).toEqual([]);
 
-    await runRevoke(w.deps(false), options({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
+    await runRevoke(w.deps(false), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
     expect(record(w).pods.map((p) => p.uid)).toEqual(['uid-pod-web-1']);
     // Again: already revoked, nothing new written.
     const writes = w.configMaps.writes();
-    const again = await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
+    const again = await runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
     expect(again.revokedPods).toEqual([]);
     expect(w.configMaps.writes()).toBe(writes);
   });
@@ -173,7 +159,7 @@ describe('revoke --service-account and --serial with pod certificates', () => {
     const a = w.pod('web-1', new Date(NOW.getTime() - 600_000));
     const b = w.pod('web-2', new Date(NOW.getTime() - 300_000));
     w.pod('other', new Date(NOW.getTime() - 300_000), 'db');
-    await runRevoke(w.deps(), options({ kind: 'service-account', namespace: 'shop', name: 'web' }));
+    await runRevoke(w.deps(), revokeOptions({ kind: 'service-account', namespace: 'shop', name: 'web' }));
     const r = record(w);
     expect(r.pods.map((p) => p.pod).sort()).toEqual(['shop/web-1', 'shop/web-2']);
     expect(r.entries.map((e) => e.serial).sort()).toEqual([a.serial, b.serial].sort());
@@ -182,7 +168,7 @@ describe('revoke --service-account and --serial with pod certificates', () => {
   it('--serial finds a pod certificate in its request and takes its pod out too', async () => {
     const w = world();
     const { serial } = w.pod('web-1', new Date(NOW.getTime() - 600_000));
-    await runRevoke(w.deps(), options({ kind: 'serial', serial: serial ?? '', namespace: undefined }));
+    await runRevoke(w.deps(), revokeOptions({ kind: 'serial', serial: serial ?? '', namespace: undefined }));
     const r = record(w);
     expect(r.entries.map((e) => [e.serial, e.pod])).toEqual([[serial, 'shop/web-1']]);
     expect(r.pods.map((p) => p.uid)).toEqual(['uid-pod-web-1']);
@@ -192,7 +178,7 @@ describe('revoke --service-account and --serial with pod certificates', () => {
     const w = world();
     w.pod('web-1', undefined);
     await expect(
-      runRevoke(w.deps(), options({ kind: 'serial', serial: '0a1b2c', namespace: undefined })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'serial', serial: '0a1b2c', namespace: undefined })),
     ).rejects.toSatisfy(
       (err: unknown) =>
         isInjectorError(err) &&

@@ -7,14 +7,13 @@ import { buildWorkloadSecret } from '../../src/model/workload-secret.js';
 import type { CertificateAuthority } from '../../src/pki/ca.js';
 import { issueWorkloadIdentity, type IssuedLeaf } from '../../src/pki/issue.js';
 import { renderRevoke } from '../../src/revoke/render.js';
-import { type RevokeDeps, type RevokeOptions, runRevoke } from '../../src/revoke/run.js';
+import { type RevokeDeps, runRevoke } from '../../src/revoke/run.js';
 import type { RevokeTarget } from '../../src/revoke/targets.js';
 import { FakeConfigMapApi } from '../fakes/configmaps.js';
 import { apiError, FakeSecretApi } from '../fakes/kube.js';
 import { type FakeWorkloadApi, storedPod } from '../fakes/workloads.js';
-import { NOW, revokeApis } from './apis.js';
+import { INSTALL, NOW, revokeApis, revokeOptions } from './apis.js';
 
-const INSTALL = 'mtls-injector';
 const HOUR = 3_600_000;
 
 interface World {
@@ -80,21 +79,6 @@ function world(): World {
   return w;
 }
 
-function options(target: RevokeTarget, extra: Partial<RevokeOptions> = {}): RevokeOptions {
-  return {
-    target,
-    reason: 'keyCompromise',
-    installNamespace: INSTALL,
-    trustDomain: 'cluster.local',
-    leafLifetimeSeconds: 24 * 3600,
-    dryRun: false,
-    force: false,
-    signerName: 'mtls-injector.io/spiffe',
-    maxExpirationSeconds: 24 * 3600,
-    ...extra,
-  };
-}
-
 function record(w: World) {
   return readRevocationRecord(w.configMaps.objects.get(`${INSTALL}/${REVOCATIONS_CONFIGMAP}`));
 }
@@ -118,7 +102,10 @@ describe('revoke --pod', () => {
   it("records the pod's live serial in the ConfigMap, with who, why, issuer and notAfter, and writes Events", async () => {
     const leaf = w.pod('web-0');
     w.pod('web-1');
-    const outcome = await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' }));
+    const outcome = await runRevoke(
+      w.deps(),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' }),
+    );
     const expected = {
       serial: leaf.serialHex,
       issuer: w.ca.subjectKeyIdHex,
@@ -156,9 +143,9 @@ describe('revoke --pod', () => {
   it('a second revoke of the same certificate changes nothing and says when and by whom it was revoked', async () => {
     w.pod('web-0');
     const target: RevokeTarget = { kind: 'pod', namespace: 'shop', name: 'web-0' };
-    await runRevoke(w.deps(), options(target));
+    await runRevoke(w.deps(), revokeOptions(target));
     const writes = w.configMaps.writes();
-    const again = await runRevoke(w.deps(), options(target, { reason: 'superseded' }));
+    const again = await runRevoke(w.deps(), revokeOptions(target, { reason: 'superseded' }));
     expect(again.revoked).toEqual([]);
     expect(again.already.map((e) => [e.reason, e.by])).toEqual([['keyCompromise', 'alice@example.com']]);
     expect(w.configMaps.writes()).toBe(writes);
@@ -169,7 +156,7 @@ describe('revoke --pod', () => {
     const leaf = w.pod('web-0');
     const outcome = await runRevoke(
       w.deps(),
-      options({ kind: 'pod', namespace: 'shop', name: 'web-0' }, { dryRun: true }),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' }, { dryRun: true }),
     );
     expect(outcome.revoked.map((e) => e.serial)).toEqual([leaf.serialHex]);
     expect(w.configMaps.writes()).toBe(0);
@@ -196,7 +183,9 @@ describe('revoke --pod', () => {
   ])('refuses %s and writes nothing', async (_case, name, code, message) => {
     w.inspect.pods.push(storedPod('plain', { namespace: 'shop' }));
     w.inspect.pods.push(storedPod('bare', { namespace: 'shop', injected: true }));
-    const refused = await refusal(runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name })));
+    const refused = await refusal(
+      runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name })),
+    );
     expect(refused.code).toBe(code);
     expect(refused.message).toMatch(message);
     expect(w.configMaps.calls).toEqual([]);
@@ -205,7 +194,7 @@ describe('revoke --pod', () => {
   it("refuses a Secret whose certificate is another identity's, and says how to revoke that serial", async () => {
     const leaf = w.pod('web-0', { certSa: 'admin' });
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
     );
     expect(refused.code).toBe('MTLS_ERR_REVOKE_NO_LIVE_CERTIFICATE');
     expect(refused.message).toContain('holds a certificate for spiffe://cluster.local/ns/shop/sa/admin');
@@ -215,7 +204,7 @@ describe('revoke --pod', () => {
   it('refuses a pod whose certificate has expired', async () => {
     w.pod('web-0', { issuedAt: new Date(NOW.getTime() - 30 * HOUR) });
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
     );
     expect(refused.message).toMatch(/expired at/);
   });
@@ -230,7 +219,7 @@ describe('revoke --service-account', () => {
     w.pod('web-0', { ns: 'other' });
     const outcome = await runRevoke(
       w.deps(),
-      options({ kind: 'service-account', namespace: 'shop', name: 'web' }),
+      revokeOptions({ kind: 'service-account', namespace: 'shop', name: 'web' }),
     );
     expect(outcome.revoked.map((e) => [e.serial, e.pod])).toEqual([
       [a.serialHex, 'shop/web-0'],
@@ -245,7 +234,7 @@ describe('revoke --service-account', () => {
   it('refuses a service account with no live certificate, naming the identity', async () => {
     w.pod('web-0');
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'service-account', namespace: 'shop', name: 'nobody' })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'service-account', namespace: 'shop', name: 'nobody' })),
     );
     expect(refused.code).toBe('MTLS_ERR_REVOKE_NO_LIVE_CERTIFICATE');
     expect(refused.message).toMatch(
@@ -262,7 +251,7 @@ describe('revoke --serial', () => {
     const colons = leaf.serialHex.toUpperCase().match(/../g)?.join(':') ?? '';
     const outcome = await runRevoke(
       w.deps(),
-      options({ kind: 'serial', serial: colons, namespace: undefined }),
+      revokeOptions({ kind: 'serial', serial: colons, namespace: undefined }),
     );
     expect(outcome.revoked.map((e) => [e.serial, e.pod, e.target])).toEqual([
       [leaf.serialHex, 'other/api-0', `serial ${leaf.serialHex}`],
@@ -271,7 +260,7 @@ describe('revoke --serial', () => {
 
   it('refuses a malformed serial before any API call', async () => {
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'serial', serial: 'not-hex', namespace: undefined })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'serial', serial: 'not-hex', namespace: undefined })),
     );
     expect(refused).toEqual({
       code: 'MTLS_ERR_USAGE',
@@ -283,13 +272,13 @@ describe('revoke --serial', () => {
   it('refuses a serial no managed Secret holds, unless forced; forced, it goes on every CA until it must have expired', async () => {
     w.pod('web-0');
     const target: RevokeTarget = { kind: 'serial', serial: '0badc0ffee', namespace: undefined };
-    const refused = await refusal(runRevoke(w.deps(), options(target)));
+    const refused = await refusal(runRevoke(w.deps(), revokeOptions(target)));
     expect(refused.code).toBe('MTLS_ERR_REVOKE_UNKNOWN_SERIAL');
     expect(refused.message).toMatch(
       /either the CA never issued it, or it was already replaced[\s\S]*--force/,
     );
     expect(w.configMaps.calls).toEqual([]);
-    const forced = await runRevoke(w.deps(), options(target, { force: true }));
+    const forced = await runRevoke(w.deps(), revokeOptions(target, { force: true }));
     expect(forced.revoked).toEqual([
       expect.objectContaining({
         serial: '0badc0ffee',
@@ -304,7 +293,7 @@ describe('revoke --serial', () => {
   it('says how to go on when the kubeconfig may not list Secrets cluster-wide', async () => {
     w.secrets.list = () => Promise.reject(apiError(403, 'secrets is forbidden'));
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'serial', serial: 'ab', namespace: undefined })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'serial', serial: 'ab', namespace: undefined })),
     );
     expect(refused.message).toMatch(/forbidden for this kubeconfig; pass -n NAMESPACE .* or --force/);
   });
@@ -314,7 +303,7 @@ describe('the record', () => {
   it('keeps both revocations when another revoke writes between our read and our write (409, re-read)', async () => {
     const a = w.pod('web-0');
     const b = w.pod('web-1');
-    await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' }));
+    await runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' }));
     let interfered = false;
     w.configMaps.beforeWrite = () => {
       if (interfered) return;
@@ -324,7 +313,7 @@ describe('the record', () => {
       const extra = { ...current.entries[0]!, serial: 'abcdef', pod: null, identity: null };
       w.configMaps.put(revocationConfigMap(INSTALL, [...current.entries, extra], undefined));
     };
-    await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
+    await runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-1' }));
     expect(record(w).entries.map((e) => e.serial)).toEqual([a.serialHex, 'abcdef', b.serialHex]);
     expect(w.configMaps.calls.filter((c) => c.startsWith('replace'))).toHaveLength(2);
   });
@@ -343,7 +332,10 @@ describe('the record', () => {
       target: 'serial 01',
     };
     w.configMaps.put(revocationConfigMap(INSTALL, [old], undefined));
-    const outcome = await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' }));
+    const outcome = await runRevoke(
+      w.deps(),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' }),
+    );
     expect(outcome.pruned).toBe(1);
     expect(record(w).entries.map((e) => e.pod)).toEqual(['shop/web-0']);
   });
@@ -355,7 +347,7 @@ describe('the record', () => {
       data: { [REVOCATIONS_KEY]: '{"schemaVersion": 1, "revoked": [{"serial": "zz"}]}' },
     });
     const refused = await refusal(
-      runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
+      runRevoke(w.deps(), revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' })),
     );
     expect(refused.code).toBe('MTLS_ERR_REVOKE_RECORD_INVALID');
     expect(refused.message).toMatch(/revoked\[0\]/);
@@ -365,7 +357,10 @@ describe('the record', () => {
   it('records the revocation even when an Event cannot be written, and says so', async () => {
     w.pod('web-0');
     w.failEvents = true;
-    const outcome = await runRevoke(w.deps(), options({ kind: 'pod', namespace: 'shop', name: 'web-0' }));
+    const outcome = await runRevoke(
+      w.deps(),
+      revokeOptions({ kind: 'pod', namespace: 'shop', name: 'web-0' }),
+    );
     expect(record(w).entries).toHaveLength(1);
     expect(outcome.warnings).toHaveLength(2);
     expect(outcome.warnings[0]).toMatch(
