@@ -18,6 +18,8 @@
 //   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
 //   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected,injected-noinit npm run bench:startup
 //   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
+//   BENCH_TRACE=/tmp/trace.jsonl               also append each pod's stage times (epoch ms) there, to join
+//                                              with the rotator's `certificate issued` timings and the kubelet log
 //
 // Writes bench/results/pod-startup.json and prints a table. Benchmarks measure; nothing here asserts a time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -47,6 +49,8 @@ const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',
 const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
+/** A file to append each round's per-pod epoch-ms stage times to (JSON lines), to join with component logs. */
+const TRACE = process.env.BENCH_TRACE;
 
 for (const v of VARIANTS)
   if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}: use ${ALL_VARIANTS}`);
@@ -235,6 +239,23 @@ async function round(variant, n) {
   podWatch.stop();
   secretWatch?.stop();
   const failedMounts = kubeletLines(logOffset, /MountVolume\.SetUp failed/);
+  if (TRACE !== undefined) {
+    const epoch = (t) => (t === undefined ? undefined : Math.round(performance.timeOrigin + t));
+    const lines = [...pods.entries()].map(([name, p]) =>
+      JSON.stringify({
+        variant,
+        pods: n,
+        namespace: ns,
+        pod: name,
+        sent: epoch(p.sent),
+        admitted: epoch(p.admitted),
+        secret: epoch(p.secret),
+        initDone: epoch(p.initDone),
+        running: epoch(p.running),
+      }),
+    );
+    writeFileSync(TRACE, `${lines.join('\n')}\n`, { flag: 'a' });
+  }
   const all = [...pods.values()];
   if (injected && !all.every((p) => p.injected))
     throw new Error(`${variant}: a pod in ${ns} was not injected`);
