@@ -473,6 +473,27 @@ describe('RotatorController: a burst of new pods', () => {
     expect(h.counts['issued:issued']).toBe(WORKERS + 4);
   });
 
+  it("logs where a pod's first Secret spent its time: queued, issuing, the write token, the create", async () => {
+    const secrets = new HeldCreates();
+    const h = makeHarness({ secrets });
+    h.controller.upsertPod(managedPod('web-0'));
+    h.clock.advance(30); // waiting for a worker
+    const drained = h.controller.drain();
+    await turns();
+    expect(secrets.inFlight).toBe(1);
+    h.clock.advance(100); // the create on the wire
+    secrets.release();
+    await drained;
+    const line = h.log.lines.find((l) => l.msg === 'certificate issued');
+    expect(line?.fields.timings).toEqual({
+      queuedMs: 30,
+      issueMs: 0,
+      throttleMs: 0,
+      createMs: 100,
+      totalMs: 130,
+    });
+  });
+
   it('resolves every drain only once the last worker has stopped', async () => {
     const secrets = new HeldCreates();
     const h = makeHarness({ secrets });
