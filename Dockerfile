@@ -14,6 +14,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-init.mjs ./scripts/bundle-init.mjs
 COPY src ./src
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund

@@ -1,7 +1,7 @@
 // Pod start-up latency a user feels (docs/using-mtls.md, "Start-up time"): N pods created at once, time from the pod CREATE
 // request to the app container Running, client-side watch timestamps, on the e2e cluster (docs/e2e.md) with the
-// product installed by its chart. Three kinds of pod, in alternating order round by round, so each round's
-// figures see the same machine:
+// product installed by its chart. Up to four kinds of pod, in an order that rotates and reverses round by round, so
+// each round's figures see the same machine and no pair always runs in the same order:
 //
 //   bare              unlabelled namespace, one app container (the pause image)
 //   bare-init         the same plus one trivial init container (the pause image with `exit`): the cost of any
@@ -18,6 +18,8 @@
 //   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
 //   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected,injected-noinit npm run bench:startup
 //   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
+//   BENCH_TRACE=/tmp/trace.jsonl               also append each pod's stage times (epoch ms) there, to join
+//                                              with the rotator's `certificate issued` timings and the kubelet log
 //
 // Writes bench/results/pod-startup.json and prints a table. Benchmarks measure; nothing here asserts a time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -47,6 +49,8 @@ const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',
 const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
+/** A file to append each round's per-pod epoch-ms stage times to (JSON lines), to join with component logs. */
+const TRACE = process.env.BENCH_TRACE;
 
 for (const v of VARIANTS)
   if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}: use ${ALL_VARIANTS}`);
@@ -235,6 +239,23 @@ async function round(variant, n) {
   podWatch.stop();
   secretWatch?.stop();
   const failedMounts = kubeletLines(logOffset, /MountVolume\.SetUp failed/);
+  if (TRACE !== undefined) {
+    const epoch = (t) => (t === undefined ? undefined : Math.round(performance.timeOrigin + t));
+    const lines = [...pods.entries()].map(([name, p]) =>
+      JSON.stringify({
+        variant,
+        pods: n,
+        namespace: ns,
+        pod: name,
+        sent: epoch(p.sent),
+        admitted: epoch(p.admitted),
+        secret: epoch(p.secret),
+        initDone: epoch(p.initDone),
+        running: epoch(p.running),
+      }),
+    );
+    writeFileSync(TRACE, `${lines.join('\n')}\n`, { flag: 'a' });
+  }
   const all = [...pods.values()];
   if (injected && !all.every((p) => p.injected))
     throw new Error(`${variant}: a pod in ${ns} was not injected`);
@@ -355,8 +376,11 @@ const rounds = [];
 try {
   for (const n of PODS) {
     for (let r = 0; r < ROUNDS; r++) {
-      // Rotate the order each round so no variant always runs first (on a cold node) or last.
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
+      // Rotate the order every other round and reverse it on odd rounds, so no variant always runs first (on a
+      // cold node) or last, and each pair compared (injected after or before bare-init) runs in both orders
+      // about as often: a rotation alone put injected right after bare-init in 4 rounds of 5.
+      const rotated = VARIANTS.map((_, i) => VARIANTS[(i + Math.floor(r / 2)) % VARIANTS.length]);
+      const order = r % 2 === 0 ? rotated : rotated.reverse();
       for (const variant of order) {
         if (variant.startsWith('injected')) await setInit(variant === 'injected');
         const result = { round: r + 1, ...(await round(variant, n)) };

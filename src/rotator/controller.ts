@@ -34,13 +34,18 @@ import { createPodSync } from './sync-pod.js';
 import { retryAfter } from './retry.js';
 import { createWebhookSync } from './webhook-cert.js';
 import { dnsNamesFor } from './dns-names.js';
+import type { FirstIssueTrace } from './first-issue.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Figures for metrics and readiness. */
 export type ControllerStats = CacheFigures & { readonly queueDepth: number };
 
-/** Work items in flight at once during a drain. */
-const WORKERS = 8;
+/**
+ * Work items in flight at once during a drain. A new pod's item is mostly one API round trip (the create),
+ * so a burst of pods is bound by how many creates overlap: with 8, the 50-pod burst of bench/pod-startup.mjs
+ * waited 0.6 s p50, 1.7 s p99 for a free worker (docs/using-mtls.md). The token bucket still spaces writes.
+ */
+export const WORKERS = 32;
 /** How often the webhook item runs even without a change, to re-check the caBundle. */
 const WEBHOOK_RECHECK_MS = 60_000;
 
@@ -59,7 +64,9 @@ export class RotatorController {
   /** The one reporter, shared with the parts that add item kinds. */
   readonly reporter: Reporter;
   private readonly kinds: ItemKind[] = [];
-  private readonly syncPod: (pod: PodInfo) => Promise<void>;
+  private readonly syncPod: (pod: PodInfo, trace?: FirstIssueTrace) => Promise<void>;
+  /** When each pod still waiting for its first Secret was first seen (epoch ms), for its stage times. */
+  private readonly firstSeen = new Map<string, number>();
   private readonly syncOrphan: (secretKey: string) => Promise<void>;
   private readonly syncWebhook: (() => Promise<void>) | undefined;
   /** Workers running now (at most WORKERS), and the promise every drain() call waits on until none runs. */
@@ -142,6 +149,7 @@ export class RotatorController {
     }
     // A pod without its Secret yet is held by the kubelet until it exists: it goes ahead of renewals.
     const waiting = this.cache.secret(objectKey(info.namespace, info.secretName)) === undefined;
+    if (waiting && !this.firstSeen.has(item)) this.firstSeen.set(item, this.deps.clock());
     if (this.cache.setPod(item, info)) this.queue.add(item, waiting);
   }
 
@@ -328,7 +336,11 @@ export class RotatorController {
       return;
     }
     const pod = this.cache.pod(item);
-    if (pod !== undefined) await this.syncPod(pod);
+    if (pod === undefined) return;
+    const seen = this.firstSeen.get(item);
+    await this.syncPod(pod, seen === undefined ? undefined : { seen, started: this.deps.clock() });
+    if (seen !== undefined && this.cache.secret(objectKey(pod.namespace, pod.secretName)) !== undefined)
+      this.firstSeen.delete(item);
   }
 
   private retryLater(item: string, err: unknown): void {
@@ -355,7 +367,9 @@ export class RotatorController {
   }
 
   private forgetPod(item: string, uid?: string): void {
-    if (this.cache.removePod(item, uid)) this.queue.forget(item);
+    if (!this.cache.removePod(item, uid)) return;
+    this.queue.forget(item);
+    this.firstSeen.delete(item);
   }
 
   private resyncAll(): void {

@@ -4,6 +4,7 @@
  */
 import type { EventRecorder, EventTarget } from '../kube/types.js';
 import type { Log } from '../observability/logger.js';
+import type { FirstIssueTimings } from './first-issue.js';
 import type { PodInfo } from './cache.js';
 
 /** What a written certificate Secret was: the `kind` label of mtls_injector_certificates_issued_total. */
@@ -39,8 +40,8 @@ export class Reporter {
     },
   ) {}
 
-  /** A new Secret was created for `pod`. */
-  issued(pod: PodInfo, spiffeId: string, notAfter: Date): void {
+  /** A new Secret was created for `pod`; `timings`, when known, split the time since its first watch event. */
+  issued(pod: PodInfo, spiffeId: string, notAfter: Date, timings?: FirstIssueTimings): void {
     this.deps.counters.issued('issued');
     this.deps.events.record(
       podTarget(pod),
@@ -55,6 +56,7 @@ export class Reporter {
         secret: pod.secretName,
         spiffeId,
         notAfter: notAfter.toISOString(),
+        ...(timings === undefined ? {} : { timings }),
       },
       'certificate issued',
     );

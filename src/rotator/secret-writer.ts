@@ -8,6 +8,7 @@ import {
   type SecretObject,
 } from '../kube/types.js';
 import { MAX_SECRET_BYTES, secretDataBytes } from '../model/secret-data.js';
+import type { FirstIssueTrace } from './first-issue.js';
 import type { Leadership } from './leader.js';
 import type { Reporter } from './reporter.js';
 import type { Clock } from './time.js';
@@ -62,10 +63,12 @@ export class SecretWriter {
 
   /**
    * Creates `secret`. On 409 AlreadyExists (ours from a lost answer, an earlier pod's, or a foreign one) it
-   * reads what is there, records it when it is managed, and answers it for the caller to judge.
+   * reads what is there, records it when it is managed, and answers it for the caller to judge. `trace`
+   * gets the time the request is handed to the client (after the write token).
    */
-  async create(secret: SecretObject, target?: EventTarget): Promise<CreateResult> {
+  async create(secret: SecretObject, target?: EventTarget, trace?: FirstIssueTrace): Promise<CreateResult> {
     const options = await this.beforeWrite(secret, target);
+    if (trace !== undefined) trace.sent = this.deps.clock();
     try {
       const created = await this.deps.secrets.create(secret, options);
       this.deps.observer.upsert(created, true);

@@ -13,6 +13,7 @@ import type { CertOps } from './ports.js';
 import { podTarget, type Reporter } from './reporter.js';
 import type { SecretWriter } from './secret-writer.js';
 import { type DesiredIdentity, judgeSecret, type SecretContent } from './secret-verdict.js';
+import { firstIssueTimings, type FirstIssueTrace } from './first-issue.js';
 import type { Clock } from './time.js';
 
 /** What syncing a pod reads and uses. */
@@ -61,7 +62,7 @@ export interface RevocationHooks {
  * excluded. A pod whose namespace has lost the opt-in keeps only what it already has: its own Secret, holding
  * a certificate this CA issued for its identity, is renewed; nothing new is issued.
  */
-export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void> {
+export function createPodSync(deps: PodSyncDeps): (pod: PodInfo, trace?: FirstIssueTrace) => Promise<void> {
   const { cache, certs, writer, reporter, revocation } = deps;
 
   const desiredFor = (pod: PodInfo): DesiredIdentity | undefined => {
@@ -235,7 +236,7 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
     return false;
   };
 
-  return async (pod) => {
+  return async (pod, trace) => {
     const desired = desiredFor(pod);
     if (desired === undefined || !allowed(pod, desired)) return;
     const cached = cache.secret(objectKey(pod.namespace, pod.secretName));
@@ -244,8 +245,15 @@ export function createPodSync(deps: PodSyncDeps): (pod: PodInfo) => Promise<void
       return;
     }
     const { issued, secret } = await issue(pod, desired);
-    const result = await writer.create(secret, podTarget(pod));
+    if (trace !== undefined) trace.issued = deps.clock();
+    const result = await writer.create(secret, podTarget(pod), trace);
     if ('exists' in result) await syncExisting(pod, desired, result.exists);
-    else reporter.issued(pod, desired.spiffeId, issued.notAfter);
+    else
+      reporter.issued(
+        pod,
+        desired.spiffeId,
+        issued.notAfter,
+        trace === undefined ? undefined : firstIssueTimings(trace, deps.clock()),
+      );
   };
 }

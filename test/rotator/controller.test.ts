@@ -15,6 +15,7 @@ import { mergeBundles } from '../../src/pki/bundle.js';
 import { tlsData } from '../../src/model/workload-secret.js';
 import { secretFile } from '../../src/model/secret-data.js';
 import { caMaterial, makeCa, makeHarness, managedPod, service } from './harness.js';
+import { WORKERS } from '../../src/rotator/controller.js';
 import { FakeSecretApi } from '../fakes/kube.js';
 import type { CallOptions } from '../../src/kube/types.js';
 
@@ -453,23 +454,44 @@ describe('RotatorController: a burst of new pods', () => {
     await turns();
     expect(secrets.inFlight).toBe(1);
     // The rest of the burst arrives while web-0's create is still on the wire; each event kicks a drain.
-    for (let i = 1; i < 12; i++) {
+    for (let i = 1; i < WORKERS + 4; i++) {
       h.controller.upsertPod(managedPod(`web-${i}`));
       void h.controller.drain();
     }
     await turns();
-    expect(secrets.inFlight).toBe(8); // every worker busy, none more
+    expect(secrets.inFlight).toBe(WORKERS); // every worker busy, none more
     let resolved = false;
     void drained.then(() => (resolved = true));
-    for (let i = 0; i < 5 && secrets.objects.size < 12; i++) {
+    for (let i = 0; i < 5 && secrets.objects.size < WORKERS + 4; i++) {
       secrets.release();
       await turns();
     }
     await drained;
     expect(resolved).toBe(true);
-    expect(secrets.maxInFlight).toBe(8);
-    expect(secrets.objects.size).toBe(12);
-    expect(h.counts['issued:issued']).toBe(12);
+    expect(secrets.maxInFlight).toBe(WORKERS);
+    expect(secrets.objects.size).toBe(WORKERS + 4);
+    expect(h.counts['issued:issued']).toBe(WORKERS + 4);
+  });
+
+  it("logs where a pod's first Secret spent its time: queued, issuing, the write token, the create", async () => {
+    const secrets = new HeldCreates();
+    const h = makeHarness({ secrets });
+    h.controller.upsertPod(managedPod('web-0'));
+    h.clock.advance(30); // waiting for a worker
+    const drained = h.controller.drain();
+    await turns();
+    expect(secrets.inFlight).toBe(1);
+    h.clock.advance(100); // the create on the wire
+    secrets.release();
+    await drained;
+    const line = h.log.lines.find((l) => l.msg === 'certificate issued');
+    expect(line?.fields.timings).toEqual({
+      queuedMs: 30,
+      issueMs: 0,
+      throttleMs: 0,
+      createMs: 100,
+      totalMs: 130,
+    });
   });
 
   it('resolves every drain only once the last worker has stopped', async () => {
