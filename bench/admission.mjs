@@ -4,7 +4,10 @@
 // response to it, byte for byte: what any Node webhook on this stack pays before doing any work of its own.
 // A third server started outside the bench (a peer such as HashiCorp's vault-k8s injector) joins the rounds
 // when BENCH_PEER_URL (its https URL) and BENCH_PEER_PID (the process whose CPU time to read) name it;
-// BENCH_PEER_NAME labels it.
+// BENCH_PEER_NAME labels it. With BENCH_PEER_ANNOTATIONS (a JSON object) the peer joins a second time, as
+// `<name>+inject`, on the same bodies with those annotations added to the pod (ours and the floor never get
+// them): for vault-k8s, the annotations that make it inject. bench/admission/peer-vault-k8s.sh starts
+// vault-k8s on the e2e cluster and runs the bench with it (`npm run bench:admission:peer`).
 //
 // Every server runs in its own process (ours as `mtls-injector webhook`, the floor from
 // bench/admission/floor.mjs), the load generator in another (bench/admission/load.mjs; autocannon by default,
@@ -17,7 +20,8 @@
 // (/proc/<pid>/task/<tid>/schedstat); per round the ratio of our req/s to the floor's in that round. Then a
 // steady 500 reviews/s against ours for the time spent inside the webhook (its own histogram).
 //
-// Run with `npm run bench:admission` (builds first). Writes bench/results/admission.json and prints a table.
+// Run with `npm run bench:admission` (builds first). Writes bench/results/admission.json (BENCH_OUT: another
+// file) and prints a table.
 // BENCH_BODIES (default "rollout,varying"), BENCH_ROUNDS, BENCH_WARMUP_MS, BENCH_DURATION_MS change the shape; BENCH_OURS_FLAGS passes node flags to our
 // server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"). Profiling one server:
 // bench/admission/profile.mjs; instructions per review: bench/admission/instructions.mjs.
@@ -71,21 +75,53 @@ const servers = [
   { name: 'ours', port: ours.port, path: PATH, pid: ours.pid },
   { name: 'floor', port: floor.port, path: PATH, pid: floor.pid },
 ];
+const peers = [];
 if (process.env['BENCH_PEER_URL'] !== undefined) {
   const url = new URL(process.env['BENCH_PEER_URL']);
-  servers.push({
+  const peer = {
     name: process.env['BENCH_PEER_NAME'] ?? 'vault-k8s',
     port: Number(url.port),
-    path: url.pathname,
+    path: url.pathname + url.search,
     pid: Number(process.env['BENCH_PEER_PID']),
-  });
+  };
+  peers.push(peer);
+  const annotations = JSON.parse(process.env['BENCH_PEER_ANNOTATIONS'] || 'null');
+  if (annotations !== null)
+    peers.push({
+      ...peer,
+      name: `${peer.name}+inject`,
+      annotations,
+      bodies: Object.fromEntries(
+        BODIES.map((kind) => [kind, benchReviewText(kind, { extraAnnotations: annotations })]),
+      ),
+    });
+  // What the peer answers to each body, checked once here and recorded (the rounds count only statuses).
+  for (const p of peers) {
+    p.answers = {};
+    for (const kind of BODIES) {
+      const { status, text } = await postOnce(p.port, p.path, withId((p.bodies ?? bodies)[kind], 2));
+      const response = JSON.parse(text).response;
+      if (status !== 200 || response?.allowed !== true)
+        throw new Error(`${p.name} did not allow the ${kind} pod: ${status} ${text.slice(0, 500)}`);
+      if ((p.annotations !== undefined) !== (response.patchType === 'JSONPatch'))
+        throw new Error(`${p.name} ${p.annotations ? 'did not patch' : 'patched'} the ${kind} pod`);
+      p.answers[kind] = {
+        requestBytes: Buffer.byteLength(withId((p.bodies ?? bodies)[kind], 2)),
+        responseBytes: Buffer.byteLength(text),
+        patchBytes: response.patch === undefined ? 0 : Buffer.from(response.patch, 'base64').length,
+        patchOperations:
+          response.patch === undefined ? 0 : JSON.parse(Buffer.from(response.patch, 'base64')).length,
+      };
+    }
+    servers.push(p);
+  }
 }
 
 const job = (server, body, connections, extra = {}) => ({
   client: CLIENT,
   port: server.port,
   path: server.path,
-  body: bodies[body],
+  body: (server.bodies ?? bodies)[body],
   connections,
   warmupMs: WARMUP_MS,
   durationMs: DURATION_MS,
@@ -192,7 +228,7 @@ for (const body of BODIES) {
 }
 
 const result = {
-  command: 'npm run bench:admission',
+  command: peers.length === 0 ? 'npm run bench:admission' : 'npm run bench:admission:peer',
   date: new Date().toISOString(),
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
@@ -207,6 +243,7 @@ const result = {
     Object.entries(bodies).map(([kind, text]) => [kind, Buffer.byteLength(withId(text, 0))]),
   ),
   responseBodyBytes: Buffer.byteLength(sample.text),
+  peers: peers.map(({ name, path, annotations, answers }) => ({ name, path, annotations, answers })),
   warmupMs: WARMUP_MS,
   durationMs: DURATION_MS,
   rounds: ROUNDS,
@@ -225,7 +262,10 @@ const result = {
   goals,
   roundDetails: rounds,
 };
-writeFileSync(new URL('./results/admission.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(
+  process.env['BENCH_OUT'] ?? new URL('./results/admission.json', import.meta.url),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
 
 const range = (s, digits = 0) =>
   `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;

@@ -65,6 +65,22 @@ function expectedRows(): Row[] {
     return `${pct(ratio['median'] as number)} of the floor's req/s (${pct(ratio['min'] as number)}–${pct(ratio['max'] as number)} by round)${p99}${spread}; ${int(median(ours['cpuMicrosPerReview']))} vs ${int(median(floor['cpuMicrosPerReview']))} µs CPU per review`;
   };
 
+  // The admission bench with HashiCorp's vault-k8s as the peer (npm run bench:admission:peer), every pod
+  // different, at 1 and 16 connections.
+  const peer = results('admission-peer.json');
+  const peerMedian = (server: string, key: string, connections: number): number =>
+    median(
+      ((peer['cells'] as Json[]).find(
+        (c) => c['server'] === server && c['body'] === 'varying' && c['connections'] === connections,
+      ) ?? {})[key],
+    );
+  const atBoth = (server: string): string =>
+    `${int(peerMedian(server, 'requestsPerSecond', 1))} / ${int(peerMedian(server, 'requestsPerSecond', 16))}`;
+  const cpuRange = (server: string): string => {
+    const [low, high] = [1, 16].map((n) => peerMedian(server, 'cpuMicrosPerReview', n)).sort((a, b) => a - b);
+    return `${int(low ?? NaN)}–${int(high ?? NaN)}`;
+  };
+
   const crl = results('crl.json');
   const crl10k =
     (crl['results'] as Json[]).find((r) => r['algorithm'] === 'ecdsa-p256' && r['revoked'] === 10_000) ?? {};
@@ -107,6 +123,11 @@ function expectedRows(): Row[] {
         command: '`npm run bench:admission`',
       })),
     ),
+    {
+      what: 'admission over HTTPS against HashiCorp vault-k8s v1.6.2, every pod different, 1 / 16 conns',
+      figure: `ours ${atBoth('ours')} req/s, vault-k8s ${atBoth('vault-k8s')} allowing without a patch, ${atBoth('vault-k8s+inject')} injecting; ${cpuRange('ours')} vs ${cpuRange('vault-k8s')} and ${cpuRange('vault-k8s+inject')} µs CPU per review`,
+      command: '`npm run bench:admission:peer`',
+    },
     {
       what: 'CRL of 10,000 revoked serials (ECDSA P-256 CA)',
       figure: `built and signed in ${String(crl10k['buildCpuMs'])} ms CPU, ${int((crl10k['pemBytes'] as number) / 1024)} KB PEM, read back in ${String(crl10k['readCpuMs'])} ms`,

@@ -12,10 +12,12 @@ const ID_LENGTH = 33;
  *   rollout  the pods of one rollout: the same pod template every time, a new `request.uid` per request (what
  *            the API server sends while a ReplicaSet creates its pods)
  *   varying  also a per-request annotation value in the pod, so no two bodies are alike
+ * `extraAnnotations` are added to the pod's (the bench's peer only: the annotations that make it inject).
  */
-export function benchReviewText(kind) {
+export function benchReviewText(kind, { extraAnnotations = {} } = {}) {
   const review = replicaSetPodReview();
   review.request.uid = ID_PLACEHOLDER;
+  Object.assign(review.request.object.metadata.annotations, extraAnnotations);
   if (kind === 'varying')
     review.request.object.metadata.annotations['bench.example/request'] = ID_PLACEHOLDER;
   else if (kind !== 'rollout') throw new Error(`unknown bench body ${kind}: rollout or varying`);
