@@ -1,7 +1,17 @@
 import { parseGuardedJson } from '../core/json-guard.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import type { AdmissionReview } from '../core/review.js';
+import { type AdmissionReview, parseAdmissionReview } from '../core/review.js';
 import { AnswerTemplate, type OutcomeFor } from './answer-template.js';
+import {
+  fill,
+  otherTime,
+  otherToken,
+  type Slotted,
+  slotsInPlace,
+  slotted,
+  TIME_CHARS,
+  TOKEN_CHARS,
+} from './pod-slots.js';
 
 /** How much the memo holds. */
 export interface ReviewMemoOptions {
@@ -23,10 +33,13 @@ const FINGERPRINT_STRIDE = 8;
 /** Bodies kept under one fingerprint at most (the oldest goes): a lookup compares at most this many texts. */
 const MAX_PER_FINGERPRINT = 4;
 
-/** One remembered body: the text around its uid, and its template once it has been seen twice. */
+/**
+ * One remembered body: the text before its uid, the text after it with the per-pod slots (pod-slots.ts) set
+ * aside, and its template once it has been seen twice.
+ */
 interface Entry {
   readonly prefix: string;
-  readonly rest: string;
+  readonly rest: Slotted;
   /** undefined: seen once; null: its answer cannot be templated. */
   template: AnswerTemplate | null | undefined;
 }
@@ -37,13 +50,21 @@ interface Probe {
   readonly uid: string;
   /** Index of the quote after the uid. */
   readonly end: number;
+  /** The text from that quote on, its slots set aside. */
+  readonly rest: Slotted;
   readonly key: number;
   readonly entry: Entry | undefined;
 }
 
 /** What a body's text matched. */
 export type Recall =
-  | { readonly kind: 'hit'; readonly uid: string; readonly template: AnswerTemplate }
+  | {
+      readonly kind: 'hit';
+      readonly uid: string;
+      /** The 5 characters of the body's token volume name ('' when it has none), for `render`. */
+      readonly token: string;
+      readonly template: AnswerTemplate;
+    }
   | { readonly kind: 'miss'; readonly probe?: Probe };
 
 const MISS: Recall = { kind: 'miss' };
@@ -79,7 +100,10 @@ export class ReviewMemo {
     const probe = this.probe(text);
     if (probe === undefined) return MISS;
     const template = probe.entry?.template;
-    return template == null ? { kind: 'miss', probe } : { kind: 'hit', uid: probe.uid, template };
+    if (template == null) return { kind: 'miss', probe };
+    const at = probe.rest.tokens[0];
+    const token = at === undefined ? '' : text.slice(probe.end + at, probe.end + at + TOKEN_CHARS);
+    return { kind: 'hit', uid: probe.uid, token, template };
   }
 
   /**
@@ -104,13 +128,13 @@ export class ReviewMemo {
     probe ??= this.probe(text);
     if (probe?.entry !== undefined) {
       if (probe.entry.template !== undefined) return false;
-      probe.entry.template = templateFor(probe.entry, review, outcomeFor);
+      probe.entry.template = templateFor(probe.entry, text.slice(probe.end), review, outcomeFor);
       return probe.entry.template !== null;
     }
     // A new body. Where its uid is: after a prefix seen before, or (the first of its kind) where the uid occurs.
     const split =
       probe !== undefined && probe.uid === review.request.uid
-        ? { prefix: probe.prefix, rest: text.slice(probe.end), key: probe.key }
+        ? { prefix: probe.prefix, rest: probe.rest, key: probe.key }
         : splitAtUid(text, review.request.uid);
     if (split === undefined) return false;
     if (this.entries >= this.options.maxEntries) this.clear();
@@ -155,14 +179,12 @@ export class ReviewMemo {
       if (end < 0) return undefined;
       const uid = text.slice(prefix.length, end);
       if (!isPlainUid(uid)) return undefined;
-      const key = fingerprint(text, end);
+      const rest = slotted(text, end);
+      if (rest === undefined) return undefined;
+      const key = fingerprint(rest.canonical);
       const bucket = this.byPrefix.get(prefix)?.get(key);
-      let entry: Entry | undefined;
-      if (bucket !== undefined) {
-        const rest = text.slice(end);
-        entry = bucket.find((e) => e.rest === rest);
-      }
-      return { prefix, uid, end, key, entry };
+      const entry = bucket?.find((e) => e.rest.canonical === rest.canonical);
+      return { prefix, uid, end, rest, key, entry };
     }
     return undefined;
   }
@@ -182,39 +204,85 @@ function isPlainUid(uid: string): boolean {
   return true;
 }
 
-/** FNV-1a over the length and every FINGERPRINT_STRIDE-th character of `text` from `from` on. */
-function fingerprint(text: string, from: number): number {
-  let hash = Math.imul(0x811c9dc5 ^ (text.length - from), 0x01000193);
-  for (let i = from; i < text.length; i += FINGERPRINT_STRIDE)
+/** FNV-1a over the length and every FINGERPRINT_STRIDE-th character of `text`. */
+function fingerprint(text: string): number {
+  let hash = Math.imul(0x811c9dc5 ^ text.length, 0x01000193);
+  for (let i = 0; i < text.length; i += FINGERPRINT_STRIDE)
     hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash;
 }
 
 /** The text before and after the uid's characters, when `"uid":"<uid>"` occurs exactly once. */
-function splitAtUid(text: string, uid: string): { prefix: string; rest: string; key: number } | undefined {
+function splitAtUid(text: string, uid: string): { prefix: string; rest: Slotted; key: number } | undefined {
   if (!isPlainUid(uid)) return undefined;
   const needle = `"uid":"${uid}"`;
   const at = text.indexOf(needle);
   if (at < 0 || text.indexOf(needle, at + 1) >= 0) return undefined;
   const start = at + 7;
-  return {
-    prefix: text.slice(0, start),
-    rest: text.slice(start + uid.length),
-    key: fingerprint(text, start + uid.length),
-  };
+  const rest = slotted(text, start + uid.length);
+  if (rest === undefined) return undefined;
+  return { prefix: text.slice(0, start), rest, key: fingerprint(rest.canonical) };
 }
 
 /**
- * The entry's template, once its uid is proven to be `request.uid`: the body with another uid there must
- * parse (through the guard) to a review with that uid. Null when it is not, or when the answer cannot be
- * templated.
+ * The entry's template, once its per-pod strings are proven to be what they look like. The body (`rest`: this
+ * sighting's text after its uid) is parsed twice more, through the guard and the schema: with its uid and
+ * other per-pod strings, and with another uid and per-pod strings again, each token name and time differing
+ * from the others in every character. In both the uid must be `request.uid`, the token name must stand only
+ * as volume and volume-mount names and the times only as managedFields times (pod-slots.ts); the template is
+ * made from the first two and checked byte for byte against the real answer to the third
+ * (answer-template.ts). Null when any of that fails.
  */
-function templateFor(entry: Entry, review: AdmissionReview, outcomeFor: OutcomeFor): AnswerTemplate | null {
+function templateFor(
+  entry: Entry,
+  rest: string,
+  review: AdmissionReview,
+  outcomeFor: OutcomeFor,
+): AnswerTemplate | null {
   const probeUid = `${review.request.uid}-memo-probe`;
   if (probeUid.length > MAX_UID) return null;
-  const parsed = parseGuardedJson(entry.prefix + probeUid + entry.rest);
-  if (!parsed.ok) return null;
+  const { tokens, times } = entry.rest;
+  const at = tokens[0];
+  const firstToken = at === undefined ? '' : rest.slice(at, at + TOKEN_CHARS);
+  const firstTimes = times.map((t) => rest.slice(t, t + TIME_CHARS));
+  const secondToken = firstToken === '' ? '' : otherToken(firstToken);
+  const secondTimes = firstTimes.map(otherTime);
+  const checkToken = secondToken === '' ? '' : otherToken(secondToken);
+  const checkTimes = secondTimes.map(otherTime);
+  const second = variant(entry, review.request.uid, secondToken, secondTimes);
+  const check = variant(entry, probeUid, checkToken, checkTimes);
+  if (second === undefined || check === undefined) return null;
+  return (
+    AnswerTemplate.build(review, outcomeFor, { firstToken, second, secondToken, check, checkToken }) ?? null
+  );
+}
+
+/**
+ * The entry's body with `uid`, token name characters `token` and managedFields times `times`, parsed through
+ * the guard and the schema, when its uid is `request.uid` and the per-pod strings stand exactly where they
+ * should (pod-slots.ts `slotsInPlace`); undefined otherwise.
+ */
+function variant(
+  entry: Entry,
+  uid: string,
+  token: string,
+  times: readonly string[],
+): AdmissionReview | undefined {
+  const { canonical, tokens } = entry.rest;
+  const text =
+    entry.prefix + uid + fill(canonical, tokens, token, entry.rest.times, (i) => times[i] as string);
+  const parsed = parseGuardedJson(text);
+  if (!parsed.ok) return undefined;
   const request = (parsed.value as { request?: { uid?: unknown } } | null)?.request;
-  if (request?.uid !== probeUid) return null;
-  return AnswerTemplate.build(review, outcomeFor) ?? null;
+  if (request?.uid !== uid) return undefined;
+  const places = slotsInPlace(
+    parsed.value,
+    `kube-api-access-${token}`,
+    tokens.length,
+    new Set(times),
+    times.length,
+  );
+  if (!places) return undefined;
+  const review = parseAdmissionReview(parsed.value);
+  return review.ok ? review.review : undefined;
 }

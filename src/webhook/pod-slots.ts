@@ -1,0 +1,210 @@
+/**
+ * The per-pod strings the API server writes into pods of one template before the webhooks see them, found in
+ * the text of an AdmissionReview without parsing it (review-memo.ts sets them aside like the uid):
+ *
+ * - the service-account token volume's name, `kube-api-access-<5 characters of [a-z0-9]>`, which the
+ *   ServiceAccount admission plugin draws per pod and writes in `spec.volumes` and in every container's
+ *   `volumeMounts`;
+ * - `metadata.managedFields[].time`, the request's time to the second (`YYYY-MM-DDTHH:MM:SSZ`).
+ *
+ * A slot is the characters of one JSON string written plainly: between its quotes, after `"kube-api-access-`
+ * or after `"time":"`, of a fixed length and alphabet without quote or backslash. Where they are in the
+ * parsed review, and that the answer does not depend on them, is checked when a template is made
+ * (review-memo.ts, answer-template.ts; docs/adr/0008-admission-memo.md has the argument).
+ */
+
+/** What the text of a token volume's name begins with, from its opening quote. */
+const TOKEN_OPEN = '"kube-api-access-';
+/** Random characters in the token volume's name (Kubernetes' generateName draws 5). */
+export const TOKEN_CHARS = 5;
+/** The name as a whole: what no other string of a templated body may look like. */
+export const TOKEN_NAME = /^kube-api-access-[a-z0-9]{5}$/;
+const TIME_OPEN = '"time":"';
+/** `2026-12-06T10:11:12Z`: RFC 3339 to the second in UTC, as Kubernetes writes metav1.Time. */
+export const TIME_CHARS = 20;
+/** Slots of either kind in one body at most; a body with more is not remembered. */
+const MAX_SLOTS = 64;
+
+/** The text after the uid with its slots set to fixed characters, and where the slots are in it. */
+export interface Slotted {
+  /** The text with every slot's characters replaced by PLACEHOLDER ones (same length). */
+  readonly canonical: string;
+  /** Offsets (in `canonical`) of the token name's 5 characters, one per occurrence. */
+  readonly tokens: readonly number[];
+  /** Offsets of each managedFields time's 20 characters. */
+  readonly times: readonly number[];
+}
+
+const TOKEN_PLACEHOLDER = '00000';
+const TIME_PLACEHOLDER = '0000-00-00T00:00:00Z';
+
+/**
+ * `text` from `from` on with its slots set aside, or undefined when the token name is written with different
+ * characters in different places (then it is not one pod's token volume) or there are too many slots.
+ */
+export function slotted(text: string, from: number): Slotted | undefined {
+  const tokens: number[] = [];
+  let token: string | undefined;
+  for (let at = text.indexOf(TOKEN_OPEN, from); at >= 0; at = text.indexOf(TOKEN_OPEN, at + 1)) {
+    const start = at + TOKEN_OPEN.length;
+    if (!isTokenAt(text, start)) continue;
+    const value = text.slice(start, start + TOKEN_CHARS);
+    if (token === undefined) token = value;
+    else if (value !== token) return undefined;
+    tokens.push(start - from);
+  }
+  const times: number[] = [];
+  for (let at = text.indexOf(TIME_OPEN, from); at >= 0; at = text.indexOf(TIME_OPEN, at + 1)) {
+    const start = at + TIME_OPEN.length;
+    if (isTimeAt(text, start)) times.push(start - from);
+  }
+  if (tokens.length + times.length > MAX_SLOTS) return undefined;
+  if (tokens.length === 0 && times.length === 0) return { canonical: text.slice(from), tokens, times };
+  return {
+    canonical: fill(text.slice(from), tokens, TOKEN_PLACEHOLDER, times, () => TIME_PLACEHOLDER),
+    tokens,
+    times,
+  };
+}
+
+/** `canonical` with `token` in every token slot and `timeAt(i)` in the i-th time slot. */
+export function fill(
+  canonical: string,
+  tokens: readonly number[],
+  token: string,
+  times: readonly number[],
+  timeAt: (i: number) => string,
+): string {
+  const at = [
+    ...tokens.map((offset) => ({ offset, value: token })),
+    ...times.map((offset, i) => ({ offset, value: timeAt(i) })),
+  ].sort((a, b) => a.offset - b.offset);
+  let out = '';
+  let last = 0;
+  for (const { offset, value } of at) {
+    out += canonical.slice(last, offset) + value;
+    last = offset + value.length;
+  }
+  return out + canonical.slice(last);
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A token name's 5 characters that differ from `value`'s at every position. */
+export function otherToken(value: string): string {
+  let out = '';
+  for (const c of value) out += ALNUM[(ALNUM.indexOf(c) + 1) % ALNUM.length];
+  return out;
+}
+
+/** A time of the same form whose every digit differs from `value`'s. */
+export function otherTime(value: string): string {
+  let out = '';
+  for (const c of value) out += c >= '0' && c <= '9' ? String((Number(c) + 1) % 10) : c;
+  return out;
+}
+
+function isAlnum(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isTokenAt(text: string, start: number): boolean {
+  if (text.charCodeAt(start + TOKEN_CHARS) !== 0x22) return false;
+  for (let i = start; i < start + TOKEN_CHARS; i++) if (!isAlnum(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** `DDDD-DD-DDTDD:DD:DDZ` then a quote. */
+const TIME_FORM = 'dddd-dd-ddTdd:dd:ddZ';
+function isTimeAt(text: string, start: number): boolean {
+  if (text.charCodeAt(start + TIME_CHARS) !== 0x22) return false;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    const c = text.charCodeAt(start + i);
+    const want = TIME_FORM.charCodeAt(i);
+    if (want === 0x64 ? !isDigit(c) : c !== want) return false;
+  }
+  return true;
+}
+
+const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+
+/** A volume's or a volume mount's name in the pod: where the token volume's name may stand. */
+function isVolumeName(path: readonly (string | number)[]): boolean {
+  if (path[0] !== 'request' || path[1] !== 'object' || path[2] !== 'spec') return false;
+  if (path.length === 6) return path[3] === 'volumes' && typeof path[4] === 'number' && path[5] === 'name';
+  return (
+    path.length === 8 &&
+    CONTAINER_LISTS.has(path[3] as string) &&
+    typeof path[4] === 'number' &&
+    path[5] === 'volumeMounts' &&
+    typeof path[6] === 'number' &&
+    path[7] === 'name'
+  );
+}
+
+/** `metadata.managedFields[i].time` of the pod. */
+function isManagedFieldsTime(path: readonly (string | number)[]): boolean {
+  return (
+    path.length === 6 &&
+    path[0] === 'request' &&
+    path[1] === 'object' &&
+    path[2] === 'metadata' &&
+    path[3] === 'managedFields' &&
+    typeof path[4] === 'number' &&
+    path[5] === 'time'
+  );
+}
+
+/**
+ * True when, in `review` (parsed from a body whose token slots hold `tokenName` and whose time slots hold the
+ * strings in `times`), those strings stand exactly in their places and nowhere else: `tokenName` as the name
+ * of a volume or volume mount `tokenSlots` times, a time of `times` as a managedFields time `timeSlots` times,
+ * no key equal to either, and no other string shaped like a token volume's name (so that no string outside the
+ * slots can ever equal the token name, whatever its characters).
+ */
+export function slotsInPlace(
+  review: unknown,
+  tokenName: string,
+  tokenSlots: number,
+  times: ReadonlySet<string>,
+  timeSlots: number,
+): boolean {
+  let tokensSeen = 0;
+  let timesSeen = 0;
+  const path: (string | number)[] = [];
+  const visit = (value: unknown): boolean => {
+    if (typeof value === 'string') {
+      if (TOKEN_NAME.test(value)) {
+        if (value !== tokenName || !isVolumeName(path)) return false;
+        tokensSeen++;
+      } else if (times.has(value)) {
+        if (!isManagedFieldsTime(path)) return false;
+        timesSeen++;
+      }
+      return true;
+    }
+    if (value === null || typeof value !== 'object') return true;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        const ok = visit(value[i]);
+        path.pop();
+        if (!ok) return false;
+      }
+      return true;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (TOKEN_NAME.test(key) || times.has(key)) return false;
+      path.push(key);
+      const ok = visit(child);
+      path.pop();
+      if (!ok) return false;
+    }
+    return true;
+  };
+  return visit(review) && tokensSeen === tokenSlots && timesSeen === timeSlots;
+}
