@@ -20,72 +20,159 @@ export const TOKEN_CHARS = 5;
 /** The name as a whole: what no other string of a templated body may look like. */
 export const TOKEN_NAME = /^kube-api-access-[a-z0-9]{5}$/;
 const TIME_OPEN = '"time":"';
+const MANAGED_FIELDS = '"managedFields":[';
+const SPEC = '"spec":{';
 /** `2026-12-06T10:11:12Z`: RFC 3339 to the second in UTC, as Kubernetes writes metav1.Time. */
 export const TIME_CHARS = 20;
 /** Slots of either kind in one body at most; a body with more is not remembered. */
 const MAX_SLOTS = 64;
 
-/** The text after the uid with its slots set to fixed characters, and where the slots are in it. */
+/** Where the slots are in the text after the uid (offsets from where it starts, in text order). */
 export interface Slotted {
-  /** The text with every slot's characters replaced by PLACEHOLDER ones (same length). */
-  readonly canonical: string;
-  /** Offsets (in `canonical`) of the token name's 5 characters, one per occurrence. */
+  /** Length of the text after the uid. */
+  readonly length: number;
+  /** Offsets of the token name's 5 characters, one per occurrence. */
   readonly tokens: readonly number[];
   /** Offsets of each managedFields time's 20 characters. */
   readonly times: readonly number[];
+  /** Every slot as [offset, length], tokens and times together in text order. */
+  readonly slots: readonly (readonly [number, number])[];
+  /**
+   * FNV-1a over the length and every FINGERPRINT_STRIDE-th character of the text after the uid, a slot's
+   * characters counted as 0: equal for texts that differ only in their slots.
+   */
+  readonly key: number;
 }
 
-const TOKEN_PLACEHOLDER = '00000';
-const TIME_PLACEHOLDER = '0000-00-00T00:00:00Z';
+/** Every how many characters the fingerprint reads one. */
+const FINGERPRINT_STRIDE = 8;
+const NO_SLOTS: readonly (readonly [number, number])[] = [];
 
 /**
- * `text` from `from` on with its slots set aside, or undefined when the token name is written with different
- * characters in different places (then it is not one pod's token volume) or there are too many slots.
+ * Where the slots are in `text` from `from` on, or undefined when the token name is written with different
+ * characters in different places (then it is not one pod's token volume) or there are too many slots. Reads
+ * the text, allocates nothing per character: this runs for every review.
  */
 export function slotted(text: string, from: number): Slotted | undefined {
   const tokens: number[] = [];
-  let token: string | undefined;
+  let first = -1;
   for (let at = text.indexOf(TOKEN_OPEN, from); at >= 0; at = text.indexOf(TOKEN_OPEN, at + 1)) {
     const start = at + TOKEN_OPEN.length;
     if (!isTokenAt(text, start)) continue;
-    const value = text.slice(start, start + TOKEN_CHARS);
-    if (token === undefined) token = value;
-    else if (value !== token) return undefined;
+    if (first < 0) first = start;
+    else if (!sameChars(text, first, start, TOKEN_CHARS)) return undefined;
     tokens.push(start - from);
   }
   const times: number[] = [];
-  for (let at = text.indexOf(TIME_OPEN, from); at >= 0; at = text.indexOf(TIME_OPEN, at + 1)) {
-    const start = at + TIME_OPEN.length;
-    if (isTimeAt(text, start)) times.push(start - from);
+  // Looked for from the first managedFields on, up to the pod's spec (the API server writes metadata first and
+  // managedFields last in it): a shorter search. Where the scan looks changes only which bodies can hit; a hit
+  // needs its slots in the same places as the remembered body's and the same text around them.
+  const fields = text.indexOf(MANAGED_FIELDS, from);
+  if (fields >= 0) {
+    const spec = text.indexOf(SPEC, fields);
+    const until = spec < 0 ? text.length : spec;
+    for (
+      let at = text.indexOf(TIME_OPEN, fields);
+      at >= 0 && at < until;
+      at = text.indexOf(TIME_OPEN, at + 1)
+    ) {
+      const start = at + TIME_OPEN.length;
+      if (isTimeAt(text, start)) times.push(start - from);
+    }
   }
   if (tokens.length + times.length > MAX_SLOTS) return undefined;
-  if (tokens.length === 0 && times.length === 0) return { canonical: text.slice(from), tokens, times };
-  return {
-    canonical: fill(text.slice(from), tokens, TOKEN_PLACEHOLDER, times, () => TIME_PLACEHOLDER),
-    tokens,
-    times,
-  };
+  let slots = NO_SLOTS;
+  if (tokens.length + times.length > 0) {
+    const merged: [number, number][] = [];
+    let i = 0;
+    let j = 0;
+    while (i < tokens.length || j < times.length) {
+      const t = tokens[i] ?? Infinity;
+      const m = times[j] ?? Infinity;
+      if (t < m) {
+        merged.push([t, TOKEN_CHARS]);
+        i++;
+      } else {
+        merged.push([m, TIME_CHARS]);
+        j++;
+      }
+    }
+    slots = merged;
+  }
+  return { length: text.length - from, tokens, times, slots, key: fingerprint(text, from, slots) };
 }
 
-/** `canonical` with `token` in every token slot and `timeAt(i)` in the i-th time slot. */
+function fingerprint(text: string, from: number, slots: readonly (readonly [number, number])[]): number {
+  let hash = Math.imul(0x811c9dc5 ^ (text.length - from), 0x01000193);
+  let s = 0;
+  let slotStart = slots[0]?.[0] ?? Infinity;
+  let slotEnd = slotStart + (slots[0]?.[1] ?? 0);
+  for (let i = 0; i < text.length - from; i += FINGERPRINT_STRIDE) {
+    while (i >= slotEnd) {
+      s++;
+      slotStart = slots[s]?.[0] ?? Infinity;
+      slotEnd = slotStart + (slots[s]?.[1] ?? 0);
+    }
+    hash = Math.imul(hash ^ (i >= slotStart ? 0 : text.charCodeAt(from + i)), 0x01000193);
+  }
+  return hash;
+}
+
+/** The text from `from` on between its slots: `slots.length + 1` pieces. */
+export function segments(text: string, from: number, { slots }: Slotted): string[] {
+  const out: string[] = [];
+  let last = from;
+  for (const [offset, length] of slots) {
+    out.push(text.slice(last, from + offset));
+    last = from + offset + length;
+  }
+  out.push(text.slice(last));
+  return out;
+}
+
+/**
+ * True when `text` from `from` on (slots `mine`) is the remembered text (`theirs`, `pieces` its segments)
+ * but for the characters of their slots: the same length, slots in the same places, the same text between.
+ */
+export function sameButSlots(
+  text: string,
+  from: number,
+  mine: Slotted,
+  theirs: Slotted,
+  pieces: readonly string[],
+): boolean {
+  if (mine.length !== theirs.length || mine.key !== theirs.key) return false;
+  if (mine.slots.length !== theirs.slots.length) return false;
+  let last = from;
+  for (let i = 0; i < mine.slots.length; i++) {
+    const [offset, length] = mine.slots[i] as readonly [number, number];
+    const other = theirs.slots[i] as readonly [number, number];
+    if (offset !== other[0] || length !== other[1]) return false;
+    if (!text.startsWith(pieces[i] as string, last)) return false;
+    last = from + offset + length;
+  }
+  return text.startsWith(pieces[mine.slots.length] as string, last);
+}
+
+/** The remembered text (its segments, `slotted` its slots) with `token` in every token slot and `timeAt(i)` in the i-th time slot. */
 export function fill(
-  canonical: string,
-  tokens: readonly number[],
+  pieces: readonly string[],
+  { slots }: Slotted,
   token: string,
-  times: readonly number[],
   timeAt: (i: number) => string,
 ): string {
-  const at = [
-    ...tokens.map((offset) => ({ offset, value: token })),
-    ...times.map((offset, i) => ({ offset, value: timeAt(i) })),
-  ].sort((a, b) => a.offset - b.offset);
-  let out = '';
-  let last = 0;
-  for (const { offset, value } of at) {
-    out += canonical.slice(last, offset) + value;
-    last = offset + value.length;
+  let out = pieces[0] as string;
+  let time = 0;
+  for (let i = 0; i < slots.length; i++) {
+    const length = (slots[i] as readonly [number, number])[1];
+    out += (length === TOKEN_CHARS ? token : timeAt(time++)) + (pieces[i + 1] as string);
   }
-  return out + canonical.slice(last);
+  return out;
+}
+
+function sameChars(text: string, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

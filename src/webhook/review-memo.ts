@@ -6,6 +6,8 @@ import {
   fill,
   otherTime,
   otherToken,
+  sameButSlots,
+  segments,
   type Slotted,
   slotsInPlace,
   slotted,
@@ -28,8 +30,6 @@ export const DEFAULT_REVIEW_MEMO: ReviewMemoOptions = { maxEntries: 256, maxBody
 const MAX_UID = 256;
 /** Distinct texts before the uid (one per AdmissionReview version and client encoding) that are looked for. */
 const MAX_PREFIXES = 4;
-/** Every how many characters the fingerprint reads one. */
-const FINGERPRINT_STRIDE = 8;
 /** Bodies kept under one fingerprint at most (the oldest goes): a lookup compares at most this many texts. */
 const MAX_PER_FINGERPRINT = 4;
 
@@ -40,6 +40,8 @@ const MAX_PER_FINGERPRINT = 4;
 interface Entry {
   readonly prefix: string;
   readonly rest: Slotted;
+  /** The text after the uid between its slots (pod-slots.ts `segments`). */
+  readonly pieces: readonly string[];
   /** undefined: seen once; null: its answer cannot be templated. */
   template: AnswerTemplate | null | undefined;
 }
@@ -52,7 +54,6 @@ interface Probe {
   readonly end: number;
   /** The text from that quote on, its slots set aside. */
   readonly rest: Slotted;
-  readonly key: number;
   readonly entry: Entry | undefined;
 }
 
@@ -128,13 +129,13 @@ export class ReviewMemo {
     probe ??= this.probe(text);
     if (probe?.entry !== undefined) {
       if (probe.entry.template !== undefined) return false;
-      probe.entry.template = templateFor(probe.entry, text.slice(probe.end), review, outcomeFor);
+      probe.entry.template = templateFor(probe.entry, text, probe.end, review, outcomeFor);
       return probe.entry.template !== null;
     }
     // A new body. Where its uid is: after a prefix seen before, or (the first of its kind) where the uid occurs.
     const split =
       probe !== undefined && probe.uid === review.request.uid
-        ? { prefix: probe.prefix, rest: probe.rest, key: probe.key }
+        ? { prefix: probe.prefix, from: probe.end, rest: probe.rest }
         : splitAtUid(text, review.request.uid);
     if (split === undefined) return false;
     if (this.entries >= this.options.maxEntries) this.clear();
@@ -145,10 +146,16 @@ export class ReviewMemo {
     let byFingerprint = this.byPrefix.get(split.prefix);
     if (byFingerprint === undefined)
       this.byPrefix.set(split.prefix, (byFingerprint = new Map<number, Entry[]>()));
-    const entry: Entry = { prefix: split.prefix, rest: split.rest, template: undefined };
-    const bucket = byFingerprint.get(split.key);
+    const entry: Entry = {
+      prefix: split.prefix,
+      rest: split.rest,
+      pieces: segments(text, split.from, split.rest),
+      template: undefined,
+    };
+    const key = split.rest.key;
+    const bucket = byFingerprint.get(key);
     if (bucket === undefined) {
-      byFingerprint.set(split.key, [entry]);
+      byFingerprint.set(key, [entry]);
     } else {
       if (bucket.length >= MAX_PER_FINGERPRINT) {
         bucket.shift();
@@ -181,10 +188,9 @@ export class ReviewMemo {
       if (!isPlainUid(uid)) return undefined;
       const rest = slotted(text, end);
       if (rest === undefined) return undefined;
-      const key = fingerprint(rest.canonical);
-      const bucket = this.byPrefix.get(prefix)?.get(key);
-      const entry = bucket?.find((e) => e.rest.canonical === rest.canonical);
-      return { prefix, uid, end, rest, key, entry };
+      const bucket = this.byPrefix.get(prefix)?.get(rest.key);
+      const entry = bucket?.find((e) => sameButSlots(text, end, rest, e.rest, e.pieces));
+      return { prefix, uid, end, rest, entry };
     }
     return undefined;
   }
@@ -204,16 +210,8 @@ function isPlainUid(uid: string): boolean {
   return true;
 }
 
-/** FNV-1a over the length and every FINGERPRINT_STRIDE-th character of `text`. */
-function fingerprint(text: string): number {
-  let hash = Math.imul(0x811c9dc5 ^ text.length, 0x01000193);
-  for (let i = 0; i < text.length; i += FINGERPRINT_STRIDE)
-    hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
-}
-
 /** The text before and after the uid's characters, when `"uid":"<uid>"` occurs exactly once. */
-function splitAtUid(text: string, uid: string): { prefix: string; rest: Slotted; key: number } | undefined {
+function splitAtUid(text: string, uid: string): { prefix: string; from: number; rest: Slotted } | undefined {
   if (!isPlainUid(uid)) return undefined;
   const needle = `"uid":"${uid}"`;
   const at = text.indexOf(needle);
@@ -221,12 +219,12 @@ function splitAtUid(text: string, uid: string): { prefix: string; rest: Slotted;
   const start = at + 7;
   const rest = slotted(text, start + uid.length);
   if (rest === undefined) return undefined;
-  return { prefix: text.slice(0, start), rest, key: fingerprint(rest.canonical) };
+  return { prefix: text.slice(0, start), from: start + uid.length, rest };
 }
 
 /**
- * The entry's template, once its per-pod strings are proven to be what they look like. The body (`rest`: this
- * sighting's text after its uid) is parsed twice more, through the guard and the schema: with its uid and
+ * The entry's template, once its per-pod strings are proven to be what they look like. The body (`text`, this
+ * sighting; its uid ends at `end`) is parsed twice more, through the guard and the schema: with its uid and
  * other per-pod strings, and with another uid and per-pod strings again, each token name and time differing
  * from the others in every character. In both the uid must be `request.uid`, the token name must stand only
  * as volume and volume-mount names and the times only as managedFields times (pod-slots.ts); the template is
@@ -235,7 +233,8 @@ function splitAtUid(text: string, uid: string): { prefix: string; rest: Slotted;
  */
 function templateFor(
   entry: Entry,
-  rest: string,
+  text: string,
+  end: number,
   review: AdmissionReview,
   outcomeFor: OutcomeFor,
 ): AnswerTemplate | null {
@@ -243,8 +242,8 @@ function templateFor(
   if (probeUid.length > MAX_UID) return null;
   const { tokens, times } = entry.rest;
   const at = tokens[0];
-  const firstToken = at === undefined ? '' : rest.slice(at, at + TOKEN_CHARS);
-  const firstTimes = times.map((t) => rest.slice(t, t + TIME_CHARS));
+  const firstToken = at === undefined ? '' : text.slice(end + at, end + at + TOKEN_CHARS);
+  const firstTimes = times.map((t) => text.slice(end + t, end + t + TIME_CHARS));
   const secondToken = firstToken === '' ? '' : otherToken(firstToken);
   const secondTimes = firstTimes.map(otherTime);
   const checkToken = secondToken === '' ? '' : otherToken(secondToken);
@@ -268,9 +267,8 @@ function variant(
   token: string,
   times: readonly string[],
 ): AdmissionReview | undefined {
-  const { canonical, tokens } = entry.rest;
-  const text =
-    entry.prefix + uid + fill(canonical, tokens, token, entry.rest.times, (i) => times[i] as string);
+  const { tokens } = entry.rest;
+  const text = entry.prefix + uid + fill(entry.pieces, entry.rest, token, (i) => times[i] as string);
   const parsed = parseGuardedJson(text);
   if (!parsed.ok) return undefined;
   const request = (parsed.value as { request?: { uid?: unknown } } | null)?.request;
