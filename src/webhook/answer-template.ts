@@ -36,15 +36,16 @@ const PROBE_SUFFIXES = [0, 1, 2].map((i) =>
 const PROBE_UID = 'answer-template-check';
 
 /**
- * The answer to one review with the two per-request parts left open: `request.uid`, echoed in the response,
- * and the random suffix of a generateName pod's Secret name, which is in the patch and the log line.
- * Everything else about a review (the decision, the patch, the warnings, what is logged and counted) is a
- * function of the review without its uid and of the settings, so one decision serves every review that
- * differs only in those two (the pods of one rollout).
+ * The answer to one review with its per-request parts left open: `request.uid`, echoed in the response; the
+ * random suffix of a generateName pod's Secret name, which is in the patch and the log line; and the pod's
+ * token volume name where the patch carries it (pod-slots.ts). Everything else about a review (the decision,
+ * the patch, the warnings, what is logged and counted) is a function of the review without those and of the
+ * settings, so one decision serves every review that differs only in them (the pods of one rollout).
  *
- * Built by running the real decision twice with different suffixes and taking what differs as the places
- * the suffix goes; then checked once more with a third uid and suffix against the real decision, byte for
- * byte. A review whose answer depends on the suffix in any other way gets no template.
+ * Built by running the real decision twice, with suffixes and token names that differ at every position,
+ * and taking what differs as the places they go; then checked once more with a third uid, suffix and
+ * per-pod strings against the real decision, byte for byte. A review whose answer depends on them in any
+ * other way gets no template.
  */
 export class AnswerTemplate {
   private constructor(

@@ -71,17 +71,21 @@ export type Recall =
 const MISS: Recall = { kind: 'miss' };
 
 /**
- * Remembers the answers of review bodies that come again with only `request.uid` changed: a rollout's pods
- * reach the webhook as one pod template, byte for byte, under a fresh uid each. A body seen a second time
+ * Remembers the answers of review bodies that come again with only their per-pod strings changed: a
+ * rollout's pods reach the webhook as one pod template under a fresh `request.uid` each, with the token
+ * volume name and managedFields time the API server gave each pod (pod-slots.ts). A body seen a second time
  * gets an answer template (answer-template.ts); from the third on, its answer is rendered from that with the
- * request's uid and a freshly drawn Secret-name suffix, with no parse, check or decision.
+ * request's uid, its token volume name and a freshly drawn Secret-name suffix, with no parse, check or
+ * decision.
  *
- * That is sound because the body is the same text except for the characters of one JSON string, the one
- * that was `request.uid` (checked once per body by parsing it with another uid), and those characters are
- * plain (no quote, backslash or control character, at most 256 of them): the same text but for them parses,
- * passes the guard and the schema and decides exactly as the remembered body did. A body is remembered only
- * when its uid occurs once in it, written plainly; the settings it was decided with must be the current
- * ones (the memo is emptied when they change). One memo per endpoint: the path gives the mode and delivery.
+ * That is sound because the body is the same text except for the characters of JSON strings that are plain
+ * (no quote, backslash or control character) and bounded: the uid (1–256 characters) and the fixed-form
+ * slots. Such a text parses, passes the guard and the schema and decides exactly as the remembered body did,
+ * provided those strings are what they look like, which is checked once per body by parsing it with other
+ * values in them (templateFor), and provided the answer depends on them only where the template leaves holes
+ * (checked by answer-template.ts against the real path). A body is remembered only when its uid occurs once
+ * in it, written plainly; the settings it was decided with must be the current ones (the memo is emptied
+ * when they change). One memo per endpoint: the path gives the mode and delivery.
  */
 export class ReviewMemo {
   private prefixes: string[] = [];
