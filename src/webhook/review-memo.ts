@@ -9,11 +9,11 @@ import {
   sameButSlots,
   segments,
   type Slotted,
-  slotsInPlace,
   slotted,
   TIME_CHARS,
   TOKEN_CHARS,
 } from './pod-slots.js';
+import { slotsInPlace } from './slot-places.js';
 
 /** How much the memo holds. */
 export interface ReviewMemoOptions {
@@ -263,7 +263,7 @@ function templateFor(
 /**
  * The entry's body with `uid`, token name characters `token` and managedFields times `times`, parsed through
  * the guard and the schema, when its uid is `request.uid` and the per-pod strings stand exactly where they
- * should (pod-slots.ts `slotsInPlace`); undefined otherwise.
+ * should (slot-places.ts `slotsInPlace`); undefined otherwise.
  */
 function variant(
   entry: Entry,
