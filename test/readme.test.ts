@@ -118,7 +118,7 @@ function expectedRows(): Row[] {
     },
     ...(['rollout', 'varying'] as const).flatMap((body) =>
       [1, 16].map((connections) => ({
-        what: `admission over HTTPS against the stack floor, ${body === 'rollout' ? 'one pod template, uid-only bodies' : 'every pod different'}, ${connections === 1 ? '1 connection' : `${connections} connections`}`,
+        what: `admission over HTTPS against the stack floor, ${body === 'rollout' ? "a rollout's pods (one template)" : 'every pod different'}, ${connections === 1 ? '1 connection' : `${connections} connections`}`,
         figure: againstFloor(body, connections),
         command: '`npm run bench:admission`',
       })),

@@ -3,7 +3,8 @@
 //
 //   { client, port, path, body, connections, warmupMs, durationMs, rate? }
 //
-// Every `[<id>]` in the body becomes a fresh id per request (review.mjs), with either client.
+// Every `[<id>]` in the body becomes a fresh id per request, and the per-pod placeholders a token volume name
+// and managedFields time of its own (review.mjs), with either client.
 //
 // It sends { mark: 'start' } when the measured window opens and { mark: 'stop' } when it closes (the parent
 // reads the server's CPU time at each), then the result. Only answers that arrive inside the window are
@@ -16,7 +17,7 @@
 //               content-length: less client CPU per request, so more of the 2 cores for the server
 // With `rate` (requests/s over all connections) the load is open loop; without it, closed loop.
 import { connect as tlsConnect } from 'node:tls';
-import { ID_PLACEHOLDER, withId } from './review.mjs';
+import { hasPerPod, ID_PLACEHOLDER, perPod, withId } from './review.mjs';
 
 process.once('message', (job) => {
   const run = job.client === 'lean' ? leanLoad : autocannonLoad;
@@ -85,12 +86,17 @@ function window({ warmupMs, durationMs }) {
 async function autocannonLoad(job) {
   const { default: autocannon } = await import('autocannon');
   const measured = window(job);
+  let sent = 0;
   const instance = autocannon({
     url: `https://127.0.0.1:${job.port}${job.path}`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: job.body,
     idReplacement: job.body.includes(ID_PLACEHOLDER),
+    // autocannon replaces the ids itself; the per-pod strings are filled in here, per request.
+    ...(hasPerPod(job.body)
+      ? { requests: [{ setupRequest: (request) => ({ ...request, body: perPod(job.body, sent++) }) }] }
+      : {}),
     connections: job.connections,
     pipelining: 1,
     servername: 'localhost',

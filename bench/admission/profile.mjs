@@ -45,12 +45,27 @@ const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 let t = profile.startTime;
 const times = profile.samples.map((_, i) => (t += profile.timeDeltas[i] ?? 0));
-// Samples of the measured window only: the last `seconds` before the last busy sample (the load ends, then
-// the server is stopped).
+// Samples of the measured window only: the `seconds` in which the main thread was busiest (the load). Not the
+// last `seconds` before the last busy sample: the deadline sweep's timer keeps the thread briefly busy after
+// the load, and on a loaded machine the server is stopped seconds later, past the window.
 const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
-let lastBusy = times.length - 1;
-while (lastBusy > 0 && idleIds.has(profile.samples[lastBusy])) lastBusy--;
-const from = times[lastBusy] - seconds * 1e6;
+const busyAt = profile.samples.map((id, i) => (idleIds.has(id) ? 0 : (profile.timeDeltas[i + 1] ?? 0)));
+let from = times[0];
+let lastBusy = 0;
+{
+  let best = -1;
+  let sum = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    sum += busyAt[hi];
+    while (times[hi] - times[lo] > seconds * 1e6) sum -= busyAt[lo++];
+    if (sum > best) {
+      best = sum;
+      from = times[lo];
+      lastBusy = hi;
+    }
+  }
+}
 const selfByFn = new Map();
 const selfByModule = new Map();
 let busy = 0;

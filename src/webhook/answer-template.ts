@@ -6,10 +6,27 @@ import type { ReviewOutcome } from './outcome.js';
 export type OutcomeFor = (review: AdmissionReview, suffix: string) => ReviewOutcome;
 
 /**
- * Text with the random Secret-name suffix left out: `pieces[0] + suffix + pieces[1] + suffix + …`. A text
- * the suffix does not reach is one piece.
+ * Text with the per-review parts left out: `text[0] + hole[0] + text[1] + hole[1] + …`, each hole either the
+ * random Secret-name suffix (`s`) or the token volume name's 5 characters (`t`, pod-slots.ts). A text neither
+ * reaches is one piece.
  */
-type Pieces = readonly string[];
+interface Pieces {
+  readonly text: readonly string[];
+  readonly holes: readonly ('s' | 't')[];
+}
+
+/**
+ * The same review twice more, for the template's making and check: `second` has the review's uid and other
+ * per-pod strings (its token name `secondToken` in place of `firstToken`), `check` another uid and per-pod
+ * strings again. Each token name differs from the others at every position.
+ */
+export interface Variants {
+  readonly firstToken: string;
+  readonly second: AdmissionReview;
+  readonly secondToken: string;
+  readonly check: AdmissionReview;
+  readonly checkToken: string;
+}
 
 /** Three suffixes that differ from each other at every position (so every place a suffix went is found). */
 const PROBE_SUFFIXES = [0, 1, 2].map((i) =>
@@ -19,15 +36,16 @@ const PROBE_SUFFIXES = [0, 1, 2].map((i) =>
 const PROBE_UID = 'answer-template-check';
 
 /**
- * The answer to one review with the two per-request parts left open: `request.uid`, echoed in the response,
- * and the random suffix of a generateName pod's Secret name, which is in the patch and the log line.
- * Everything else about a review (the decision, the patch, the warnings, what is logged and counted) is a
- * function of the review without its uid and of the settings, so one decision serves every review that
- * differs only in those two (the pods of one rollout).
+ * The answer to one review with its per-request parts left open: `request.uid`, echoed in the response; the
+ * random suffix of a generateName pod's Secret name, which is in the patch and the log line; and the pod's
+ * token volume name where the patch carries it (pod-slots.ts). Everything else about a review (the decision,
+ * the patch, the warnings, what is logged and counted) is a function of the review without those and of the
+ * settings, so one decision serves every review that differs only in them (the pods of one rollout).
  *
- * Built by running the real decision twice with different suffixes and taking what differs as the places
- * the suffix goes; then checked once more with a third uid and suffix against the real decision, byte for
- * byte. A review whose answer depends on the suffix in any other way gets no template.
+ * Built by running the real decision twice, with suffixes and token names that differ at every position,
+ * and taking what differs as the places they go; then checked once more with a third uid, suffix and
+ * per-pod strings against the real decision, byte for byte. A review whose answer depends on them in any
+ * other way gets no template.
  */
 export class AnswerTemplate {
   private constructor(
@@ -43,11 +61,22 @@ export class AnswerTemplate {
     private readonly secret: Pieces | undefined,
   ) {}
 
-  /** A template for `review`, or undefined when its answer cannot be rendered from one. */
-  static build(review: AdmissionReview, outcomeFor: OutcomeFor): AnswerTemplate | undefined {
+  /**
+   * A template for `review`, or undefined when its answer cannot be rendered from one. `variants`, when
+   * given, are the same review with other per-pod strings (pod-slots.ts): the second run and the check use
+   * them, so the token volume's name becomes a hole where the answer has it and any other dependence on
+   * them means no template.
+   */
+  static build(
+    review: AdmissionReview,
+    outcomeFor: OutcomeFor,
+    variants?: Variants,
+  ): AnswerTemplate | undefined {
     const [s1, s2, s3] = PROBE_SUFFIXES as [string, string, string];
+    const t1 = variants?.firstToken ?? '';
+    const t2 = variants?.secondToken ?? '';
     const first = outcomeFor(review, s1);
-    const second = outcomeFor(review, s2);
+    const second = outcomeFor(variants?.second ?? review, s2);
     if (!sameButSuffixed(first, second)) return undefined;
     const head = responseHead(review, first.body);
     if (head === undefined || !second.body.startsWith(head)) return undefined;
@@ -64,26 +93,31 @@ export class AnswerTemplate {
       const before = tail1.slice(0, at);
       const after = tail1.slice(at + b64.length);
       if (tail2 !== before + base64(second.patchText) + after) return undefined;
-      const patch = suffixPieces(first.patchText, second.patchText, s1, s2);
+      const patch = holePieces(first.patchText, second.patchText, [s1, s2], [t1, t2]);
       if (patch === undefined) return undefined;
       tail = { before, after, patch };
     }
     let secret: Pieces | undefined;
     if (first.secret !== undefined || second.secret !== undefined) {
       if (first.secret === undefined || second.secret === undefined) return undefined;
-      secret = suffixPieces(first.secret, second.secret, s1, s2);
+      secret = holePieces(first.secret, second.secret, [s1, s2], [t1, t2]);
       if (secret === undefined) return undefined;
     }
     const template = new AnswerTemplate(first, head, tail, secret);
-    // The check: a third uid and suffix, rendered and decided for real, must agree byte for byte.
-    const probe = { ...review, request: { ...review.request, uid: PROBE_UID } } as AdmissionReview;
+    // The check: a third uid and suffix (and the third per-pod strings), rendered and decided for real, must
+    // agree byte for byte.
+    const base = variants?.check ?? review;
+    const probe = { ...base, request: { ...base.request, uid: PROBE_UID } } as AdmissionReview;
     const expected = outcomeFor(probe, s3);
-    const rendered = template.render(PROBE_UID, s3);
+    const rendered = template.render(PROBE_UID, s3, variants?.checkToken ?? '');
     return sameOutcome(expected, rendered) ? template : undefined;
   }
 
-  /** The outcome for a review equal to the template's but for `uid`, with `suffix` drawn for it. */
-  render(uid: string, suffix: string): ReviewOutcome {
+  /**
+   * The outcome for a review equal to the template's but for `uid` and its per-pod strings (`token`: the 5
+   * characters of its token volume's name, '' when it has none), with `suffix` drawn for it.
+   */
+  render(uid: string, suffix: string, token = ''): ReviewOutcome {
     const { tail } = this;
     let body: string;
     let patchText: string | undefined;
@@ -91,7 +125,7 @@ export class AnswerTemplate {
       patchText = undefined;
       body = this.head + JSON.stringify(uid) + tail.before;
     } else {
-      patchText = fill(tail.patch, suffix);
+      patchText = fill(tail.patch, suffix, token);
       body = [this.head, JSON.stringify(uid), tail.before, base64(patchText), tail.after].join('');
     }
     return {
@@ -99,7 +133,7 @@ export class AnswerTemplate {
       body,
       patchText,
       uid,
-      secret: this.secret === undefined ? undefined : fill(this.secret, suffix),
+      secret: this.secret === undefined ? undefined : fill(this.secret, suffix, token),
     };
   }
 }
@@ -108,8 +142,12 @@ function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
-function fill(pieces: Pieces, suffix: string): string {
-  return pieces.length === 1 ? (pieces[0] as string) : pieces.join(suffix);
+function fill(pieces: Pieces, suffix: string, token: string): string {
+  const { text, holes } = pieces;
+  if (holes.length === 0) return text[0] as string;
+  let out = text[0] as string;
+  for (let i = 0; i < holes.length; i++) out += (holes[i] === 's' ? suffix : token) + (text[i + 1] as string);
+  return out;
 }
 
 /**
@@ -123,12 +161,19 @@ function responseHead(review: AdmissionReview, body: string): string | undefined
 }
 
 /**
- * `a` split at the places where `b` differs from it, when they differ exactly where `sa` stands in `a` and
- * `sb` in `b` (runs of whole suffixes); undefined otherwise.
+ * `a` split at the places where `b` differs from it, when they differ exactly where a suffix (`sa` in `a`,
+ * `sb` in `b`) or a token name's characters (`ta`, `tb`) stand, whole; undefined otherwise (and when a token
+ * hole is asked for with no token, `ta` empty).
  */
-function suffixPieces(a: string, b: string, sa: string, sb: string): Pieces | undefined {
+function holePieces(
+  a: string,
+  b: string,
+  [sa, sb]: readonly [string, string],
+  [ta, tb]: readonly [string, string],
+): Pieces | undefined {
   if (a.length !== b.length) return undefined;
-  const pieces: string[] = [];
+  const text: string[] = [];
+  const holes: ('s' | 't')[] = [];
   let start = 0;
   let i = 0;
   while (i < a.length) {
@@ -136,13 +181,18 @@ function suffixPieces(a: string, b: string, sa: string, sb: string): Pieces | un
       i++;
       continue;
     }
-    if (a.slice(i, i + sa.length) !== sa || b.slice(i, i + sb.length) !== sb) return undefined;
-    pieces.push(a.slice(start, i));
-    i += sa.length;
+    text.push(a.slice(start, i));
+    if (a.startsWith(sa, i) && b.startsWith(sb, i)) {
+      holes.push('s');
+      i += sa.length;
+    } else if (ta !== '' && a.startsWith(ta, i) && b.startsWith(tb, i)) {
+      holes.push('t');
+      i += ta.length;
+    } else return undefined;
     start = i;
   }
-  pieces.push(a.slice(start));
-  return pieces;
+  text.push(a.slice(start));
+  return { text, holes };
 }
 
 /** True when two outcomes agree on everything but the body, the patch text and the Secret name. */

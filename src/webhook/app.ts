@@ -186,7 +186,7 @@ export function buildWebhookApp(options: WebhookAppOptions): FastifyInstance {
       let outcome: ReviewOutcome;
       let remember: (() => boolean) | undefined;
       if (recalled?.kind === 'hit') {
-        outcome = recalled.template.render(recalled.uid, randomSuffix());
+        outcome = recalled.template.render(recalled.uid, randomSuffix(), recalled.token);
       } else {
         const parsed = parseAdmissionReview(request.body);
         if (!parsed.ok) throw new RequestRefused(400, 'invalid_review', parsed.message);

@@ -1,7 +1,19 @@
 import { parseGuardedJson } from '../core/json-guard.js';
 import type { InjectionSettings } from '../core/policy/settings.js';
-import type { AdmissionReview } from '../core/review.js';
+import { type AdmissionReview, parseAdmissionReview } from '../core/review.js';
 import { AnswerTemplate, type OutcomeFor } from './answer-template.js';
+import {
+  fill,
+  otherTime,
+  otherToken,
+  sameButSlots,
+  segments,
+  type Slotted,
+  slotted,
+  TIME_CHARS,
+  TOKEN_CHARS,
+} from './pod-slots.js';
+import { slotsInPlace } from './slot-places.js';
 
 /** How much the memo holds. */
 export interface ReviewMemoOptions {
@@ -18,15 +30,18 @@ export const DEFAULT_REVIEW_MEMO: ReviewMemoOptions = { maxEntries: 256, maxBody
 const MAX_UID = 256;
 /** Distinct texts before the uid (one per AdmissionReview version and client encoding) that are looked for. */
 const MAX_PREFIXES = 4;
-/** Every how many characters the fingerprint reads one. */
-const FINGERPRINT_STRIDE = 8;
 /** Bodies kept under one fingerprint at most (the oldest goes): a lookup compares at most this many texts. */
 const MAX_PER_FINGERPRINT = 4;
 
-/** One remembered body: the text around its uid, and its template once it has been seen twice. */
+/**
+ * One remembered body: the text before its uid, the text after it with the per-pod slots (pod-slots.ts) set
+ * aside, and its template once it has been seen twice.
+ */
 interface Entry {
   readonly prefix: string;
-  readonly rest: string;
+  readonly rest: Slotted;
+  /** The text after the uid between its slots (pod-slots.ts `segments`). */
+  readonly pieces: readonly string[];
   /** undefined: seen once; null: its answer cannot be templated. */
   template: AnswerTemplate | null | undefined;
 }
@@ -37,29 +52,40 @@ interface Probe {
   readonly uid: string;
   /** Index of the quote after the uid. */
   readonly end: number;
-  readonly key: number;
+  /** The text from that quote on, its slots set aside. */
+  readonly rest: Slotted;
   readonly entry: Entry | undefined;
 }
 
 /** What a body's text matched. */
 export type Recall =
-  | { readonly kind: 'hit'; readonly uid: string; readonly template: AnswerTemplate }
+  | {
+      readonly kind: 'hit';
+      readonly uid: string;
+      /** The 5 characters of the body's token volume name ('' when it has none), for `render`. */
+      readonly token: string;
+      readonly template: AnswerTemplate;
+    }
   | { readonly kind: 'miss'; readonly probe?: Probe };
 
 const MISS: Recall = { kind: 'miss' };
 
 /**
- * Remembers the answers of review bodies that come again with only `request.uid` changed: a rollout's pods
- * reach the webhook as one pod template, byte for byte, under a fresh uid each. A body seen a second time
+ * Remembers the answers of review bodies that come again with only their per-pod strings changed: a
+ * rollout's pods reach the webhook as one pod template under a fresh `request.uid` each, with the token
+ * volume name and managedFields time the API server gave each pod (pod-slots.ts). A body seen a second time
  * gets an answer template (answer-template.ts); from the third on, its answer is rendered from that with the
- * request's uid and a freshly drawn Secret-name suffix, with no parse, check or decision.
+ * request's uid, its token volume name and a freshly drawn Secret-name suffix, with no parse, check or
+ * decision.
  *
- * That is sound because the body is the same text except for the characters of one JSON string, the one
- * that was `request.uid` (checked once per body by parsing it with another uid), and those characters are
- * plain (no quote, backslash or control character, at most 256 of them): the same text but for them parses,
- * passes the guard and the schema and decides exactly as the remembered body did. A body is remembered only
- * when its uid occurs once in it, written plainly; the settings it was decided with must be the current
- * ones (the memo is emptied when they change). One memo per endpoint: the path gives the mode and delivery.
+ * That is sound because the body is the same text except for the characters of JSON strings that are plain
+ * (no quote, backslash or control character) and bounded: the uid (1–256 characters) and the fixed-form
+ * slots. Such a text parses, passes the guard and the schema and decides exactly as the remembered body did,
+ * provided those strings are what they look like, which is checked once per body by parsing it with other
+ * values in them (templateFor), and provided the answer depends on them only where the template leaves holes
+ * (checked by answer-template.ts against the real path). A body is remembered only when its uid occurs once
+ * in it, written plainly; the settings it was decided with must be the current ones (the memo is emptied
+ * when they change). One memo per endpoint: the path gives the mode and delivery.
  */
 export class ReviewMemo {
   private prefixes: string[] = [];
@@ -79,7 +105,10 @@ export class ReviewMemo {
     const probe = this.probe(text);
     if (probe === undefined) return MISS;
     const template = probe.entry?.template;
-    return template == null ? { kind: 'miss', probe } : { kind: 'hit', uid: probe.uid, template };
+    if (template == null) return { kind: 'miss', probe };
+    const at = probe.rest.tokens[0];
+    const token = at === undefined ? '' : text.slice(probe.end + at, probe.end + at + TOKEN_CHARS);
+    return { kind: 'hit', uid: probe.uid, token, template };
   }
 
   /**
@@ -104,13 +133,13 @@ export class ReviewMemo {
     probe ??= this.probe(text);
     if (probe?.entry !== undefined) {
       if (probe.entry.template !== undefined) return false;
-      probe.entry.template = templateFor(probe.entry, review, outcomeFor);
+      probe.entry.template = templateFor(probe.entry, text, probe.end, review, outcomeFor);
       return probe.entry.template !== null;
     }
     // A new body. Where its uid is: after a prefix seen before, or (the first of its kind) where the uid occurs.
     const split =
       probe !== undefined && probe.uid === review.request.uid
-        ? { prefix: probe.prefix, rest: text.slice(probe.end), key: probe.key }
+        ? { prefix: probe.prefix, from: probe.end, rest: probe.rest }
         : splitAtUid(text, review.request.uid);
     if (split === undefined) return false;
     if (this.entries >= this.options.maxEntries) this.clear();
@@ -121,10 +150,16 @@ export class ReviewMemo {
     let byFingerprint = this.byPrefix.get(split.prefix);
     if (byFingerprint === undefined)
       this.byPrefix.set(split.prefix, (byFingerprint = new Map<number, Entry[]>()));
-    const entry: Entry = { prefix: split.prefix, rest: split.rest, template: undefined };
-    const bucket = byFingerprint.get(split.key);
+    const entry: Entry = {
+      prefix: split.prefix,
+      rest: split.rest,
+      pieces: segments(text, split.from, split.rest),
+      template: undefined,
+    };
+    const key = split.rest.key;
+    const bucket = byFingerprint.get(key);
     if (bucket === undefined) {
-      byFingerprint.set(split.key, [entry]);
+      byFingerprint.set(key, [entry]);
     } else {
       if (bucket.length >= MAX_PER_FINGERPRINT) {
         bucket.shift();
@@ -155,14 +190,11 @@ export class ReviewMemo {
       if (end < 0) return undefined;
       const uid = text.slice(prefix.length, end);
       if (!isPlainUid(uid)) return undefined;
-      const key = fingerprint(text, end);
-      const bucket = this.byPrefix.get(prefix)?.get(key);
-      let entry: Entry | undefined;
-      if (bucket !== undefined) {
-        const rest = text.slice(end);
-        entry = bucket.find((e) => e.rest === rest);
-      }
-      return { prefix, uid, end, key, entry };
+      const rest = slotted(text, end);
+      if (rest === undefined) return undefined;
+      const bucket = this.byPrefix.get(prefix)?.get(rest.key);
+      const entry = bucket?.find((e) => sameButSlots(text, end, rest, e.rest, e.pieces));
+      return { prefix, uid, end, rest, entry };
     }
     return undefined;
   }
@@ -182,39 +214,77 @@ function isPlainUid(uid: string): boolean {
   return true;
 }
 
-/** FNV-1a over the length and every FINGERPRINT_STRIDE-th character of `text` from `from` on. */
-function fingerprint(text: string, from: number): number {
-  let hash = Math.imul(0x811c9dc5 ^ (text.length - from), 0x01000193);
-  for (let i = from; i < text.length; i += FINGERPRINT_STRIDE)
-    hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
-}
-
 /** The text before and after the uid's characters, when `"uid":"<uid>"` occurs exactly once. */
-function splitAtUid(text: string, uid: string): { prefix: string; rest: string; key: number } | undefined {
+function splitAtUid(text: string, uid: string): { prefix: string; from: number; rest: Slotted } | undefined {
   if (!isPlainUid(uid)) return undefined;
   const needle = `"uid":"${uid}"`;
   const at = text.indexOf(needle);
   if (at < 0 || text.indexOf(needle, at + 1) >= 0) return undefined;
   const start = at + 7;
-  return {
-    prefix: text.slice(0, start),
-    rest: text.slice(start + uid.length),
-    key: fingerprint(text, start + uid.length),
-  };
+  const rest = slotted(text, start + uid.length);
+  if (rest === undefined) return undefined;
+  return { prefix: text.slice(0, start), from: start + uid.length, rest };
 }
 
 /**
- * The entry's template, once its uid is proven to be `request.uid`: the body with another uid there must
- * parse (through the guard) to a review with that uid. Null when it is not, or when the answer cannot be
- * templated.
+ * The entry's template, once its per-pod strings are proven to be what they look like. The body (`text`, this
+ * sighting; its uid ends at `end`) is parsed twice more, through the guard and the schema: with its uid and
+ * other per-pod strings, and with another uid and per-pod strings again, each token name and time differing
+ * from the others in every character. In both the uid must be `request.uid`, the token name must stand only
+ * as volume and volume-mount names and the times only as managedFields times (pod-slots.ts); the template is
+ * made from the first two and checked byte for byte against the real answer to the third
+ * (answer-template.ts). Null when any of that fails.
  */
-function templateFor(entry: Entry, review: AdmissionReview, outcomeFor: OutcomeFor): AnswerTemplate | null {
+function templateFor(
+  entry: Entry,
+  text: string,
+  end: number,
+  review: AdmissionReview,
+  outcomeFor: OutcomeFor,
+): AnswerTemplate | null {
   const probeUid = `${review.request.uid}-memo-probe`;
   if (probeUid.length > MAX_UID) return null;
-  const parsed = parseGuardedJson(entry.prefix + probeUid + entry.rest);
-  if (!parsed.ok) return null;
+  const { tokens, times } = entry.rest;
+  const at = tokens[0];
+  const firstToken = at === undefined ? '' : text.slice(end + at, end + at + TOKEN_CHARS);
+  const firstTimes = times.map((t) => text.slice(end + t, end + t + TIME_CHARS));
+  const secondToken = firstToken === '' ? '' : otherToken(firstToken);
+  const secondTimes = firstTimes.map(otherTime);
+  const checkToken = secondToken === '' ? '' : otherToken(secondToken);
+  const checkTimes = secondTimes.map(otherTime);
+  const second = variant(entry, review.request.uid, secondToken, secondTimes);
+  const check = variant(entry, probeUid, checkToken, checkTimes);
+  if (second === undefined || check === undefined) return null;
+  return (
+    AnswerTemplate.build(review, outcomeFor, { firstToken, second, secondToken, check, checkToken }) ?? null
+  );
+}
+
+/**
+ * The entry's body with `uid`, token name characters `token` and managedFields times `times`, parsed through
+ * the guard and the schema, when its uid is `request.uid` and the per-pod strings stand exactly where they
+ * should (slot-places.ts `slotsInPlace`); undefined otherwise.
+ */
+function variant(
+  entry: Entry,
+  uid: string,
+  token: string,
+  times: readonly string[],
+): AdmissionReview | undefined {
+  const { tokens } = entry.rest;
+  const text = entry.prefix + uid + fill(entry.pieces, entry.rest, token, (i) => times[i] as string);
+  const parsed = parseGuardedJson(text);
+  if (!parsed.ok) return undefined;
   const request = (parsed.value as { request?: { uid?: unknown } } | null)?.request;
-  if (request?.uid !== probeUid) return null;
-  return AnswerTemplate.build(review, outcomeFor) ?? null;
+  if (request?.uid !== uid) return undefined;
+  const places = slotsInPlace(
+    parsed.value,
+    `kube-api-access-${token}`,
+    tokens.length,
+    new Set(times),
+    times.length,
+  );
+  if (!places) return undefined;
+  const review = parseAdmissionReview(parsed.value);
+  return review.ok ? review.review : undefined;
 }

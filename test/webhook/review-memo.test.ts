@@ -15,14 +15,15 @@ import { ReviewMemo } from '../../src/webhook/review-memo.js';
 import { type GoldenCase, goldenCases } from '../core/goldens.js';
 import { EXCLUDED, podReview, SETTINGS, simplePod } from '../core/helpers.js';
 import { captureLogger } from './helpers.js';
+import { PER_POD, type PerPod, withPerPod } from './per-pod.js';
 
 const cases = goldenCases();
 const UIDS = ['0b8e7c2a-1f0d-4c55-9a4e-6d3f2b1a0c9e', 'uid-2', 'a/b+c=d', 'x'.repeat(256)];
 const SUFFIXES = ['x7k2pmq4wz', 'bcdfghjklm', '2456789bcd', 'zzzzzzzzzz'];
 
-function reviewOf(golden: GoldenCase, uid: string): AdmissionReview {
+function reviewOf(golden: GoldenCase, uid: string, perPod?: PerPod): AdmissionReview {
   const { decideInput } = golden;
-  return podReview(golden.input, {
+  return podReview(withPerPod(golden.input, perPod), {
     uid,
     namespace: decideInput.namespace,
     operation: decideInput.operation,
@@ -65,12 +66,49 @@ describe('review memo against the real path', () => {
         if (recall.kind !== 'hit') throw new Error(`${golden.name}: no template`);
         expect(recall.uid).toBe(uid);
         for (const suffix of SUFFIXES) {
-          expect(recall.template.render(uid, suffix)).toEqual(outcomeFor(reviewOf(golden, uid), suffix));
-          expect(recall.template.render(uid, suffix).body).toBe(
+          expect(recall.template.render(uid, suffix, recall.token)).toEqual(
+            outcomeFor(reviewOf(golden, uid), suffix),
+          );
+          expect(recall.template.render(uid, suffix, recall.token).body).toBe(
             reviewOutcome(reviewOf(golden, uid), optionsOf(golden, suffix)).body,
           );
         }
       }
+    });
+
+    it(`${golden.name}, with a token volume and managedFields per pod: rendered answers equal decided ones`, () => {
+      const memo = new ReviewMemo();
+      const { settings } = golden.decideInput;
+      const outcomeFor = (r: AdmissionReview, suffix: string) =>
+        reviewOutcome(r, optionsOf(golden, suffix), true);
+      const text = (uid: string, perPod: PerPod) => JSON.stringify(reviewOf(golden, uid, perPod));
+      // Two pods of one template, each with its own token name and time: the second makes the template.
+      for (const [uid, perPod] of [
+        ['first', PER_POD[0] as PerPod],
+        ['second', PER_POD[1] as PerPod],
+      ] as const) {
+        const recalled = memo.recall(text(uid, perPod), settings);
+        expect(recalled.kind).toBe('miss');
+        expect(
+          memo.observe(text(uid, perPod), recalled, reviewOf(golden, uid, perPod), settings, outcomeFor),
+        ).toBe(uid === 'second');
+      }
+      let hits = 0;
+      for (const uid of UIDS)
+        for (const perPod of PER_POD) {
+          const review = reviewOf(golden, uid, perPod);
+          const recall = memo.recall(text(uid, perPod), settings);
+          if (recall.kind !== 'hit') throw new Error(`${golden.name}: no template`);
+          hits++;
+          expect(recall.uid).toBe(uid);
+          for (const suffix of SUFFIXES) {
+            expect(recall.template.render(uid, suffix, recall.token)).toEqual(outcomeFor(review, suffix));
+            expect(recall.template.render(uid, suffix, recall.token).body).toBe(
+              reviewOutcome(review, optionsOf(golden, suffix)).body,
+            );
+          }
+        }
+      expect(hits).toBe(UIDS.length * PER_POD.length);
     });
   }
 });
@@ -80,36 +118,52 @@ describe('review memo through the app', () => {
     const run = async (memo: boolean) => {
       const answers: string[] = [];
       const logs = captureLogger();
+      let hits = 0;
       for (const golden of cases) {
         let n = 0;
+        const metrics = createWebhookMetrics({ processMetrics: false });
         const app = buildWebhookApp({
           settings: golden.decideInput.settings,
           excludedNamespaces: EXCLUDED,
           bodyLimitBytes: 6 * 1024 * 1024,
           logger: logs.logger,
-          metrics: createWebhookMetrics({ processMetrics: false }),
+          metrics,
           randomSuffix: () => SUFFIXES[n++ % SUFFIXES.length] as string,
           ...(memo ? {} : { memo: false as const }),
         });
         const url = endpointPath(golden.decideInput.mode, golden.decideInput.delivery ?? 'unset');
-        for (const uid of [...UIDS, ...UIDS]) {
+        // As written, then with a token volume and managedFields time that change from pod to pod.
+        const bodies = [
+          ...[...UIDS, ...UIDS].map((uid) => reviewOf(golden, uid)),
+          ...[...UIDS, ...UIDS].map((uid, i) => reviewOf(golden, uid, PER_POD[i % PER_POD.length])),
+        ];
+        for (const review of bodies) {
           const res = await app.inject({
             method: 'POST',
             url,
-            payload: JSON.stringify(reviewOf(golden, uid)),
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify(review),
           });
           answers.push(`${res.statusCode} ${res.headers['content-type']} ${res.body}`);
         }
         await app.close();
+        hits += (await metrics.admissionMemo.get()).values
+          .filter((v) => v.labels.result === 'hit')
+          .reduce((sum, v) => sum + v.value, 0);
       }
       const lines = logs.lines().map(({ time: _t, durationMs: _d, ...rest }) => rest);
-      return { answers, lines };
+      return { answers, lines, hits };
     };
     const withMemo = await run(true);
     const without = await run(false);
     expect(withMemo.answers).toEqual(without.answers);
     expect(withMemo.lines).toEqual(without.lines);
-    expect(withMemo.lines.length).toBe(cases.length * UIDS.length * 2);
+    expect(withMemo.lines.length).toBe(cases.length * UIDS.length * 4);
+    // Reviews were answered, not refused (the content type matters: without it every answer is a 415).
+    expect(withMemo.answers.filter((a) => a.startsWith('200 ')).length).toBe(withMemo.answers.length);
+    // Per case: 8 bodies of each kind, the first two of each make the template, the other 6 are hits.
+    expect(without.hits).toBe(0);
+    expect(withMemo.hits).toBe(cases.length * 6 * 2);
   });
 });
 
@@ -163,6 +217,101 @@ describe('review memo bounds and refusals', () => {
     memo.observe(JSON.stringify(pod('c')), undefined, pod('c'), changed, outcomeFor);
     expect(memo.size).toBe(1);
     expect(memo.recall(JSON.stringify(pod('d')), SETTINGS).kind).toBe('miss');
+  });
+
+  describe('per-pod strings (token volume name, managedFields time)', () => {
+    const perPodPod = (perPod: PerPod, edit?: (pod: Record<string, unknown>) => void) => {
+      const p = withPerPod(simplePod(), perPod) as Record<string, unknown>;
+      edit?.(p);
+      return p;
+    };
+    const seenTwiceAs = (memo: ReviewMemo, text: (uid: string, perPod: PerPod) => string) => {
+      const results: boolean[] = [];
+      for (const [uid, perPod] of [
+        ['a', PER_POD[0] as PerPod],
+        ['b', PER_POD[1] as PerPod],
+      ] as const) {
+        const body = text(uid, perPod);
+        const review = JSON.parse(body) as AdmissionReview;
+        results.push(memo.observe(body, memo.recall(body, SETTINGS), review, SETTINGS, outcomeFor));
+      }
+      return results;
+    };
+    const annotate = (key: string, value: string) => (p: Record<string, unknown>) => {
+      (p['metadata'] as Record<string, unknown>)['annotations'] = { [key]: value };
+    };
+
+    it('hits a pod with another token name and time, and renders its answer', () => {
+      const memo = new ReviewMemo();
+      const text = (uid: string, perPod: PerPod) => JSON.stringify(podReview(perPodPod(perPod), { uid }));
+      expect(seenTwiceAs(memo, text)).toEqual([false, true]);
+      const third = PER_POD[2] as PerPod;
+      const recall = memo.recall(text('c', third), SETTINGS);
+      if (recall.kind !== 'hit') throw new Error('no hit');
+      expect(recall.token).toBe(third.token);
+      expect(recall.template.render('c', 'x7k2pmq4wz', recall.token)).toEqual(
+        outcomeFor(podReview(perPodPod(third), { uid: 'c' }), 'x7k2pmq4wz'),
+      );
+    });
+
+    it('remembers nothing whose token name differs between its occurrences', () => {
+      const memo = new ReviewMemo();
+      const text = (uid: string, perPod: PerPod) =>
+        JSON.stringify(podReview(perPodPod(perPod), { uid })).replace(
+          `"name":"kube-api-access-${perPod.token}","mountPath"`,
+          `"name":"kube-api-access-qqqqq","mountPath"`,
+        );
+      expect(text('a', PER_POD[0] as PerPod)).toContain('kube-api-access-qqqqq');
+      seenTwiceAs(memo, text);
+      expect(memo.size).toBe(0);
+    });
+
+    it('makes no template when a token-shaped string or a time stands anywhere else', () => {
+      const others: [string, (uid: string, perPod: PerPod) => string][] = [
+        [
+          'a token-shaped annotation value',
+          (uid, perPod) =>
+            JSON.stringify(
+              podReview(perPodPod(perPod, annotate('example.com/v', `kube-api-access-${perPod.token}`)), {
+                uid,
+              }),
+            ),
+        ],
+        [
+          'a token-shaped string written with an escape',
+          (uid, perPod) =>
+            JSON.stringify(
+              podReview(perPodPod(perPod, annotate('example.com/v', 'kube-api-access-abcde')), { uid }),
+            ).replace('kube-api-access-abcde', 'kube-api-access-abcd\\u0065'),
+        ],
+        [
+          'a time in an annotation named "time"',
+          (uid, perPod) =>
+            JSON.stringify(podReview(perPodPod(perPod, annotate('time', perPod.time)), { uid })),
+        ],
+      ];
+      for (const [what, text] of others) {
+        const memo = new ReviewMemo();
+        expect(seenTwiceAs(memo, text), what).toEqual([false, false]);
+        expect(memo.recall(text('c', PER_POD[2] as PerPod), SETTINGS).kind, what).toBe('miss');
+      }
+    });
+
+    it('makes no template when the answer names the token volume outside the patch (a denial)', () => {
+      // The token volume mounted at /var/run/mtls: the denial's message names it.
+      const clash = (p: Record<string, unknown>) => {
+        const c = (p['spec'] as { containers: { volumeMounts: { mountPath: string }[] }[] }).containers[0];
+        const mount = c?.volumeMounts.at(-1);
+        if (mount !== undefined) mount.mountPath = '/var/run/mtls';
+      };
+      const memo = new ReviewMemo();
+      const text = (uid: string, perPod: PerPod) =>
+        JSON.stringify(podReview(perPodPod(perPod, clash), { uid }));
+      const review = JSON.parse(text('a', PER_POD[0] as PerPod)) as AdmissionReview;
+      expect(outcomeFor(review, 'x7k2pmq4wz').message).toContain(`kube-api-access-${PER_POD[0]?.token}`);
+      expect(seenTwiceAs(memo, text)).toEqual([false, false]);
+      expect(memo.recall(text('c', PER_POD[2] as PerPod), SETTINGS).kind).toBe('miss');
+    });
   });
 
   it('remembers nothing whose uid occurs twice, or that is too long', () => {
