@@ -8,9 +8,7 @@ import { readSubjectPublicKey, spkiOfCsr } from '../../src/pki/csr.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { issueLeafForKey } from '../../src/pki/issue-for-key.js';
 import { stubCsr } from '../rotator/signer/requests.js';
-import { goInit, INIT_IMPLEMENTATIONS, type InitImplementation, typescriptInit } from './init-impls.js';
-import { toPem } from '../../src/pki/pem.js';
-import { hasTool } from '../tools.js';
+import { INIT_IMPLEMENTATIONS, type InitImplementation } from './init-impls.js';
 
 const now = new Date();
 // Back-dated a day so that a leaf issued two hours ago (and expired since) can come from it.
