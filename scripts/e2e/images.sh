@@ -218,8 +218,10 @@ build_runtime_base() {
   log "built $RUNTIME_BASE"
 }
 
+# --- the images under test --------------------------------------------------------------------------------------
 # The Go stage's stand-in for golang:<go>-bookworm: the same minbase, the host's Go toolchain (what the unit
 # suite builds cmd/mtls-init with), and the public image's PATH; GOTOOLCHAIN=local so it never fetches another.
+# (Below the marker: the Node bases' key does not cover it; GO_BASE_KEY does.)
 build_go_base() {
   local rootfs c
   rootfs=$(rootfs_tar)
@@ -234,7 +236,6 @@ build_go_base() {
   log "built $GO_BASE"
 }
 
-# --- the images under test --------------------------------------------------------------------------------------
 bud() { # NAME CONTEXT [buildah bud args...]: the real Dockerfile build (chroot isolation, host network for npm)
   local name=$1 ctx=$2 t=$SECONDS; shift 2
   log "buildah bud -t $name ($ctx)"
