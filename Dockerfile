@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # mtls-injector: one image for `webhook`, `rotator` and `init` (the argument picks the component), and the
 # static mtls-init binary at /app/bin/mtls-init that Linux pods run as their init container's `command`
-# (cmd/mtls-init, Go standard library only; docs/adr/0011-native-mtls-init.md).
+# (cmd/mtls-init, Go standard library only; docs/adr/0009-native-mtls-init.md).
 # Build with dev dependencies, run with production dependencies only, on a distroless Node LTS base that has
 # no shell and runs as a non-root user. scripts/check-dockerfile.sh proves this recipe without Docker: keep
 # every instruction in the simple forms it understands (it fails loudly on anything else).

@@ -2,7 +2,7 @@
 // for the mounted workload identity and verifies it before the application starts. It does exactly what
 // `mtls-injector init` (src/cli/init.ts) does, with the same exit codes, problem codes and messages, as a
 // static binary that starts in about a millisecond instead of Node's ~45 ms of CPU (docs/using-mtls.md,
-// "Start-up time and the init container"; docs/adr/0011-native-mtls-init.md says why and how the two are
+// "Start-up time and the init container"; docs/adr/0009-native-mtls-init.md says why and how the two are
 // kept equal). Standard library only. Nothing it prints carries key material.
 package main
 
