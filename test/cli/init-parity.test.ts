@@ -83,13 +83,20 @@ describeWithTools(['go'], 'mtls-init: the Go binary and the TypeScript command a
   const pki = opensslPki(work.dir);
   const root = pki.selfSigned('root', '/O=Example, Inc./CN=Root "R1"');
   const issuing = pki.signed('issuing', '/CN=Issuing', root);
-  const byo = loadCa({ certChainPem: issuing.certPem, keyPem: issuing.keyPem, bundlePem: root.certPem, now });
+  // The clock after openssl ran: its CAs start at the current second, which can be after `now`.
+  const afterOpenssl = new Date();
+  const byo = loadCa({
+    certChainPem: issuing.certPem,
+    keyPem: issuing.keyPem,
+    bundlePem: root.certPem,
+    now: afterOpenssl,
+  });
   const viaIntermediate = issueLeaf(byo, {
     spiffeId: web,
     keyAlgorithm: 'ecdsa-p256',
     lifetimeSeconds: 3600,
     backdateSeconds: 60,
-    now,
+    now: afterOpenssl,
   });
   const tight = pki.selfSigned('tight', '/CN=Tight', { section: 'root_pathlen0' });
   const policy = pki.signed('policy', '/CN=Policy', tight, { section: 'policy_ca' });
@@ -168,6 +175,10 @@ describeWithTools(['go'], 'mtls-init: the Go binary and the TypeScript command a
       'unreadable PEM in tls.crt',
       { ...goodFiles, cert: '-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n' },
     ],
+    [
+      'a root whose subject needs escaping, as the leaf',
+      { cert: root.certPem, key: root.keyPem, ca: root.certPem },
+    ],
     ['an unterminated block in ca.crt', { ...goodFiles, ca: '-----BEGIN CERTIFICATE-----\nAAAA\n' }],
     [
       'garbage DER in tls.crt',
@@ -237,6 +248,9 @@ describeWithTools(['go'], 'mtls-init: the Go binary and the TypeScript command a
     const dir = mounted(files);
     const [ts, go] = await Promise.all([typescriptInit.run(dir, env), goInit.run(dir, env)]);
     expect(ts.code).toBe(starts.has(name) ? 0 : 1);
+    // the subject as node prints it (RFC 2253 escapes), then quoted by JSON.stringify
+    if (name.includes('escaping'))
+      expect(ts.stderr).toContain(String.raw`"O=Example\\, Inc., CN=Root \\\"R1\\\""`);
     expect(ts.stdout + ts.stderr).not.toContain('BEGIN');
     expect({ code: go.code, stdout: normalise(go.stdout), stderr: normalise(go.stderr) }).toEqual({
       code: ts.code,
