@@ -1,13 +1,24 @@
 # syntax=docker/dockerfile:1
-# mtls-injector: one image for `webhook`, `rotator` and `init` (the argument picks the component).
+# mtls-injector: one image for `webhook`, `rotator` and `init` (the argument picks the component), and the
+# static mtls-init binary at /app/bin/mtls-init that Linux pods run as their init container's `command`
+# (cmd/mtls-init, Go standard library only; docs/adr/0009-native-mtls-init.md).
 # Build with dev dependencies, run with production dependencies only, on a distroless Node LTS base that has
 # no shell and runs as a non-root user. scripts/check-dockerfile.sh proves this recipe without Docker: keep
 # every instruction in the simple forms it understands (it fails loudly on anything else).
 #
 # The base images are build arguments whose defaults are the public images; the e2e suite builds this same file
 # with buildah against locally assembled stand-ins (scripts/e2e/images.sh), since nothing can be pulled there.
+ARG GO_IMAGE=golang:1.26-bookworm
 ARG BUILD_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+# mtls-init: static (no libc, so it runs on the distroless base), stripped, no build paths; no module downloads.
+FROM ${GO_IMAGE} AS init-build
+WORKDIR /src
+COPY cmd/mtls-init ./
+ENV CGO_ENABLED=0
+ENV GOTOOLCHAIN=local
+RUN go build -trimpath -ldflags='-s -w' -o bin/mtls-init .
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
@@ -29,5 +40,6 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=init-build /src/bin/mtls-init ./bin/mtls-init
 USER 65532:65532
 ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]

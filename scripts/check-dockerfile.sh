@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Proves the Dockerfile's recipe without a Docker engine (CI: npm run docker:check):
-#   1. parse the Dockerfile: a build stage and a final stage, in the simple instruction forms used there
+#   1. parse the Dockerfile: the Go stage that builds mtls-init (cmd/mtls-init), the Node build stage and the
+#      final stage, in the simple instruction forms used there
 #   2. export a clean tree with `git archive HEAD` (REF=<commit> to pick another), drop what .dockerignore
-#      excludes, and copy what the build stage's COPY lines name into an empty directory (the stage's "/")
-#   3. run the build stage's RUN lines there (plain npm commands, with the host's node and npm)
-#   4. assemble the final stage's filesystem from its COPY --from=<build> lines in another empty directory
+#      excludes, and copy what each build stage's COPY lines name into an empty directory (that stage's "/")
+#   3. run each build stage's RUN lines there (plain go and npm commands, with the host's Go at
+#      /usr/local/go (or $GO) and the host's node and npm)
+#   4. assemble the final stage's filesystem from its COPY --from=<stage> lines in another empty directory
 #   5. check it: distroless nonroot base, no RUN in the final stage (no shell there), numeric non-root USER,
-#      exec-form ENTRYPOINT, and not a single devDependency in the runtime node_modules
+#      exec-form ENTRYPOINT, not a single devDependency in the runtime node_modules, and /app/bin/mtls-init a
+#      static (no ELF interpreter), stripped, -trimpath, CGO_ENABLED=0 binary from a golang base that matches
+#      cmd/mtls-init/go.mod
 #   6. start it the way ENTRYPOINT does (`node <root>/app/dist/main.js --version`, then `--help`), as uid
-#      65532 when running as root, from a directory with no node_modules above it
+#      65532 when running as root, from a directory with no node_modules above it; and run /app/bin/mtls-init
+#      the way the webhook's `command` does, with an empty environment but the pod's, on an identity made
+#      with the image's own dist/ (exit 0, "verified") and on an empty directory (exit 1, the wait message)
 # Any failure stops the script with a message saying which step and why. KEEP=1 keeps the temp directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +28,8 @@ step() { printf '\n== check-dockerfile: %s\n' "$*"; }
 WORK=$(mktemp -d /tmp/check-dockerfile.XXXXXX)
 chmod 755 "$WORK"
 if [[ ${KEEP:-0} == 1 ]]; then echo "check-dockerfile: keeping $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
-CTX=$WORK/context BUILD=$WORK/build-root FINAL=$WORK/final-root
-mkdir -p "$CTX" "$BUILD" "$FINAL"
+CTX=$WORK/context FINAL=$WORK/final-root
+mkdir -p "$CTX" "$FINAL"
 [[ ! -e /tmp/node_modules && ! -e /node_modules ]] || fail "a node_modules above $WORK would hide missing runtime packages"
 
 # --- 1. parse ------------------------------------------------------------------------------------------------
@@ -42,7 +48,7 @@ done <"$DOCKERFILE"
 # Global ARGs (before the first FROM, NAME=default) may name the base images: FROM ${NAME} takes the default,
 # the public image users build against (the e2e suite passes local stand-ins with --build-arg).
 declare -A global_args=()
-stages=() final_from=""
+stages=() froms=() final_from=""
 for ins in "${instructions[@]}"; do
   if [[ $ins =~ ^ARG[[:space:]]+([A-Za-z_][A-Za-z0-9_]*)=([^[:space:]]+)$ ]] && ((${#stages[@]} == 0)); then
     global_args[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
@@ -55,13 +61,19 @@ for ins in "${instructions[@]}"; do
       [[ -n ${global_args[${BASH_REMATCH[1]}]:-} ]] || fail "FROM $final_from: no ARG ${BASH_REMATCH[1]}=default before it"
       final_from=${global_args[${BASH_REMATCH[1]}]}
     fi
+    froms+=("$final_from")
   elif [[ $ins =~ ^FROM ]]; then
     fail "unsupported FROM form: $ins"
   fi
 done
-((${#stages[@]} == 2)) || fail "expected exactly 2 stages (build, runtime), got ${#stages[@]}"
-build_stage=${stages[0]}
-echo "stages: ${stages[*]}; runtime base: $final_from"
+((${#stages[@]} == 3)) || fail "expected exactly 3 stages (Go build of mtls-init, Node build, runtime), got ${#stages[@]}"
+go_stage=${stages[0]} build_stage=${stages[1]}
+echo "stages: ${stages[*]}; bases: ${froms[*]}"
+[[ ${froms[0]} =~ ^golang:([0-9]+\.[0-9]+)(\.[0-9]+)?-bookworm$ ]] ||
+  fail "the first stage builds mtls-init: its base must be golang:<go>-bookworm, got ${froms[0]}"
+go_base_version=${BASH_REMATCH[1]}
+declare -A stage_root=()
+for i in 0 1; do stage_root[${stages[$i]}]=$WORK/stage-$i-root && mkdir -p "${stage_root[${stages[$i]}]}"; done
 [[ $final_from =~ ^gcr\.io/distroless/nodejs[0-9]+-debian[0-9]+:nonroot$ ]] ||
   fail "runtime base must be gcr.io/distroless/nodejs<LTS>-debian<N>:nonroot (no shell, non-root), got $final_from"
 
@@ -110,23 +122,29 @@ copy_into() {
   fi
 }
 
-stage=-1 wd=/ build_wd=/ user='' entrypoint='' runtime_env=() build_env=() final_runs=0
+# The host's Go runs the Go stage (GOTOOLCHAIN=local: never download another toolchain).
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+last=$((${#stages[@]} - 1))
+stage=-1 wd=/ build_wd=/ user='' entrypoint='' runtime_env=() stage_env=() final_runs=0 root=''
 for ins in "${instructions[@]}"; do
   keyword=${ins%%[[:space:]]*}
   args=${ins#"$keyword"}
   args=${args#"${args%%[![:space:]]*}"}
   case ${keyword^^} in
-    FROM) stage=$((stage + 1)); wd=/ ;;
+    FROM)
+      stage=$((stage + 1)) wd=/ stage_env=()
+      if ((stage < last)); then root=${stage_root[${stages[$stage]}]}; else root=$FINAL; fi ;;
     ARG) ((stage < 0)) || fail "ARG inside a stage is not replayed: $ins" ;;
     WORKDIR)
       wd=$(realpath -m --no-symlinks "$([[ $args == /* ]] && echo "$args" || echo "$wd/$args")")
-      if ((stage == 0)); then mkdir -p "$BUILD$wd" && build_wd=$wd; else mkdir -p "$FINAL$wd"; fi ;;
+      mkdir -p "$root$wd"
+      [[ ${stages[$stage]} != "$build_stage" ]] || build_wd=$wd ;;
     ENV)
       [[ $args =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]] || fail "unsupported ENV form (use KEY=value): $ins"
-      if ((stage == 0)); then build_env+=("$args"); else runtime_env+=("$args"); fi ;;
+      if ((stage < last)); then stage_env+=("$args"); else runtime_env+=("$args"); fi ;;
     LABEL | EXPOSE) ;;
-    USER) ((stage == 1)) || fail "USER in the build stage is not replayed: $ins"; user=$args ;;
-    ENTRYPOINT) ((stage == 1)) || fail "ENTRYPOINT belongs in the final stage"; entrypoint=$args ;;
+    USER) ((stage == last)) || fail "USER in a build stage is not replayed: $ins"; user=$args ;;
+    ENTRYPOINT) ((stage == last)) || fail "ENTRYPOINT belongs in the final stage"; entrypoint=$args ;;
     COPY)
       read -r -a parts <<<"$args"
       from=''
@@ -135,25 +153,31 @@ for ins in "${instructions[@]}"; do
       ((${#parts[@]} >= 2)) || fail "COPY needs a source and a destination: $ins"
       dest_spec=${parts[-1]} many=0
       ((${#parts[@]} > 2)) && many=1
-      if ((stage == 0)); then
-        [[ -z $from ]] || fail "COPY --from in the build stage is not supported: $ins"
-        root=$BUILD
+      if ((stage < last)); then
+        [[ -z $from ]] || fail "COPY --from in a build stage is not supported: $ins"
       else
-        [[ $from == "$build_stage" ]] || fail "final-stage COPY must come --from=$build_stage: $ins"
-        root=$FINAL
+        [[ -n $from && -n ${stage_root[$from]:-} ]] ||
+          fail "final-stage COPY must come --from one of the build stages (${stages[*]:0:last}): $ins"
       fi
       dest=$(path_in "$root" "$wd" "$dest_spec")
       for src in "${parts[@]:0:${#parts[@]}-1}"; do
-        if ((stage == 0)); then copy_into "$CTX/$src" "$dest" "$dest_spec" "$many"
-        else copy_into "$(path_in "$BUILD" / "$src")" "$dest" "$dest_spec" "$many"; fi
+        if ((stage < last)); then copy_into "$CTX/$src" "$dest" "$dest_spec" "$many"
+        else copy_into "$(path_in "${stage_root[$from]}" / "$src")" "$dest" "$dest_spec" "$many"; fi
       done
       echo "COPY ${from:+(from $from) }${parts[*]}" ;;
     RUN)
-      if ((stage == 1)); then final_runs=$((final_runs + 1)); continue; fi
+      if ((stage == last)); then final_runs=$((final_runs + 1)); continue; fi
       [[ $args != \[* ]] || fail "exec-form RUN is not supported here: $ins"
-      echo "RUN $args   (in ${wd}, node $(node --version), npm $(npm --version))"
-      (cd "$BUILD$wd" && env "${build_env[@]}" bash -euo pipefail -c "$args") ||
-        fail "build step failed: RUN $args"
+      if [[ ${stages[$stage]} == "$go_stage" ]]; then
+        [[ -x $GO ]] || fail "no Go toolchain to replay the $go_stage stage (install Go into /usr/local/go or set GO=)"
+        echo "RUN $args   (in ${wd}, $("$GO" version))"
+        (cd "$root$wd" && env PATH="$(dirname "$GO"):$PATH" GOTOOLCHAIN=local GOFLAGS= "${stage_env[@]}" \
+          bash -euo pipefail -c "$args") || fail "build step failed: RUN $args"
+      else
+        echo "RUN $args   (in ${wd}, node $(node --version), npm $(npm --version))"
+        (cd "$root$wd" && env "${stage_env[@]}" bash -euo pipefail -c "$args") ||
+          fail "build step failed: RUN $args"
+      fi
       ;;
     *) fail "unsupported instruction (extend scripts/check-dockerfile.sh): $ins" ;;
   esac
@@ -172,7 +196,7 @@ mapfile -t dev < <(node -e 'console.log(Object.keys(require(process.argv[1]).dev
   "$CTX/package.json")
 # A devDependency may still be present when a production dependency needs it too (npm ls finds it then).
 leaked=() shared=()
-build_dir=$BUILD$build_wd
+build_dir=${stage_root[$build_stage]}$build_wd
 for d in "${dev[@]}"; do
   [[ -n $d && -e $FINAL$wd/node_modules/$d ]] || continue
   if [[ -n $(cd "$build_dir" && npm ls "$d" --omit=dev --all --parseable 2>/dev/null) ]]; then shared+=("$d")
@@ -180,6 +204,37 @@ for d in "${dev[@]}"; do
 done
 ((${#leaked[@]} == 0)) || fail "devDependencies in the runtime node_modules: ${leaked[*]}"
 echo "USER $user; ENTRYPOINT $entrypoint; WORKDIR $wd; runtime size $(du -sh "$FINAL" | cut -f1)"
+
+# mtls-init, the webhook's `command` for Linux pods (src/core/names.ts INIT_BINARY_PATH): a static Go binary.
+INIT_BIN=/app/bin/mtls-init
+[[ -f $FINAL$INIT_BIN && -x $FINAL$INIT_BIN ]] || fail "the final stage has no executable $INIT_BIN (COPY it --from=$go_stage)"
+go_mod_version=$(sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' "$CTX/cmd/mtls-init/go.mod")
+[[ $go_mod_version == "$go_base_version" ]] ||
+  fail "the $go_stage base is Go $go_base_version but cmd/mtls-init/go.mod says go $go_mod_version; keep them equal"
+# Static: an ELF with no PT_INTERP (3) or PT_DYNAMIC (2) program header needs no loader and no libc; stripped
+# (-s -w): no .symtab section.
+elf=$(node -e '
+  const b = require("fs").readFileSync(process.argv[1]);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) { console.log("not a 64-bit ELF"); process.exit(0); }
+  const off = Number(b.readBigUInt64LE(0x20)), size = b.readUInt16LE(0x36), n = b.readUInt16LE(0x38);
+  const types = Array.from({ length: n }, (_, i) => b.readUInt32LE(off + i * size));
+  const linking = types.includes(3) ? "dynamic (PT_INTERP)" : types.includes(2) ? "dynamic (PT_DYNAMIC)" : "static";
+  const shoff = Number(b.readBigUInt64LE(0x28)), shsize = b.readUInt16LE(0x3a), shnum = b.readUInt16LE(0x3c);
+  const strtab = shoff + b.readUInt16LE(0x3e) * shsize, names = Number(b.readBigUInt64LE(strtab + 0x18));
+  const sections = Array.from({ length: shnum }, (_, i) => {
+    const at = names + b.readUInt32LE(shoff + i * shsize);
+    return b.subarray(at, b.indexOf(0, at)).toString();
+  });
+  console.log(linking, sections.includes(".symtab") ? "unstripped" : "stripped");
+' "$FINAL$INIT_BIN")
+[[ $elf == "static stripped" ]] ||
+  fail "$INIT_BIN is $elf; build it with CGO_ENABLED=0 (it runs on a distroless base) and -ldflags='-s -w'"
+build_info=$("$GO" version -m "$FINAL$INIT_BIN") || fail "go version -m $INIT_BIN failed: not a Go binary?"
+# (-trimpath keeps -ldflags out of the build info; the stripping is proved from the sections above.)
+for want in 'CGO_ENABLED=0' '-trimpath=true' 'path	github.com/mtls-injector/mtls-injector/cmd/mtls-init'; do
+  grep -qF -- "$want" <<<"$build_info" || fail "$INIT_BIN was not built with $want (go version -m):\n$build_info"
+done
+echo "$INIT_BIN: static ELF, $(du -h "$FINAL$INIT_BIN" | cut -f1), $(head -1 <<<"$build_info" | cut -d' ' -f2-), CGO_ENABLED=0, -trimpath, -s -w"
 echo "${#dev[@]} devDependencies, none in the image${shared[*]:+ except as dependencies of production packages: ${shared[*]}}"
 
 # --- 6. start it -----------------------------------------------------------------------------------------------
@@ -203,5 +258,36 @@ help=$(start --help) || fail "'mtls-injector --help' failed"
 grep -q 'Usage: mtls-injector' <<<"$help" || fail "--help printed no usage:\n$help"
 echo "\$ mtls-injector --help"
 echo "$help"
+
+# mtls-init as the kubelet runs it: the pod's env only (no PATH, no HOME), as the image's USER.
+mtls=$WORK/mtls-files
+mkdir -p "$mtls"
+(cd "$FINAL/app" && node --input-type=module -e '
+  import { writeFileSync } from "node:fs";
+  const { generateRootCa } = await import(process.cwd() + "/dist/pki/ca.js");
+  const { issueLeaf } = await import(process.cwd() + "/dist/pki/issue.js");
+  const now = new Date(), dir = process.argv[1];
+  const ca = generateRootCa({ keyAlgorithm: "ecdsa-p256", trustDomain: "cluster.local", lifetimeSeconds: 86400, now });
+  const leaf = issueLeaf(ca, { spiffeId: "spiffe://cluster.local/ns/check/sa/web", keyAlgorithm: "ecdsa-p256", lifetimeSeconds: 3600, backdateSeconds: 60, now });
+  writeFileSync(dir + "/tls.crt", leaf.certPem);
+  writeFileSync(dir + "/tls.key", leaf.keyPem);
+  writeFileSync(dir + "/ca.crt", ca.trustBundlePem);
+' "$mtls") || fail "could not make a test identity with the image's dist/pki"
+chmod -R a+rX "$mtls"
+init_env=(MTLS_POD_NAMESPACE=check MTLS_POD_SERVICE_ACCOUNT=web MTLS_INJECTOR_TRUST_DOMAIN=cluster.local)
+ok=$(env -i "${init_env[@]}" MTLS_INJECTOR_INIT_WAIT_TIMEOUT=0s "${run_as[@]}" "$FINAL$INIT_BIN" --dir "$mtls" 2>&1) ||
+  fail "$INIT_BIN refused a good identity:\n$ok"
+grep -q '^mtls-init: identity spiffe://cluster.local/ns/check/sa/web verified' <<<"$ok" ||
+  fail "$INIT_BIN printed no success line:\n$ok"
+echo "\$ $INIT_BIN --dir <good identity>   (${run_as[*]:+as uid ${user%%:*}, }env: the pod's only)"
+echo "$ok"
+mkdir -p "$WORK/mtls-empty" && chmod 755 "$WORK/mtls-empty"
+if missing=$(env -i "${init_env[@]}" MTLS_INJECTOR_INIT_WAIT_TIMEOUT=0s "${run_as[@]}" "$FINAL$INIT_BIN" --dir "$WORK/mtls-empty" 2>&1); then
+  fail "$INIT_BIN accepted an empty directory:\n$missing"
+fi
+grep -q 'not present after 0s; is the mtls-injector rotator running' <<<"$missing" ||
+  fail "$INIT_BIN failed on an empty directory without the wait message:\n$missing"
+echo "\$ $INIT_BIN --dir <empty>   (exit 1)"
+echo "$missing"
 echo
 echo "check-dockerfile: OK: the image recipe builds from $REF and starts with production dependencies only"

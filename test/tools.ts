@@ -1,6 +1,6 @@
 /**
  * The non-npm tools some suites run for real (helm, kubectl, promtool, nginx), installed under .tools/bin by
- * `bash scripts/setup-tools.sh`. A suite that needs a missing tool is registered as skipped; the one warning
+ * `bash scripts/setup-tools.sh`, and the Go toolchain that builds cmd/mtls-init (at /usr/local/go, or $GO). A suite that needs a missing tool is registered as skipped; the one warning
  * that says so comes from test/global-setup.ts, once per run, not once per test file.
  */
 import { existsSync } from 'node:fs';
@@ -16,6 +16,7 @@ export const TOOLS = {
   kubectl: resolve(REPO_ROOT, '.tools/bin/kubectl'),
   promtool: resolve(REPO_ROOT, '.tools/bin/promtool'),
   nginx: resolve(REPO_ROOT, '.tools/bin/nginx'),
+  go: process.env['GO'] ?? '/usr/local/go/bin/go',
 } as const;
 
 export type ToolName = keyof typeof TOOLS;

@@ -110,7 +110,7 @@ export function podAt(i) {
         {
           name: 'mtls-init',
           image: 'ghcr.io/example/mtls-injector:0.1.0',
-          args: ['init', '--dir', '/var/run/mtls'],
+          command: ['/app/bin/mtls-init'],
           volumeMounts: [{ name: 'mtls-certs', mountPath: '/var/run/mtls', readOnly: true }],
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
         },

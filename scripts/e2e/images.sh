@@ -8,6 +8,9 @@
 #     localhost/mtls-e2e/distroless-nodejs:<node>-nonroot  runtime: distroless-like (no shell, uid 65532
 #                                                       nonroot, /nodejs/bin/node, CA certificates, the libs
 #                                                       node links against and nothing else)
+#     localhost/mtls-e2e/golang:<go>-bookworm           the Go stage that builds mtls-init (cmd/mtls-init):
+#                                                       the Debian minbase plus this host's /usr/local/go,
+#                                                       GOTOOLCHAIN=local (stdlib only: nothing to download)
 #   localhost/mtls-injector:<key>       the repo's Dockerfile, built by `buildah bud` against those bases; also
 #                                       written as an OCI archive tagged <package version> (PRODUCT_OCI), the
 #                                       release's image (scripts/release.sh --image)
@@ -40,11 +43,15 @@ BASE_KEY=$( (printf '%s %s %s\n' "$NODE_VERSION" "$NPM_VERSION" "$DEBIAN_SUITE"
   [[ -z $EXTRA_CA ]] || cat "$EXTRA_CA") | sha256sum | cut -c1-16)
 BUILD_BASE=localhost/mtls-e2e/node:$NODE_VERSION-bookworm-slim-$BASE_KEY
 RUNTIME_BASE=localhost/mtls-e2e/distroless-nodejs:$NODE_VERSION-nonroot-$BASE_KEY
+# The Go base has its own key (the host's Go and the function that builds it), so the Node bases above keep theirs.
+GO_VERSION=$(go env GOVERSION)
+GO_BASE_KEY=$( (go version; sed -n '/^build_go_base() {/,/^}/p' "${BASH_SOURCE[0]}") | sha256sum | cut -c1-16)
+GO_BASE=localhost/mtls-e2e/golang:${GO_VERSION#go}-bookworm-$GO_BASE_KEY
 
 cd "$E2E_ROOT"
 # The product image's context is what .dockerignore keeps (the same whitelist check-dockerfile.sh reads).
 mapfile -t context < <(grep -E '^!' .dockerignore | sed 's/^!//; s#/$##')
-PRODUCT_KEY=$( (echo "$BASE_KEY"; cat Dockerfile .dockerignore; find "${context[@]}" -type f -print0 | sort -z |
+PRODUCT_KEY=$( (echo "$BASE_KEY $GO_BASE"; cat Dockerfile .dockerignore; find "${context[@]}" -type f -print0 | sort -z |
   xargs -0 sha256sum) | sha256sum | cut -c1-16)
 APP_KEY=$( (echo "$BASE_KEY"; cat test/e2e/app/Dockerfile test/e2e/app/mtls-app.mjs) | sha256sum | cut -c1-16)
 PAUSE_KEY=$( (go version; cat test/e2e/app/pause/main.go) | sha256sum | cut -c1-16)
@@ -212,11 +219,29 @@ build_runtime_base() {
 }
 
 # --- the images under test --------------------------------------------------------------------------------------
+# The Go stage's stand-in for golang:<go>-bookworm: the same minbase, the host's Go toolchain (what the unit
+# suite builds cmd/mtls-init with), and the public image's PATH; GOTOOLCHAIN=local so it never fetches another.
+# (Below the marker: the Node bases' key does not cover it; GO_BASE_KEY does.)
+build_go_base() {
+  local rootfs c
+  rootfs=$(rootfs_tar)
+  tar -C / --numeric-owner --owner=0 --group=0 --exclude=usr/local/go/test -cf "$WORK/go.tar" usr/local/go
+  c=$("${BUILDAH[@]}" from --quiet scratch)
+  "${BUILDAH[@]}" add --quiet "$c" "$rootfs" / >/dev/null
+  "${BUILDAH[@]}" add --quiet "$c" "$WORK/go.tar" / >/dev/null
+  "${BUILDAH[@]}" config --env GOLANG_VERSION="${GO_VERSION#go}" --env GOTOOLCHAIN=local --env GOPATH=/go \
+    --env PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --workingdir /go --cmd bash "$c"
+  "${BUILDAH[@]}" commit --quiet --rm "$c" "$GO_BASE" >/dev/null
+  log "built $GO_BASE"
+}
+
 bud() { # NAME CONTEXT [buildah bud args...]: the real Dockerfile build (chroot isolation, host network for npm)
   local name=$1 ctx=$2 t=$SECONDS; shift 2
   log "buildah bud -t $name ($ctx)"
   "${BUILDAH[@]}" bud --quiet --layers --pull-never --isolation chroot --network host \
-    --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" -t "$name" "$@" "$ctx" \
+    --build-arg "GO_IMAGE=$GO_BASE" --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" \
+    -t "$name" "$@" "$ctx" \
     >"$WORK/bud.log" 2>&1 || { tail -30 "$WORK/bud.log" >&2; die "buildah bud $name failed"; }
   save_image "$name"
   log "built $name ($((SECONDS - t))s)"
@@ -238,18 +263,19 @@ build_pause() {
 if [[ ! -s $(tar_of "$PRODUCT_IMAGE") || ! -s $(tar_of "$APP_IMAGE") ]]; then
   ensure_base "$BUILD_BASE" build_build_base
   ensure_base "$RUNTIME_BASE" build_runtime_base
+  [[ -s $(tar_of "$PRODUCT_IMAGE") ]] || ensure_base "$GO_BASE" build_go_base
   [[ -s $(tar_of "$PRODUCT_IMAGE") ]] || bud "$PRODUCT_IMAGE" "$E2E_ROOT"
   [[ -s $(tar_of "$APP_IMAGE") ]] || bud "$APP_IMAGE" "$E2E_ROOT/test/e2e/app"
 fi
 [[ -s $PRODUCT_OCI ]] || { save_oci; log "wrote ${PRODUCT_OCI#"$CACHE"/} ($VERSION)"; }
 # Keep the cache to the current images: drop tarballs and buildah images of older keys.
-current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") "
+current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") $(tar_of "$GO_BASE") "
 current+="$PRODUCT_OCI "
 for f in "$IMAGES"/localhost_*.tar; do
   [[ -e $f ]] || continue
   case $current in *" $f "*) ;; *) rm -f "$f" ;; esac
 done
-keep=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE "
+keep=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE $GO_BASE "
 "${BUILDAH[@]}" images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | while read -r name; do
   case $keep in *" $name "*) ;; *) "${BUILDAH[@]}" rmi --force "$name" >/dev/null 2>&1 || true ;; esac
 done

@@ -311,7 +311,8 @@ export const FIELDS = [
     key: 'init.image',
     kind: { type: 'string' },
     default: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
-    description: 'Image of the mtls-init container.',
+    description:
+      'Image of the mtls-init container of Linux pods. It runs /app/bin/mtls-init (the static binary of cmd/mtls-init) as its command, so an image of your own must hold that executable, runnable as uid 65532 with no shell.',
   },
   {
     key: 'init.imagePullPolicy',
@@ -323,7 +324,8 @@ export const FIELDS = [
     key: 'init.windowsImage',
     kind: { type: 'string' },
     default: '',
-    description: 'Image of mtls-init for Windows pods; when empty, Windows pods are skipped with a warning.',
+    description:
+      'Image of mtls-init for Windows pods, run with the argument init (the Node command `mtls-injector init`); when empty, Windows pods are skipped with a warning.',
   },
   {
     key: 'init.waitTimeout',

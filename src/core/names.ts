@@ -19,6 +19,13 @@ export const SEAL_ANNOTATION = 'mtls-injector.io/seal';
 export const VOLUME_NAME = 'mtls-certs';
 export const MOUNT_PATH = '/var/run/mtls';
 export const INIT_CONTAINER_NAME = 'mtls-init';
+/**
+ * The static mtls-init binary (cmd/mtls-init) in the product image, and the `command` of mtls-init in Linux
+ * pods. An `init.image` of one's own must hold it at this path (docs/configuration.md).
+ */
+export const INIT_BINARY_PATH = '/app/bin/mtls-init';
+/** The argument that runs `mtls-injector init` (the Node command), mtls-init's `args` in Windows pods. */
+export const INIT_NODE_ARGS = ['init'] as const;
 export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
 export const CA_FILE = 'ca.crt';

@@ -25,6 +25,7 @@ const volumeMountShape = z.object({
 });
 const containerShape = z.object({
   name: z.string().min(1),
+  command: z.array(z.string()).nullish(),
   args: z.array(z.string()).nullish(),
   env: z.array(envVarShape).nullish(),
   volumeMounts: z.array(volumeMountShape).nullish(),
@@ -86,6 +87,7 @@ export interface RawPodSpec extends JsonObject {
 }
 export interface RawContainer extends JsonObject {
   name: string;
+  command?: string[] | null;
   args?: string[] | null;
   env?: RawEnvVar[] | null;
   volumeMounts?: RawVolumeMount[] | null;

@@ -8,7 +8,7 @@ import { readSubjectPublicKey, spkiOfCsr } from '../../src/pki/csr.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { issueLeafForKey } from '../../src/pki/issue-for-key.js';
 import { stubCsr } from '../rotator/signer/requests.js';
-import { run } from './run.js';
+import { INIT_IMPLEMENTATIONS, type InitImplementation } from './init-impls.js';
 
 const now = new Date();
 // Back-dated a day so that a leaf issued two hours ago (and expired since) can come from it.
@@ -43,186 +43,192 @@ function mounted(files: { cert?: string; key?: string; ca?: string; crl?: string
   return dir;
 }
 
-describe('mtls-injector init', () => {
-  it('accepts the pod’s own valid identity, and again on a second run (sandbox restart)', async () => {
-    const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
-    const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem });
-    for (let i = 0; i < 2; i++) {
-      const result = await run(['init', '--dir', dir], podEnv);
-      expect(result.stderr).toBe('');
+describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
+  '%s',
+  (_label, impl: InitImplementation) => {
+    it('accepts the pod’s own valid identity, and again on a second run (sandbox restart)', async () => {
+      const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
+      const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem });
+      for (let i = 0; i < 2; i++) {
+        const result = await impl.run(dir, podEnv);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain('identity spiffe://cluster.local/ns/shop/sa/web verified');
+      }
+    });
+
+    it.each([
+      [
+        'someone else’s identity',
+        () => leaf('spiffe://cluster.local/ns/shop/sa/admin'),
+        undefined,
+        'wrong_identity',
+      ],
+      [
+        'an expired certificate',
+        () => leaf('spiffe://cluster.local/ns/shop/sa/web', { now: new Date(now.getTime() - 7200_000) }),
+        undefined,
+        'expired',
+      ],
+      [
+        'a key that does not match',
+        () => leaf('spiffe://cluster.local/ns/shop/sa/web'),
+        leaf('spiffe://cluster.local/ns/shop/sa/web').keyPem,
+        'key_mismatch',
+      ],
+    ])('refuses %s with a message a person can act on', async (_name, make, otherKey, code) => {
+      const issued = make();
+      const dir = mounted({ cert: issued.certPem, key: otherKey ?? issued.keyPem, ca: ca.trustBundlePem });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`${code}:`);
+      expect(result.stderr).toContain('mtls-injector check');
+      expect(result.stderr).not.toContain('BEGIN');
+    });
+
+    it('refuses a chain from another CA', async () => {
+      const other = generateRootCa({
+        keyAlgorithm: 'ecdsa-p256',
+        trustDomain: 'cluster.local',
+        lifetimeSeconds: 86_400,
+        now,
+      });
+      const issued = leaf('spiffe://cluster.local/ns/shop/sa/web');
+      const dir = mounted({ cert: issued.certPem, key: issued.keyPem, ca: other.trustBundlePem });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('untrusted:');
+    });
+
+    it('names the missing files after the wait', async () => {
+      const dir = mounted({});
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /tls\.crt, .*tls\.key, .*ca\.crt not present after 0s; is the mtls-injector rotator running/,
+      );
+    });
+
+    it('waits for files that arrive after it starts', async () => {
+      const dir = mounted({});
+      const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
+      setTimeout(() => {
+        writeFileSync(join(dir, 'tls.crt'), good.certPem);
+        writeFileSync(join(dir, 'tls.key'), good.keyPem);
+        writeFileSync(join(dir, 'ca.crt'), ca.trustBundlePem);
+      }, 300);
+      const result = await impl.run(dir, { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain('identity spiffe://cluster.local/ns/shop/sa/web verified');
-    }
-  });
-
-  it.each([
-    [
-      'someone else’s identity',
-      () => leaf('spiffe://cluster.local/ns/shop/sa/admin'),
-      undefined,
-      'wrong_identity',
-    ],
-    [
-      'an expired certificate',
-      () => leaf('spiffe://cluster.local/ns/shop/sa/web', { now: new Date(now.getTime() - 7200_000) }),
-      undefined,
-      'expired',
-    ],
-    [
-      'a key that does not match',
-      () => leaf('spiffe://cluster.local/ns/shop/sa/web'),
-      leaf('spiffe://cluster.local/ns/shop/sa/web').keyPem,
-      'key_mismatch',
-    ],
-  ])('refuses %s with a message a person can act on', async (_name, make, otherKey, code) => {
-    const issued = make();
-    const dir = mounted({ cert: issued.certPem, key: otherKey ?? issued.keyPem, ca: ca.trustBundlePem });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${code}:`);
-    expect(result.stderr).toContain('mtls-injector check');
-    expect(result.stderr).not.toContain('BEGIN');
-  });
-
-  it('refuses a chain from another CA', async () => {
-    const other = generateRootCa({
-      keyAlgorithm: 'ecdsa-p256',
-      trustDomain: 'cluster.local',
-      lifetimeSeconds: 86_400,
-      now,
     });
-    const issued = leaf('spiffe://cluster.local/ns/shop/sa/web');
-    const dir = mounted({ cert: issued.certPem, key: issued.keyPem, ca: other.trustBundlePem });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('untrusted:');
-  });
 
-  it('names the missing files after the wait', async () => {
-    const dir = mounted({});
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(
-      /tls\.crt, .*tls\.key, .*ca\.crt not present after 0s; is the mtls-injector rotator running/,
-    );
-  });
-
-  it('waits for files that arrive after it starts', async () => {
-    const dir = mounted({});
-    const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
-    setTimeout(() => {
-      writeFileSync(join(dir, 'tls.crt'), good.certPem);
-      writeFileSync(join(dir, 'tls.key'), good.keyPem);
-      writeFileSync(join(dir, 'ca.crt'), ca.trustBundlePem);
-    }, 300);
-    const result = await run(['init', '--dir', dir], { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
-    expect(result.code).toBe(0);
-  });
-
-  it('says which downward-API env is missing', async () => {
-    const result = await run(['init', '--dir', mounted({})], { MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '0s' });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('expected env MTLS_POD_NAMESPACE and MTLS_POD_SERVICE_ACCOUNT');
-  });
-});
-
-describe('mtls-injector init with ca.crl', () => {
-  const web = 'spiffe://cluster.local/ns/shop/sa/web';
-  const crlOf = (
-    revoked: readonly { serialHex: string; notAfter: Date }[],
-    nextUpdate = new Date(now.getTime() + 3_600_000),
-  ) =>
-    buildCrl(ca, {
-      crlNumber: 12n,
-      thisUpdate: new Date(now.getTime() - 60_000),
-      nextUpdate,
-      entries: revoked.map((l) => ({
-        serialHex: l.serialHex,
-        revokedAt: now,
-        reason: 'keyCompromise' as const,
-        notAfter: l.notAfter,
-      })),
-    }).pem;
-
-  it('refuses a certificate on its issuer’s CRL, naming the serial and the reason', async () => {
-    const revoked = leaf(web);
-    const dir = mounted({
-      cert: revoked.certPem,
-      key: revoked.keyPem,
-      ca: ca.trustBundlePem,
-      crl: crlOf([revoked]),
+    it('says which downward-API env is missing', async () => {
+      const result = await impl.run(mounted({}), { MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '0s' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('expected env MTLS_POD_NAMESPACE and MTLS_POD_SERVICE_ACCOUNT');
     });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(
-      `(serial ${revoked.serialHex}) is revoked: it is on its issuer's CRL in ca.crl (keyCompromise`,
-    );
-    expect(result.stdout).toBe('');
-  });
+  },
+);
 
-  it('refuses a revoked pod certificate as the kubelet writes it (its own key, ca.crl from the ConfigMap)', async () => {
-    // The podCertificate layout: the kubelet's PKCS#8 key (openssl here), the signer's leaf for its public key.
-    const { csr, keyPem } = stubCsr('ECDSAP256');
-    const podCert = issueLeafForKey(ca, {
-      spiffeId: web,
-      dnsNames: [],
-      publicKey: readSubjectPublicKey(spkiOfCsr(Buffer.from(csr, 'base64'))),
-      notBefore: new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000),
-      notAfter: new Date(Math.floor(now.getTime() / 1000) * 1000 + 3_600_000),
+describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
+  '%s with ca.crl',
+  (_label, impl: InitImplementation) => {
+    const web = 'spiffe://cluster.local/ns/shop/sa/web';
+    const crlOf = (
+      revoked: readonly { serialHex: string; notAfter: Date }[],
+      nextUpdate = new Date(now.getTime() + 3_600_000),
+    ) =>
+      buildCrl(ca, {
+        crlNumber: 12n,
+        thisUpdate: new Date(now.getTime() - 60_000),
+        nextUpdate,
+        entries: revoked.map((l) => ({
+          serialHex: l.serialHex,
+          revokedAt: now,
+          reason: 'keyCompromise' as const,
+          notAfter: l.notAfter,
+        })),
+      }).pem;
+
+    it('refuses a certificate on its issuer’s CRL, naming the serial and the reason', async () => {
+      const revoked = leaf(web);
+      const dir = mounted({
+        cert: revoked.certPem,
+        key: revoked.keyPem,
+        ca: ca.trustBundlePem,
+        crl: crlOf([revoked]),
+      });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `(serial ${revoked.serialHex}) is revoked: it is on its issuer's CRL in ca.crl (keyCompromise`,
+      );
+      expect(result.stdout).toBe('');
     });
-    const files = { cert: podCert.certPem, key: keyPem, ca: ca.trustBundlePem };
-    const fine = await run(['init', '--dir', mounted(files)], podEnv);
-    expect(fine.code).toBe(0);
-    const revoked = await run(['init', '--dir', mounted({ ...files, crl: crlOf([podCert]) })], podEnv);
-    expect(revoked.code).toBe(1);
-    expect(revoked.stderr).toContain(`(serial ${podCert.serialHex}) is revoked`);
-  });
 
-  it('accepts a certificate the CRL does not list, and says so', async () => {
-    const good = leaf(web);
-    const dir = mounted({
-      cert: good.certPem,
-      key: good.keyPem,
-      ca: ca.trustBundlePem,
-      crl: crlOf([leaf(web)]),
+    it('refuses a revoked pod certificate as the kubelet writes it (its own key, ca.crl from the ConfigMap)', async () => {
+      // The podCertificate layout: the kubelet's PKCS#8 key (openssl here), the signer's leaf for its public key.
+      const { csr, keyPem } = stubCsr('ECDSAP256');
+      const podCert = issueLeafForKey(ca, {
+        spiffeId: web,
+        dnsNames: [],
+        publicKey: readSubjectPublicKey(spkiOfCsr(Buffer.from(csr, 'base64'))),
+        notBefore: new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000),
+        notAfter: new Date(Math.floor(now.getTime() / 1000) * 1000 + 3_600_000),
+      });
+      const files = { cert: podCert.certPem, key: keyPem, ca: ca.trustBundlePem };
+      const fine = await impl.run(mounted(files), podEnv);
+      expect(fine.code).toBe(0);
+      const revoked = await impl.run(mounted({ ...files, crl: crlOf([podCert]) }), podEnv);
+      expect(revoked.code).toBe(1);
+      expect(revoked.stderr).toContain(`(serial ${podCert.serialHex}) is revoked`);
     });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/not on the CRL \(number 12, next update /);
-  });
 
-  it('starts the app once the reissued certificate arrives during the wait', async () => {
-    const revoked = leaf(web);
-    const reissued = leaf(web);
-    const crl = crlOf([revoked]);
-    const dir = mounted({ cert: revoked.certPem, key: revoked.keyPem, ca: ca.trustBundlePem, crl });
-    setTimeout(() => {
-      writeFileSync(join(dir, 'tls.crt'), reissued.certPem);
-      writeFileSync(join(dir, 'tls.key'), reissued.keyPem);
-    }, 300);
-    const result = await run(['init', '--dir', dir], { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
-    expect(result.code).toBe(0);
-  });
-
-  it('refuses an unreadable ca.crl rather than skip the check', async () => {
-    const good = leaf(web);
-    const dir = mounted({
-      cert: good.certPem,
-      key: good.keyPem,
-      ca: ca.trustBundlePem,
-      crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n',
+    it('accepts a certificate the CRL does not list, and says so', async () => {
+      const good = leaf(web);
+      const dir = mounted({
+        cert: good.certPem,
+        key: good.keyPem,
+        ca: ca.trustBundlePem,
+        crl: crlOf([leaf(web)]),
+      });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/not on the CRL \(number 12, next update /);
     });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/ca\.crl: CRL 1: not a usable X\.509 CRL/);
-  });
 
-  it('starts with a warning when the CRL is past its nextUpdate (the identity itself is fine)', async () => {
-    const good = leaf(web);
-    const stale = crlOf([], new Date(now.getTime() - 1000));
-    const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem, crl: stale });
-    const result = await run(['init', '--dir', dir], podEnv);
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/mtls-init: warning: ca\.crl: the CRL's nextUpdate .* has passed/);
-  });
-});
+    it('starts the app once the reissued certificate arrives during the wait', async () => {
+      const revoked = leaf(web);
+      const reissued = leaf(web);
+      const crl = crlOf([revoked]);
+      const dir = mounted({ cert: revoked.certPem, key: revoked.keyPem, ca: ca.trustBundlePem, crl });
+      setTimeout(() => {
+        writeFileSync(join(dir, 'tls.crt'), reissued.certPem);
+        writeFileSync(join(dir, 'tls.key'), reissued.keyPem);
+      }, 300);
+      const result = await impl.run(dir, { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
+      expect(result.code).toBe(0);
+    });
+
+    it('refuses an unreadable ca.crl rather than skip the check', async () => {
+      const good = leaf(web);
+      const dir = mounted({
+        cert: good.certPem,
+        key: good.keyPem,
+        ca: ca.trustBundlePem,
+        crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n',
+      });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/ca\.crl: CRL 1: not a usable X\.509 CRL/);
+    });
+
+    it('starts with a warning when the CRL is past its nextUpdate (the identity itself is fine)', async () => {
+      const good = leaf(web);
+      const stale = crlOf([], new Date(now.getTime() - 1000));
+      const dir = mounted({ cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem, crl: stale });
+      const result = await impl.run(dir, podEnv);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/mtls-init: warning: ca\.crl: the CRL's nextUpdate .* has passed/);
+    });
+  },
+);

@@ -5,7 +5,9 @@ import {
   ENV_POD_NAME,
   ENV_POD_NAMESPACE,
   ENV_POD_SERVICE_ACCOUNT,
+  INIT_BINARY_PATH,
   INIT_CONTAINER_NAME,
+  INIT_NODE_ARGS,
 } from '../names.js';
 import type { RawContainer, RawEnvVar } from '../pod.js';
 import type { InjectionPlan } from './inject.js';
@@ -13,10 +15,11 @@ import { template } from './json-text.js';
 import { ensureMount } from './mounts.js';
 
 /**
- * Resources of mtls-init: it reads three small files and exits. Node's start-up and module loading are
- * most of its ~0.1 s of CPU; the CPU limit lets it run that on a whole core (at 200m it took about five
- * times as long, all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init
- * container"). A limit is kept so namespaces whose ResourceQuota requires one still admit the pod.
+ * Resources of mtls-init: it reads three small files and exits. In Linux pods it is the static Go binary
+ * (about a millisecond of CPU); in Windows pods it is Node, whose start-up and module loading are most of its
+ * ~0.1 s of CPU, and the CPU limit lets that run on a whole core (at 200m it took about five times as long,
+ * all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init container"). A limit
+ * is kept so namespaces whose ResourceQuota requires one still admit the pod.
  */
 const INIT_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
@@ -85,7 +88,16 @@ export function initContainerTemplate(plan: InjectionPlan): RawContainer {
 export function ensureInitContainer(container: RawContainer, plan: InjectionPlan): RawContainer {
   container.image = plan.initImage;
   container.imagePullPolicy = plan.initImagePullPolicy;
-  container.args = ['init'];
+  // Linux: the static binary, named in `command` so what `kubectl get pod -o yaml` shows is what runs.
+  // Windows: the image's entrypoint (Node) with `init`, as before. The other field is removed, so a pod
+  // injected by an older release is brought up to date on reinvocation.
+  if (plan.windows) {
+    delete container.command;
+    container.args = [...INIT_NODE_ARGS];
+  } else {
+    container.command = [INIT_BINARY_PATH];
+    delete container.args;
+  }
   const env = (container.env ??= []);
   for (const variable of initEnv(plan)) {
     const index = env.findIndex((e) => e.name === variable.name);

@@ -1,8 +1,15 @@
 import { isOurMount, normalizeMountPath } from '../mutate/mounts.js';
 import type { InjectionStatus } from '../mutate/status.js';
 import { isOurVolume, type VolumePlan } from '../mutate/volume.js';
-import { INJECT_ANNOTATION, INIT_CONTAINER_NAME, MOUNT_PATH, VOLUME_NAME } from '../names.js';
-import type { RawPod } from '../pod.js';
+import {
+  INIT_BINARY_PATH,
+  INIT_CONTAINER_NAME,
+  INIT_NODE_ARGS,
+  INJECT_ANNOTATION,
+  MOUNT_PATH,
+  VOLUME_NAME,
+} from '../names.js';
+import type { RawContainer, RawPod } from '../pod.js';
 import type { DenyReason } from '../reasons.js';
 
 /** A clash between the pod and the names injection uses (C4, C5, C8): always denied, naming the clash. */
@@ -13,7 +20,9 @@ export interface Conflict {
 
 /**
  * The first clash in the pod, or undefined. "Ours" is judged from the structure, with the status annotation
- * only as a hint (C14): an mtls-init is ours when the pod carries our status and it runs `init`; a volume
+ * only as a hint (C14): an mtls-init is ours when the pod carries our status and it runs our init (the
+ * binary as its only `command`, or the Node image's `init` as its only argument: Windows pods, and pods
+ * injected by releases before the binary); a volume
  * mtls-certs is ours when it is a Secret volume for this pod's Secret or a projection naming our signer (or
  * the status claims it).
  */
@@ -36,11 +45,7 @@ export function findConflict(
   }
   const inits = spec.initContainers ?? [];
   const namedInit = inits.filter((c) => c.name === INIT_CONTAINER_NAME);
-  const initIsOurs =
-    namedInit.length === 1 &&
-    status !== undefined &&
-    namedInit[0]?.args?.length === 1 &&
-    namedInit[0].args[0] === 'init';
+  const initIsOurs = namedInit.length === 1 && status !== undefined && runsOurInit(namedInit[0]);
   if (namedInit.length > 0 && !initIsOurs) {
     return {
       reason: 'init_container_conflict',
@@ -75,4 +80,14 @@ export function findConflict(
     }
   }
   return undefined;
+}
+
+/** Whether an init container runs mtls-init: the static binary alone, or the Node image with `init` alone. */
+function runsOurInit(container: RawContainer | undefined): boolean {
+  if (container === undefined) return false;
+  const command = container.command ?? [];
+  const args = container.args ?? [];
+  const binary = command.length === 1 && command[0] === INIT_BINARY_PATH && args.length === 0;
+  const node = command.length === 0 && args.length === 1 && args[0] === INIT_NODE_ARGS[0];
+  return binary || node;
 }
