@@ -48,11 +48,18 @@ in_sandbox() {
   nsenter -t "$HOLDER_PID" -n -m -- "$@"
 }
 
-# start_in_sandbox NAME CMD [ARGS...] -> start_bg inside the node sandbox.
+# start_in_sandbox NAME CMD [ARGS...] -> start_bg inside the node sandbox, in the CPU cgroup of its kind
+# (sandbox.sh up): the control plane's four in control-plane, the node's daemons in system. Whatever the
+# process starts (containerd's shims, runc) starts there too, until runc moves a container into kubepods.
 start_in_sandbox() {
   local name=$1; shift
   sandbox_alive || die "the node sandbox is not running"
-  start_bg "$name" nsenter -t "$HOLDER_PID" -n -m -- "$@"
+  local group=system
+  case $name in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) group=control-plane ;; esac
+  local procs=/sys/fs/cgroup/cpu$CGROUP_ROOT/$group/cgroup.procs
+  [[ -f $procs ]] || die "cgroup ${procs%/cgroup.procs} is missing; run npm run e2e:down, then npm run e2e:up"
+  # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
+  start_bg "$name" sh -c 'echo $$ >"$0" && exec "$@"' "$procs" nsenter -t "$HOLDER_PID" -n -m -- "$@"
 }
 
 # alive NAME -> true if the recorded process group still has a member.

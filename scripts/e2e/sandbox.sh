@@ -26,6 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SLOTS_DIR=${MTLS_E2E_SLOTS_DIR:-/run/mtls-e2e}
 MAX_SLOTS=32
 CGROUP_FS=/sys/fs/cgroup
+SANDBOX_CPU_SHARES=8192
 
 ino() { stat -L -c %i "$1" 2>/dev/null || true; }
 
@@ -155,6 +156,19 @@ up() {
       cat "$h/cpuset.mems" >"$h$CGROUP_ROOT/cpuset.mems"
     fi
   done
+  # CPU weights like a systemd node's, where the kubelet, the runtime and its shims share system.slice and the
+  # pods share kubepods (weighted by the node's allocatable CPU): every cluster process is started in
+  # $CGROUP_ROOT/system (kubelet, containerd and its shims, kube-proxy) or $CGROUP_ROOT/control-plane (etcd,
+  # kube-apiserver, controller-manager, scheduler; on a real cluster those run on other machines), each at the
+  # default weight of 1024, beside the kubelet's kubepods. Without them each of those processes competed with
+  # the whole of kubepods one to one, and while 50 pods started the product's pods got a small fraction of a
+  # CPU (docs/e2e.md, "CPU weights"). The sandbox as a whole weighs as much as eight busy host processes, so
+  # the test runners beside it on this machine do not starve it either.
+  local cpu=$CGROUP_FS/cpu
+  if [[ -f $cpu/cpu.shares ]]; then
+    echo "$SANDBOX_CPU_SHARES" >"$cpu$CGROUP_ROOT/cpu.shares"
+    mkdir -p "$cpu$CGROUP_ROOT/system" "$cpu$CGROUP_ROOT/control-plane"
+  fi
   log "node sandbox up: slot $SLOT, holder $HOLDER_PID, node $NODE_IP (host $HOST_IP via $HOST_LINK), pods $POD_CIDR, services $SERVICE_CIDR"
 }
 

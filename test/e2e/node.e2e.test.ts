@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
@@ -81,6 +81,55 @@ describe('the node', () => {
         name: 'mtls-injector-webhook',
       });
     }
+  });
+
+  it('weighs CPU like a systemd node: daemons in system, the control plane apart, the pods in kubepods', () => {
+    // docs/e2e.md, "CPU weights like a systemd node's" (scripts/e2e/sandbox.sh, lib.sh start_in_sandbox).
+    const root = /^CGROUP_ROOT=(.*)$/m.exec(readFileSync(join(e2eDir, 'sandbox.env'), 'utf8'))?.[1];
+    expect(root).toMatch(/^\/mtls-e2e-\d+$/);
+    const cpuCgroup = (pid: string): string =>
+      /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
+    const pidOf = (name: string): string => readFileSync(join(e2eDir, 'pids', `${name}.pid`), 'utf8').trim();
+    // Other files' pods come and go beside this test: a process or cgroup may be gone by the time it is read.
+    const readOr = (path: string): string => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const comm = (pid: string): string => readOr(`/proc/${pid}/comm`).trim();
+    for (const name of ['containerd', 'kubelet', 'kube-proxy'])
+      expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/system`);
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+      expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/control-plane`);
+    const shares = (group: string): number =>
+      Number(readFileSync(`/sys/fs/cgroup/cpu${root}/${group}/cpu.shares`, 'utf8'));
+    expect(shares('system')).toBe(1024);
+    expect(shares('control-plane')).toBe(1024);
+    expect(shares('kubepods')).toBeGreaterThan(1024);
+    // Containers do not stay with their shims: runc moves them into kubepods.
+    const shims = readFileSync(`/sys/fs/cgroup/cpu${root}/system/cgroup.procs`, 'utf8')
+      .split('\n')
+      .filter((pid) => pid !== '' && comm(pid).startsWith('containerd-shim'));
+    expect(shims.length).toBeGreaterThan(0);
+    const procsUnder = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() && existsSync(join(dir, e.name))
+          ? procsUnder(join(dir, e.name))
+          : e.name === 'cgroup.procs'
+            ? readOr(join(dir, e.name))
+                .split('\n')
+                .filter((pid) => pid !== '')
+            : [],
+      );
+    // The product's webhook and rotator: `node /app/dist/main.js webhook|rotator` in their pods' cgroups.
+    const inPods = procsUnder(`/sys/fs/cgroup/cpu${root}/kubepods`).map((pid) =>
+      readOr(`/proc/${pid}/cmdline`).split('\0'),
+    );
+    const product = inPods.filter((argv) => argv[1] === '/app/dist/main.js');
+    // At least one of each (another file may be rolling the product meanwhile).
+    expect(new Set(product.map((argv) => argv[2]))).toEqual(new Set(['rotator', 'webhook']));
   });
 
   it('runs a non-root pod that reads /var/run/mtls/tls.key and prints its SPIFFE ID (kubectl logs)', async () => {
