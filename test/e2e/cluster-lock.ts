@@ -2,8 +2,8 @@
  * A readers-writer lock on the cluster's shared state, across the e2e files that vitest runs side by side
  * (test/e2e/vitest.config.ts runs them in several worker processes). Most files work in namespaces of their
  * own and may overlap: they hold the lock shared, for the whole file (`sharesCluster()`). A test that changes
- * what every file depends on (the CA rotations in live-traffic.e2e.test.ts and
- * pod-certificates.e2e.test.ts) holds it exclusively
+ * what every file depends on (the run's CA rotation: its two parts in pod-certificates.e2e.test.ts, or, on a
+ * release without Pod Certificates, the one in live-traffic.e2e.test.ts) holds it exclusively
  * (`exclusively()`): it starts once no other file holds it, and a file that would start meanwhile waits until
  * it is done. Suites that change the install itself run in another vitest run, alone
  * (test/e2e/disruptive/).

@@ -2,7 +2,8 @@
  * The CLI reads the installation (src/cli/installation.ts) on the real cluster: with no --config and no
  * setting flags, `check` judges identities by the installed trust domain. (`ca rotate` waiting the installed
  * ca.propagationDelay, and `ca rotate status` saying when each step may run, are checked during the one CA
- * rotation of the e2e run, in live-traffic.e2e.test.ts.)
+ * rotation of the e2e run, test/e2e/rotation-under-traffic.ts, driven by pod-certificates.e2e.test.ts or, on a
+ * release without Pod Certificates, by live-traffic.e2e.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -107,5 +108,5 @@ describe('the CLI reads the installation', () => {
     );
   });
   // ca rotate with the installed ca.propagationDelay (status, activate, retire, no --config) runs in
-  // live-traffic.e2e.test.ts, under live mTLS traffic: one CA rotation per e2e run.
+  // test/e2e/rotation-under-traffic.ts, under live mTLS traffic: one CA rotation per e2e run.
 });

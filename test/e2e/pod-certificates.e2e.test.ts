@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type V1Pod,
@@ -15,6 +16,14 @@ import { stubCsr } from '../rotator/signer/requests.js';
 import { DELIVERY_LABEL, images, loadKubeConfig, testNamespaces, waitFor } from './helpers.js';
 import { cli, deliveryFacts, kubectl, plainPod, productEnv, productPods, servesChainTo } from './product.js';
 import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
+import {
+  activateUnderTraffic,
+  prepareUnderTraffic,
+  retireUnderTraffic,
+  type RotationRun,
+  verifyTrafficThroughRotation,
+} from './rotation-under-traffic.js';
+import { startTrafficPair, type TrafficPair } from './traffic-pair.js';
 
 // Pod Certificates on the real node: the kubelet makes each pod's key, files a PodCertificateRequest, and the
 // rotator (the signer) answers it; the pod mounts tls.key, tls.crt and ca.crt from a projected volume. On a
@@ -25,6 +34,7 @@ import { LOCK_WAIT_MS, sharesCluster, usesAlone } from './cluster-lock.js';
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
+const apps = kc.makeApiClient(AppsV1Api);
 const namespaces = testNamespaces(core);
 const install = (): string => productEnv().installNamespace;
 afterAll(() => namespaces.deleteAll());
@@ -239,9 +249,11 @@ async function podCertificateNamespace(prefix: string, accounts: readonly string
   return ns;
 }
 
-// Shares the cluster with the other files (test/e2e/cluster-lock.ts); its CA rotation takes it alone.
-// A CA rotation of another file (live-traffic.e2e.test.ts) cannot retire while this file's pods may hold
-// leaves of the previous CA: it waits for this mutex, which this file holds from start to end.
+// Shares the cluster with the other files (test/e2e/cluster-lock.ts); its CA rotation takes it alone. That
+// rotation is the run's only one on a release with Pod Certificates, under live traffic (scenario 3, which
+// live-traffic.e2e.test.ts runs itself only on a release without them). A CA rotation of another file cannot
+// retire while this file's pods may hold leaves of the previous CA: it would wait for this mutex, which this
+// file holds from start to end.
 usesAlone('pod-certificates.e2e.test.ts', 'pod-certificate pods');
 const cluster = sharesCluster('pod-certificates.e2e.test.ts');
 
@@ -258,6 +270,13 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
       }),
     });
   });
+  // The live traffic the CA rotation runs under: a server and a client Deployment in a namespace of Secret
+  // delivery, calling from here to the end of the file, through both parts of the rotation.
+  let pair: TrafficPair | undefined;
+  beforeAll(async () => {
+    const ns = await namespaces.create('pc-traffic', { 'mtls-injection': 'enabled' });
+    pair = await startTrafficPair(core, apps, ns);
+  }, 420_000);
 
   it('publishes what the API server serves, and the signer ClusterTrustBundle holds the trust bundle', async () => {
     expect(facts).toMatchObject({
@@ -570,9 +589,13 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
   // in between, other files run against the activated CA.
   let rotation: Rotation | undefined;
   it(
-    'rotates the CA, part 1: the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods',
+    'rotates the CA, part 1, under live traffic: prepare and activate; the ClusterTrustBundle carries both roots; new requests are signed by the new CA; retire waits for the pods',
     async () => {
-      rotation = await cluster.exclusively('CA rotation: prepare and activate', activateWithPodCertificates);
+      const traffic = pair;
+      if (traffic === undefined) throw new Error('the live traffic did not start (beforeAll)');
+      rotation = await cluster.exclusively('CA rotation: prepare and activate', () =>
+        activateWithPodCertificates(traffic, refreshNs),
+      );
     },
     LOCK_WAIT_MS + 600_000,
   );
@@ -645,7 +668,7 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
   );
 
   it(
-    'rotates the CA, part 2: retire once no pod may hold a leaf of the previous CA; the ClusterTrustBundle keeps only the new root',
+    'rotates the CA, part 2, under live traffic: retire once no pod may hold a leaf of the previous CA; the ClusterTrustBundle keeps only the new root',
     async () => {
       if (rotation === undefined) throw new Error('part 1 of the CA rotation did not run');
       const activated = rotation;
@@ -653,18 +676,27 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     },
     LOCK_WAIT_MS + 600_000,
   );
+
+  it('keeps the live traffic through both parts of the CA rotation: zero failed handshakes, no restart; its leaves chain to the new root only', async () => {
+    if (rotation === undefined) throw new Error('part 1 of the CA rotation did not run');
+    await verifyTrafficThroughRotation(core, rotation.run);
+  }, 300_000);
 });
 
 /** What part 1 of the rotation leaves for part 2. */
 interface Rotation {
-  readonly ns: string;
   readonly newRoot: string;
   /** When activate was accepted (ms since the epoch). */
   readonly activatedAt: number;
+  /** The rotation under the live traffic (test/e2e/rotation-under-traffic.ts). */
+  readonly run: RotationRun;
 }
 
-/** The rotation with pod certificates, prepare to activate (alone on the cluster: its CA is every file's). */
-async function activateWithPodCertificates(): Promise<Rotation> {
+/**
+ * The rotation with pod certificates, prepare to activate (alone on the cluster: its CA is every file's).
+ * `refreshNamespace`: the namespace of the pod that waits for its refresh, which keeps its pods.
+ */
+async function activateWithPodCertificates(pair: TrafficPair, refreshNamespace: string): Promise<Rotation> {
   const ns = await podCertificateNamespace('pc-rotate', ['web']);
   await core.createNamespacedPod({
     namespace: ns,
@@ -676,18 +708,17 @@ async function activateWithPodCertificates(): Promise<Rotation> {
   await waitRunning(ns, 'before');
   const oldRoot = await caSecretFile('tls.crt');
   // The installed ca.propagationDelay (no override): Secret-mode pods of other files keep running through
-  // this rotation, and the kubelets must deliver their reissued Secrets.
-  expect(cli(['ca', 'rotate', 'prepare']).code).toBe(0);
+  // this rotation, and the kubelets must deliver their reissued Secrets. prepare and activate are those of the
+  // rotation under live traffic, with all it checks (status, the delivery waits, every Secret, the pair).
+  const run = await prepareUnderTraffic(core, pair);
+  expect(run.oldRoot).toBe(oldRoot);
   await waitFor(
     'the ClusterTrustBundle holds both roots',
     () => Promise.resolve(certCount(clusterTrustBundle()) === 2),
     { timeoutMs: 60_000, intervalMs: 1000 },
   );
-  await waitFor('activate accepted', () => Promise.resolve(cli(['ca', 'rotate', 'activate']).code === 0), {
-    timeoutMs: 90_000,
-    intervalMs: 2000,
-  });
-  const activatedAt = Date.now();
+  await activateUnderTraffic(core, run);
+  const activatedAt = run.activatedAt ?? Date.now();
   const newRoot = await caSecretFile('tls.crt');
   expect(newRoot).not.toBe(oldRoot);
   // The rotator reads the CA Secret every 10 s: once it has reissued the webhook's serving certificate
@@ -740,32 +771,44 @@ async function activateWithPodCertificates(): Promise<Rotation> {
   );
   const pending = Number(/(\d+) pod\(s\) may still hold/.exec(refused.stderr)?.[1] ?? 0);
   expect(pending).toBeGreaterThanOrEqual(1);
-  return { ns, newRoot, activatedAt };
+  // Restarting the pods that may still hold a leaf of the old CA would do (their new requests are signed by
+  // the new CA); deleting them too. Those of the tests that are over go now, 'before' among them, so that the
+  // rotator has dropped them from its record (it looks for gone pods once a minute) by the time the refresh
+  // is seen; 'renewing' stays for its refresh, and part 2 deletes whatever still holds one.
+  const gone = await deletePodCertificateHolders((p) => p.metadata?.namespace !== refreshNamespace);
+  expect(gone).toContain(`${ns}/before`);
+  return { newRoot, activatedAt, run };
 }
 
-/** The rotation with pod certificates, retired (alone on the cluster again). */
-async function retireWithPodCertificates({ ns, newRoot }: Rotation): Promise<void> {
-  // Restarting the pods that may still hold a leaf of the old CA would do (their new requests are signed by
-  // the new CA); deleting them too. Every live pod with a podCertificate volume of our signer (this suite's)
-  // goes, 'before' among them.
-  const holders = (await core.listPodForAllNamespaces()).items.filter((p) =>
-    (p.spec?.volumes ?? []).some((v) =>
-      (v.projected?.sources ?? []).some((src) => src.podCertificate?.signerName === SIGNER),
-    ),
-  );
-  expect(holders.map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`)).toContain(
-    `${ns}/before`,
-  );
+/**
+ * Deletes every live pod with a podCertificate volume of our signer (this suite's, since the CA rotation
+ * holds the cluster alone) that `which` selects; answers their namespace/name.
+ */
+async function deletePodCertificateHolders(which: (pod: V1Pod) => boolean = () => true): Promise<string[]> {
+  const holders = (await core.listPodForAllNamespaces()).items
+    .filter((p) =>
+      (p.spec?.volumes ?? []).some((v) =>
+        (v.projected?.sources ?? []).some((src) => src.podCertificate?.signerName === SIGNER),
+      ),
+    )
+    .filter(which);
   for (const p of holders)
     await core.deleteNamespacedPod({
       namespace: p.metadata?.namespace ?? '',
       name: p.metadata?.name ?? '',
       gracePeriodSeconds: 0,
     });
-  await waitFor('retire accepted', () => Promise.resolve(cli(['ca', 'rotate', 'retire']).code === 0), {
-    timeoutMs: 120_000,
-    intervalMs: 3000,
-  });
+  return holders.map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+}
+
+/** The rotation with pod certificates, retired (alone on the cluster again). */
+async function retireWithPodCertificates({ newRoot, run }: Rotation): Promise<void> {
+  // Whatever may still hold a leaf of the old CA goes ('renewing', unless its refresh came after activate and
+  // so from the new CA; the rest went in part 1).
+  await deletePodCertificateHolders();
+  // retire --wait under the live traffic, with all it checks (the delivery wait, the webhook's serving
+  // certificate, every bundle and the caBundle without the old root, the pair, steady).
+  await retireUnderTraffic(core, run);
   await waitFor(
     'the ClusterTrustBundle holds only the new root',
     () => Promise.resolve(certCount(clusterTrustBundle()) === 1),

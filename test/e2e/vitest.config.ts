@@ -9,9 +9,10 @@ import { defineConfig } from 'vitest/config';
 const workers = Math.max(1, Number(process.env.MTLS_E2E_WORKERS ?? '3') || 1);
 
 // End-to-end suites against the real control plane started by scripts/e2e/up.sh (npm run test:e2e). They share
-// one cluster: each works in namespaces of its own and holds test/e2e/cluster-lock.ts shared, and the one test
-// that changes the cluster's CA (live-traffic.e2e.test.ts) holds it exclusively, so files run side by side
-// except around it. Suites that take the product's own pods away or change the install run afterwards, alone
+// one cluster: each works in namespaces of its own and holds test/e2e/cluster-lock.ts shared, and the tests that
+// change the cluster's CA (the run's one rotation: test/e2e/rotation-under-traffic.ts, driven by
+// pod-certificates.e2e.test.ts, or by live-traffic.e2e.test.ts on a release without Pod Certificates) hold it
+// exclusively, so files run side by side except around them. Suites that take the product's own pods away or change the install run afterwards, alone
 // (vitest.disruptive.config.ts). Timeouts allow for a slow, shared 2-core machine.
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
