@@ -97,7 +97,7 @@ imageGCLowThresholdPercent: 99
 nodeStatusUpdateFrequency: 5s
 # How often the kubelet syncs each pod, and so writes a changed Secret into its volume (MTLS_E2E_SYNC_FREQUENCY,
 # default 20s; the kubelet's own default is 1m): every 20–30 s here, so the e2e CA rotations can wait a
-# ca.propagationDelay of 60 s instead of 150 s. docs/e2e.md says what this changes in the figures.
+# ca.propagationDelay of 45 s instead of 150 s. docs/e2e.md says what this changes in the figures.
 syncFrequency: ${MTLS_E2E_SYNC_FREQUENCY:-20s}
 registerNode: true
 maxPods: 200
