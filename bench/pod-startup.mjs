@@ -20,6 +20,9 @@
 //   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
 //   BENCH_TRACE=/tmp/trace.jsonl               also append each pod's stage times (epoch ms) there, to join
 //                                              with the rotator's `certificate issued` timings and the kubelet log
+//   BENCH_SETTLE_IDLE=0.75 BENCH_SETTLE_WINDOW_MS=3000 BENCH_SETTLE_MAX_MS=90000
+//                                              before each round, wait for the CPUs to be that idle (recorded
+//                                              per round as `settle`)
 //
 // Writes bench/results/pod-startup.json and prints a table. Benchmarks measure; nothing here asserts a time.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -51,6 +54,10 @@ const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
 /** A file to append each round's per-pod epoch-ms stage times to (JSON lines), to join with component logs. */
 const TRACE = process.env.BENCH_TRACE;
+/** Before each round: wait for the CPUs to be this idle over SETTLE_WINDOW_MS, for at most SETTLE_MAX_MS. */
+const SETTLE_IDLE = Number(process.env.BENCH_SETTLE_IDLE ?? 0.75);
+const SETTLE_WINDOW_MS = Number(process.env.BENCH_SETTLE_WINDOW_MS ?? 3_000);
+const SETTLE_MAX_MS = Number(process.env.BENCH_SETTLE_MAX_MS ?? 90_000);
 
 for (const v of VARIANTS)
   if (!ALL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}: use ${ALL_VARIANTS}`);
@@ -143,6 +150,34 @@ function watch(path, onEvent) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- a quiet node before each round ------------------------------------------------------------------------
+
+/** The machine's CPU time so far, from /proc/stat: [idle incl. iowait, total], in clock ticks. */
+function cpuTimes() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return [f[3] + f[4], f.reduce((a, b) => a + b, 0)];
+}
+
+/**
+ * Waits until the CPUs were at least SETTLE_IDLE idle over SETTLE_WINDOW_MS (at most SETTLE_MAX_MS), so a round
+ * does not start while the previous one is still being cleaned up: a namespace is gone from the API before the
+ * kubelet has stopped its sandboxes, torn down their networks and removed their cgroups, and 50 pods of that
+ * work, landing on whichever variant runs next, swung the share by seconds. Returns how long it waited and the
+ * idle fraction of the last window.
+ */
+async function settle() {
+  const t0 = performance.now();
+  for (;;) {
+    const [idle0, total0] = cpuTimes();
+    await sleep(SETTLE_WINDOW_MS);
+    const [idle1, total1] = cpuTimes();
+    const idle = (idle1 - idle0) / Math.max(1, total1 - total0);
+    const waited = performance.now() - t0;
+    if (idle >= SETTLE_IDLE || waited >= SETTLE_MAX_MS)
+      return { waitedMs: Math.round(waited), idle: Math.round(idle * 100) / 100 };
+  }
+}
 
 async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
@@ -383,7 +418,8 @@ try {
       const order = r % 2 === 0 ? rotated : rotated.reverse();
       for (const variant of order) {
         if (variant.startsWith('injected')) await setInit(variant === 'injected');
-        const result = { round: r + 1, ...(await round(variant, n)) };
+        const quiet = await settle();
+        const result = { round: r + 1, settle: quiet, ...(await round(variant, n)) };
         rounds.push(result);
         console.log(JSON.stringify(result));
       }
