@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { generateRootCa, loadCa } from '../../src/pki/ca.js';
-import { buildCrl } from '../../src/pki/crl.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { toPem } from '../../src/pki/pem.js';
-import { tempDir } from '../pki/helpers.js';
+import { crlRevoking, tempDir } from '../pki/helpers.js';
 import { opensslPki } from '../pki/openssl-pki.js';
 import { describeWithTools } from '../tools.js';
 import { goInit, typescriptInit } from './init-impls.js';
@@ -46,18 +45,7 @@ const leafOf = (issuer = ca, spiffeId = web, at = now, lifetimeSeconds = 3600) =
 const crlOf = (
   serials: readonly { serialHex: string; notAfter: Date }[],
   nextUpdate = new Date(now.getTime() + HOUR),
-) =>
-  buildCrl(ca, {
-    crlNumber: 7n,
-    thisUpdate: new Date(now.getTime() - 60_000),
-    nextUpdate,
-    entries: serials.map((l) => ({
-      serialHex: l.serialHex,
-      revokedAt: now,
-      reason: 'superseded' as const,
-      notAfter: l.notAfter,
-    })),
-  });
+) => crlRevoking(ca, serials, now, { crlNumber: 7n, nextUpdate, reason: 'superseded' });
 
 function mounted(files: Files): string {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-init-parity-'));

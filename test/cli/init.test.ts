@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateRootCa } from '../../src/pki/ca.js';
-import { buildCrl } from '../../src/pki/crl.js';
 import { readSubjectPublicKey, spkiOfCsr } from '../../src/pki/csr.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 import { issueLeafForKey } from '../../src/pki/issue-for-key.js';
 import { stubCsr } from '../rotator/signer/requests.js';
 import { INIT_IMPLEMENTATIONS, type InitImplementation } from './init-impls.js';
+import { crlRevoking } from '../pki/helpers.js';
 
 const now = new Date();
 // Back-dated a day so that a leaf issued two hours ago (and expired since) can come from it.
@@ -34,13 +34,25 @@ function leaf(spiffeId: string, options: { now?: Date; lifetimeSeconds?: number 
   });
 }
 
-function mounted(files: { cert?: string; key?: string; ca?: string; crl?: string }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mtls-init-'));
+type MountedFiles = { cert?: string; key?: string; ca?: string; crl?: string };
+
+/** Writes the given files into dir, as the kubelet's volume would hold them. */
+function write(dir: string, files: MountedFiles): void {
   if (files.crl !== undefined) writeFileSync(join(dir, 'ca.crl'), files.crl);
   if (files.cert !== undefined) writeFileSync(join(dir, 'tls.crt'), files.cert);
   if (files.key !== undefined) writeFileSync(join(dir, 'tls.key'), files.key);
   if (files.ca !== undefined) writeFileSync(join(dir, 'ca.crt'), files.ca);
+}
+
+function mounted(files: MountedFiles): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-init-'));
+  write(dir, files);
   return dir;
+}
+
+/** The files arrive 300 ms after the init has started waiting (the rotator writes or repairs the Secret). */
+function arriveLater(dir: string, files: MountedFiles): void {
+  setTimeout(() => write(dir, files), 300);
 }
 
 describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
@@ -112,11 +124,7 @@ describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
     it('waits for files that arrive after it starts', async () => {
       const dir = mounted({});
       const good = leaf('spiffe://cluster.local/ns/shop/sa/web');
-      setTimeout(() => {
-        writeFileSync(join(dir, 'tls.crt'), good.certPem);
-        writeFileSync(join(dir, 'tls.key'), good.keyPem);
-        writeFileSync(join(dir, 'ca.crt'), ca.trustBundlePem);
-      }, 300);
+      arriveLater(dir, { cert: good.certPem, key: good.keyPem, ca: ca.trustBundlePem });
       const result = await impl.run(dir, { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
       expect(result.code).toBe(0);
     });
@@ -133,30 +141,17 @@ describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
   '%s with ca.crl',
   (_label, impl: InitImplementation) => {
     const web = 'spiffe://cluster.local/ns/shop/sa/web';
-    const crlOf = (
-      revoked: readonly { serialHex: string; notAfter: Date }[],
-      nextUpdate = new Date(now.getTime() + 3_600_000),
-    ) =>
-      buildCrl(ca, {
-        crlNumber: 12n,
-        thisUpdate: new Date(now.getTime() - 60_000),
-        nextUpdate,
-        entries: revoked.map((l) => ({
-          serialHex: l.serialHex,
-          revokedAt: now,
-          reason: 'keyCompromise' as const,
-          notAfter: l.notAfter,
-        })),
-      }).pem;
+    const crlOf = (revoked: readonly { serialHex: string; notAfter: Date }[], nextUpdate?: Date) =>
+      crlRevoking(ca, revoked, now, { crlNumber: 12n, ...(nextUpdate === undefined ? {} : { nextUpdate }) })
+        .pem;
+
+    /** A mounted volume with the leaf, its key, ca.crt and this ca.crl. */
+    const withCrl = (l: { certPem: string; keyPem: string }, crl: string): string =>
+      mounted({ cert: l.certPem, key: l.keyPem, ca: ca.trustBundlePem, crl });
 
     it('refuses a certificate on its issuer’s CRL, naming the serial and the reason', async () => {
       const revoked = leaf(web);
-      const dir = mounted({
-        cert: revoked.certPem,
-        key: revoked.keyPem,
-        ca: ca.trustBundlePem,
-        crl: crlOf([revoked]),
-      });
+      const dir = withCrl(revoked, crlOf([revoked]));
       const result = await impl.run(dir, podEnv);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
@@ -185,12 +180,7 @@ describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
 
     it('accepts a certificate the CRL does not list, and says so', async () => {
       const good = leaf(web);
-      const dir = mounted({
-        cert: good.certPem,
-        key: good.keyPem,
-        ca: ca.trustBundlePem,
-        crl: crlOf([leaf(web)]),
-      });
+      const dir = withCrl(good, crlOf([leaf(web)]));
       const result = await impl.run(dir, podEnv);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/not on the CRL \(number 12, next update /);
@@ -201,22 +191,14 @@ describe.each(INIT_IMPLEMENTATIONS.map((impl) => [impl.name, impl] as const))(
       const reissued = leaf(web);
       const crl = crlOf([revoked]);
       const dir = mounted({ cert: revoked.certPem, key: revoked.keyPem, ca: ca.trustBundlePem, crl });
-      setTimeout(() => {
-        writeFileSync(join(dir, 'tls.crt'), reissued.certPem);
-        writeFileSync(join(dir, 'tls.key'), reissued.keyPem);
-      }, 300);
+      arriveLater(dir, { cert: reissued.certPem, key: reissued.keyPem });
       const result = await impl.run(dir, { ...podEnv, MTLS_INJECTOR_INIT_WAIT_TIMEOUT: '20s' });
       expect(result.code).toBe(0);
     });
 
     it('refuses an unreadable ca.crl rather than skip the check', async () => {
       const good = leaf(web);
-      const dir = mounted({
-        cert: good.certPem,
-        key: good.keyPem,
-        ca: ca.trustBundlePem,
-        crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n',
-      });
+      const dir = withCrl(good, '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
       const result = await impl.run(dir, podEnv);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/ca\.crl: CRL 1: not a usable X\.509 CRL/);

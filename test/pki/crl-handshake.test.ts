@@ -7,9 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
-import { buildCrl } from '../../src/pki/crl.js';
 import { issueWorkloadIdentity, type IssuedLeaf } from '../../src/pki/issue.js';
-import { tempDir, writeFiles } from './helpers.js';
+import { crlRevoking, tempDir, writeFiles } from './helpers.js';
 import { sClient, startServer } from './tls-harness.js';
 
 const tmp = tempDir('mtls-crl-handshake-');
@@ -49,17 +48,7 @@ function mounted(leaf: IssuedLeaf, bundlePem: string, crlPem?: string): string {
 }
 
 function crlPem(ca: CertificateAuthority, revoked: readonly IssuedLeaf[]): string {
-  return buildCrl(ca, {
-    crlNumber: 1n,
-    thisUpdate: now,
-    nextUpdate: new Date(now.getTime() + 3_600_000),
-    entries: revoked.map((l) => ({
-      serialHex: l.serialHex,
-      revokedAt: now,
-      reason: 'keyCompromise' as const,
-      notAfter: l.notAfter,
-    })),
-  }).pem;
+  return crlRevoking(ca, revoked, now).pem;
 }
 
 /** Dials the server with `clientDir` and says what the server did. */

@@ -10,10 +10,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { type CertificateAuthority, generateRootCa } from '../../src/pki/ca.js';
-import { buildCrl } from '../../src/pki/crl.js';
 import { issueWorkloadIdentity, type IssuedLeaf } from '../../src/pki/issue.js';
 import { describeWithTools, TOOLS } from '../tools.js';
-import { tempDir } from './helpers.js';
+import { crlRevoking, tempDir } from './helpers.js';
 
 const tmp = tempDir('mtls-crl-nginx-');
 const running: ChildProcess[] = [];
@@ -42,17 +41,7 @@ function issue(ca: CertificateAuthority, serviceAccount: string): IssuedLeaf {
 }
 
 function crlPem(ca: CertificateAuthority, revoked: readonly IssuedLeaf[]): string {
-  return buildCrl(ca, {
-    crlNumber: 1n,
-    thisUpdate: now,
-    nextUpdate: new Date(now.getTime() + 3_600_000),
-    entries: revoked.map((l) => ({
-      serialHex: l.serialHex,
-      revokedAt: now,
-      reason: 'keyCompromise' as const,
-      notAfter: l.notAfter,
-    })),
-  }).pem;
+  return crlRevoking(ca, revoked, now).pem;
 }
 
 let dirs = 0;

@@ -3,6 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CertificateAuthority } from '../../src/pki/ca.js';
+import { buildCrl, type IssuedCrl } from '../../src/pki/crl.js';
 import { tlv } from '../../src/pki/der.js';
 
 /** A temp directory removed by the returned cleanup. */
@@ -73,4 +75,27 @@ export function plus(base: Date, seconds: number): Date {
  */
 export function implicitPrimitive(n: number, content: Uint8Array): Buffer {
   return tlv(0x80 | n, content);
+}
+
+/**
+ * A CRL of `ca` that revokes `revoked` at `now` (issued a minute before it, next update an hour after, unless
+ * given), for tests that need a ca.crl: nginx, node:tls, mtls-init.
+ */
+export function crlRevoking(
+  ca: CertificateAuthority,
+  revoked: readonly { serialHex: string; notAfter: Date }[],
+  now: Date,
+  options: { crlNumber?: bigint; nextUpdate?: Date; reason?: 'keyCompromise' | 'superseded' } = {},
+): IssuedCrl {
+  return buildCrl(ca, {
+    crlNumber: options.crlNumber ?? 1n,
+    thisUpdate: new Date(now.getTime() - 60_000),
+    nextUpdate: options.nextUpdate ?? new Date(now.getTime() + 3_600_000),
+    entries: revoked.map((l) => ({
+      serialHex: l.serialHex,
+      revokedAt: now,
+      reason: options.reason ?? 'keyCompromise',
+      notAfter: l.notAfter,
+    })),
+  });
 }
