@@ -2,7 +2,7 @@
  * Where a new pod's first Secret spends its time inside the rotator, stage by stage (epoch ms from the
  * rotator's clock). Filled along the new-pod path (controller → pod sync → writer) and logged with
  * `certificate issued`, so a slow pod start can be split into the rotator's parts without a profiler
- * (docs/using-mtls.md, "Where the product's share goes").
+ * (docs/using-mtls.md, "Start-up time and the init container").
  */
 export interface FirstIssueTrace {
   /** The pod's first watch event without a Secret: it was queued in the first lane then. */

@@ -16,7 +16,7 @@ import { ensureMount } from './mounts.js';
 
 /**
  * Resources of mtls-init: it reads three small files and exits. In Linux pods it is the static Go binary
- * (about a millisecond of CPU); in Windows pods it is Node, whose start-up and module loading are most of its
+ * (about 3 ms of CPU per run); in Windows pods it is Node, whose start-up and module loading are most of its
  * ~0.1 s of CPU, and the CPU limit lets that run on a whole core (at 200m it took about five times as long,
  * all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init container"). A limit
  * is kept so namespaces whose ResourceQuota requires one still admit the pod.
