@@ -10,6 +10,9 @@
 //                     default secret): admission, the rotator's Secret, the kubelet's mount and mtls-init
 //   injected-noinit   the same with the product upgraded to init.enabled=false (`helm upgrade --reuse-values`,
 //                     waited until only the new product pods run and a new rotator leads; set back after)
+//   bare-init-product (only when named in BENCH_VARIANTS) bare-init with mtls-init's image, security settings and
+//                     resources, running `/app/bin/mtls-init --help` (exits at once): splits what the init
+//                     container costs the runtime from the Secret volume and the rest of injection
 //
 // The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
 // it also records when the Secret appeared (watch) and how many `MountVolume.SetUp failed` lines the kubelet
@@ -47,8 +50,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
 const PODS = (process.env.BENCH_PODS ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
-const VARIANTS = (process.env.BENCH_VARIANTS ?? ALL_VARIANTS.join(',')).split(',');
+const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit', 'bare-init-product'];
+/** The default run: the four kinds the product's share compares; bare-init-product is asked for by name. */
+const DEFAULT_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
+const VARIANTS = (process.env.BENCH_VARIANTS ?? DEFAULT_VARIANTS.join(',')).split(',');
 const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
@@ -195,7 +200,29 @@ function podBody(variant, i) {
   const initContainers =
     variant === 'bare-init'
       ? [{ name: 'init', image: images.PAUSE_IMAGE, args: ['exit'], imagePullPolicy: 'IfNotPresent' }]
-      : [];
+      : variant === 'bare-init-product'
+        ? [
+            {
+              // mtls-init's image, settings and resources as the webhook renders them
+              // (src/core/mutate/init-container.ts), running a command that exits at once: what the init
+              // container costs the runtime, without the Secret volume or the check.
+              name: 'init',
+              image: images.PRODUCT_IMAGE,
+              command: ['/app/bin/mtls-init', '--help'],
+              imagePullPolicy: 'IfNotPresent',
+              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65532,
+                runAsGroup: 65532,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+            },
+          ]
+        : [];
   return {
     metadata: { name: `p-${i}`, annotations },
     spec: {
@@ -319,7 +346,7 @@ async function round(variant, n) {
           secretToRunning: summary(all.map((p) => ms(p.secret ?? Number.NaN, p.running))),
         }
       : {}),
-    ...(variant === 'injected' || variant === 'bare-init'
+    ...(variant === 'injected' || variant.startsWith('bare-init')
       ? { initDone: summary(all.map((p) => ms(p.sent, p.initDone ?? Number.NaN))) }
       : {}),
     kubeletFailedMounts: failedMounts,
@@ -467,7 +494,12 @@ for (const n of PODS) {
     };
   };
   const productShare = share('injected', 'bare-init');
+  const productInit = share('bare-init-product', 'bare-init');
+  const productInitToInjected = share('injected', 'bare-init-product');
   if (productShare) row.productShare = productShare;
+  // With bare-init-product: the init container's own cost to the runtime, and what injection adds beyond it.
+  if (productInit) row.productInitOverTrivialInit = productInit;
+  if (productInitToInjected) row.injectedOverProductInit = productInitToInjected;
   const noInitShare = share('injected-noinit', 'bare');
   if (noInitShare) row.productShareWithoutInit = noInitShare;
   rows.push(row);
