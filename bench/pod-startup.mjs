@@ -45,6 +45,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { INIT_RESOURCES, INIT_SECURITY_CONTEXT } from '../dist/core/mutate/init-container.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
@@ -210,16 +211,8 @@ function podBody(variant, i) {
               image: images.PRODUCT_IMAGE,
               command: ['/app/bin/mtls-init', '--help'],
               imagePullPolicy: 'IfNotPresent',
-              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } },
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 65532,
-                runAsGroup: 65532,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              resources: JSON.parse(JSON.stringify(INIT_RESOURCES)),
+              securityContext: JSON.parse(JSON.stringify(INIT_SECURITY_CONTEXT)),
             },
           ]
         : [];

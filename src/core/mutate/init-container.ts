@@ -21,13 +21,13 @@ import { ensureMount } from './mounts.js';
  * all of it added to every pod's start; docs/using-mtls.md, "Start-up time and the init container"). A limit
  * is kept so namespaces whose ResourceQuota requires one still admit the pod.
  */
-const INIT_RESOURCES = {
+export const INIT_RESOURCES = {
   requests: { cpu: '10m', memory: '32Mi' },
   limits: { cpu: '1', memory: '128Mi' },
 } as const;
 
 /** PodSecurity "restricted" for Linux pods. */
-const INIT_SECURITY_CONTEXT = {
+export const INIT_SECURITY_CONTEXT = {
   runAsNonRoot: true,
   runAsUser: 65532,
   runAsGroup: 65532,
