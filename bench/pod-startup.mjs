@@ -13,6 +13,8 @@
 //   bare-init-product (only when named in BENCH_VARIANTS) bare-init with mtls-init's image, security settings and
 //                     resources, running `/app/bin/mtls-init --help` (exits at once): splits what the init
 //                     container costs the runtime from the Secret volume and the rest of injection
+//   bare-init-restricted (only when named) bare-init with mtls-init's security settings and resources on the
+//                     pause image: with bare-init-product, the image's cost apart from the settings'
 //
 // The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
 // it also records when the Secret appeared (watch) and how many `MountVolume.SetUp failed` lines the kubelet
@@ -51,7 +53,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
 const PODS = (process.env.BENCH_PODS ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ALL_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit', 'bare-init-product'];
+const ALL_VARIANTS = [
+  'bare',
+  'bare-init',
+  'injected',
+  'injected-noinit',
+  'bare-init-product',
+  'bare-init-restricted',
+];
 /** The default run: the four kinds the product's share compares; bare-init-product is asked for by name. */
 const DEFAULT_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
 const VARIANTS = (process.env.BENCH_VARIANTS ?? DEFAULT_VARIANTS.join(',')).split(',');
@@ -201,21 +210,34 @@ function podBody(variant, i) {
   const initContainers =
     variant === 'bare-init'
       ? [{ name: 'init', image: images.PAUSE_IMAGE, args: ['exit'], imagePullPolicy: 'IfNotPresent' }]
-      : variant === 'bare-init-product'
+      : variant === 'bare-init-restricted'
         ? [
             {
-              // mtls-init's image, settings and resources as the webhook renders them
-              // (src/core/mutate/init-container.ts), running a command that exits at once: what the init
-              // container costs the runtime, without the Secret volume or the check.
+              // The trivial init with mtls-init's security settings and resources, on the pause image:
+              // with bare-init-product, splits the product image's cost from the settings'.
               name: 'init',
-              image: images.PRODUCT_IMAGE,
-              command: ['/app/bin/mtls-init', '--help'],
+              image: images.PAUSE_IMAGE,
+              args: ['exit'],
               imagePullPolicy: 'IfNotPresent',
               resources: JSON.parse(JSON.stringify(INIT_RESOURCES)),
               securityContext: JSON.parse(JSON.stringify(INIT_SECURITY_CONTEXT)),
             },
           ]
-        : [];
+        : variant === 'bare-init-product'
+          ? [
+              {
+                // mtls-init's image, settings and resources as the webhook renders them
+                // (src/core/mutate/init-container.ts), running a command that exits at once: what the init
+                // container costs the runtime, without the Secret volume or the check.
+                name: 'init',
+                image: images.PRODUCT_IMAGE,
+                command: ['/app/bin/mtls-init', '--help'],
+                imagePullPolicy: 'IfNotPresent',
+                resources: JSON.parse(JSON.stringify(INIT_RESOURCES)),
+                securityContext: JSON.parse(JSON.stringify(INIT_SECURITY_CONTEXT)),
+              },
+            ]
+          : [];
   return {
     metadata: { name: `p-${i}`, annotations },
     spec: {
@@ -493,6 +515,11 @@ for (const n of PODS) {
   // With bare-init-product: the init container's own cost to the runtime, and what injection adds beyond it.
   if (productInit) row.productInitOverTrivialInit = productInit;
   if (productInitToInjected) row.injectedOverProductInit = productInitToInjected;
+  // With bare-init-restricted: the security settings' cost, and the product image's beyond them.
+  const restricted = share('bare-init-restricted', 'bare-init');
+  const productImage = share('bare-init-product', 'bare-init-restricted');
+  if (restricted) row.restrictedOverTrivialInit = restricted;
+  if (productImage) row.productImageOverRestrictedInit = productImage;
   const noInitShare = share('injected-noinit', 'bare');
   if (noInitShare) row.productShareWithoutInit = noInitShare;
   rows.push(row);
