@@ -48,6 +48,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { INIT_RESOURCES, INIT_SECURITY_CONTEXT } from '../dist/core/mutate/init-container.js';
+import { INIT_BINARY_PATH } from '../dist/core/names.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
@@ -205,39 +206,37 @@ async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
 
 // ---- one round of one variant ------------------------------------------------------------------------------
 
+/** The init container of each bare-init variant (none for the others). */
+function initContainerOf(variant) {
+  const trivial = {
+    name: 'init',
+    image: images.PAUSE_IMAGE,
+    args: ['exit'],
+    imagePullPolicy: 'IfNotPresent',
+  };
+  // mtls-init's resources and security settings as the webhook renders them (src/core/mutate/init-container.ts).
+  const restricted = { ...trivial, resources: INIT_RESOURCES, securityContext: INIT_SECURITY_CONTEXT };
+  switch (variant) {
+    case 'bare-init':
+      return trivial;
+    case 'bare-init-restricted':
+      // The settings on the pause image: with bare-init-product, the product image's cost apart from theirs.
+      return restricted;
+    case 'bare-init-product': {
+      // mtls-init's image too, running a command that exits at once: what the init container costs the
+      // runtime, without the Secret volume or the check.
+      const { args: _args, ...rest } = restricted;
+      return { ...rest, image: images.PRODUCT_IMAGE, command: [INIT_BINARY_PATH, '--help'] };
+    }
+    default:
+      return undefined;
+  }
+}
+
 function podBody(variant, i) {
   const annotations = {};
-  const initContainers =
-    variant === 'bare-init'
-      ? [{ name: 'init', image: images.PAUSE_IMAGE, args: ['exit'], imagePullPolicy: 'IfNotPresent' }]
-      : variant === 'bare-init-restricted'
-        ? [
-            {
-              // The trivial init with mtls-init's security settings and resources, on the pause image:
-              // with bare-init-product, splits the product image's cost from the settings'.
-              name: 'init',
-              image: images.PAUSE_IMAGE,
-              args: ['exit'],
-              imagePullPolicy: 'IfNotPresent',
-              resources: JSON.parse(JSON.stringify(INIT_RESOURCES)),
-              securityContext: JSON.parse(JSON.stringify(INIT_SECURITY_CONTEXT)),
-            },
-          ]
-        : variant === 'bare-init-product'
-          ? [
-              {
-                // mtls-init's image, settings and resources as the webhook renders them
-                // (src/core/mutate/init-container.ts), running a command that exits at once: what the init
-                // container costs the runtime, without the Secret volume or the check.
-                name: 'init',
-                image: images.PRODUCT_IMAGE,
-                command: ['/app/bin/mtls-init', '--help'],
-                imagePullPolicy: 'IfNotPresent',
-                resources: JSON.parse(JSON.stringify(INIT_RESOURCES)),
-                securityContext: JSON.parse(JSON.stringify(INIT_SECURITY_CONTEXT)),
-              },
-            ]
-          : [];
+  const init = initContainerOf(variant);
+  const initContainers = init === undefined ? [] : [init];
   return {
     metadata: { name: `p-${i}`, annotations },
     spec: {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
@@ -113,9 +113,16 @@ describe('the node', () => {
       .split('\n')
       .filter((pid) => pid !== '' && comm(pid).startsWith('containerd-shim'));
     expect(shims.length).toBeGreaterThan(0);
-    const procsUnder = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-        e.isDirectory() && existsSync(join(dir, e.name))
+    // A pod's cgroup may be removed while this walks it: a directory gone is a directory with no processes.
+    const procsUnder = (dir: string): string[] => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return [];
+      }
+      return entries.flatMap((e) =>
+        e.isDirectory()
           ? procsUnder(join(dir, e.name))
           : e.name === 'cgroup.procs'
             ? readOr(join(dir, e.name))
@@ -123,6 +130,7 @@ describe('the node', () => {
                 .filter((pid) => pid !== '')
             : [],
       );
+    };
     // The product's webhook and rotator: `node /app/dist/main.js webhook|rotator` in their pods' cgroups.
     const inPods = procsUnder(`/sys/fs/cgroup/cpu${root}/kubepods`).map((pid) =>
       readOr(`/proc/${pid}/cmdline`).split('\0'),
