@@ -6,8 +6,9 @@
 //   bare              unlabelled namespace, one app container (the pause image)
 //   bare-init         the same plus one trivial init container (the pause image with `exit`): the cost of any
 //                     init container on this runtime
-//   injected          namespace labelled mtls-injection=enabled (and mtls-injector.io/delivery=BENCH_DELIVERY,
-//                     default secret): admission, the rotator's Secret, the kubelet's mount and mtls-init
+//   injected          namespace labelled mtls-injection=enabled (and mtls-injector.io/delivery=BENCH_DELIVERY
+//                     unless auto): admission, the credential (the rotator's Secret, or the kubelet's
+//                     PodCertificateRequest signed by the rotator), the kubelet's mount and mtls-init
 //   injected-noinit   the same with the product upgraded to init.enabled=false (`helm upgrade --reuse-values`,
 //                     waited until only the new product pods run and a new rotator leads; set back after)
 //   bare-init-product (only when named in BENCH_VARIANTS) bare-init with mtls-init's image, security settings and
@@ -17,12 +18,15 @@
 //                     pause image: with bare-init-product, the image's cost apart from the settings'
 //
 // The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
-// it also records when the Secret appeared (watch) and how many `MountVolume.SetUp failed` lines the kubelet
+// it also records when its credential existed (watch: the Secret created or the PodCertificateRequest signed,
+// and which of the two the product chose) and how many `MountVolume.SetUp failed` lines the kubelet
 // logged during the round (a Secret that was not there yet).
 //
 //   npm run bench:startup                      brings the e2e cluster up unless it is up, leaves it running
 //   BENCH_PODS=20,50 BENCH_ROUNDS=3 BENCH_VARIANTS=bare,bare-init,injected,injected-noinit npm run bench:startup
-//   BENCH_DELIVERY=podCertificate              the injected namespaces' delivery label (default secret)
+//   BENCH_DELIVERY=secret|podCertificate       the injected namespaces' delivery label (default auto: no label,
+//                                              what the install gives; on 1.37 Pod Certificates)
+//   BENCH_TOKEN_VOLUME=0                       pods without the service account token volume (default with it)
 //   BENCH_TRACE=/tmp/trace.jsonl               also append each pod's stage times (epoch ms) there, to join
 //                                              with the rotator's `certificate issued` timings and the kubelet log
 //   BENCH_SETTLE_IDLE=0.75 BENCH_SETTLE_WINDOW_MS=3000 BENCH_SETTLE_MAX_MS=90000
@@ -65,7 +69,8 @@ const ALL_VARIANTS = [
 /** The default run: the four kinds the product's share compares; bare-init-product is asked for by name. */
 const DEFAULT_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
 const VARIANTS = (process.env.BENCH_VARIANTS ?? DEFAULT_VARIANTS.join(',')).split(',');
-const DELIVERY = process.env.BENCH_DELIVERY ?? 'secret';
+const DELIVERY = process.env.BENCH_DELIVERY ?? 'auto';
+const TOKEN_VOLUME = process.env.BENCH_TOKEN_VOLUME !== '0';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/results/pod-startup.json');
 /** A file to append each round's per-pod epoch-ms stage times to (JSON lines), to join with component logs. */
@@ -204,6 +209,80 @@ async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
   }
 }
 
+// ---- whose CPU a round used -------------------------------------------------------------------------------
+
+const sandboxEnv = Object.fromEntries(
+  (existsSync(join(E2E, 'sandbox.env')) ? readFileSync(join(E2E, 'sandbox.env'), 'utf8') : '')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const ACCT = `/sys/fs/cgroup/cpuacct${sandboxEnv.CGROUP_ROOT ?? '/mtls-e2e-0'}`;
+
+function busyTicks() {
+  const [idle, total] = cpuTimes();
+  return total - idle;
+}
+
+/** CPU ns used so far by a cpuacct group (relative to the sandbox's), or undefined where it does not exist. */
+function usage(group) {
+  try {
+    return Number(readFileSync(join(ACCT, group, 'cpuacct.usage'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The product's pods' cgroups under kubepods, by component (pod UID → its QoS class's directory). */
+async function productGroups() {
+  const pods = (await api('GET', `/api/v1/namespaces/${INSTALL_NS}/pods`)).items;
+  const groups = {};
+  for (const pod of pods) {
+    const component = pod.metadata.labels?.['app.kubernetes.io/component'] ?? 'other';
+    const qos = (pod.status?.qosClass ?? 'Burstable').toLowerCase();
+    const dir = `kubepods/${qos === 'guaranteed' ? '' : `${qos}/`}pod${pod.metadata.uid}`;
+    (groups[component] ??= []).push(dir);
+  }
+  return groups;
+}
+
+/**
+ * CPU seconds each part of the node used between two snapshots: the control plane (etcd, kube-apiserver,
+ * controller-manager, scheduler), the node's daemons (kubelet, containerd and its shims, runc, kube-proxy), the
+ * product's pods by component, and the rest of kubepods (the round's pods). CPU is what 50 pods at once
+ * compete for on this 2-core node, and it varies far less from round to round than their latency does.
+ */
+async function cpuSnapshot() {
+  const groups = await productGroups();
+  const snap = {
+    controlPlane: usage('control-plane'),
+    system: usage('system'),
+    kubepods: usage('kubepods'),
+    host: busyTicks(),
+  };
+  for (const [component, dirs] of Object.entries(groups))
+    snap[component] = dirs.reduce((sum, d) => sum + (usage(d) ?? 0), 0);
+  return snap;
+}
+
+function cpuUsed(before, after) {
+  const s = (ns) => Math.round(ns / 1e7) / 100;
+  const used = {};
+  for (const key of Object.keys(after)) {
+    if (key === 'host' || before[key] === undefined || after[key] === undefined) continue;
+    used[key] = s(after[key] - before[key]);
+  }
+  const product = Object.keys(after).filter(
+    (k) => !['controlPlane', 'system', 'kubepods', 'host'].includes(k),
+  );
+  if (used.kubepods !== undefined)
+    used.roundPods =
+      Math.round((used.kubepods - product.reduce((sum, k) => sum + (used[k] ?? 0), 0)) * 100) / 100;
+  // /proc/stat counts in clock ticks (USER_HZ, 100 on Linux): the whole machine's busy time.
+  used.machine = Math.round(after.host - before.host) / 100;
+  return used;
+}
+
 // ---- one round of one variant ------------------------------------------------------------------------------
 
 /** The init container of each bare-init variant (none for the others). */
@@ -241,7 +320,10 @@ function podBody(variant, i) {
     metadata: { name: `p-${i}`, annotations },
     spec: {
       terminationGracePeriodSeconds: 0,
-      automountServiceAccountToken: false,
+      // Kubernetes' default service account token volume, as nearly every pod has: the kubelet holds a pod
+      // with any volume until its next check of the mounts (every 300 ms), so without one the bare pods
+      // skipped a wait that injected pods, and most real pods, pay. BENCH_TOKEN_VOLUME=0 leaves it out.
+      automountServiceAccountToken: TOKEN_VOLUME,
       securityContext: { runAsNonRoot: true, runAsUser: 65535 },
       initContainers,
       containers: [{ name: 'app', image: images.PAUSE_IMAGE, imagePullPolicy: 'IfNotPresent' }],
@@ -269,7 +351,11 @@ async function round(variant, n) {
   await api('POST', '/api/v1/namespaces', {
     metadata: {
       name: ns,
-      labels: injected ? { 'mtls-injection': 'enabled', 'mtls-injector.io/delivery': DELIVERY } : {},
+      labels: !injected
+        ? {}
+        : DELIVERY === 'auto'
+          ? { 'mtls-injection': 'enabled' }
+          : { 'mtls-injection': 'enabled', 'mtls-injector.io/delivery': DELIVERY },
     },
   });
   await waitUntil('serviceaccount default', () =>
@@ -285,19 +371,38 @@ async function round(variant, n) {
     const init = (pod.status?.initContainerStatuses ?? []).find(
       (c) => c.name === 'mtls-init' || c.name === 'init',
     );
+    if (p.scheduled === undefined && pod.spec?.nodeName) p.scheduled = now;
+    const sandboxReady = (pod.status?.conditions ?? []).some(
+      (c) => c.type === 'PodReadyToStartContainers' && c.status === 'True',
+    );
+    if (p.sandbox === undefined && sandboxReady) p.sandbox = now;
     if (p.initDone === undefined && init?.state?.terminated?.exitCode === 0) p.initDone = now;
     const app = (pod.status?.containerStatuses ?? []).find((c) => c.name === 'app');
     if (p.running === undefined && app?.state?.running !== undefined) p.running = now;
   });
-  const secretWatch = injected
-    ? await watch(`/api/v1/namespaces/${ns}/secrets`, (type, secret, now) => {
-        const owner = secret.metadata.ownerReferences?.[0]?.name;
-        const p = owner === undefined ? undefined : pods.get(owner);
-        if (p !== undefined && p.secret === undefined && type === 'ADDED') p.secret = now;
-      })
-    : undefined;
+  // When each injected pod's credential existed: its Secret created (Secret delivery), or its
+  // PodCertificateRequest signed (Pod Certificates delivery), whichever the product chose.
+  const credentialWatches = injected
+    ? [
+        await watch(`/api/v1/namespaces/${ns}/secrets`, (type, secret, now) => {
+          const owner = secret.metadata.ownerReferences?.[0]?.name;
+          const p = owner === undefined ? undefined : pods.get(owner);
+          if (p !== undefined && p.credential === undefined && type === 'ADDED')
+            Object.assign(p, { credential: now, deliveredBy: 'secret' });
+        }),
+        await watch(
+          `/apis/certificates.k8s.io/v1/namespaces/${ns}/podcertificaterequests`,
+          (type, pcr, now) => {
+            const p = pods.get(pcr.spec?.podName);
+            if (p !== undefined && p.credential === undefined && pcr.status?.certificateChain)
+              Object.assign(p, { credential: now, deliveredBy: 'podCertificate' });
+          },
+        ),
+      ]
+    : [];
   const logOffset = statSync(join(E2E, 'logs/kubelet.log')).size;
   const load = loadavg()[0];
+  const cpuBefore = await cpuSnapshot();
   for (let i = 0; i < n; i++) pods.set(`p-${i}`, {});
   await Promise.all(
     [...pods.keys()].map(async (name, i) => {
@@ -312,8 +417,9 @@ async function round(variant, n) {
   await waitUntil(`${n} ${variant} pods Running`, () =>
     [...pods.values()].every((p) => p.running !== undefined),
   );
+  const cpu = cpuUsed(cpuBefore, await cpuSnapshot());
   podWatch.stop();
-  secretWatch?.stop();
+  for (const w of credentialWatches) w.stop();
   const failedMounts = kubeletLines(logOffset, /MountVolume\.SetUp failed/);
   if (TRACE !== undefined) {
     const epoch = (t) => (t === undefined ? undefined : Math.round(performance.timeOrigin + t));
@@ -325,7 +431,9 @@ async function round(variant, n) {
         pod: name,
         sent: epoch(p.sent),
         admitted: epoch(p.admitted),
-        secret: epoch(p.secret),
+        scheduled: epoch(p.scheduled),
+        sandbox: epoch(p.sandbox),
+        credential: epoch(p.credential),
         initDone: epoch(p.initDone),
         running: epoch(p.running),
       }),
@@ -353,17 +461,22 @@ async function round(variant, n) {
     loadAverage: Math.round(load * 100) / 100,
     startup: summary(all.map((p) => ms(p.sent, p.running))),
     admission: summary(all.map((p) => ms(p.sent, p.admitted))),
+    scheduled: summary(all.map((p) => ms(p.sent, p.scheduled ?? Number.NaN))),
+    // The kubelet reports the sandbox ready once the pod's volumes are mounted and its network is set up.
+    sandbox: summary(all.map((p) => ms(p.sent, p.sandbox ?? Number.NaN))),
     ...(injected
       ? {
           delivery: DELIVERY,
-          secret: summary(all.map((p) => ms(p.sent, p.secret ?? Number.NaN))),
-          secretToRunning: summary(all.map((p) => ms(p.secret ?? Number.NaN, p.running))),
+          deliveredBy: [...new Set(all.map((p) => p.deliveredBy ?? 'none seen'))].join(','),
+          credential: summary(all.map((p) => ms(p.sent, p.credential ?? Number.NaN))),
+          credentialToRunning: summary(all.map((p) => ms(p.credential ?? Number.NaN, p.running))),
         }
       : {}),
     ...(variant === 'injected' || variant.startsWith('bare-init')
       ? { initDone: summary(all.map((p) => ms(p.sent, p.initDone ?? Number.NaN))) }
       : {}),
     kubeletFailedMounts: failedMounts,
+    cpuSeconds: cpu,
   };
 }
 
@@ -380,6 +493,13 @@ function summary(values) {
     maxMs: Math.round(sorted.at(-1)),
   };
 }
+
+/** The median of a few numbers, unrounded (undefined entries skipped). */
+const medianOf = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -482,10 +602,14 @@ for (const n of PODS) {
       p99Ms: median(rs.map((x) => x.startup.p99Ms)),
       p50RangeMs: [Math.min(...rs.map((x) => x.startup.p50Ms)), Math.max(...rs.map((x) => x.startup.p50Ms))],
       p99RangeMs: [Math.min(...rs.map((x) => x.startup.p99Ms)), Math.max(...rs.map((x) => x.startup.p99Ms))],
+      // CPU seconds the node's parts used from the first CREATE to the last pod Running (median per part).
+      cpuSeconds: Object.fromEntries(
+        Object.keys(rs[0].cpuSeconds).map((k) => [k, medianOf(rs.map((x) => x.cpuSeconds[k]))]),
+      ),
       ...(v.startsWith('injected')
         ? {
-            secretP50Ms: median(rs.map((x) => x.secret.p50Ms)),
-            secretP99Ms: median(rs.map((x) => x.secret.p99Ms)),
+            credentialP50Ms: median(rs.map((x) => x.credential.p50Ms)),
+            credentialP99Ms: median(rs.map((x) => x.credential.p99Ms)),
             kubeletFailedMounts: rs.map((x) => x.kubeletFailedMounts),
           }
         : {}),
@@ -507,6 +631,21 @@ for (const n of PODS) {
       })),
     };
   };
+  // The same pairing in CPU: what the product's pods cost the whole machine, per pod.
+  const cpuShare = (a, b) => {
+    const pairs = of(a)
+      .map((x) => [x, of(b).find((y) => y.round === x.round)])
+      .filter(([, y]) => y !== undefined);
+    if (pairs.length === 0) return undefined;
+    const perPodMs = (part) =>
+      Math.round(
+        (medianOf(pairs.map(([x, y]) => (x.cpuSeconds[part] ?? 0) - (y.cpuSeconds[part] ?? 0))) * 1000) / n,
+      );
+    const parts = Object.keys(pairs[0][0].cpuSeconds);
+    return Object.fromEntries(parts.map((k) => [k, perPodMs(k)]));
+  };
+  const productCpu = cpuShare('injected', 'bare-init');
+  if (productCpu) row.productCpuMsPerPod = productCpu;
   const productShare = share('injected', 'bare-init');
   const productInit = share('bare-init-product', 'bare-init');
   const productInitToInjected = share('injected', 'bare-init-product');
@@ -564,5 +703,14 @@ for (const row of rows)
   console.log(
     `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} | ${cell(row.productShareWithoutInit)} |`,
   );
+for (const row of rows)
+  if (row.productCpuMsPerPod)
+    console.log(
+      `${row.pods} pods: CPU ms per pod injected − bare-init (median of rounds): ${Object.entries(
+        row.productCpuMsPerPod,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
 console.log(`\nwrote ${OUT}`);
 if (!existsSync(OUT)) process.exitCode = 1;

@@ -36,7 +36,7 @@ start_control_plane() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" \
-    --profiling=false --v=1
+    --profiling="${E2E_PROFILING:-false}" --v=1
   wait_for "kube-apiserver /readyz" 90 kc get --raw /readyz || fail kube-apiserver
 
   start_in_sandbox kube-controller-manager "$bin/kube-controller-manager" \

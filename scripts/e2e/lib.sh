@@ -58,8 +58,12 @@ start_in_sandbox() {
   case $name in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) group=control-plane ;; esac
   local procs=/sys/fs/cgroup/cpu$CGROUP_ROOT/$group/cgroup.procs
   [[ -f $procs ]] || die "cgroup ${procs%/cgroup.procs} is missing; run npm run e2e:down, then npm run e2e:up"
-  # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
-  start_bg "$name" sh -c 'echo $$ >"$0" && exec "$@"' "$procs" nsenter -t "$HOLDER_PID" -n -m -- "$@"
+  # Its CPU accounting group too, where the cpuacct controller is a hierarchy of its own (else the same file).
+  local acct=/sys/fs/cgroup/cpuacct$CGROUP_ROOT/$group/cgroup.procs
+  [[ -f $acct ]] || acct=$procs
+  # shellcheck disable=SC2016 # $$, $0 and $1 belong to the inner shell
+  start_bg "$name" sh -c 'echo $$ >"$0" && echo $$ >"$1" && shift && exec "$@"' "$procs" "$acct" \
+    nsenter -t "$HOLDER_PID" -n -m -- "$@"
 }
 
 # alive NAME -> true if the recorded process group still has a member.
