@@ -394,6 +394,8 @@ async function round(variant, n) {
           `/apis/certificates.k8s.io/v1/namespaces/${ns}/podcertificaterequests`,
           (type, pcr, now) => {
             const p = pods.get(pcr.spec?.podName);
+            // The kubelet creates the request while it sets up the pod's volumes; the signer answers it.
+            if (p !== undefined && p.requested === undefined && type === 'ADDED') p.requested = now;
             if (p !== undefined && p.credential === undefined && pcr.status?.certificateChain)
               Object.assign(p, { credential: now, deliveredBy: 'podCertificate' });
           },
@@ -433,6 +435,7 @@ async function round(variant, n) {
         admitted: epoch(p.admitted),
         scheduled: epoch(p.scheduled),
         sandbox: epoch(p.sandbox),
+        requested: epoch(p.requested),
         credential: epoch(p.credential),
         initDone: epoch(p.initDone),
         running: epoch(p.running),
@@ -470,6 +473,12 @@ async function round(variant, n) {
           deliveredBy: [...new Set(all.map((p) => p.deliveredBy ?? 'none seen'))].join(','),
           credential: summary(all.map((p) => ms(p.sent, p.credential ?? Number.NaN))),
           credentialToRunning: summary(all.map((p) => ms(p.credential ?? Number.NaN, p.running))),
+          ...(all.some((p) => p.requested !== undefined)
+            ? {
+                requested: summary(all.map((p) => ms(p.sent, p.requested ?? Number.NaN))),
+                signed: summary(all.map((p) => ms(p.requested ?? Number.NaN, p.credential ?? Number.NaN))),
+              }
+            : {}),
         }
       : {}),
     ...(variant === 'injected' || variant.startsWith('bare-init')
