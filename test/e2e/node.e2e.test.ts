@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
   AdmissionregistrationV1Api,
@@ -83,12 +84,15 @@ describe('the node', () => {
     }
   });
 
-  it('weighs CPU like a systemd node: daemons in system, the control plane apart, the pods in kubepods', () => {
+  it('weighs and counts CPU like a systemd node: daemons in system, the control plane apart, pods in kubepods', () => {
     // docs/e2e.md, "CPU weights like a systemd node's" (scripts/e2e/sandbox.sh, lib.sh start_in_sandbox).
     const root = /^CGROUP_ROOT=(.*)$/m.exec(readFileSync(join(e2eDir, 'sandbox.env'), 'utf8'))?.[1];
     expect(root).toMatch(/^\/mtls-e2e-\d+$/);
     const cpuCgroup = (pid: string): string =>
       /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
+    // The same group for CPU accounting (here a hierarchy of its own), which the start-up bench reads.
+    const acctCgroup = (pid: string): string =>
+      /^\d+:cpuacct:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
     const pidOf = (name: string): string => readFileSync(join(e2eDir, 'pids', `${name}.pid`), 'utf8').trim();
     // Other files' pods come and go beside this test: a process or cgroup may be gone by the time it is read.
     const readOr = (path: string): string => {
@@ -99,10 +103,14 @@ describe('the node', () => {
       }
     };
     const comm = (pid: string): string => readOr(`/proc/${pid}/comm`).trim();
-    for (const name of ['containerd', 'kubelet', 'kube-proxy'])
+    for (const name of ['containerd', 'kubelet', 'kube-proxy']) {
       expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/system`);
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+      expect(acctCgroup(pidOf(name)), `${name} (cpuacct)`).toBe(`${root}/system`);
+    }
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/control-plane`);
+      expect(acctCgroup(pidOf(name)), `${name} (cpuacct)`).toBe(`${root}/control-plane`);
+    }
     const shares = (group: string): number =>
       Number(readFileSync(`/sys/fs/cgroup/cpu${root}/${group}/cpu.shares`, 'utf8'));
     expect(shares('system')).toBe(1024);
@@ -208,6 +216,11 @@ describe('the node', () => {
     );
     const clusterIp =
       (await core.readNamespacedService({ namespace: ns, name: 'server' })).spec?.clusterIP ?? '';
+    // kube-proxy programs the Service a moment after the server is Ready (a loaded node: seconds); the
+    // client's calls are about mTLS, so they start once a TCP connect through the ClusterIP succeeds.
+    await waitFor('the Service reachable through its ClusterIP', () => tcpConnects(clusterIp, 8443), {
+      timeoutMs: 60_000,
+    });
     // Hostname verification against the Service's DNS name (a DNS SAN), dialling its ClusterIP (no cluster DNS).
     await core.createNamespacedPod({
       namespace: ns,
@@ -237,7 +250,7 @@ describe('the node', () => {
     const calls = logLines(ns, 'client').filter((l) => l.event === 'call');
     expect(calls).toHaveLength(3);
     for (const call of calls)
-      expect(call).toMatchObject({
+      expect(call, JSON.stringify(call)).toMatchObject({
         ok: true,
         status: 200,
         peer: `spiffe://cluster.local/ns/${ns}/sa/server`,
@@ -274,3 +287,17 @@ describe('the node', () => {
     expect(body).toBe('ok');
   });
 });
+
+/** Whether a TCP connection to host:port opens within a second (closed at once). */
+function tcpConnects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1_000 });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
