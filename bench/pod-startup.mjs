@@ -91,12 +91,19 @@ if (process.env.BENCH_NO_UP !== '1') {
   });
   if (up.status !== 0) throw new Error('npm run e2e:up failed');
 }
-const images = Object.fromEntries(
-  readFileSync(join(E2E, 'images.env'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('='))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
+/** A KEY=value file the harness writes in .e2e/ ({} when it does not exist). */
+function envFile(name) {
+  const file = join(E2E, name);
+  return Object.fromEntries(
+    (existsSync(file) ? readFileSync(file, 'utf8') : '')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+const images = envFile('images.env');
+if (images.PAUSE_IMAGE === undefined)
+  throw new Error(`${join(E2E, 'images.env')} names no PAUSE_IMAGE: run npm run e2e:up`);
 const kc = new KubeConfig();
 kc.loadFromFile(join(E2E, 'kubeconfig'));
 const server = new URL(kc.getCurrentCluster().server);
@@ -211,12 +218,7 @@ async function waitUntil(what, probe, timeoutMs = TIMEOUT_MS) {
 
 // ---- whose CPU a round used -------------------------------------------------------------------------------
 
-const sandboxEnv = Object.fromEntries(
-  (existsSync(join(E2E, 'sandbox.env')) ? readFileSync(join(E2E, 'sandbox.env'), 'utf8') : '')
-    .split('\n')
-    .filter((l) => l.includes('='))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
+const sandboxEnv = envFile('sandbox.env');
 const ACCT = `/sys/fs/cgroup/cpuacct${sandboxEnv.CGROUP_ROOT ?? '/mtls-e2e-0'}`;
 
 function busyTicks() {
@@ -510,23 +512,11 @@ const medianOf = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
-};
+const median = (xs) => Math.round(medianOf(xs));
 
 // ---- the product's init.enabled ----------------------------------------------------------------------------
 
-const productEnv = Object.fromEntries(
-  (existsSync(join(E2E, 'product.env')) ? readFileSync(join(E2E, 'product.env'), 'utf8') : '')
-    .split('\n')
-    .filter((l) => l.includes('='))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
+const productEnv = envFile('product.env');
 const INSTALL_NS = productEnv.INSTALL_NAMESPACE ?? 'mtls-injector';
 let initEnabled = true;
 
@@ -625,10 +615,13 @@ for (const n of PODS) {
     };
   }
   // The product's share, paired within each round: injected − bare-init.
-  const share = (a, b) => {
-    const pairs = of(a)
+  /** Rounds of `a` with the same round of `b`. */
+  const pairsOf = (a, b) =>
+    of(a)
       .map((x) => [x, of(b).find((y) => y.round === x.round)])
       .filter(([, y]) => y !== undefined);
+  const share = (a, b) => {
+    const pairs = pairsOf(a, b);
     if (pairs.length === 0) return undefined;
     return {
       p50Ms: median(pairs.map(([x, y]) => x.startup.p50Ms - y.startup.p50Ms)),
@@ -642,9 +635,7 @@ for (const n of PODS) {
   };
   // The same pairing in CPU: what the product's pods cost the whole machine, per pod.
   const cpuShare = (a, b) => {
-    const pairs = of(a)
-      .map((x) => [x, of(b).find((y) => y.round === x.round)])
-      .filter(([, y]) => y !== undefined);
+    const pairs = pairsOf(a, b);
     if (pairs.length === 0) return undefined;
     const perPodMs = (part) =>
       Math.round(
