@@ -562,8 +562,7 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     const denied = await namespaces.create('pc-check-deny', { 'mtls-injection': 'enabled' }, false);
     await core.createNamespacedPod({ namespace: denied, body: ownProjectionPod('p384', 'ECDSAP384') });
     await answered(denied, 'p384');
-    const deniedOut = cli(['check', '-n', denied, '--pod', 'p384', '-o', 'json']);
-    const json = JSON.parse(deniedOut.stdout) as {
+    type Json = {
       namespace: {
         pods: {
           podCertificate: { state: string; reason: string } | null;
@@ -571,6 +570,18 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
         }[];
       };
     };
+    // Revocation files running beside this one add to the record; the new namespace's CRL catches up once
+    // the rotator republishes it (`crl_stale` meanwhile, docs/revocation.md), so check is asked until then.
+    const { deniedOut, json } = await waitFor(
+      'check of the denied pod with a current CRL',
+      () => {
+        const deniedOut = cli(['check', '-n', denied, '--pod', 'p384', '-o', 'json']);
+        const json = JSON.parse(deniedOut.stdout) as Json;
+        const crl = json.namespace.pods[0]?.checks.find((c) => c.name === 'crl');
+        return Promise.resolve(crl?.reason === 'crl_stale' ? undefined : { deniedOut, json });
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000 },
+    );
     // An opted-out pod with its own projection of our signer: not injected, but judged by its request.
     const [report] = json.namespace.pods;
     expect(report?.checks.map((c) => [c.name, c.ok, c.reason])).toEqual([
