@@ -248,40 +248,46 @@ async function productGroups() {
   return groups;
 }
 
+/** The sandbox's cpuacct groups by part of the node (scripts/e2e/sandbox.sh, docs/e2e.md). */
+const NODE_PARTS = { controlPlane: 'control-plane', system: 'system', kubepods: 'kubepods' };
+
 /**
- * CPU seconds each part of the node used between two snapshots: the control plane (etcd, kube-apiserver,
- * controller-manager, scheduler), the node's daemons (kubelet, containerd and its shims, runc, kube-proxy), the
- * product's pods by component, and the rest of kubepods (the round's pods). CPU is what 50 pods at once
- * compete for on this 2-core node, and it varies far less from round to round than their latency does.
+ * CPU ns used so far by each part of the node (the control plane: etcd, kube-apiserver, controller-manager,
+ * scheduler; the node's daemons: kubelet, containerd and its shims, runc, kube-proxy; kubepods) and by the
+ * product's pods by component (`product`, from productGroups()), and the machine's busy clock ticks. CPU is
+ * what 50 pods at once compete for on this 2-core node, and it varies far less from round to round than their
+ * latency does.
  */
-async function cpuSnapshot() {
-  const groups = await productGroups();
-  const snap = {
-    controlPlane: usage('control-plane'),
-    system: usage('system'),
-    kubepods: usage('kubepods'),
-    host: busyTicks(),
+function cpuSnapshot(product) {
+  return {
+    node: Object.fromEntries(Object.entries(NODE_PARTS).map(([part, dir]) => [part, usage(dir)])),
+    product: Object.fromEntries(
+      Object.entries(product).map(([component, dirs]) => [
+        component,
+        dirs.reduce((sum, d) => sum + (usage(d) ?? 0), 0),
+      ]),
+    ),
+    busy: busyTicks(),
   };
-  for (const [component, dirs] of Object.entries(groups))
-    snap[component] = dirs.reduce((sum, d) => sum + (usage(d) ?? 0), 0);
-  return snap;
 }
 
+/**
+ * CPU seconds between two snapshots: each part of the node, each product component, the rest of kubepods
+ * (the round's own pods) and the whole machine.
+ */
 function cpuUsed(before, after) {
-  const s = (ns) => Math.round(ns / 1e7) / 100;
+  const hundredths = (x) => Math.round(x * 100) / 100;
   const used = {};
-  for (const key of Object.keys(after)) {
-    if (key === 'host' || before[key] === undefined || after[key] === undefined) continue;
-    used[key] = s(after[key] - before[key]);
-  }
-  const product = Object.keys(after).filter(
-    (k) => !['controlPlane', 'system', 'kubepods', 'host'].includes(k),
-  );
+  for (const side of ['node', 'product'])
+    for (const [key, ns] of Object.entries(after[side]))
+      if (ns !== undefined && before[side][key] !== undefined)
+        used[key] = hundredths((ns - before[side][key]) / 1e9);
   if (used.kubepods !== undefined)
-    used.roundPods =
-      Math.round((used.kubepods - product.reduce((sum, k) => sum + (used[k] ?? 0), 0)) * 100) / 100;
+    used.roundPods = hundredths(
+      Object.keys(after.product).reduce((rest, component) => rest - (used[component] ?? 0), used.kubepods),
+    );
   // /proc/stat counts in clock ticks (USER_HZ, 100 on Linux): the whole machine's busy time.
-  used.machine = Math.round(after.host - before.host) / 100;
+  used.machine = (after.busy - before.busy) / 100;
   return used;
 }
 
@@ -406,7 +412,8 @@ async function round(variant, n) {
     : [];
   const logOffset = statSync(join(E2E, 'logs/kubelet.log')).size;
   const load = loadavg()[0];
-  const cpuBefore = await cpuSnapshot();
+  const product = await productGroups();
+  const cpuBefore = cpuSnapshot(product);
   for (let i = 0; i < n; i++) pods.set(`p-${i}`, {});
   await Promise.all(
     [...pods.keys()].map(async (name, i) => {
@@ -421,7 +428,7 @@ async function round(variant, n) {
   await waitUntil(`${n} ${variant} pods Running`, () =>
     [...pods.values()].every((p) => p.running !== undefined),
   );
-  const cpu = cpuUsed(cpuBefore, await cpuSnapshot());
+  const cpu = cpuUsed(cpuBefore, cpuSnapshot(product));
   podWatch.stop();
   for (const w of credentialWatches) w.stop();
   const failedMounts = kubeletLines(logOffset, /MountVolume\.SetUp failed/);

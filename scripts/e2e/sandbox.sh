@@ -170,7 +170,7 @@ up() {
     mkdir -p "$cpu$CGROUP_ROOT/system" "$cpu$CGROUP_ROOT/control-plane"
   fi
   # The same two groups for CPU accounting (a hierarchy of its own here, or the same one as cpu), so the
-  # start-up bench can say whose CPU a burst of pods used (bench/pod-startup.mjs, `cpu`).
+  # start-up bench can say whose CPU a burst of pods used (bench/pod-startup.mjs, `cpuSeconds`).
   local acct=$CGROUP_FS/cpuacct
   [[ -f $acct/cpuacct.usage ]] && mkdir -p "$acct$CGROUP_ROOT/system" "$acct$CGROUP_ROOT/control-plane"
   log "node sandbox up: slot $SLOT, holder $HOLDER_PID, node $NODE_IP (host $HOST_IP via $HOST_LINK), pods $POD_CIDR, services $SERVICE_CIDR"

@@ -88,11 +88,11 @@ describe('the node', () => {
     // docs/e2e.md, "CPU weights like a systemd node's" (scripts/e2e/sandbox.sh, lib.sh start_in_sandbox).
     const root = /^CGROUP_ROOT=(.*)$/m.exec(readFileSync(join(e2eDir, 'sandbox.env'), 'utf8'))?.[1];
     expect(root).toMatch(/^\/mtls-e2e-\d+$/);
-    const cpuCgroup = (pid: string): string =>
-      /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
-    // The same group for CPU accounting (here a hierarchy of its own), which the start-up bench reads.
-    const acctCgroup = (pid: string): string =>
-      /^\d+:cpuacct:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '';
+    // A process's cgroup in the hierarchy of one controller: cpu (weights) and cpuacct (CPU accounting, which
+    // the start-up bench reads; here a hierarchy of its own).
+    const cgroupOf = (controller: 'cpu' | 'cpuacct', pid: string): string =>
+      new RegExp(`^\\d+:${controller}:(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ??
+      '';
     const pidOf = (name: string): string => readFileSync(join(e2eDir, 'pids', `${name}.pid`), 'utf8').trim();
     // Other files' pods come and go beside this test: a process or cgroup may be gone by the time it is read.
     const readOr = (path: string): string => {
@@ -103,14 +103,14 @@ describe('the node', () => {
       }
     };
     const comm = (pid: string): string => readOr(`/proc/${pid}/comm`).trim();
-    for (const name of ['containerd', 'kubelet', 'kube-proxy']) {
-      expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/system`);
-      expect(acctCgroup(pidOf(name)), `${name} (cpuacct)`).toBe(`${root}/system`);
-    }
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      expect(cpuCgroup(pidOf(name)), name).toBe(`${root}/control-plane`);
-      expect(acctCgroup(pidOf(name)), `${name} (cpuacct)`).toBe(`${root}/control-plane`);
-    }
+    const groups = {
+      system: ['containerd', 'kubelet', 'kube-proxy'],
+      'control-plane': ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'],
+    };
+    for (const [group, names] of Object.entries(groups))
+      for (const name of names)
+        for (const controller of ['cpu', 'cpuacct'] as const)
+          expect(cgroupOf(controller, pidOf(name)), `${name} (${controller})`).toBe(`${root}/${group}`);
     const shares = (group: string): number =>
       Number(readFileSync(`/sys/fs/cgroup/cpu${root}/${group}/cpu.shares`, 'utf8'));
     expect(shares('system')).toBe(1024);
