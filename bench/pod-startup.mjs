@@ -16,6 +16,11 @@
 //                     container costs the runtime from the Secret volume and the rest of injection
 //   bare-init-restricted (only when named) bare-init with mtls-init's security settings and resources on the
 //                     pause image: with bare-init-product, the image's cost apart from the settings'
+//   bare-init-secret  (only when named) bare-init-restricted plus a Secret volume mounted in both containers as
+//                     the webhook mounts it, each pod's Secret made before the round: the injected pod's shape
+//                     with none of the product at work (no webhook call, no rotator, no check). Against
+//                     bare-init, what Kubernetes itself charges for that shape; injected against it, what the
+//                     product's live work adds
 //
 // The product's own share is injected − bare-init of the same round (and injected-noinit − bare). Per injected pod
 // it also records when its credential existed (watch: the Secret created or the PodCertificateRequest signed,
@@ -52,7 +57,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { INIT_RESOURCES, INIT_SECURITY_CONTEXT } from '../dist/core/mutate/init-container.js';
-import { INIT_BINARY_PATH } from '../dist/core/names.js';
+import { INIT_BINARY_PATH, MOUNT_PATH, VOLUME_NAME } from '../dist/core/names.js';
+import { certificateVolume } from '../dist/core/mutate/volume.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E = join(ROOT, '.e2e');
@@ -65,6 +71,7 @@ const ALL_VARIANTS = [
   'injected-noinit',
   'bare-init-product',
   'bare-init-restricted',
+  'bare-init-secret',
 ];
 /** The default run: the four kinds the product's share compares; bare-init-product is asked for by name. */
 const DEFAULT_VARIANTS = ['bare', 'bare-init', 'injected', 'injected-noinit'];
@@ -309,6 +316,8 @@ function initContainerOf(variant) {
     case 'bare-init-restricted':
       // The settings on the pause image: with bare-init-product, the product image's cost apart from theirs.
       return restricted;
+    case 'bare-init-secret':
+      return { ...restricted, volumeMounts: [SHAPE_MOUNT] };
     case 'bare-init-product': {
       // mtls-init's image too, running a command that exits at once: what the init container costs the
       // runtime, without the Secret volume or the check.
@@ -320,10 +329,25 @@ function initContainerOf(variant) {
   }
 }
 
+/** bare-init-secret: the mount the webhook gives every container (src/core/mutate/mounts.ts). */
+const SHAPE_MOUNT = { name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true };
+/** bare-init-secret: the name of pod `i`'s Secret, made before the round. */
+const shapeSecret = (i) => `s-${i}`;
+/** bare-init-secret: files of the sizes the rotator writes (a P-256 leaf, its key, the CA, a CRL). */
+const SHAPE_FILES = Object.fromEntries(
+  [
+    ['tls.crt', 900],
+    ['tls.key', 250],
+    ['ca.crt', 650],
+    ['ca.crl', 450],
+  ].map(([name, size]) => [name, randomBytes(size).toString('base64')]),
+);
+
 function podBody(variant, i) {
   const annotations = {};
   const init = initContainerOf(variant);
   const initContainers = init === undefined ? [] : [init];
+  const shaped = variant === 'bare-init-secret';
   return {
     metadata: { name: `p-${i}`, annotations },
     spec: {
@@ -334,7 +358,17 @@ function podBody(variant, i) {
       automountServiceAccountToken: TOKEN_VOLUME,
       securityContext: { runAsNonRoot: true, runAsUser: 65535 },
       initContainers,
-      containers: [{ name: 'app', image: images.PAUSE_IMAGE, imagePullPolicy: 'IfNotPresent' }],
+      containers: [
+        {
+          name: 'app',
+          image: images.PAUSE_IMAGE,
+          imagePullPolicy: 'IfNotPresent',
+          ...(shaped ? { volumeMounts: [SHAPE_MOUNT] } : {}),
+        },
+      ],
+      ...(shaped
+        ? { volumes: [certificateVolume({ kind: 'secret', secretName: shapeSecret(i) }, false)] }
+        : {}),
     },
   };
 }
@@ -410,6 +444,17 @@ async function round(variant, n) {
         ),
       ]
     : [];
+  // bare-init-secret: every pod's Secret exists before the first CREATE, outside the measured window.
+  if (variant === 'bare-init-secret')
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        api('POST', `/api/v1/namespaces/${ns}/secrets`, {
+          metadata: { name: shapeSecret(i) },
+          type: 'kubernetes.io/tls', // as the rotator writes them (src/model/workload-secret.ts)
+          data: SHAPE_FILES,
+        }),
+      ),
+    );
   const logOffset = statSync(join(E2E, 'logs/kubelet.log')).size;
   const load = loadavg()[0];
   const product = await productGroups();
@@ -665,6 +710,13 @@ for (const n of PODS) {
   const productImage = share('bare-init-product', 'bare-init-restricted');
   if (restricted) row.restrictedOverTrivialInit = restricted;
   if (productImage) row.productImageOverRestrictedInit = productImage;
+  // With bare-init-secret: what Kubernetes charges for the injected pod's shape, and the product's live work.
+  const shape = share('bare-init-secret', 'bare-init');
+  const live = share('injected', 'bare-init-secret');
+  if (shape) row.shapeOverTrivialInit = shape;
+  if (live) row.injectedOverShape = live;
+  const shapeCpu = cpuShare('bare-init-secret', 'bare-init');
+  if (shapeCpu) row.shapeCpuMsPerPod = shapeCpu;
   const noInitShare = share('injected-noinit', 'bare');
   if (noInitShare) row.productShareWithoutInit = noInitShare;
   rows.push(row);
@@ -710,14 +762,21 @@ for (const row of rows)
   console.log(
     `| ${row.pods} | ${VARIANTS.map((v) => cell(row[v])).join(' | ')} | ${cell(row.productShare)} | ${cell(row.productShareWithoutInit)} |`,
   );
-for (const row of rows)
+const perPod = (cpu) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+for (const row of rows) {
   if (row.productCpuMsPerPod)
     console.log(
-      `${row.pods} pods: CPU ms per pod injected − bare-init (median of rounds): ${Object.entries(
-        row.productCpuMsPerPod,
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+      `${row.pods} pods: CPU ms per pod injected − bare-init (median of rounds): ${perPod(row.productCpuMsPerPod)}`,
     );
+  if (row.shapeOverTrivialInit)
+    console.log(
+      `${row.pods} pods: the shape alone (bare-init-secret − bare-init) ${cell(row.shapeOverTrivialInit)} ms; ` +
+        `the product's live work (injected − bare-init-secret) ${cell(row.injectedOverShape)} ms; ` +
+        `the shape's CPU ms per pod: ${perPod(row.shapeCpuMsPerPod)}`,
+    );
+}
 console.log(`\nwrote ${OUT}`);
 if (!existsSync(OUT)) process.exitCode = 1;
