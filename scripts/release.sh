@@ -9,11 +9,15 @@
 #                                            it to an OCI registry)
 #   <out>/manifests/mtls-injector.yaml       the chart rendered with default values (checked against the chart)
 #   <out>/dashboards/mtls-injector.json      the Grafana dashboard (also in the chart, grafanaDashboard.enabled)
-#   <out>/image/mtls-injector-<v>.oci.tar    the image as an OCI image-layout archive tagged <v>: with --image
-#                                            (what `npm run release` passes) from the e2e harness's buildah build
-#                                            of the Dockerfile (scripts/e2e/images.sh: cached, so after the e2e
-#                                            suite it only copies; needs root and buildah), or the archive
-#                                            RELEASE_IMAGE_ARCHIVE names; --require-image fails without either
+#   <out>/image/mtls-injector-<v>.oci.tar    the product image as an OCI image-layout archive tagged <v>: with
+#                                            --image (what `npm run release` passes) from the e2e harness's
+#                                            buildah build of the Dockerfile (scripts/e2e/images.sh: cached, so
+#                                            after the e2e suite it only copies; needs root and buildah), or the
+#                                            archive RELEASE_IMAGE_ARCHIVE names
+#   <out>/image/mtls-init-<v>.oci.tar        the mtls-init image (the Dockerfile's `--target mtls-init`: only the
+#                                            static binary; docs/adr/0010-dedicated-init-image.md), the same way:
+#                                            from the same build (INIT_OCI), or RELEASE_INIT_IMAGE_ARCHIVE;
+#                                            --require-image fails without both images
 #   <out>/SHA256SUMS                         `sha256sum` of every file above, paths relative to <out>
 #                                            (check: cd <out> && sha256sum -c SHA256SUMS)
 #
@@ -47,26 +51,36 @@ app_version=$(sed -n 's/^appVersion: *//p' charts/mtls-injector/Chart.yaml | tr 
   fail "versions differ: package.json $version, Chart.yaml version $chart_version, appVersion $app_version; expected one version everywhere"
 
 image=${RELEASE_IMAGE_ARCHIVE:-}
-if [ -z "$image" ] && $build_image; then
-  # The same build the e2e suite runs (one recipe, one cache): a warm cache only checks the archive exists.
-  echo "release: the image, from scripts/e2e/images.sh (buildah, cached under \${MTLS_E2E_CACHE:-~/.cache/mtls-injector/e2e})"
+init_image=${RELEASE_INIT_IMAGE_ARCHIVE:-}
+if { [ -z "$image" ] || [ -z "$init_image" ]; } && $build_image; then
+  # The same build the e2e suite runs (one recipe, one cache): a warm cache only checks the archives exist.
+  echo "release: the images, from scripts/e2e/images.sh (buildah, cached under \${MTLS_E2E_CACHE:-~/.cache/mtls-injector/e2e})"
   had_e2e_dir=false
   [ -d .e2e ] && had_e2e_dir=true
   bash scripts/e2e/images.sh >/dev/null || fail "the image build (scripts/e2e/images.sh) failed; see its log above (it needs root and buildah: bash scripts/e2e/setup-node.sh)"
-  image=$(sed -n 's/^PRODUCT_OCI=//p' .e2e/images.env)
+  built_image=$(sed -n 's/^PRODUCT_OCI=//p' .e2e/images.env)
+  built_init=$(sed -n 's/^INIT_OCI=//p' .e2e/images.env)
   $had_e2e_dir || rm -rf .e2e
-  [ -n "$image" ] || fail "scripts/e2e/images.sh wrote no PRODUCT_OCI to .e2e/images.env"
-  # The archive's one reference is the version: the tag the chart expects (its appVersion).
-  tar -xOf "$image" index.json | grep -q "\"org.opencontainers.image.ref.name\":\"$version\"" ||
-    fail "$image is not tagged $version (org.opencontainers.image.ref.name in its index.json)"
+  [ -n "$built_image" ] || fail "scripts/e2e/images.sh wrote no PRODUCT_OCI to .e2e/images.env"
+  [ -n "$built_init" ] || fail "scripts/e2e/images.sh wrote no INIT_OCI to .e2e/images.env"
+  for built in "$built_image" "$built_init"; do
+    # The archive's one reference is the version: the tag the chart expects (its appVersion).
+    tar -xOf "$built" index.json | grep -q "\"org.opencontainers.image.ref.name\":\"$version\"" ||
+      fail "$built is not tagged $version (org.opencontainers.image.ref.name in its index.json)"
+  done
+  image=${image:-$built_image} init_image=${init_image:-$built_init}
 fi
-if [ -n "$image" ]; then
-  [ -f "$image" ] || fail "RELEASE_IMAGE_ARCHIVE=$image does not exist; expected the OCI archive the image build wrote"
+# check_archive VARIABLE PATH: an OCI image-layout archive, or fail naming the variable.
+check_archive() {
+  [ -f "$2" ] || fail "$1=$2 does not exist; expected the OCI archive the image build wrote"
   # grep reads the whole listing (no -q): an early exit would SIGPIPE tar and fail the pipe under pipefail.
-  tar -tf "$image" | grep -xE '(\./)?oci-layout' >/dev/null ||
-    fail "RELEASE_IMAGE_ARCHIVE=$image is not an OCI image-layout archive (no oci-layout file in it)"
-elif $require_image; then
-  fail "--require-image: pass --image (build it) or set RELEASE_IMAGE_ARCHIVE to the OCI archive of the image build"
+  tar -tf "$2" | grep -xE '(\./)?oci-layout' >/dev/null ||
+    fail "$1=$2 is not an OCI image-layout archive (no oci-layout file in it)"
+}
+[ -z "$image" ] || check_archive RELEASE_IMAGE_ARCHIVE "$image"
+[ -z "$init_image" ] || check_archive RELEASE_INIT_IMAGE_ARCHIVE "$init_image"
+if $require_image && { [ -z "$image" ] || [ -z "$init_image" ]; }; then
+  fail "--require-image: pass --image (build both) or set RELEASE_IMAGE_ARCHIVE and RELEASE_INIT_IMAGE_ARCHIVE to the OCI archives of the image build (missing: $([ -n "$image" ] || printf 'RELEASE_IMAGE_ARCHIVE ')$([ -n "$init_image" ] || printf 'RELEASE_INIT_IMAGE_ARCHIVE'))"
 fi
 
 mkdir -p "$out"
@@ -101,13 +115,21 @@ HELM=$HELM bash scripts/render-manifests.sh --check >/dev/null || fail "manifest
 cp manifests/mtls-injector.yaml "$out/manifests/"
 cp charts/mtls-injector/dashboards/mtls-injector.json "$out/dashboards/"
 
-# IMAGE HOOK: the OCI archive of the image build (RELEASE_IMAGE_ARCHIVE), copied under a fixed name.
+# IMAGE HOOK: the OCI archives of the image build (RELEASE_IMAGE_ARCHIVE, RELEASE_INIT_IMAGE_ARCHIVE), copied
+# under fixed names.
 if [ -n "$image" ]; then
   mkdir -p "$out/image"
   cp "$image" "$out/image/mtls-injector-$version.oci.tar"
   echo "release: image/mtls-injector-$version.oci.tar (from $image)"
 else
-  echo "release: no image archive (--image builds it; RELEASE_IMAGE_ARCHIVE names one)"
+  echo "release: no product image archive (--image builds it; RELEASE_IMAGE_ARCHIVE names one)"
+fi
+if [ -n "$init_image" ]; then
+  mkdir -p "$out/image"
+  cp "$init_image" "$out/image/mtls-init-$version.oci.tar"
+  echo "release: image/mtls-init-$version.oci.tar (from $init_image)"
+else
+  echo "release: no mtls-init image archive (--image builds it; RELEASE_INIT_IMAGE_ARCHIVE names one)"
 fi
 
 (cd "$out" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)

@@ -14,6 +14,11 @@
 #   localhost/mtls-injector:<key>       the repo's Dockerfile, built by `buildah bud` against those bases; also
 #                                       written as an OCI archive tagged <package version> (PRODUCT_OCI), the
 #                                       release's image (scripts/release.sh --image)
+#   localhost/mtls-init:<key>           the same Dockerfile's `--target mtls-init` stage (only the static
+#                                       mtls-init binary, docs/adr/0010-dedicated-init-image.md), with the same
+#                                       key (the same inputs); the chart's init.repository in the e2e install
+#                                       (scripts/e2e/product.sh); also an OCI archive tagged <package version>
+#                                       (INIT_OCI), the release's other image
 #   localhost/mtls-e2e/app:<key>        test/e2e/app (whoami | serve | call) on the runtime base
 #   localhost/mtls-e2e/pause:<key>      a static Go pause binary (containerd's sandbox_image, test pods)
 #
@@ -56,34 +61,39 @@ PRODUCT_KEY=$( (echo "$BASE_KEY $GO_BASE"; cat Dockerfile .dockerignore; find "$
 APP_KEY=$( (echo "$BASE_KEY"; cat test/e2e/app/Dockerfile test/e2e/app/mtls-app.mjs) | sha256sum | cut -c1-16)
 PAUSE_KEY=$( (go version; cat test/e2e/app/pause/main.go) | sha256sum | cut -c1-16)
 PRODUCT_IMAGE=localhost/mtls-injector:$PRODUCT_KEY
+INIT_IMAGE=localhost/mtls-init:$PRODUCT_KEY
 APP_IMAGE=localhost/mtls-e2e/app:$APP_KEY
 PAUSE_IMAGE=localhost/mtls-e2e/pause:$PAUSE_KEY
 
 tar_of() { echo "$IMAGES/$(tr '/:' '__' <<<"$1").tar"; }
-# The product image as an OCI image-layout archive whose one reference is the package version (the tag the
-# chart expects: its appVersion). The key covers package.json, so a new version is a new archive.
+# The product and init images as OCI image-layout archives whose one reference is the package version (the
+# tag the chart expects: its appVersion). The key covers package.json, so a new version is a new archive.
 VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
-PRODUCT_OCI=$IMAGES/$(tr '/:' '__' <<<"$PRODUCT_IMAGE").oci.tar
+oci_of() { echo "$IMAGES/$(tr '/:' '__' <<<"$1").oci.tar"; }
+PRODUCT_OCI=$(oci_of "$PRODUCT_IMAGE")
+INIT_OCI=$(oci_of "$INIT_IMAGE")
 
 write_env() {
   mkdir -p "$E2E_DIR"
   cat >"$E2E_DIR/images.env" <<EOF
 PRODUCT_IMAGE=$PRODUCT_IMAGE
+INIT_IMAGE=$INIT_IMAGE
 APP_IMAGE=$APP_IMAGE
 PAUSE_IMAGE=$PAUSE_IMAGE
-IMAGE_TARS="$(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE")"
+IMAGE_TARS="$(tar_of "$PRODUCT_IMAGE") $(tar_of "$INIT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE")"
 PRODUCT_OCI=$PRODUCT_OCI
+INIT_OCI=$INIT_OCI
 EOF
 }
 
 all_cached() {
   local i
-  for i in "$PRODUCT_IMAGE" "$APP_IMAGE" "$PAUSE_IMAGE"; do [[ -s $(tar_of "$i") ]] || return 1; done
-  [[ -s $PRODUCT_OCI ]]
+  for i in "$PRODUCT_IMAGE" "$INIT_IMAGE" "$APP_IMAGE" "$PAUSE_IMAGE"; do [[ -s $(tar_of "$i") ]] || return 1; done
+  [[ -s $PRODUCT_OCI && -s $INIT_OCI ]]
 }
 if all_cached; then
   write_env
-  log "images cached: $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE"
+  log "images cached: $PRODUCT_IMAGE $INIT_IMAGE $APP_IMAGE $PAUSE_IMAGE"
   echo "$IMAGES"
   exit 0
 fi
@@ -115,11 +125,13 @@ save_image() { # NAME -> docker-archive tarball in the cache, written atomically
   "${BUILDAH[@]}" push --quiet "$1" "docker-archive:$tar.tmp:$1" >/dev/null
   mv "$tar.tmp" "$tar"
 }
-save_oci() { # the product image -> PRODUCT_OCI, tagged VERSION, written atomically
-  rm -f "$PRODUCT_OCI.tmp"
-  have_image "$PRODUCT_IMAGE" || "${BUILDAH[@]}" pull --quiet "docker-archive:$(tar_of "$PRODUCT_IMAGE")" >/dev/null
-  "${BUILDAH[@]}" push --quiet "$PRODUCT_IMAGE" "oci-archive:$PRODUCT_OCI.tmp:$VERSION" >/dev/null
-  mv "$PRODUCT_OCI.tmp" "$PRODUCT_OCI"
+save_oci() { # NAME (the product or init image) -> its OCI archive, tagged VERSION, written atomically
+  local oci
+  oci=$(oci_of "$1")
+  rm -f "$oci.tmp"
+  have_image "$1" || "${BUILDAH[@]}" pull --quiet "docker-archive:$(tar_of "$1")" >/dev/null
+  "${BUILDAH[@]}" push --quiet "$1" "oci-archive:$oci.tmp:$VERSION" >/dev/null
+  mv "$oci.tmp" "$oci"
 }
 # ensure_base NAME BUILDER: the image in buildah's storage, from its tarball or built by BUILDER.
 ensure_base() {
@@ -260,22 +272,25 @@ build_pause() {
 }
 
 [[ -s $(tar_of "$PAUSE_IMAGE") ]] || build_pause
-if [[ ! -s $(tar_of "$PRODUCT_IMAGE") || ! -s $(tar_of "$APP_IMAGE") ]]; then
+if [[ ! -s $(tar_of "$PRODUCT_IMAGE") || ! -s $(tar_of "$INIT_IMAGE") || ! -s $(tar_of "$APP_IMAGE") ]]; then
   ensure_base "$BUILD_BASE" build_build_base
   ensure_base "$RUNTIME_BASE" build_runtime_base
-  [[ -s $(tar_of "$PRODUCT_IMAGE") ]] || ensure_base "$GO_BASE" build_go_base
+  [[ -s $(tar_of "$PRODUCT_IMAGE") && -s $(tar_of "$INIT_IMAGE") ]] || ensure_base "$GO_BASE" build_go_base
   [[ -s $(tar_of "$PRODUCT_IMAGE") ]] || bud "$PRODUCT_IMAGE" "$E2E_ROOT"
+  # The same file's init stage: its Go layers are the product build's, reused (--layers).
+  [[ -s $(tar_of "$INIT_IMAGE") ]] || bud "$INIT_IMAGE" "$E2E_ROOT" --target mtls-init
   [[ -s $(tar_of "$APP_IMAGE") ]] || bud "$APP_IMAGE" "$E2E_ROOT/test/e2e/app"
 fi
-[[ -s $PRODUCT_OCI ]] || { save_oci; log "wrote ${PRODUCT_OCI#"$CACHE"/} ($VERSION)"; }
+[[ -s $PRODUCT_OCI ]] || { save_oci "$PRODUCT_IMAGE"; log "wrote ${PRODUCT_OCI#"$CACHE"/} ($VERSION)"; }
+[[ -s $INIT_OCI ]] || { save_oci "$INIT_IMAGE"; log "wrote ${INIT_OCI#"$CACHE"/} ($VERSION)"; }
 # Keep the cache to the current images: drop tarballs and buildah images of older keys.
-current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") $(tar_of "$GO_BASE") "
-current+="$PRODUCT_OCI "
+current=" $(tar_of "$PRODUCT_IMAGE") $(tar_of "$INIT_IMAGE") $(tar_of "$APP_IMAGE") $(tar_of "$PAUSE_IMAGE") $(tar_of "$BUILD_BASE") $(tar_of "$RUNTIME_BASE") $(tar_of "$GO_BASE") "
+current+="$PRODUCT_OCI $INIT_OCI "
 for f in "$IMAGES"/localhost_*.tar; do
   [[ -e $f ]] || continue
   case $current in *" $f "*) ;; *) rm -f "$f" ;; esac
 done
-keep=" $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE $GO_BASE "
+keep=" $PRODUCT_IMAGE $INIT_IMAGE $APP_IMAGE $PAUSE_IMAGE $BUILD_BASE $RUNTIME_BASE $GO_BASE "
 "${BUILDAH[@]}" images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | while read -r name; do
   case $keep in *" $name "*) ;; *) "${BUILDAH[@]}" rmi --force "$name" >/dev/null 2>&1 || true ;; esac
 done

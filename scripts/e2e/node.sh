@@ -128,7 +128,7 @@ start_node() {
   wait_for containerd 30 ctr_k8s version || fail containerd
   local t=$SECONDS
   for tar in $IMAGE_TARS; do ctr_k8s images import "$tar" >/dev/null || fail containerd; done
-  log "images imported ($((SECONDS - t))s): $PRODUCT_IMAGE $APP_IMAGE $PAUSE_IMAGE"
+  log "images imported ($((SECONDS - t))s): $PRODUCT_IMAGE $INIT_IMAGE $APP_IMAGE $PAUSE_IMAGE"
 
   start_in_sandbox kubelet "$bin/kubelet" --config "$E2E_NODE/kubelet.yaml" \
     --kubeconfig "$E2E_DIR/kubelet.kubeconfig" --root-dir "$E2E_NODE/kubelet" \

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The product in the cluster: `helm install` of the chart as `helm package` packs it (the release's chart
-# artifact, the same command scripts/release.sh runs) with the image scripts/e2e/images.sh built
-# from the repo's Dockerfile. Two webhook and two rotator pods run under the chart's ServiceAccounts and RBAC;
+# artifact, the same command scripts/release.sh runs) with the images scripts/e2e/images.sh built
+# from the repo's Dockerfile (the product image, and the mtls-init image for injected pods' init container,
+# whose tag follows image.tag). Two webhook and two rotator pods run under the chart's ServiceAccounts and RBAC;
 # the rotator mints the CA and the webhook's serving certificate and sets the caBundle; the API server calls
 # the webhook through its Service. Writes .e2e/product.env for the tests. Source it after lib.sh.
 #   MTLS_E2E_PRODUCT=0        skip it (a cluster without the product)
@@ -40,7 +41,7 @@ start_product() {
   "$helm" install mtls-injector "$package" --kubeconfig "$E2E_KUBECONFIG" \
     --namespace "$ns" --create-namespace \
     --set "image.repository=${PRODUCT_IMAGE%:*}" --set "image.tag=${PRODUCT_IMAGE##*:}" \
-    --set image.pullPolicy=IfNotPresent \
+    --set image.pullPolicy=IfNotPresent --set "init.repository=${INIT_IMAGE%:*}" \
     --set "leafLifetime=${MTLS_E2E_LEAF_LIFETIME:-4m}" --set "backdate=10s" \
     --set "renewAt=${MTLS_E2E_RENEW_AT:-0.2}" --set "renewJitter=${MTLS_E2E_RENEW_JITTER:-0.05}" \
     --set "ca.propagationDelay=${MTLS_E2E_PROPAGATION:-45s}" \

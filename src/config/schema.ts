@@ -310,9 +310,9 @@ export const FIELDS = [
   {
     key: 'init.image',
     kind: { type: 'string' },
-    default: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
+    default: 'ghcr.io/mtls-injector/mtls-init:0.1.0',
     description:
-      'Image of the mtls-init container of Linux pods. It runs /app/bin/mtls-init (the static binary of cmd/mtls-init) as its command, so an image of your own must hold that executable, runnable as uid 65532 with no shell.',
+      'Image of the mtls-init container of Linux pods: by default the mtls-init image, which holds only the static binary of cmd/mtls-init. The chart sets it to its value init.image when that is set, else to <init.repository>:<image.tag, else appVersion>. It runs /app/bin/mtls-init as its command, so an image of your own (the product image holds it too) must hold that executable, runnable as uid 65532 with no shell.',
   },
   {
     key: 'init.imagePullPolicy',

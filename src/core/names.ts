@@ -20,8 +20,9 @@ export const VOLUME_NAME = 'mtls-certs';
 export const MOUNT_PATH = '/var/run/mtls';
 export const INIT_CONTAINER_NAME = 'mtls-init';
 /**
- * The static mtls-init binary (cmd/mtls-init) in the product image, and the `command` of mtls-init in Linux
- * pods. An `init.image` of one's own must hold it at this path (docs/configuration.md).
+ * The static mtls-init binary (cmd/mtls-init) in the mtls-init image (the default `init.image`) and in the
+ * product image, and the `command` of mtls-init in Linux pods. An `init.image` of one's own must hold it at
+ * this path (docs/configuration.md).
  */
 export const INIT_BINARY_PATH = '/app/bin/mtls-init';
 /** The argument that runs `mtls-injector init` (the Node command), mtls-init's `args` in Windows pods. */

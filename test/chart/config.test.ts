@@ -79,10 +79,23 @@ describeWithHelm('chart config file', () => {
         serviceName: 'mi-webhook',
         extraDnsNames: 'webhook.example.internal,localhost',
       },
-      init: { enabled: false, image: 'ghcr.io/mtls-injector/mtls-injector:1.2.3' },
+      init: { enabled: false, image: 'ghcr.io/mtls-injector/mtls-init:1.2.3' },
       rotator: { writeQps: 2.5, onboardingAuto: true },
     });
     expect(config.installNamespace).toBe(NAMESPACE);
+  });
+
+  it('gives mtls-init its own image: init.image if set, else init.repository with the product tag', () => {
+    const initImage = (extra: readonly string[]): string => renderedConfig(extra).config.init.image;
+    expect(initImage([])).toBe('ghcr.io/mtls-injector/mtls-init:0.1.0');
+    expect(initImage(['--set', 'image.tag=1.2.3'])).toBe('ghcr.io/mtls-injector/mtls-init:1.2.3');
+    const mirror = ['--set', 'init.repository=registry.example.com/mtls/mtls-init', '--set', 'image.tag=1.2.3']; // prettier-ignore
+    expect(initImage(mirror)).toBe('registry.example.com/mtls/mtls-init:1.2.3');
+    // image.digest pins the product image only; init.image pins mtls-init's, and wins over init.repository.
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(initImage(['--set', `image.digest=${digest}`])).toBe('ghcr.io/mtls-injector/mtls-init:0.1.0');
+    const pinned = `registry.example.com/mtls/mtls-init@${digest}`;
+    expect(initImage([...mirror, '--set', `init.image=${pinned}`])).toBe(pinned);
   });
 
   it('is what both Deployments read, from the mounted ConfigMap', () => {

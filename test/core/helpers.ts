@@ -5,7 +5,7 @@ import type { AdmissionReview } from '../../src/core/review.js';
 export const SETTINGS: InjectionSettings = {
   trustDomain: 'cluster.local',
   initEnabled: true,
-  initImage: 'ghcr.io/mtls-injector/mtls-injector:0.1.0',
+  initImage: 'ghcr.io/mtls-injector/mtls-init:0.1.0',
   initImagePullPolicy: 'IfNotPresent',
   windowsInitImage: '',
   initWaitTimeoutSeconds: 120,

@@ -17,15 +17,20 @@ export function readEnvFile(path: string): Record<string, string> {
   );
 }
 
-/** The images scripts/e2e/images.sh built and the node imported (.e2e/images.env). */
-export function images(): { product: string; app: string; pause: string } {
+/** The images scripts/e2e/images.sh built and the node imported (.e2e/images.env); init: mtls-init's own. */
+export function images(): { product: string; init: string; app: string; pause: string } {
   const env = readEnvFile(fileURLToPath(new URL('../../.e2e/images.env', import.meta.url)));
   const get = (k: string): string => {
     const v = env[k];
     if (v === undefined) throw new Error(`.e2e/images.env has no ${k}: run npm run e2e:up`);
     return v;
   };
-  return { product: get('PRODUCT_IMAGE'), app: get('APP_IMAGE'), pause: get('PAUSE_IMAGE') };
+  return {
+    product: get('PRODUCT_IMAGE'),
+    init: get('INIT_IMAGE'),
+    app: get('APP_IMAGE'),
+    pause: get('PAUSE_IMAGE'),
+  };
 }
 
 export function loadKubeConfig(): KubeConfig {

@@ -180,6 +180,8 @@ describe('the node', () => {
       expect(kubectl(['-n', ns, 'logs', c.name, '-c', 'mtls-init'])).toContain(
         `identity spiffe://cluster.local/ns/${ns}/sa/default verified`,
       );
+      // From mtls-init's own image (init.repository), not the product image.
+      expect(pod.spec?.initContainers?.[0]?.image).toBe(images().init);
     }
   });
 

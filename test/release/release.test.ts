@@ -37,13 +37,17 @@ function run(cmd: string, args: readonly string[], options: { cwd?: string; env?
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}${r.stderr}` };
 }
 
-/** A minimal OCI image layout (no manifests yet) standing in for the image build's archive. */
-function ociArchive(): string {
-  const layout = join(work, 'layout');
+/** A minimal OCI image layout (no manifests yet) standing in for one of the image build's archives. */
+function ociArchive(name: string): string {
+  const layout = join(work, `layout-${name}`);
   mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
   writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
-  const archive = join(work, 'image.oci.tar');
+  // The name in the index keeps the two stand-ins apart, so a swapped copy fails the comparison below.
+  writeFileSync(
+    join(layout, 'index.json'),
+    `{"schemaVersion":2,"manifests":[],"annotations":{"name":"${name}"}}`,
+  );
+  const archive = join(work, `${name}.oci.tar`);
   expect(run('tar', ['-cf', archive, '-C', layout, 'oci-layout', 'index.json', 'blobs']).status).toBe(0);
   return archive;
 }
@@ -54,13 +58,18 @@ function release(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
 
 describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
   let archive: string;
+  let initArchive: string;
   let built: ReturnType<typeof run>;
   beforeAll(() => {
-    archive = ociArchive();
-    built = release([], { RELEASE_IMAGE_ARCHIVE: archive });
+    archive = ociArchive('mtls-injector');
+    initArchive = ociArchive('mtls-init');
+    built = release(['--require-image'], {
+      RELEASE_IMAGE_ARCHIVE: archive,
+      RELEASE_INIT_IMAGE_ARCHIVE: initArchive,
+    });
   }, 300_000);
 
-  it('builds the npm package, the chart, the manifests, the dashboard, the image archive and SHA256SUMS', () => {
+  it('builds the npm package, the chart, the manifests, the dashboard, the two image archives and SHA256SUMS', () => {
     expect(built.status, built.output).toBe(0);
     const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
     const listed = sums
@@ -70,17 +79,19 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
     expect(listed).toEqual([
       'chart/mtls-injector-' + V + '.tgz',
       'dashboards/mtls-injector.json',
+      'image/mtls-init-' + V + '.oci.tar',
       'image/mtls-injector-' + V + '.oci.tar',
       'manifests/mtls-injector.yaml',
       'npm/mtls-injector-' + V + '.tgz',
     ]);
     const check = run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
     expect(check.status, check.output).toBe(0);
-    expect(check.stdout.match(/: OK$/gm)).toHaveLength(5);
+    expect(check.stdout.match(/: OK$/gm)).toHaveLength(6);
     expect(readFileSync(join(out, 'manifests/mtls-injector.yaml'), 'utf8')).toBe(
       readFileSync(resolve(REPO_ROOT, 'manifests/mtls-injector.yaml'), 'utf8'),
     );
     expect(readFileSync(join(out, `image/mtls-injector-${V}.oci.tar`))).toEqual(readFileSync(archive));
+    expect(readFileSync(join(out, `image/mtls-init-${V}.oci.tar`))).toEqual(readFileSync(initArchive));
   });
 
   it('installs the npm package into a prefix; mtls-injector and kubectl mtls work from another directory', () => {
@@ -158,14 +169,32 @@ describeWithTools(['helm', 'kubectl'], 'npm run release', () => {
     }
   });
 
-  it('refuses an image archive that is not an OCI layout, and --require-image without one', () => {
+  it('refuses an image archive that is not an OCI layout, and --require-image without both', () => {
     const notOci = join(work, 'not-oci.tar');
     expect(run('tar', ['-cf', notOci, '-C', REPO_ROOT, 'LICENSE']).status).toBe(0);
-    const bad = release([], { RELEASE_IMAGE_ARCHIVE: notOci });
+    const bad = release([], { RELEASE_IMAGE_ARCHIVE: notOci, RELEASE_INIT_IMAGE_ARCHIVE: '' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain(`RELEASE_IMAGE_ARCHIVE=${notOci} is not an OCI image-layout archive`);
-    const missing = release(['--require-image'], { RELEASE_IMAGE_ARCHIVE: '' });
+    const badInit = release([], { RELEASE_IMAGE_ARCHIVE: '', RELEASE_INIT_IMAGE_ARCHIVE: notOci });
+    expect(badInit.status).toBe(1);
+    expect(badInit.stderr).toContain(
+      `RELEASE_INIT_IMAGE_ARCHIVE=${notOci} is not an OCI image-layout archive`,
+    );
+    const missing = release(['--require-image'], {
+      RELEASE_IMAGE_ARCHIVE: '',
+      RELEASE_INIT_IMAGE_ARCHIVE: '',
+    });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain('--require-image: pass --image (build it) or set RELEASE_IMAGE_ARCHIVE');
+    expect(missing.stderr).toContain(
+      '--require-image: pass --image (build both) or set RELEASE_IMAGE_ARCHIVE and RELEASE_INIT_IMAGE_ARCHIVE',
+    );
+    expect(missing.stderr).toContain('(missing: RELEASE_IMAGE_ARCHIVE RELEASE_INIT_IMAGE_ARCHIVE)');
+    // One of the two is not enough.
+    const onlyProduct = release(['--require-image'], {
+      RELEASE_IMAGE_ARCHIVE: ociArchive('product-only'),
+      RELEASE_INIT_IMAGE_ARCHIVE: '',
+    });
+    expect(onlyProduct.status).toBe(1);
+    expect(onlyProduct.stderr).toContain('(missing: RELEASE_INIT_IMAGE_ARCHIVE)');
   });
 });

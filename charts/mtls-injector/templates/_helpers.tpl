@@ -57,6 +57,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/*
+The mtls-init container's image: init.image when set (a full reference), else init.repository with the product
+image's tag (image.tag, else appVersion). image.digest pins the product image only.
+*/}}
+{{- define "mtls-injector.initImage" -}}
+{{- if .Values.init.image }}
+{{- .Values.init.image }}
+{{- else }}
+{{- printf "%s:%s" .Values.init.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
 {{/* Where the config file and the webhook serving certificate are mounted (one definition for mount and config). */}}
 {{- define "mtls-injector.configDir" -}}/etc/mtls-injector/config{{- end }}
 {{- define "mtls-injector.tlsDir" -}}/etc/mtls-injector/tls{{- end }}
@@ -119,7 +131,7 @@ webhook:
   configurationName: {{ $v.webhook.configurationName | quote }}
 init:
   enabled: {{ $v.init.enabled }}
-  image: {{ default (include "mtls-injector.image" .) $v.init.image | quote }}
+  image: {{ include "mtls-injector.initImage" . | quote }}
   imagePullPolicy: {{ default $v.image.pullPolicy $v.init.imagePullPolicy | quote }}
   windowsImage: {{ $v.init.windowsImage | quote }}
   waitTimeout: {{ $v.init.waitTimeout | quote }}
