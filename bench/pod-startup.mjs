@@ -111,6 +111,10 @@ function envFile(name) {
 const images = envFile('images.env');
 if (images.PAUSE_IMAGE === undefined)
   throw new Error(`${join(E2E, 'images.env')} names no PAUSE_IMAGE: run npm run e2e:up`);
+if (VARIANTS.includes('bare-init-product') && images.INIT_IMAGE === undefined)
+  throw new Error(
+    `${join(E2E, 'images.env')} names no INIT_IMAGE (bare-init-product runs it): run npm run e2e:up`,
+  );
 const kc = new KubeConfig();
 kc.loadFromFile(join(E2E, 'kubeconfig'));
 const server = new URL(kc.getCurrentCluster().server);
@@ -322,7 +326,7 @@ function initContainerOf(variant) {
       // mtls-init's image too, running a command that exits at once: what the init container costs the
       // runtime, without the Secret volume or the check.
       const { args: _args, ...rest } = restricted;
-      return { ...rest, image: images.PRODUCT_IMAGE, command: [INIT_BINARY_PATH, '--help'] };
+      return { ...rest, image: images.INIT_IMAGE, command: [INIT_BINARY_PATH, '--help'] };
     }
     default:
       return undefined;
