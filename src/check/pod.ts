@@ -17,6 +17,7 @@ import { isInjected, mountedSecretName, webhookDecision } from '../model/pods.js
 import { type Selection, webhookSelection } from '../model/selection.js';
 import { type CertificateFacts, checkPodSecret, type SecretLookup } from './pod-secret.js';
 import { type CheckResult, fail, pass } from './result.js';
+import { initImageCheck } from './init-image.js';
 
 /** What the webhook does with this pod (decide() on the stored pod), in `check -o json` as `webhook`. */
 export interface WebhookView {
@@ -103,6 +104,8 @@ export function checkPod(input: PodCheckInput): PodReport {
     typeof pod.spec?.serviceAccountName === 'string' ? pod.spec.serviceAccountName : null;
   const expectedSpiffeId = expectedId(input.settings.trustDomain, namespace, serviceAccount);
   const checks: CheckResult[] = [injectionCheck(input, injected, selection, decision, owner)];
+  const initImage = injected ? initImageCheck(pod) : undefined;
+  if (initImage !== undefined) checks.push(initImage);
   let certificate: CertificateFacts | null = null;
   const secretName = mountedSecretName(pod) ?? null;
   const delivery = deliveryOf(pod, injected, selection, decision, input.settings);

@@ -289,3 +289,39 @@ describe('checkPod: the Secret and its certificate', () => {
     expect(run(pod, { secret: { kind: 'error', result } }).checks[1]).toBe(result);
   });
 });
+
+describe('checkPod: an mtls-init image the node cannot get', () => {
+  const pod = injectedPod('web-0');
+  const waitingOn = (reason: string, message?: string, name = 'mtls-init'): PodObject => ({
+    ...pod,
+    status: {
+      phase: 'Pending',
+      initContainerStatuses: [
+        {
+          name,
+          image: 'registry.example.com/mtls-injector/mtls-init:0.1.0',
+          state: { waiting: { reason, ...(message === undefined ? {} : { message }) } },
+        },
+      ],
+    },
+  });
+
+  it('names the image, the kubelet reason and what to do, as an error', () => {
+    const check = byName(run(waitingOn('ImagePullBackOff', 'Back-off pulling image')))['init-image'];
+    expect(check).toMatchObject({ ok: false, severity: 'error', reason: 'init_image_unavailable' });
+    expect(check?.message).toBe(
+      'mtls-init cannot start, so neither can the pod: the node cannot get registry.example.com/mtls-injector/mtls-init:0.1.0 (ImagePullBackOff: Back-off pulling image)',
+    );
+    expect(check?.hint).toContain('init.repository');
+    expect(byName(run(waitingOn('ErrImagePull')))['init-image']?.reason).toBe('init_image_unavailable');
+  });
+
+  it('says nothing while mtls-init waits for anything else, for another container, or for a pod not injected', () => {
+    expect(byName(run(waitingOn('PodInitializing')))['init-image']).toBeUndefined();
+    expect(byName(run(waitingOn('ImagePullBackOff', undefined, 'app')))['init-image']).toBeUndefined();
+    expect(byName(run(pod))['init-image']).toBeUndefined();
+    const plain = plainPod('web-1');
+    const notInjected: PodObject = { ...plain, status: { ...waitingOn('ImagePullBackOff').status } };
+    expect(byName(run(notInjected))['init-image']).toBeUndefined();
+  });
+});
