@@ -546,7 +546,16 @@ describe.skipIf(!served)('podCertificate delivery on the real node', () => {
     });
     await waitRunning(ns, 'sleeper');
     const pcr = await answered(ns, 'sleeper');
-    const out = cli(['check', '-n', ns, '--pod', 'sleeper']);
+    // As for the denied pod below: revocation files running beside this one add to the record, and this new
+    // namespace's CRL is `crl_stale` until the rotator republishes it, so check is asked until then.
+    const out = await waitFor(
+      'check of the sleeper with a current CRL',
+      () => {
+        const run = cli(['check', '-n', ns, '--pod', 'sleeper']);
+        return Promise.resolve(run.stdout.includes('[crl_stale]') ? undefined : run);
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000 },
+    );
     expect(out.stdout).toContain(
       `delivery: podCertificate (namespace label ${DELIVERY_LABEL}=podCertificate)`,
     );
