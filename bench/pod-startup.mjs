@@ -57,7 +57,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { INIT_RESOURCES, INIT_SECURITY_CONTEXT } from '../dist/core/mutate/init-container.js';
-import { INIT_BINARY_PATH, MOUNT_PATH, VOLUME_NAME } from '../dist/core/names.js';
+import { INIT_BINARY_PATH } from '../dist/core/names.js';
+import { ensureMount } from '../dist/core/mutate/mounts.js';
 import { certificateVolume } from '../dist/core/mutate/volume.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -320,8 +321,8 @@ function initContainerOf(variant) {
     case 'bare-init-restricted':
       // The settings on the pause image: with bare-init-product, the product image's cost apart from theirs.
       return restricted;
-    case 'bare-init-secret':
-      return { ...restricted, volumeMounts: [SHAPE_MOUNT] };
+    case 'bare-init-secret': // and the Secret volume's mounts (podBody)
+      return restricted;
     case 'bare-init-product': {
       // mtls-init's image too, running a command that exits at once: what the init container costs the
       // runtime, without the Secret volume or the check.
@@ -333,8 +334,6 @@ function initContainerOf(variant) {
   }
 }
 
-/** bare-init-secret: the mount the webhook gives every container (src/core/mutate/mounts.ts). */
-const SHAPE_MOUNT = { name: VOLUME_NAME, mountPath: MOUNT_PATH, readOnly: true };
 /** bare-init-secret: the name of pod `i`'s Secret, made before the round. */
 const shapeSecret = (i) => `s-${i}`;
 /** bare-init-secret: files of the sizes the rotator writes (a P-256 leaf, its key, the CA, a CRL). */
@@ -351,7 +350,10 @@ function podBody(variant, i) {
   const annotations = {};
   const init = initContainerOf(variant);
   const initContainers = init === undefined ? [] : [init];
+  const app = { name: 'app', image: images.PAUSE_IMAGE, imagePullPolicy: 'IfNotPresent' };
   const shaped = variant === 'bare-init-secret';
+  // bare-init-secret: the Secret volume, mounted in every container as the webhook mounts it.
+  if (shaped) for (const container of [...initContainers, app]) ensureMount(container);
   return {
     metadata: { name: `p-${i}`, annotations },
     spec: {
@@ -362,14 +364,7 @@ function podBody(variant, i) {
       automountServiceAccountToken: TOKEN_VOLUME,
       securityContext: { runAsNonRoot: true, runAsUser: 65535 },
       initContainers,
-      containers: [
-        {
-          name: 'app',
-          image: images.PAUSE_IMAGE,
-          imagePullPolicy: 'IfNotPresent',
-          ...(shaped ? { volumeMounts: [SHAPE_MOUNT] } : {}),
-        },
-      ],
+      containers: [app],
       ...(shaped
         ? { volumes: [certificateVolume({ kind: 'secret', secretName: shapeSecret(i) }, false)] }
         : {}),
